@@ -1,0 +1,95 @@
+using System.Text.Json.Serialization;
+
+namespace Hailo.Hosting.Config;
+
+/// <summary>Keys every service shares. A service's own config type derives from this and adds its section.</summary>
+public class ServiceConfig
+{
+    public ServerConfig Server { get; set; } = new();
+
+    /// <summary>auto | npu | cpu. auto takes the NPU when the shim loads, a device answers and the HEF is present.</summary>
+    public string Device { get; set; } = "auto";
+
+    public ModelsConfig Models { get; set; } = new();
+    public CpuConfig Cpu { get; set; } = new();
+    public LoggingConfig Logging { get; set; } = new();
+
+    /// <summary>Adds a message for every value that is out of range. Overrides call the base first.</summary>
+    public virtual void Validate(ConfigErrors errors)
+    {
+        errors.RequireOneOf("device", Device, "auto", "npu", "cpu");
+        Server.Validate(errors);
+        Models.Validate(errors);
+        Cpu.Validate(errors);
+        errors.RequireOneOf("logging.level", Logging.Level, LoggingConfig.Levels);
+    }
+}
+
+public sealed class ServerConfig
+{
+    /// <summary>Interface to listen on; 127.0.0.1 unless the operator opens it up explicitly.</summary>
+    public string Host { get; set; } = "127.0.0.1";
+    public int Port { get; set; }
+    /// <summary>Bearer token required on every endpoint except health; empty disables auth.</summary>
+    public string AuthToken { get; set; } = "";
+    /// <summary>File holding the bearer token (first line); wins over auth_token.</summary>
+    public string AuthTokenFile { get; set; } = "";
+    /// <summary>How long in-flight requests may take to finish on stop.</summary>
+    public double ShutdownTimeoutSeconds { get; set; } = 10;
+    /// <summary>Largest request body accepted by the inference endpoints, in MiB.</summary>
+    public double MaxBodyMb { get; set; } = 20;
+    /// <summary>Requests waiting for the model beyond this get 503 with Retry-After.</summary>
+    public int MaxQueuedRequests { get; set; } = 16;
+
+    internal void Validate(ConfigErrors errors)
+    {
+        if (string.IsNullOrWhiteSpace(Host)) errors.Add("server.host", "must not be empty");
+        else if (Host != "localhost" && !System.Net.IPAddress.TryParse(Host, out _))
+            errors.Add("server.host", $"'{Host}' is not an IP address (use 127.0.0.1, ::1, 0.0.0.0 or a local address)");
+        if (Port is < 0 or > 65535) errors.Add("server.port", $"{Port} is not a TCP port (0-65535)");
+        if (ShutdownTimeoutSeconds is < 0 or > 600) errors.Add("server.shutdown_timeout_seconds", "must be between 0 and 600");
+        if (MaxBodyMb is <= 0 or > 1024) errors.Add("server.max_body_mb", "must be greater than 0 and at most 1024");
+        if (MaxQueuedRequests is < 0 or > 10000) errors.Add("server.max_queued_requests", "must be between 0 and 10000");
+        if (AuthTokenFile.Length > 0 && !File.Exists(AuthTokenFile))
+            errors.Add("server.auth_token_file", $"'{AuthTokenFile}' does not exist");
+    }
+}
+
+public sealed class ModelsConfig
+{
+    /// <summary>Where this service keeps and pulls its models. Empty means /var/lib/&lt;service&gt;/models.</summary>
+    public string Dir { get; set; } = "";
+    /// <summary>Further read-only places to look for model files (Hailo's tools put HEFs in the first).</summary>
+    public List<string> SearchPaths { get; set; } = ["/usr/local/hailo/resources/models/hailo10h", "/usr/share/hailo/models"];
+    /// <summary>Load the model at start (true) or on the first request (false).</summary>
+    public bool Preload { get; set; } = true;
+
+    internal void Validate(ConfigErrors errors)
+    {
+        foreach (var p in SearchPaths)
+            if (string.IsNullOrWhiteSpace(p)) errors.Add("models.search_paths", "contains an empty path");
+    }
+}
+
+public sealed class CpuConfig
+{
+    /// <summary>Threads for CPU inference; 0 means half the cores, leaving the rest to other services.</summary>
+    public int Threads { get; set; }
+
+    public int EffectiveThreads => Threads > 0 ? Threads : Math.Max(1, Environment.ProcessorCount / 2);
+
+    internal void Validate(ConfigErrors errors)
+    {
+        if (Threads is < 0 or > 256) errors.Add("cpu.threads", "must be between 0 (auto) and 256");
+    }
+}
+
+public sealed class LoggingConfig
+{
+    internal static readonly string[] Levels = ["trace", "debug", "information", "warning", "error", "critical", "none"];
+    public string Level { get; set; } = "information";
+}
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
+[JsonSerializable(typeof(ServiceConfig))]
+internal sealed partial class ServiceConfigJsonContext : JsonSerializerContext;

@@ -1,0 +1,9 @@
+using System.Text.Json.Serialization;
+
+namespace Hailo.Hosting.Http;
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(ErrorEnvelope))]
+[JsonSerializable(typeof(HealthResponse))]
+[JsonSerializable(typeof(ReadyResponse))]
+public sealed partial class HostingJsonContext : JsonSerializerContext;

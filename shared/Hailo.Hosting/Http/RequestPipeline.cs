@@ -1,0 +1,149 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Text;
+using Hailo.Hosting.Metrics;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Http.Metadata;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.Logging;
+using Microsoft.Net.Http.Headers;
+
+namespace Hailo.Hosting.Http;
+
+/// <summary>
+/// Outermost middleware: turns every failure into a JSON error of the API family (never HTML, never a
+/// stack trace), fills bodies for bare 4xx/5xx such as 404/405, and records request metrics.
+/// </summary>
+internal sealed class ErrorAndMetricsMiddleware(RequestDelegate next, IErrorWriter writer, ServiceMetrics metrics, ILogger<ErrorAndMetricsMiddleware> log)
+{
+    public async Task InvokeAsync(HttpContext context)
+    {
+        var start = Stopwatch.GetTimestamp();
+        try
+        {
+            await next(context);
+            if (context.Response.StatusCode >= 400 && !context.Response.HasStarted)
+                await WriteAsync(context, ForBareStatus(context));
+        }
+        catch (ApiException e)
+        {
+            await WriteAsync(context, e);
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            await WriteAsync(context, TooLarge(context));
+        }
+        catch (BadHttpRequestException e)
+        {
+            await WriteAsync(context, new ApiException(e.StatusCode, "bad_request", e.Message));
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            context.Response.StatusCode = 499; // client went away; nothing to write
+        }
+        catch (Exception e)
+        {
+            log.LogError(e, "unhandled error on {Method} {Path}", context.Request.Method, context.Request.Path);
+            await WriteAsync(context, new ApiException(500, "internal_error", "the service failed to handle this request; see its log"));
+        }
+        finally
+        {
+            var route = (context.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? "unmatched";
+            metrics.ObserveRequest(context.Request.Method, route, context.Response.StatusCode, Stopwatch.GetElapsedTime(start).TotalSeconds);
+        }
+    }
+
+    private async Task WriteAsync(HttpContext context, ApiException e)
+    {
+        if (context.Response.HasStarted)
+        {
+            log.LogWarning("error after the response started on {Path}: {Message}", context.Request.Path, e.Message);
+            context.Abort();
+            return;
+        }
+        context.Response.Clear();
+        context.Response.StatusCode = e.Status;
+        if (e.RetryAfterSeconds is { } s) context.Response.Headers.RetryAfter = s.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        if (e.Status == 401) context.Response.Headers.WWWAuthenticate = "Bearer";
+        await writer.WriteAsync(context, e);
+    }
+
+    internal static ApiException TooLarge(HttpContext context)
+    {
+        var limit = context.Items.TryGetValue(RequestPolicyMiddleware.LimitKey, out var v) && v is long l ? l : 0;
+        return new ApiException(413, "body_too_large", $"request body is larger than {BodyLimitExtensions.Describe(limit)}, the limit of {context.Request.Path}");
+    }
+
+    private static ApiException ForBareStatus(HttpContext context) => context.Response.StatusCode switch
+    {
+        404 => new ApiException(404, "not_found", $"no endpoint {context.Request.Path}; see /openapi/v1.json"),
+        405 => new ApiException(405, "method_not_allowed", $"{context.Request.Method} is not allowed on {context.Request.Path}"),
+        413 => TooLarge(context),
+        415 => new ApiException(415, "unsupported_media_type", $"content type '{context.Request.ContentType}' is not accepted here"),
+        var s when s < 500 => new ApiException(s, "bad_request", "the request could not be understood"),
+        var s => new ApiException(s, "internal_error", "the service failed to handle this request"),
+    };
+}
+
+/// <summary>
+/// Per-endpoint request policy after routing: bearer-token auth (health is exempt), the body size limit
+/// (413 naming it) and the accepted content types (415 listing them).
+/// </summary>
+internal sealed class RequestPolicyMiddleware(RequestDelegate next, HostPolicy policy)
+{
+    internal const string LimitKey = "hailo.body_limit";
+
+    public Task InvokeAsync(HttpContext context)
+    {
+        var endpoint = context.GetEndpoint();
+        var path = context.Request.Path.Value ?? "";
+        if (policy.Token is not null && !policy.IsPublic(path) && !Authorized(context.Request, policy.Token))
+            throw new ApiException(401, "unauthorized", "missing or wrong bearer token (Authorization: Bearer <token>)");
+
+        if (endpoint is null) return next(context);
+
+        var limit = endpoint.Metadata.GetMetadata<BodyLimitMetadata>() is { } m ? m.Bytes ?? policy.DefaultBodyLimit : policy.SmallBodyLimit;
+        context.Items[LimitKey] = limit;
+        var sizeFeature = context.Features.Get<IHttpMaxRequestBodySizeFeature>();
+        if (sizeFeature is { IsReadOnly: false }) sizeFeature.MaxRequestBodySize = limit;
+        if (context.Request.ContentLength > limit) throw ErrorAndMetricsMiddleware.TooLarge(context);
+
+        var hasBody = context.Request.ContentLength > 0 || context.Request.Headers.TransferEncoding.Count > 0;
+        if (hasBody)
+        {
+            var accepted = endpoint.Metadata.GetOrderedMetadata<IAcceptsMetadata>().SelectMany(a => a.ContentTypes).Distinct().ToArray();
+            if (accepted.Length > 0 && !Matches(context.Request.ContentType, accepted))
+                throw new ApiException(415, "unsupported_media_type",
+                    $"content type '{context.Request.ContentType ?? "(none)"}' is not accepted here; send one of: {string.Join(", ", accepted)}");
+        }
+        return next(context);
+    }
+
+    private static bool Authorized(HttpRequest request, byte[] token)
+    {
+        var header = request.Headers.Authorization.ToString();
+        if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)) return false;
+        var given = Encoding.UTF8.GetBytes(header[7..].Trim());
+        return CryptographicOperations.FixedTimeEquals(given, token);
+    }
+
+    internal static bool Matches(string? contentType, IReadOnlyList<string> accepted)
+    {
+        if (contentType is null || !MediaTypeHeaderValue.TryParse(contentType, out var actual)) return false;
+        foreach (var a in accepted)
+            if (MediaTypeHeaderValue.TryParse(a, out var want) && actual.IsSubsetOf(want)) return true;
+        return false;
+    }
+}
+
+/// <summary>Settings the request policy needs, resolved once from the config.</summary>
+internal sealed class HostPolicy(byte[]? token, long defaultBodyLimit)
+{
+    public byte[]? Token { get; } = token;
+    public long DefaultBodyLimit { get; } = defaultBodyLimit;
+    /// <summary>Endpoints without a declared limit (GETs, small JSON) accept this much.</summary>
+    public long SmallBodyLimit { get; } = 1 << 20;
+
+    public bool IsPublic(string path) => path is "/health" or "/health/ready" or "/health/live";
+}

@@ -1,0 +1,147 @@
+using Hailo.Hosting.Http;
+using Hailo.Hosting.Metrics;
+using Microsoft.Extensions.Logging;
+
+namespace Hailo.Hosting;
+
+/// <summary>Thrown by a model loader when the model's files are not on this machine.</summary>
+public sealed class ModelMissingException(string model, string detail, string fix)
+    : Exception($"model {model} is missing: {detail}")
+{
+    public string Model { get; } = model;
+    public string Detail { get; } = detail;
+    public string Fix { get; } = fix;
+}
+
+/// <summary>
+/// Holds one loaded model: loads it once (at start or on first use), reports its state, bounds the
+/// queue of requests waiting for it (503 + Retry-After beyond that) and times every use for /metrics.
+/// </summary>
+public sealed class ModelSlot<T> : IDisposable where T : class, IDisposable
+{
+    private readonly Func<CancellationToken, T> _load;
+    private readonly ServiceState _state;
+    private readonly ServiceMetrics? _metrics;
+    private readonly ILogger? _log;
+    private readonly SemaphoreSlim _gate;
+    private readonly SemaphoreSlim _loadLock = new(1, 1);
+    private readonly int _maxQueued;
+    private int _waiting;
+    private T? _model;
+    private long _lastFailureTicks;
+    private bool _disposed;
+
+    /// <summary>How long after a failed load the next request tries again.</summary>
+    public TimeSpan RetryFailedAfter { get; init; } = TimeSpan.FromSeconds(5);
+
+    public string Name { get; }
+    public bool IsLoaded => Volatile.Read(ref _model) is not null;
+
+    public ModelSlot(string name, Func<CancellationToken, T> load, ServiceState state, int concurrency, int maxQueued,
+        ServiceMetrics? metrics = null, ILogger? log = null, Func<ModelStatus>? probe = null)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(concurrency, 1);
+        Name = name;
+        _load = load;
+        _state = state;
+        _metrics = metrics;
+        _log = log;
+        _gate = new SemaphoreSlim(concurrency, concurrency);
+        _maxQueued = maxQueued;
+        _state.SetModel(probe?.Invoke() ?? new ModelStatus(name, ModelState.Idle));
+    }
+
+    /// <summary>Loads the model now if it is not loaded yet. Never throws; failures are reported on the state.</summary>
+    public async Task PreloadAsync(CancellationToken ct)
+    {
+        try { await EnsureLoadedAsync(ct).ConfigureAwait(false); }
+        catch (Exception e) when (e is ApiException or OperationCanceledException) { }
+    }
+
+    /// <summary>Runs <paramref name="work"/> with the loaded model once a slot is free.</summary>
+    public async Task<TResult> RunAsync<TResult>(Func<T, TResult> work, CancellationToken ct)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (Interlocked.Increment(ref _waiting) > _maxQueued && _gate.CurrentCount == 0)
+        {
+            Interlocked.Decrement(ref _waiting);
+            _metrics?.CountRejected(Name);
+            throw ApiException.Unavailable("queue_full", $"model {Name} is busy and {_maxQueued} requests are already waiting; retry shortly", 1);
+        }
+        try
+        {
+            await _gate.WaitAsync(ct).ConfigureAwait(false);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _waiting);
+        }
+        try
+        {
+            var model = await EnsureLoadedAsync(ct).ConfigureAwait(false);
+            using var scope = _state.BeginWork();
+            return work(model);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    private async Task<T> EnsureLoadedAsync(CancellationToken ct)
+    {
+        var m = Volatile.Read(ref _model);
+        if (m is not null) return m;
+        await _loadLock.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            if (_model is not null) return _model;
+            var current = _state.Models.FirstOrDefault(x => x.Name == Name);
+            if (current?.State == ModelState.Failed && Environment.TickCount64 - _lastFailureTicks < RetryFailedAfter.TotalMilliseconds)
+                throw ApiException.Unavailable("model_failed", $"model {Name} failed to load: {current.Detail}", (int)Math.Ceiling(RetryFailedAfter.TotalSeconds));
+
+            _state.SetModel(new ModelStatus(Name, ModelState.Loading));
+            _log?.LogInformation("loading model {Model}", Name);
+            var start = System.Diagnostics.Stopwatch.GetTimestamp();
+            try
+            {
+                var loaded = await Task.Run(() => _load(ct), ct).ConfigureAwait(false);
+                var elapsed = System.Diagnostics.Stopwatch.GetElapsedTime(start);
+                _metrics?.ObserveLoad(Name, elapsed.TotalSeconds);
+                _log?.LogInformation("model {Model} loaded in {Ms:F0} ms", Name, elapsed.TotalMilliseconds);
+                Volatile.Write(ref _model, loaded);
+                _state.SetModel(new ModelStatus(Name, ModelState.Ready));
+                return loaded;
+            }
+            catch (ModelMissingException e)
+            {
+                _state.SetModel(new ModelStatus(Name, ModelState.Missing, e.Detail, e.Fix));
+                _log?.LogWarning("model {Model} is missing: {Detail}; fix: {Fix}", Name, e.Detail, e.Fix);
+                throw ApiException.Unavailable("model_missing", $"model {Name} is not installed ({e.Detail}); run: {e.Fix}", 60);
+            }
+            catch (OperationCanceledException)
+            {
+                _state.SetModel(new ModelStatus(Name, ModelState.Idle));
+                throw;
+            }
+            catch (Exception e)
+            {
+                _lastFailureTicks = Environment.TickCount64;
+                _state.SetModel(new ModelStatus(Name, ModelState.Failed, e.Message));
+                _log?.LogError(e, "model {Model} failed to load", Name);
+                throw ApiException.Unavailable("model_failed", $"model {Name} failed to load: {e.Message}", (int)Math.Ceiling(RetryFailedAfter.TotalSeconds));
+            }
+        }
+        finally
+        {
+            _loadLock.Release();
+        }
+    }
+
+    public void Dispose()
+    {
+        if (_disposed) return;
+        _disposed = true;
+        Interlocked.Exchange(ref _model, null)?.Dispose();
+    }
+}

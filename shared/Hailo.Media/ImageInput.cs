@@ -1,0 +1,108 @@
+using Hailo.Hosting.Http;
+using Microsoft.AspNetCore.Http;
+
+namespace Hailo.Media;
+
+/// <summary>
+/// Gets the image bytes out of a request the way the vision services accept them: a multipart file
+/// field, a JSON string holding base64 or a data URL, or the raw body with an image/* content type.
+/// URLs and server-side paths are refused: the service never fetches on a client's behalf.
+/// </summary>
+public static class ImageInput
+{
+    /// <summary>Content types the vision endpoints accept, for OpenAPI and the 415 check.</summary>
+    public static readonly string[] ContentTypes = ["application/json", "multipart/form-data", "image/jpeg", "image/png", "image/webp", "image/bmp", "image/gif"];
+
+    /// <summary>Decodes base64 (plain, URL-safe, or as a data: URL) from a JSON field.</summary>
+    public static byte[] FromBase64(string? value, string field)
+    {
+        if (string.IsNullOrWhiteSpace(value)) throw ApiException.BadRequest("missing_image", $"'{field}' is empty", field);
+        var text = value.AsSpan().Trim();
+        if (text.StartsWith("data:", StringComparison.OrdinalIgnoreCase))
+        {
+            var comma = text.IndexOf(',');
+            if (comma < 0) throw ApiException.BadRequest("invalid_base64", $"'{field}' is a data URL without a ',' before its data", field);
+            var header = text[5..comma];
+            if (!header.EndsWith(";base64", StringComparison.OrdinalIgnoreCase))
+                throw ApiException.BadRequest("invalid_base64", $"'{field}' must be a base64 data URL (data:image/png;base64,...)", field);
+            text = text[(comma + 1)..];
+        }
+        else if (text.StartsWith("http://", StringComparison.OrdinalIgnoreCase) || text.StartsWith("https://", StringComparison.OrdinalIgnoreCase)
+                 || text.StartsWith("file:", StringComparison.OrdinalIgnoreCase) || text.StartsWith('/'))
+        {
+            throw ApiException.BadRequest("unsupported_image_source",
+                $"'{field}' must hold the image itself (base64 or a data URL); this service does not fetch URLs or read server files", field);
+        }
+        return DecodeBase64(text, field);
+    }
+
+    private static byte[] DecodeBase64(ReadOnlySpan<char> text, string field)
+    {
+        // Accept URL-safe base64 and missing padding, which browsers and some clients produce.
+        var buffer = new char[text.Length + 3];
+        var n = 0;
+        foreach (var c in text)
+        {
+            if (char.IsWhiteSpace(c)) continue;
+            buffer[n++] = c switch { '-' => '+', '_' => '/', _ => c };
+        }
+        while (n % 4 != 0) buffer[n++] = '=';
+        var bytes = new byte[n / 4 * 3];
+        if (!Convert.TryFromBase64Chars(buffer.AsSpan(0, n), bytes, out var written))
+            throw ApiException.BadRequest("invalid_base64", $"'{field}' is not valid base64", field);
+        return bytes.AsSpan(0, written).ToArray();
+    }
+
+    /// <summary>The first file among <paramref name="fields"/> of a multipart form.</summary>
+    public static async Task<byte[]> FromFormAsync(IFormCollection form, string[] fields, CancellationToken ct)
+    {
+        foreach (var name in fields)
+        {
+            var file = form.Files.GetFile(name);
+            if (file is null) continue;
+            using var ms = new MemoryStream((int)Math.Min(file.Length, int.MaxValue));
+            await file.CopyToAsync(ms, ct).ConfigureAwait(false);
+            return ms.ToArray();
+        }
+        foreach (var name in fields)
+            if (form.TryGetValue(name, out var text) && text.Count > 0)
+                return FromBase64(text[0], name);
+        var got = form.Files.Select(f => f.Name).Concat(form.Keys).Distinct().ToArray();
+        throw ApiException.BadRequest("missing_image",
+            $"no image in the form: send it as the file field '{fields[0]}'{(got.Length > 0 ? $" (got fields: {string.Join(", ", got)})" : "")}", fields[0]);
+    }
+
+    /// <summary>Reads a whole raw body (image/* uploads).</summary>
+    public static async Task<byte[]> FromBodyAsync(HttpRequest request, CancellationToken ct)
+    {
+        using var ms = new MemoryStream(request.ContentLength is > 0 and < int.MaxValue ? (int)request.ContentLength.Value : 1 << 16);
+        await request.Body.CopyToAsync(ms, ct).ConfigureAwait(false);
+        if (ms.Length == 0) throw ApiException.BadRequest("missing_image", "the request body is empty");
+        return ms.ToArray();
+    }
+
+    /// <summary>Reads the form, turning malformed multipart into a 400 instead of an exception page.</summary>
+    public static async Task<IFormCollection> ReadFormAsync(HttpRequest request, CancellationToken ct)
+    {
+        try
+        {
+            return await request.ReadFormAsync(ct).ConfigureAwait(false);
+        }
+        catch (InvalidDataException e)
+        {
+            throw ApiException.BadRequest("invalid_multipart", $"the multipart body is malformed: {e.Message}");
+        }
+        catch (IOException e) when (e is not BadHttpRequestException)
+        {
+            throw ApiException.BadRequest("invalid_multipart", $"the multipart body could not be read: {e.Message}");
+        }
+    }
+}
+
+/// <summary>OpenAPI and content-type declaration for endpoints that take an image upload.</summary>
+public static class ImageUploadExtensions
+{
+    public static Microsoft.AspNetCore.Builder.RouteHandlerBuilder WithImageUpload(this Microsoft.AspNetCore.Builder.RouteHandlerBuilder builder,
+        string fileField, params (string Name, string Description)[] fields) =>
+        Hailo.Hosting.Http.OpenApiUpload.WithFileUpload(builder, fileField, ImageInput.ContentTypes[2..], fields);
+}

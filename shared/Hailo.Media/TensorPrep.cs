@@ -1,0 +1,133 @@
+using System.Runtime.Intrinsics;
+using System.Runtime.InteropServices;
+
+namespace Hailo.Media;
+
+/// <summary>Per-channel affine normalisation: value = pixel · Scale[c] + Offset[c], for R, G, B.</summary>
+public readonly record struct Normalization(float ScaleR, float ScaleG, float ScaleB, float OffsetR, float OffsetG, float OffsetB)
+{
+    /// <summary>(pixel/255 − mean) / std, the usual ImageNet-style normalisation.</summary>
+    public static Normalization MeanStd(float meanR, float meanG, float meanB, float stdR, float stdG, float stdB) =>
+        new(1f / (255f * stdR), 1f / (255f * stdG), 1f / (255f * stdB), -meanR / stdR, -meanG / stdG, -meanB / stdB);
+
+    public static readonly Normalization ImageNet = MeanStd(0.485f, 0.456f, 0.406f, 0.229f, 0.224f, 0.225f);
+    /// <summary>(pixel/255 − 0.5) / 0.5, i.e. [-1, 1].</summary>
+    public static readonly Normalization SymmetricUnit = MeanStd(0.5f, 0.5f, 0.5f, 0.5f, 0.5f, 0.5f);
+    /// <summary>pixel/255, i.e. [0, 1].</summary>
+    public static readonly Normalization Unit = new(1f / 255, 1f / 255, 1f / 255, 0, 0, 0);
+}
+
+/// <summary>Turns RGBA pixels into model input tensors with SIMD code.</summary>
+public static class TensorPrep
+{
+    /// <summary>
+    /// Writes the image into a planar float tensor (C=3, H, W) at (x0, y0) inside a plane of
+    /// <paramref name="planeWidth"/>×<paramref name="planeHeight"/>; pixels outside the image are left as they are.
+    /// </summary>
+    public static void ToChw(RgbaImage image, Span<float> chw, int planeWidth, int planeHeight, Normalization n, int x0 = 0, int y0 = 0)
+    {
+        if (x0 < 0 || y0 < 0 || x0 + image.Width > planeWidth || y0 + image.Height > planeHeight)
+            throw new ArgumentException("the image does not fit the plane at that offset");
+        var plane = planeWidth * planeHeight;
+        if (chw.Length < 3 * plane) throw new ArgumentException("tensor too small", nameof(chw));
+        for (var y = 0; y < image.Height; y++)
+        {
+            var row = MemoryMarshal.Cast<byte, uint>(image.Row(y));
+            var o = (y0 + y) * planeWidth + x0;
+            RowToPlanes(row, chw.Slice(o, row.Length), chw.Slice(plane + o, row.Length), chw.Slice(2 * plane + o, row.Length), n);
+        }
+    }
+
+    /// <summary>Fills a planar float tensor with one normalised colour (letterbox padding).</summary>
+    public static void FillChw(Span<float> chw, int planeWidth, int planeHeight, byte r, byte g, byte b, Normalization n)
+    {
+        var plane = planeWidth * planeHeight;
+        chw[..plane].Fill(r * n.ScaleR + n.OffsetR);
+        chw.Slice(plane, plane).Fill(g * n.ScaleG + n.OffsetG);
+        chw.Slice(2 * plane, plane).Fill(b * n.ScaleB + n.OffsetB);
+    }
+
+    /// <summary>Interleaved RGB bytes (H, W, 3), e.g. for a HEF's uint8 NHWC input.</summary>
+    public static void ToHwcBytes(RgbaImage image, Span<byte> hwc, int planeWidth, int x0 = 0, int y0 = 0)
+    {
+        for (var y = 0; y < image.Height; y++)
+        {
+            var row = image.Row(y);
+            var dst = hwc.Slice(((y0 + y) * planeWidth + x0) * 3, image.Width * 3);
+            for (int i = 0, j = 0; i < row.Length; i += 4, j += 3)
+            {
+                dst[j] = row[i];
+                dst[j + 1] = row[i + 1];
+                dst[j + 2] = row[i + 2];
+            }
+        }
+    }
+
+    /// <summary>One row of packed RGBA (as little-endian uint) into three normalised float planes.</summary>
+    internal static void RowToPlanes(ReadOnlySpan<uint> rgba, Span<float> r, Span<float> g, Span<float> b, Normalization n)
+    {
+        var i = 0;
+        if (Vector256.IsHardwareAccelerated && rgba.Length >= 8)
+        {
+            var mask = Vector256.Create(0xFFu);
+            Vector256<float> sr = Vector256.Create(n.ScaleR), sg = Vector256.Create(n.ScaleG), sb = Vector256.Create(n.ScaleB);
+            Vector256<float> orr = Vector256.Create(n.OffsetR), og = Vector256.Create(n.OffsetG), ob = Vector256.Create(n.OffsetB);
+            ref var src = ref MemoryMarshal.GetReference(rgba);
+            for (; i <= rgba.Length - 8; i += 8)
+            {
+                var v = Vector256.LoadUnsafe(ref src, (nuint)i);
+                var fr = Vector256.ConvertToSingle((v & mask).AsInt32());
+                var fg = Vector256.ConvertToSingle(((v >>> 8) & mask).AsInt32());
+                var fb = Vector256.ConvertToSingle(((v >>> 16) & mask).AsInt32());
+                Vector256.FusedMultiplyAdd(fr, sr, orr).StoreUnsafe(ref MemoryMarshal.GetReference(r), (nuint)i);
+                Vector256.FusedMultiplyAdd(fg, sg, og).StoreUnsafe(ref MemoryMarshal.GetReference(g), (nuint)i);
+                Vector256.FusedMultiplyAdd(fb, sb, ob).StoreUnsafe(ref MemoryMarshal.GetReference(b), (nuint)i);
+            }
+        }
+        else if (Vector128.IsHardwareAccelerated && rgba.Length >= 4)
+        {
+            var mask = Vector128.Create(0xFFu);
+            Vector128<float> sr = Vector128.Create(n.ScaleR), sg = Vector128.Create(n.ScaleG), sb = Vector128.Create(n.ScaleB);
+            Vector128<float> orr = Vector128.Create(n.OffsetR), og = Vector128.Create(n.OffsetG), ob = Vector128.Create(n.OffsetB);
+            ref var src = ref MemoryMarshal.GetReference(rgba);
+            for (; i <= rgba.Length - 4; i += 4)
+            {
+                var v = Vector128.LoadUnsafe(ref src, (nuint)i);
+                var fr = Vector128.ConvertToSingle((v & mask).AsInt32());
+                var fg = Vector128.ConvertToSingle(((v >>> 8) & mask).AsInt32());
+                var fb = Vector128.ConvertToSingle(((v >>> 16) & mask).AsInt32());
+                Vector128.FusedMultiplyAdd(fr, sr, orr).StoreUnsafe(ref MemoryMarshal.GetReference(r), (nuint)i);
+                Vector128.FusedMultiplyAdd(fg, sg, og).StoreUnsafe(ref MemoryMarshal.GetReference(g), (nuint)i);
+                Vector128.FusedMultiplyAdd(fb, sb, ob).StoreUnsafe(ref MemoryMarshal.GetReference(b), (nuint)i);
+            }
+        }
+        for (; i < rgba.Length; i++)
+        {
+            var p = rgba[i];
+            r[i] = (p & 0xFF) * n.ScaleR + n.OffsetR;
+            g[i] = ((p >> 8) & 0xFF) * n.ScaleG + n.OffsetG;
+            b[i] = ((p >> 16) & 0xFF) * n.ScaleB + n.OffsetB;
+        }
+    }
+}
+
+/// <summary>
+/// How an image was fitted into a model input of fixed size: scaled by <see cref="Scale"/>, then placed at
+/// (<see cref="PadX"/>, <see cref="PadY"/>). Maps model coordinates back to the original image.
+/// </summary>
+public readonly record struct LetterboxTransform(float Scale, float PadX, float PadY, int ScaledWidth, int ScaledHeight, int InputWidth, int InputHeight)
+{
+    /// <summary>Fits (w, h) inside (inW, inH) keeping the aspect ratio; centred when <paramref name="centre"/>, else top-left.</summary>
+    public static LetterboxTransform Fit(int width, int height, int inputWidth, int inputHeight, bool centre = true)
+    {
+        var scale = Math.Min(inputWidth / (float)width, inputHeight / (float)height);
+        var sw = Math.Clamp((int)MathF.Round(width * scale), 1, inputWidth);
+        var sh = Math.Clamp((int)MathF.Round(height * scale), 1, inputHeight);
+        var px = centre ? (inputWidth - sw) / 2 : 0;
+        var py = centre ? (inputHeight - sh) / 2 : 0;
+        return new LetterboxTransform(scale, px, py, sw, sh, inputWidth, inputHeight);
+    }
+
+    public (float X, float Y) ToOriginal(float x, float y) => ((x - PadX) / Scale, (y - PadY) / Scale);
+    public (float X, float Y) ToInput(float x, float y) => (x * Scale + PadX, y * Scale + PadY);
+}
