@@ -111,15 +111,23 @@ public static class ServiceHost
         var required = cl.ConfigPath is not null || !string.IsNullOrEmpty(envConfig);
         var defaults = definition.Defaults();
         if (defaults.Server.Port == 0) defaults.Server.Port = definition.DefaultPort;
-        if (defaults.Models.Dir.Length == 0) defaults.Models.Dir = $"/var/lib/{definition.Name}/models";
+        ApplyDefaults(definition.Name, defaults);
         var overrides = ConfigLoader.FromEnvironment(prefix, environment, prefix + "CONFIG").Concat(cl.Overrides);
         return ConfigLoader.Load(defaults, definition.ConfigType, path, required, overrides);
     }
 
+    /// <summary>Fills the defaults that depend on the service's name.</summary>
+    private static void ApplyDefaults(string name, ServiceConfig config)
+    {
+        if (config.Models.Dir.Length == 0) config.Models.Dir = DefaultModelsDir(name);
+    }
+
+    public static string DefaultModelsDir(string serviceName) => $"/var/lib/{serviceName}/models";
+
     public static string EnvPrefix(string serviceName) => serviceName.ToUpperInvariant().Replace('-', '_') + "_";
 
     internal static string PullCommand(string name, ServiceConfig config, string model) =>
-        config.Models.Dir == $"/var/lib/{name}/models"
+        config.Models.Dir == DefaultModelsDir(name)
             ? $"sudo -u {name} {name} pull {model}"
             : $"{name} pull {model} --models-dir {config.Models.Dir}";
 
@@ -127,6 +135,7 @@ public static class ServiceHost
     public static WebApplication Build<TConfig>(ServiceDefinition<TConfig> definition, TConfig config,
         Action<WebApplicationBuilder>? customize = null) where TConfig : ServiceConfig
     {
+        ApplyDefaults(definition.Name, config);
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = definition.Name, Args = [] });
         ConfigureLogging(builder.Logging, config.Logging.Level);
         builder.WebHost.ConfigureKestrel(k =>

@@ -90,9 +90,10 @@ internal sealed class ErrorAndMetricsMiddleware(RequestDelegate next, IErrorWrit
 /// Per-endpoint request policy after routing: bearer-token auth (health is exempt), the body size limit
 /// (413 naming it) and the accepted content types (415 listing them).
 /// </summary>
-internal sealed class RequestPolicyMiddleware(RequestDelegate next, HostPolicy policy)
+internal sealed class RequestPolicyMiddleware(RequestDelegate next, HostPolicy policy, EndpointDataSource endpoints)
 {
     internal const string LimitKey = "hailo.body_limit";
+    private Dictionary<string, string[]>? _acceptedByPath;
 
     public Task InvokeAsync(HttpContext context)
     {
@@ -102,6 +103,10 @@ internal sealed class RequestPolicyMiddleware(RequestDelegate next, HostPolicy p
             throw new ApiException(401, "unauthorized", "missing or wrong bearer token (Authorization: Bearer <token>)");
 
         if (endpoint is null) return next(context);
+        // Routing answers a content type no endpoint accepts with its own 415 endpoint; say what is accepted.
+        if (endpoint.DisplayName == "415 HTTP Unsupported Media Type")
+            throw new ApiException(415, "unsupported_media_type",
+                $"content type '{context.Request.ContentType ?? "(none)"}' is not accepted here; send one of: {string.Join(", ", AcceptedAt(path))}");
 
         var limit = endpoint.Metadata.GetMetadata<BodyLimitMetadata>() is { } m ? m.Bytes ?? policy.DefaultBodyLimit : policy.SmallBodyLimit;
         context.Items[LimitKey] = limit;
@@ -118,6 +123,14 @@ internal sealed class RequestPolicyMiddleware(RequestDelegate next, HostPolicy p
                     $"content type '{context.Request.ContentType ?? "(none)"}' is not accepted here; send one of: {string.Join(", ", accepted)}");
         }
         return next(context);
+    }
+
+    private string[] AcceptedAt(string path)
+    {
+        _acceptedByPath ??= endpoints.Endpoints.OfType<RouteEndpoint>()
+            .GroupBy(e => "/" + e.RoutePattern.RawText?.TrimStart('/'))
+            .ToDictionary(g => g.Key, g => g.SelectMany(e => e.Metadata.GetOrderedMetadata<IAcceptsMetadata>()).SelectMany(a => a.ContentTypes).Distinct().ToArray());
+        return _acceptedByPath.TryGetValue(path, out var types) && types.Length > 0 ? types : ["(see /openapi/v1.json)"];
     }
 
     private static bool Authorized(HttpRequest request, byte[] token)

@@ -1,0 +1,257 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using Hailo.TestSupport;
+using Xunit;
+
+namespace Hailo.Hosting.Tests;
+
+public sealed class HttpBehaviourTests
+{
+    private static async Task<RunningService> Start(FakeModelControl? control = null, Action<TestConfig>? edit = null)
+    {
+        var config = new TestConfig();
+        config.Models.Preload = false;
+        edit?.Invoke(config);
+        return await RunningService.StartAsync(TestService.Create(control ?? new FakeModelControl()), config);
+    }
+
+    private static async Task<(string Code, string Message, int Status)> Error(HttpResponseMessage r)
+    {
+        Assert.Equal("application/json", r.Content.Headers.ContentType?.MediaType);
+        using var doc = JsonDocument.Parse(await r.Content.ReadAsStringAsync());
+        var e = doc.RootElement.GetProperty("error");
+        return (e.GetProperty("code").GetString()!, e.GetProperty("message").GetString()!, e.GetProperty("status").GetInt32());
+    }
+
+    [Fact]
+    public async Task Unknown_route_and_wrong_method_answer_json()
+    {
+        await using var s = await Start();
+        var r = await s.Client.GetAsync("/nope");
+        Assert.Equal(HttpStatusCode.NotFound, r.StatusCode);
+        Assert.Equal(("not_found", 404), ((await Error(r)).Code, (await Error(r)).Status));
+        r = await s.Client.GetAsync("/echo");
+        Assert.Equal(HttpStatusCode.MethodNotAllowed, r.StatusCode);
+        Assert.Equal("method_not_allowed", (await Error(r)).Code);
+    }
+
+    [Fact]
+    public async Task Unhandled_exception_is_a_500_without_internals()
+    {
+        await using var s = await Start();
+        var r = await s.Client.GetAsync("/boom");
+        Assert.Equal(HttpStatusCode.InternalServerError, r.StatusCode);
+        var body = await r.Content.ReadAsStringAsync();
+        Assert.DoesNotContain("secret internal detail", body);
+        Assert.DoesNotContain("at Hailo", body);
+        Assert.Equal("internal_error", (await Error(r)).Code);
+    }
+
+    [Fact]
+    public async Task Api_exception_keeps_status_code_and_retry_after()
+    {
+        await using var s = await Start();
+        var r = await s.Client.GetAsync("/teapot");
+        Assert.Equal(418, (int)r.StatusCode);
+        Assert.Equal(TimeSpan.FromSeconds(7), r.Headers.RetryAfter?.Delta);
+        Assert.Equal(("teapot", "I am a teapot", 418), await Error(r));
+    }
+
+    [Fact]
+    public async Task Body_over_the_endpoint_limit_is_413_naming_the_limit()
+    {
+        await using var s = await Start();
+        var r = await s.Client.PostAsync("/upload", new ByteArrayContent(new byte[5000]) { Headers = { ContentType = new("application/octet-stream") } });
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, r.StatusCode);
+        var (code, message, _) = await Error(r);
+        Assert.Equal("body_too_large", code);
+        Assert.Contains("4 KiB", message);
+
+        // Without Content-Length (chunked) the limit is enforced while reading.
+        var chunked = new StreamContent(new MemoryStream(new byte[9000])) { Headers = { ContentType = new("application/octet-stream") } };
+        var req = new HttpRequestMessage(HttpMethod.Post, "/upload") { Content = chunked };
+        req.Headers.TransferEncodingChunked = true;
+        r = await s.Client.SendAsync(req);
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, r.StatusCode);
+        Assert.Equal("body_too_large", (await Error(r)).Code);
+
+        r = await s.Client.PostAsync("/upload", new ByteArrayContent(new byte[4000]) { Headers = { ContentType = new("application/octet-stream") } });
+        Assert.Equal(HttpStatusCode.OK, r.StatusCode);
+    }
+
+    [Fact]
+    public async Task Wrong_content_type_is_415_listing_accepted_types()
+    {
+        await using var s = await Start();
+        var r = await s.Client.PostAsync("/echo", new StringContent("text=hi", Encoding.UTF8, "application/x-www-form-urlencoded"));
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, r.StatusCode);
+        var (code, message, _) = await Error(r);
+        Assert.Equal("unsupported_media_type", code);
+        Assert.Contains("application/json", message);
+    }
+
+    [Fact]
+    public async Task Malformed_json_to_a_typed_endpoint_is_a_json_400()
+    {
+        await using var s = await Start();
+        var r = await s.Client.PostAsync("/echo", new StringContent("{not json", Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.BadRequest, r.StatusCode);
+        Assert.Equal(400, (await Error(r)).Status);
+    }
+
+    [Fact]
+    public async Task Bearer_token_guards_everything_but_health()
+    {
+        await using var s = await Start(edit: c => c.Server.AuthToken = "s3cret");
+        Assert.Equal(HttpStatusCode.OK, (await s.Client.GetAsync("/health")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await s.Client.GetAsync("/health/ready")).StatusCode);
+        var r = await s.Client.GetAsync("/metrics");
+        Assert.Equal(HttpStatusCode.Unauthorized, r.StatusCode);
+        Assert.Equal("Bearer", r.Headers.WwwAuthenticate.Single().Scheme);
+        Assert.Equal("unauthorized", (await Error(r)).Code);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await s.Client.GetAsync("/openapi/v1.json")).StatusCode);
+
+        var wrong = new HttpRequestMessage(HttpMethod.Get, "/metrics") { Headers = { Authorization = new AuthenticationHeaderValue("Bearer", "s3cre") } };
+        Assert.Equal(HttpStatusCode.Unauthorized, (await s.Client.SendAsync(wrong)).StatusCode);
+        var right = new HttpRequestMessage(HttpMethod.Get, "/metrics") { Headers = { Authorization = new AuthenticationHeaderValue("Bearer", "s3cret") } };
+        Assert.Equal(HttpStatusCode.OK, (await s.Client.SendAsync(right)).StatusCode);
+    }
+
+    [Fact]
+    public async Task Token_can_come_from_a_file()
+    {
+        var file = Path.GetTempFileName();
+        await File.WriteAllTextAsync(file, "from-file\nignored second line\n");
+        try
+        {
+            await using var s = await Start(edit: c => c.Server.AuthTokenFile = file);
+            var req = new HttpRequestMessage(HttpMethod.Get, "/metrics") { Headers = { Authorization = new AuthenticationHeaderValue("Bearer", "from-file") } };
+            Assert.Equal(HttpStatusCode.OK, (await s.Client.SendAsync(req)).StatusCode);
+            Assert.Equal(HttpStatusCode.Unauthorized, (await s.Client.GetAsync("/metrics")).StatusCode);
+        }
+        finally { File.Delete(file); }
+    }
+
+    [Fact]
+    public async Task Health_reports_a_missing_model_with_the_command_that_fixes_it()
+    {
+        var control = new FakeModelControl { Missing = true };
+        await using var s = await Start(control, c => c.Models.Preload = true);
+        await s.StartupCompleted;
+        var r = await s.Client.GetAsync("/health");
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, r.StatusCode);
+        using (var doc = JsonDocument.Parse(await r.Content.ReadAsStringAsync()))
+        {
+            var root = doc.RootElement;
+            Assert.False(root.GetProperty("ready").GetBoolean());
+            Assert.Equal("degraded", root.GetProperty("status").GetString());
+            Assert.Equal("missing", root.GetProperty("models")[0].GetProperty("state").GetString());
+            Assert.Equal("sudo -u hailo-test hailo-test pull fake-model", root.GetProperty("fix").GetString());
+        }
+        var run = await s.Client.PostAsync("/run", null);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, run.StatusCode);
+        Assert.NotNull(run.Headers.RetryAfter);
+        var (code, message, _) = await Error(run);
+        Assert.Equal("model_missing", code);
+        Assert.Contains("pull fake-model", message);
+
+        // Once the files appear, the next request loads the model without a restart.
+        control.Missing = false;
+        Assert.Equal(HttpStatusCode.OK, (await s.Client.PostAsync("/run", null)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await s.Client.GetAsync("/health")).StatusCode);
+    }
+
+    [Fact]
+    public async Task Failed_load_is_retried_after_the_back_off()
+    {
+        var control = new FakeModelControl { Fail = true };
+        await using var s = await Start(control);
+        var r = await s.Client.PostAsync("/run", null);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, r.StatusCode);
+        Assert.Contains("corrupt model file", (await Error(r)).Message);
+        r = await s.Client.PostAsync("/run", null); // within the back-off: no new load attempt
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, r.StatusCode);
+        Assert.Equal(1, control.Loads);
+        control.Fail = false;
+        await Task.Delay(300);
+        Assert.Equal(HttpStatusCode.OK, (await s.Client.PostAsync("/run", null)).StatusCode);
+        Assert.Equal(2, control.Loads);
+    }
+
+    [Fact]
+    public async Task Full_queue_answers_503_with_retry_after()
+    {
+        var control = new FakeModelControl { RunGate = new SemaphoreSlim(0) };
+        await using var s = await Start(control, c => c.Server.MaxQueuedRequests = 1);
+        var first = s.Client.PostAsync("/run", null);   // holds the model
+        await WaitFor(() => s.App.Services.GetService(typeof(ServiceState)) is ServiceState st && st.OldestWorkAge > TimeSpan.Zero);
+        var second = s.Client.PostAsync("/run", null);  // waits in the queue
+        await Task.Delay(200);
+        var third = await s.Client.PostAsync("/run", null);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, third.StatusCode);
+        Assert.Equal("queue_full", (await Error(third)).Code);
+        Assert.Equal(TimeSpan.FromSeconds(1), third.Headers.RetryAfter?.Delta);
+        control.RunGate.Release(2);
+        Assert.Equal(HttpStatusCode.OK, (await first).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await second).StatusCode);
+        var metrics = await s.Client.GetStringAsync("/metrics");
+        Assert.Contains("hailo_requests_rejected_total{service=\"hailo-test\",model=\"fake-model\"} 1", metrics);
+    }
+
+    [Fact]
+    public async Task Metrics_count_requests_by_route_and_status()
+    {
+        await using var s = await Start();
+        await s.Client.GetAsync("/health");
+        await s.Client.GetAsync("/nope");
+        await s.Client.PostAsync("/run", null);
+        var text = await s.Client.GetStringAsync("/metrics");
+        Assert.Contains("hailo_http_requests_total{service=\"hailo-test\",method=\"GET\",route=\"/health\",status=\"200\"} 1", text);
+        Assert.Contains("hailo_http_requests_total{service=\"hailo-test\",method=\"GET\",route=\"unmatched\",status=\"404\"} 1", text);
+        Assert.Contains("hailo_http_request_duration_seconds_count{service=\"hailo-test\",route=\"/run\"} 1", text);
+        Assert.Contains("hailo_model_load_seconds{service=\"hailo-test\",model=\"fake-model\"}", text);
+        Assert.Contains("hailo_model_ready{service=\"hailo-test\",model=\"fake-model\",state=\"ready\"} 1", text);
+        Assert.Matches(@"process_resident_memory_bytes [1-9]\d+", text);
+    }
+
+    [Fact]
+    public async Task OpenApi_document_lists_every_route()
+    {
+        await using var s = await Start();
+        using var doc = JsonDocument.Parse(await s.Client.GetStringAsync("/openapi/v1.json"));
+        Assert.StartsWith("3.1", doc.RootElement.GetProperty("openapi").GetString());
+        var paths = doc.RootElement.GetProperty("paths").EnumerateObject().Select(p => p.Name).ToHashSet();
+        var routes = OpenApiRoutes.Of(s.App);
+        Assert.NotEmpty(routes);
+        foreach (var route in routes) Assert.Contains(route, paths);
+        Assert.True(doc.RootElement.GetProperty("components").GetProperty("schemas").TryGetProperty("EchoResponse", out _));
+    }
+
+    [Fact]
+    public async Task Shutdown_lets_an_in_flight_request_finish_and_disposes_the_model()
+    {
+        var control = new FakeModelControl { RunGate = new SemaphoreSlim(0) };
+        var s = await Start(control);
+        var inFlight = s.Client.PostAsync("/run", null);
+        var state = (ServiceState)s.App.Services.GetService(typeof(ServiceState))!;
+        await WaitFor(() => state.OldestWorkAge > TimeSpan.Zero);
+        var stopping = s.App.StopAsync();
+        await Task.Delay(200);
+        Assert.True(state.Stopping);
+        control.RunGate.Release();
+        var r = await inFlight;
+        Assert.Equal(HttpStatusCode.OK, r.StatusCode);
+        await stopping;
+        var slot = (ModelSlot<FakeModel>)s.App.Services.GetService(typeof(ModelSlot<FakeModel>))!;
+        await s.App.DisposeAsync();
+        Assert.False(slot.IsLoaded);
+    }
+
+    internal static async Task WaitFor(Func<bool> condition)
+    {
+        for (var i = 0; i < 200 && !condition(); i++) await Task.Delay(25);
+        Assert.True(condition());
+    }
+}
