@@ -1,0 +1,170 @@
+using Hailo.TestSupport;
+using SkiaSharp;
+using Xunit;
+
+namespace Hailo.Media.Tests;
+
+public sealed class ImageDecoderTests
+{
+    /// <summary>40×20: left half red, right half blue, one green pixel at (0,0) to pin the corner.</summary>
+    private static byte[] Pattern(out int w, out int h)
+    {
+        w = 40; h = 20;
+        var px = new byte[w * h * 4];
+        for (var y = 0; y < h; y++)
+            for (var x = 0; x < w; x++)
+            {
+                var i = (y * w + x) * 4;
+                (px[i], px[i + 1], px[i + 2], px[i + 3]) = x < w / 2 ? ((byte)255, (byte)0, (byte)0, (byte)255) : ((byte)0, (byte)0, (byte)255, (byte)255);
+            }
+        (px[0], px[1], px[2]) = ((byte)0, (byte)255, (byte)0);
+        return px;
+    }
+
+    private static byte[] Encode(SKEncodedImageFormat format, int quality = 100)
+    {
+        var px = Pattern(out var w, out var h);
+        using var bmp = new SKBitmap(new SKImageInfo(w, h, SKColorType.Rgba8888, SKAlphaType.Opaque));
+        px.CopyTo(bmp.GetPixelSpan());
+        using var img = SKImage.FromBitmap(bmp);
+        using var data = img.Encode(format, quality);
+        return data.ToArray();
+    }
+
+    private static (byte R, byte G, byte B) Pixel(RgbaImage img, int x, int y)
+    {
+        var p = img.Pixels.Slice(y * img.RowBytes + x * 4, 4);
+        return (p[0], p[1], p[2]);
+    }
+
+    private static void AssertNear((byte R, byte G, byte B) expected, (byte R, byte G, byte B) actual, int tolerance)
+    {
+        Assert.InRange(actual.R, Math.Max(0, expected.R - tolerance), Math.Min(255, expected.R + tolerance));
+        Assert.InRange(actual.G, Math.Max(0, expected.G - tolerance), Math.Min(255, expected.G + tolerance));
+        Assert.InRange(actual.B, Math.Max(0, expected.B - tolerance), Math.Min(255, expected.B + tolerance));
+    }
+
+    public static TheoryData<string> Formats => ["png", "jpeg", "webp", "bmp", "gif"];
+
+    [Theory]
+    [MemberData(nameof(Formats))]
+    public void Decodes_every_accepted_format(string format)
+    {
+        var px = Pattern(out var w, out var h);
+        var bytes = format switch
+        {
+            "png" => Encode(SKEncodedImageFormat.Png),
+            "jpeg" => Encode(SKEncodedImageFormat.Jpeg),
+            "webp" => Encode(SKEncodedImageFormat.Webp),
+            "bmp" => ImageFiles.Bmp(px, w, h),
+            _ => ImageFiles.Gif(w, h, [(255, 0, 0), (0, 0, 255)], [0]),
+        };
+        using var img = ImageDecoder.Decode(bytes);
+        Assert.Equal((w, h), (img.Width, img.Height));
+        var lossy = format is "jpeg" or "webp" ? 40 : 0;
+        AssertNear((255, 0, 0), Pixel(img, 10, 10), lossy);
+        if (format != "gif") AssertNear((0, 0, 255), Pixel(img, 30, 10), lossy);
+        Assert.Equal(255, img.Pixels[3]);
+    }
+
+    [Fact]
+    public void Gif_gives_its_first_frame()
+    {
+        var gif = ImageFiles.Gif(8, 8, [(255, 0, 0), (0, 255, 0), (0, 0, 255)], [1, 2, 0]);
+        using var img = ImageDecoder.Decode(gif);
+        AssertNear((0, 255, 0), Pixel(img, 4, 4), 0);
+    }
+
+    [Theory]
+    [InlineData(1, 40, 20, 0, 0)]    // upright: green corner stays top-left
+    [InlineData(2, 40, 20, 39, 0)]   // mirrored
+    [InlineData(3, 40, 20, 39, 19)]  // rotated 180°
+    [InlineData(4, 40, 20, 0, 19)]   // flipped
+    [InlineData(5, 20, 40, 0, 0)]    // transposed
+    [InlineData(6, 20, 40, 19, 0)]   // rotated 90° clockwise
+    [InlineData(7, 20, 40, 19, 39)]  // transversed
+    [InlineData(8, 20, 40, 0, 39)]   // rotated 90° counter-clockwise
+    public void Exif_orientation_is_applied(int orientation, int w, int h, int greenX, int greenY)
+    {
+        var png = Encode(SKEncodedImageFormat.Png);
+        using var source = ImageDecoder.Decode(png);
+        // Orientation is exercised both through a real JPEG EXIF segment and through the pixel transform.
+        var jpeg = ImageFiles.WithExifOrientation(Encode(SKEncodedImageFormat.Jpeg), orientation);
+        using var fromJpeg = ImageDecoder.Decode(jpeg);
+        Assert.Equal((w, h), (fromJpeg.Width, fromJpeg.Height));
+        using var exact = Orientation.Apply(source.Copy(), orientation);
+        Assert.Equal((w, h), (exact.Width, exact.Height));
+        Assert.Equal((0, 255, 0), Pixel(exact, greenX, greenY));
+        // The red half is where the orientation puts the original left side.
+        var (rx, ry) = orientation switch { 1 or 4 => (5, 10), 2 or 3 => (34, 10), 5 or 6 => (10, 5), _ => (10, 34) };
+        AssertNear((255, 0, 0), Pixel(fromJpeg, rx, ry), 40);
+    }
+
+    [Fact]
+    public void Transparent_pixels_are_composited_over_white()
+    {
+        using var bmp = new SKBitmap(new SKImageInfo(4, 4, SKColorType.Rgba8888, SKAlphaType.Unpremul));
+        bmp.Erase(new SKColor(0, 0, 0, 0));
+        bmp.SetPixel(1, 1, new SKColor(0, 0, 0, 255));
+        using var data = SKImage.FromBitmap(bmp).Encode(SKEncodedImageFormat.Png, 100);
+        using var img = ImageDecoder.Decode(data.ToArray());
+        Assert.Equal((255, 255, 255), Pixel(img, 0, 0));
+        Assert.Equal((0, 0, 0), Pixel(img, 1, 1));
+    }
+
+    [Fact]
+    public void Decompression_bomb_is_refused_from_the_header()
+    {
+        var bomb = ImageFiles.PngHeaderOnly(30000, 30000);
+        Assert.True(bomb.Length < 100);
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        var e = Assert.Throws<InvalidImageException>(() => ImageDecoder.Decode(bomb));
+        Assert.Equal(("image_too_large", 400), (e.Code, e.Status));
+        Assert.Contains("30000×30000", e.Message);
+        var before = GC.GetTotalAllocatedBytes();
+        Assert.Throws<InvalidImageException>(() => ImageDecoder.Decode(bomb));
+        Assert.True(GC.GetTotalAllocatedBytes() - before < 1 << 20, "refusing the bomb must not allocate its pixels");
+    }
+
+    [Fact]
+    public void Pixel_limit_is_configurable()
+    {
+        var png = Encode(SKEncodedImageFormat.Png);
+        Assert.Equal("image_too_large", Assert.Throws<InvalidImageException>(() => ImageDecoder.Decode(png, maxPixels: 799)).Code);
+        using var ok = ImageDecoder.Decode(png, maxPixels: 800);
+    }
+
+    [Theory]
+    [InlineData("empty")]
+    [InlineData("text")]
+    [InlineData("truncated-jpeg")]
+    [InlineData("truncated-png")]
+    [InlineData("jpeg-header-only")]
+    public void Garbage_is_a_clear_400(string kind)
+    {
+        var jpeg = Encode(SKEncodedImageFormat.Jpeg);
+        var png = Encode(SKEncodedImageFormat.Png);
+        var bytes = kind switch
+        {
+            "empty" => [],
+            "text" => "this is not an image, it is a sentence."u8.ToArray(),
+            "truncated-jpeg" => jpeg[..(jpeg.Length / 2)],
+            "truncated-png" => png[..(png.Length - 30)],
+            _ => jpeg[..20],
+        };
+        var e = Assert.Throws<InvalidImageException>(() => ImageDecoder.Decode(bytes));
+        Assert.Equal(400, e.Status);
+        Assert.Equal("invalid_image", e.Code);
+    }
+
+    [Fact]
+    public void Unsupported_format_is_415()
+    {
+        // A 1×1 ICO: Skia can read it, the service does not accept it.
+        byte[] ico = [0, 0, 1, 0, 1, 0, 1, 1, 0, 0, 1, 0, 32, 0, 48, 0, 0, 0, 22, 0, 0, 0,
+            40, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 1, 0, 32, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+            255, 0, 0, 255, 0, 0, 0, 0];
+        var e = Assert.Throws<InvalidImageException>(() => ImageDecoder.Decode(ico));
+        Assert.Equal((415, "unsupported_image_format"), (e.Status, e.Code));
+    }
+}

@@ -1,0 +1,97 @@
+using Xunit;
+
+namespace Hailo.Media.Tests;
+
+public sealed class TensorPrepTests
+{
+    private static RgbaImage Random(int w, int h, int seed)
+    {
+        var rng = new Random(seed);
+        var px = new byte[w * h * 4];
+        rng.NextBytes(px);
+        return RgbaImage.FromRgba(px, w, h);
+    }
+
+    [Theory]
+    [InlineData(1, 1)]
+    [InlineData(7, 3)]
+    [InlineData(8, 8)]
+    [InlineData(33, 17)]
+    [InlineData(640, 2)]
+    public void Chw_matches_the_scalar_formula_for_every_pixel(int w, int h)
+    {
+        using var img = Random(w, h, w * 31 + h);
+        var n = Normalization.ImageNet;
+        var planeW = w + 3; var planeH = h + 2;
+        var t = new float[3 * planeW * planeH];
+        Array.Fill(t, -99f);
+        TensorPrep.ToChw(img, t, planeW, planeH, n, x0: 2, y0: 1);
+        float[] mean = [0.485f, 0.456f, 0.406f], std = [0.229f, 0.224f, 0.225f];
+        for (var y = 0; y < planeH; y++)
+            for (var x = 0; x < planeW; x++)
+                for (var c = 0; c < 3; c++)
+                {
+                    var v = t[c * planeW * planeH + y * planeW + x];
+                    var inside = x >= 2 && x < 2 + w && y >= 1 && y < 1 + h;
+                    if (!inside) { Assert.Equal(-99f, v); continue; }
+                    var p = img.Pixels[(y - 1) * img.RowBytes + (x - 2) * 4 + c];
+                    Assert.Equal((p / 255f - mean[c]) / std[c], v, 1e-4f);
+                }
+    }
+
+    [Fact]
+    public void Fill_and_hwc_bytes()
+    {
+        var t = new float[3 * 4];
+        TensorPrep.FillChw(t, 2, 2, 255, 0, 128, Normalization.Unit);
+        Assert.Equal([1, 1, 1, 1, 0, 0, 0, 0], t[..8]);
+        Assert.Equal(128 / 255f, t[8], 1e-6f);
+
+        using var img = Random(3, 2, 5);
+        var hwc = new byte[5 * 3 * 3];
+        TensorPrep.ToHwcBytes(img, hwc, planeWidth: 5, x0: 1, y0: 1);
+        for (var y = 0; y < 2; y++)
+            for (var x = 0; x < 3; x++)
+                for (var c = 0; c < 3; c++)
+                    Assert.Equal(img.Pixels[y * img.RowBytes + x * 4 + c], hwc[((y + 1) * 5 + x + 1) * 3 + c]);
+        Assert.Equal(0, hwc[0]);
+    }
+
+    [Fact]
+    public void Letterbox_round_trips_and_keeps_the_aspect_ratio()
+    {
+        var rng = new Random(7);
+        for (var i = 0; i < 500; i++)
+        {
+            int w = rng.Next(1, 5000), h = rng.Next(1, 5000), iw = rng.Next(32, 1300), ih = rng.Next(32, 1300);
+            var t = LetterboxTransform.Fit(w, h, iw, ih);
+            Assert.InRange(t.ScaledWidth, 1, iw);
+            Assert.InRange(t.ScaledHeight, 1, ih);
+            Assert.True(t.ScaledWidth == iw || t.ScaledHeight == ih || t.ScaledWidth == 1 || t.ScaledHeight == 1);
+            Assert.InRange(t.PadX + t.ScaledWidth, 0, iw);
+            Assert.InRange(t.PadY + t.ScaledHeight, 0, ih);
+            var (x, y) = (rng.NextSingle() * w, rng.NextSingle() * h);
+            var (ix, iy) = t.ToInput(x, y);
+            var (ox, oy) = t.ToOriginal(ix, iy);
+            Assert.Equal(x, ox, Math.Max(1e-3f, x * 1e-5f));
+            Assert.Equal(y, oy, Math.Max(1e-3f, y * 1e-5f));
+        }
+    }
+
+    [Fact]
+    public void Resize_averages_when_shrinking()
+    {
+        // A 1-pixel checkerboard shrunk 8× must come out mid-grey, not aliased black or white.
+        var w = 64; var px = new byte[w * w * 4];
+        for (var y = 0; y < w; y++)
+            for (var x = 0; x < w; x++)
+            {
+                var v = (byte)((x + y) % 2 == 0 ? 255 : 0);
+                var i = (y * w + x) * 4;
+                (px[i], px[i + 1], px[i + 2], px[i + 3]) = (v, v, v, 255);
+            }
+        using var img = RgbaImage.FromRgba(px, w, w);
+        using var small = img.Resize(8, 8);
+        for (var i = 0; i < 8 * 8; i++) Assert.InRange(small.Pixels[(i / 8) * small.RowBytes + (i % 8) * 4], 90, 165);
+    }
+}
