@@ -1,0 +1,17 @@
+# Compares `hs_tests --list` with the case names discovered at configure time.
+separate_arguments(emu UNIX_COMMAND "${EMULATOR}")
+execute_process(COMMAND ${emu} ${LISTER} --list
+                OUTPUT_VARIABLE listed RESULT_VARIABLE rc)
+if(NOT rc EQUAL 0)
+  message(FATAL_ERROR "hs_tests --list failed (${rc})")
+endif()
+file(READ ${EXPECTED} expected)
+string(STRIP "${listed}" listed)
+string(STRIP "${expected}" expected)
+if(NOT listed STREQUAL expected)
+  message(FATAL_ERROR "test cases in the binary differ from the ctest list:\n--- binary\n${listed}\n--- ctest\n${expected}")
+endif()
+string(REGEX MATCHALL "\n" nl "${listed}")
+list(LENGTH nl n)
+math(EXPR n "${n} + 1")
+message(STATUS "case list OK (${n} cases)")
