@@ -50,6 +50,7 @@ public static class DbPostProcess
         // The binary map carries a one-pixel background border so neighbour lookups never need bounds checks.
         var pw = width + 2;
         var ph = height + 2;
+        if ((long)pw * ph > Array.MaxLength) throw new ArgumentException("probability map too large", nameof(probabilities));
         var stateArr = ArrayPool<byte>.Shared.Rent(pw * ph);
         var rowMinArr = ArrayPool<int>.Shared.Rent(height);
         var rowMaxArr = ArrayPool<int>.Shared.Rent(height);
@@ -90,7 +91,7 @@ public static class DbPostProcess
                     rowMin[y] = int.MaxValue;
                     rowMax[y] = int.MinValue;
                 }
-                if (np < 4) continue;
+                if (np < 4) continue; // too few outline points for a box: a pixel or a short line
 
                 // Points are in (y, x) lexicographic order already, so no sort is needed.
                 var nh = Geometry.HullOfSorted(pointsArr.AsSpan(0, np), hullArr);
@@ -133,14 +134,27 @@ public static class DbPostProcess
         var pw = width + 2;
         state[..pw].Clear();
         state[((height + 1) * pw)..].Clear();
+        var vt = new Vector<float>(threshold);
+        var lanes = Vector<float>.Count;
         for (var y = 0; y < height; y++)
         {
             var src = probabilities.Slice(y * width, width);
-            var dst = state.Slice((y + 1) * pw, pw);
-            dst[0] = Background;
-            dst[^1] = Background;
-            dst = dst.Slice(1, width);
-            for (var x = 0; x < src.Length; x++) dst[x] = src[x] > threshold ? Foreground : Background;
+            var row = state.Slice((y + 1) * pw, pw);
+            row[0] = Background;
+            row[^1] = Background;
+            var dst = row.Slice(1, width);
+            var x = 0;
+            // Four float vectors compare to four int masks (−1/0), which narrow to one byte vector; & 1 gives 0/1.
+            for (; x <= width - 4 * lanes; x += 4 * lanes)
+            {
+                var m0 = Vector.GreaterThan(new Vector<float>(src.Slice(x)), vt);
+                var m1 = Vector.GreaterThan(new Vector<float>(src.Slice(x + lanes)), vt);
+                var m2 = Vector.GreaterThan(new Vector<float>(src.Slice(x + 2 * lanes)), vt);
+                var m3 = Vector.GreaterThan(new Vector<float>(src.Slice(x + 3 * lanes)), vt);
+                var bytes = Vector.AsVectorByte(Vector.Narrow(Vector.Narrow(m0, m1), Vector.Narrow(m2, m3)));
+                (bytes & Vector<byte>.One).CopyTo(dst.Slice(x));
+            }
+            for (; x < width; x++) dst[x] = src[x] > threshold ? Foreground : Background;
         }
     }
 
@@ -157,10 +171,9 @@ public static class DbPostProcess
         while (stack.TryPop(out var idx))
         {
             if (state[idx] != Foreground) continue;
-            var l = idx;
-            while (state[l - 1] == Foreground) l--;
-            var r = idx;
-            while (state[r + 1] == Foreground) r++;
+            // The padding border stops both searches within the row.
+            var l = state[..idx].LastIndexOfAnyExcept(Foreground) + 1;
+            var r = idx + state[idx..].IndexOfAnyExcept(Foreground) - 1;
             state[l..(r + 1)].Fill(Visited);
 
             var py = l / pw;
@@ -197,12 +210,18 @@ public static class DbPostProcess
 
     private static void ScanRow(Span<byte> state, int from, int to, ref IntStack stack)
     {
-        var inRun = false;
-        for (var i = from; i <= to; i++)
+        // One seed per run of unvisited foreground; the popped seed extends to the whole run.
+        var row = state[from..(to + 1)];
+        var i = 0;
+        while (true)
         {
-            var fg = state[i] == Foreground;
-            if (fg && !inRun) stack.Push(i); // one seed per run; the popped seed extends to the whole run
-            inRun = fg;
+            var start = row[i..].IndexOf(Foreground);
+            if (start < 0) return;
+            i += start;
+            stack.Push(from + i);
+            var end = row[i..].IndexOfAnyExcept(Foreground);
+            if (end < 0) return;
+            i += end;
         }
     }
 
@@ -249,9 +268,7 @@ public static class DbPostProcess
             var x1 = Math.Min(width - 1, (int)MathF.Floor(xb - 0.5f));
             if (x0 > x1) continue;
             var row = probabilities.Slice(y * width + x0, x1 - x0 + 1);
-            float rowSum = 0;
-            foreach (var p in row) rowSum += p;
-            sum += rowSum;
+            sum += Sum(row);
             count += row.Length;
         }
         if (count == 0)
@@ -263,6 +280,16 @@ public static class DbPostProcess
             return probabilities[cyi * width + cx];
         }
         return (float)(sum / count);
+    }
+
+    private static float Sum(ReadOnlySpan<float> values)
+    {
+        var acc = Vector<float>.Zero;
+        var i = 0;
+        for (; i <= values.Length - Vector<float>.Count; i += Vector<float>.Count) acc += new Vector<float>(values.Slice(i));
+        var sum = Vector.Sum(acc);
+        for (; i < values.Length; i++) sum += values[i];
+        return sum;
     }
 
     /// <summary>Growable stack of pixel indices backed by pooled arrays.</summary>

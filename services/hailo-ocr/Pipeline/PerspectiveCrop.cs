@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using Hailo.Media;
 
 namespace HailoOcr.Pipeline;
@@ -37,10 +38,22 @@ public static class PerspectiveCrop
         }
 
         Span<Vector2> rect = [new(0, 0), new(w, 0), new(w, h), new(0, h)];
-        Span<double> m = stackalloc double[9];
+        var m = new double[9];
         var projective = TryHomography(rect, quad, m);
+        Vector2 q0 = quad[0], q1 = quad[1], q2 = quad[2], q3 = quad[3];
         var finite = true;
         foreach (var p in quad) finite &= float.IsFinite(p.X) && float.IsFinite(p.Y);
+
+        // Source position of unrotated-rectangle point (u, v) as homogeneous (x·d, y·d, d).
+        (double X, double Y, double D) Map(double u, double v)
+        {
+            if (!finite) return (0, 0, 1);
+            if (projective) return (m[0] * u + m[1] * v + m[2], m[3] * u + m[4] * v + m[5], m[6] * u + m[7] * v + m[8]);
+            // Degenerate quad (collinear or coincident corners): a bilinear patch is always defined.
+            double a = u / w, b = v / h;
+            return ((1 - a) * (1 - b) * q0.X + a * (1 - b) * q1.X + a * b * q2.X + (1 - a) * b * q3.X,
+                (1 - a) * (1 - b) * q0.Y + a * (1 - b) * q1.Y + a * b * q2.Y + (1 - a) * b * q3.Y, 1);
+        }
 
         var rotate = (double)h / w >= 1.5;
         int outW = rotate ? h : w, outH = rotate ? w : h;
@@ -49,35 +62,23 @@ public static class PerspectiveCrop
         try
         {
             var dst = buffer.AsSpan(0, byteCount);
+            // Image properties call into SkiaSharp; read them once, not per pixel.
             var src = image.Pixels;
             var stride = image.RowBytes;
+            var imageW = image.Width;
+            var imageH = image.Height;
             for (var oy = 0; oy < outH; oy++)
             {
+                // Rotating the result 90° CCW puts unrotated (u, v) at output (v, w − u). Either way the mapping's
+                // numerators and denominator are linear along an output row, so only two points per row are mapped.
+                var (ax, ay, ad) = rotate ? Map(w - (oy + 0.5), 0.5) : Map(0.5, oy + 0.5);
+                var (bx, by, bd) = rotate ? Map(w - (oy + 0.5), 1.5) : Map(1.5, oy + 0.5);
+                double dx = bx - ax, dy = by - ay, dd = bd - ad;
                 var outRow = dst.Slice(oy * outW * 4, outW * 4);
                 for (var ox = 0; ox < outW; ox++)
                 {
-                    // Centre of the output pixel in the unrotated rectangle. Rotating the result 90° CCW puts
-                    // unrotated (u, v) at output (v, w − u).
-                    double u, v;
-                    if (rotate) { u = w - (oy + 0.5); v = ox + 0.5; }
-                    else { u = ox + 0.5; v = oy + 0.5; }
-
-                    double sx, sy;
-                    if (!finite) { sx = 0; sy = 0; }
-                    else if (projective)
-                    {
-                        var den = m[6] * u + m[7] * v + m[8];
-                        sx = (m[0] * u + m[1] * v + m[2]) / den;
-                        sy = (m[3] * u + m[4] * v + m[5]) / den;
-                    }
-                    else
-                    {
-                        // Degenerate quad (collinear or coincident corners): a bilinear patch is always defined.
-                        double a = u / w, b = v / h;
-                        sx = (1 - a) * (1 - b) * quad[0].X + a * (1 - b) * quad[1].X + a * b * quad[2].X + (1 - a) * b * quad[3].X;
-                        sy = (1 - a) * (1 - b) * quad[0].Y + a * (1 - b) * quad[1].Y + a * b * quad[2].Y + (1 - a) * b * quad[3].Y;
-                    }
-                    Sample(src, stride, image.Width, image.Height, sx, sy, outRow.Slice(ox * 4, 4));
+                    var inv = 1 / (ad + ox * dd);
+                    Sample(src, stride, imageW, imageH, (ax + ox * dx) * inv, (ay + ox * dy) * inv, outRow.Slice(ox * 4, 4));
                 }
             }
             return RgbaImage.FromRgba(dst, outW, outH);
@@ -95,27 +96,27 @@ public static class PerspectiveCrop
     }
 
     /// <summary>Bilinear sample at continuous (x, y), i.e. pixel-index position (x − 0.5, y − 0.5), edges clamped.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Sample(ReadOnlySpan<byte> src, int stride, int width, int height, double x, double y, Span<byte> rgba)
     {
+        // Clamp before converting to int; NaN (a denominator of 0 in a folded quad) falls back to the first pixel.
         var fx = Math.Clamp(x - 0.5, 0, width - 1);
         var fy = Math.Clamp(y - 0.5, 0, height - 1);
         if (double.IsNaN(fx)) fx = 0;
         if (double.IsNaN(fy)) fy = 0;
         var x0 = (int)fx;
         var y0 = (int)fy;
-        var x1 = Math.Min(x0 + 1, width - 1);
-        var y1 = Math.Min(y0 + 1, height - 1);
         var ax = (float)(fx - x0);
         var ay = (float)(fy - y0);
-        var r0 = src.Slice(y0 * stride, width * 4);
-        var r1 = src.Slice(y1 * stride, width * 4);
-        int i00 = x0 * 4, i01 = x1 * 4;
+        var i00 = y0 * stride + x0 * 4;
+        var i01 = x0 + 1 < width ? i00 + 4 : i00;
+        var down = y0 + 1 < height ? stride : 0;
         for (var c = 0; c < 3; c++)
         {
-            var top = r0[i00 + c] + (r0[i01 + c] - r0[i00 + c]) * ax;
-            var bottom = r1[i00 + c] + (r1[i01 + c] - r1[i00 + c]) * ax;
-            var value = top + (bottom - top) * ay;
-            rgba[c] = (byte)Math.Clamp((int)(value + 0.5f), 0, 255);
+            float p00 = src[i00 + c], p01 = src[i01 + c], p10 = src[i00 + down + c], p11 = src[i01 + down + c];
+            var top = p00 + (p01 - p00) * ax;
+            var bottom = p10 + (p11 - p10) * ax;
+            rgba[c] = (byte)(top + (bottom - top) * ay + 0.5f);
         }
         rgba[3] = 255;
     }
