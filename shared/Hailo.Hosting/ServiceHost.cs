@@ -113,13 +113,15 @@ public static class ServiceHost
         if (defaults.Server.Port == 0) defaults.Server.Port = definition.DefaultPort;
         ApplyDefaults(definition.Name, defaults);
         var overrides = ConfigLoader.FromEnvironment(prefix, environment, prefix + "CONFIG").Concat(cl.Overrides);
-        return ConfigLoader.Load(defaults, definition.ConfigType, path, required, overrides);
+        var config = ConfigLoader.Load(defaults, definition.ConfigType, path, required, overrides);
+        ApplyDefaults(definition.Name, config);
+        return config;
     }
 
     /// <summary>Fills the defaults that depend on the service's name.</summary>
     private static void ApplyDefaults(string name, ServiceConfig config)
     {
-        if (config.Models.Dir.Length == 0) config.Models.Dir = DefaultModelsDir(name);
+        config.Models.Dir = config.Models.Dir.Length == 0 ? DefaultModelsDir(name) : Path.GetFullPath(config.Models.Dir);
     }
 
     public static string DefaultModelsDir(string serviceName) => $"/var/lib/{serviceName}/models";

@@ -23,8 +23,10 @@ public static class TensorPrep
     /// <summary>
     /// Writes the image into a planar float tensor (C=3, H, W) at (x0, y0) inside a plane of
     /// <paramref name="planeWidth"/>×<paramref name="planeHeight"/>; pixels outside the image are left as they are.
+    /// With <paramref name="bgr"/> the planes are B, G, R (models trained on OpenCV's channel order); the
+    /// normalisation's R/G/B values then apply to planes 0/1/2.
     /// </summary>
-    public static void ToChw(RgbaImage image, Span<float> chw, int planeWidth, int planeHeight, Normalization n, int x0 = 0, int y0 = 0)
+    public static void ToChw(RgbaImage image, Span<float> chw, int planeWidth, int planeHeight, Normalization n, int x0 = 0, int y0 = 0, bool bgr = false)
     {
         if (x0 < 0 || y0 < 0 || x0 + image.Width > planeWidth || y0 + image.Height > planeHeight)
             throw new ArgumentException("the image does not fit the plane at that offset");
@@ -34,7 +36,11 @@ public static class TensorPrep
         {
             var row = MemoryMarshal.Cast<byte, uint>(image.Row(y));
             var o = (y0 + y) * planeWidth + x0;
-            RowToPlanes(row, chw.Slice(o, row.Length), chw.Slice(plane + o, row.Length), chw.Slice(2 * plane + o, row.Length), n);
+            var p0 = chw.Slice(o, row.Length);
+            var p1 = chw.Slice(plane + o, row.Length);
+            var p2 = chw.Slice(2 * plane + o, row.Length);
+            if (bgr) RowToPlanes(row, p2, p1, p0, n with { ScaleR = n.ScaleB, OffsetR = n.OffsetB, ScaleB = n.ScaleR, OffsetB = n.OffsetR });
+            else RowToPlanes(row, p0, p1, p2, n);
         }
     }
 

@@ -40,6 +40,20 @@ public sealed class TensorPrepTests
     }
 
     [Fact]
+    public void Bgr_order_puts_blue_in_plane_zero_with_plane_zero_normalisation()
+    {
+        using var img = RgbaImage.FromRgba([10, 20, 30, 255, 200, 100, 50, 255], 2, 1);
+        var n = Normalization.MeanStd(0.1f, 0.2f, 0.3f, 0.5f, 0.6f, 0.7f);
+        var t = new float[6];
+        TensorPrep.ToChw(img, t, 2, 1, n, bgr: true);
+        Assert.Equal((30 / 255f - 0.1f) / 0.5f, t[0], 1e-5f);  // B with plane-0 values
+        Assert.Equal((50 / 255f - 0.1f) / 0.5f, t[1], 1e-5f);
+        Assert.Equal((20 / 255f - 0.2f) / 0.6f, t[2], 1e-5f);  // G
+        Assert.Equal((10 / 255f - 0.3f) / 0.7f, t[4], 1e-5f);  // R with plane-2 values
+        Assert.Equal((200 / 255f - 0.3f) / 0.7f, t[5], 1e-5f);
+    }
+
+    [Fact]
     public void Fill_and_hwc_bytes()
     {
         var t = new float[3 * 4];

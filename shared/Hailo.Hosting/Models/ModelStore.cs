@@ -143,7 +143,7 @@ public sealed class ModelStore(string modelsDir, IReadOnlyList<string> searchPat
         while (await tar.GetNextEntryAsync(copyData: false, ct).ConfigureAwait(false) is { } entry)
         {
             if (entry.DataStream is null || !byMember.Remove(entry.Name, out var f)) continue;
-            progress?.Report(new PullProgress(model, $"extracting {f.Name}", 0, entry.Length));
+            progress?.Report(new PullProgress(model, $"extracting {f.Name}", 0, 0));
             var dest = Path.Combine(target, f.Name);
             var tmp = dest + ".partial";
             await using (var output = File.Create(tmp))

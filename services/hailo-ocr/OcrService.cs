@@ -1,0 +1,233 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using Hailo.Hosting;
+using Hailo.Hosting.Http;
+using Hailo.Hosting.Models;
+using Hailo.Media;
+using HailoOcr.Api;
+using HailoOcr.Pipeline;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace HailoOcr;
+
+/// <summary>hailo-ocr: the service definition, its endpoints and request handling.</summary>
+public static class OcrService
+{
+    public static readonly ServiceDefinition<OcrConfig> Definition = new()
+    {
+        Name = "hailo-ocr",
+        DefaultPort = 11436,
+        Summary = "Text detection and recognition (PaddleOCR) for images: lines with their quadrilaterals, text and confidence.",
+        ConfigType = OcrConfigJson.Default.OcrConfig,
+        Defaults = () => new OcrConfig(),
+        Catalog = OcrModels.Catalog,
+        DefaultModels = c => [c.Ocr.CpuModel],
+        Configure = Configure,
+        Map = Map,
+    };
+
+    private static readonly string[] FormFields = ["image", "file", "languages", "use_angle_cls", "det_threshold", "box_threshold", "rec_threshold"];
+
+    private static void Configure(ServiceContext<OcrConfig> ctx)
+    {
+        ctx.Builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, OcrJson.Default));
+        ctx.Builder.Services.AddSingleton(sp => new OcrEngine(ctx.Config, ctx.State, ctx.Metrics, ctx.Models,
+            sp.GetRequiredService<ILogger<OcrEngine>>(), ctx.PullCommand(ctx.Config.Ocr.CpuModel)));
+        ctx.Builder.Services.AddSingleton<IPreloadable>(sp => sp.GetRequiredService<OcrEngine>());
+    }
+
+    private static void Map(WebApplication app, ServiceContext<OcrConfig> ctx)
+    {
+        // Resolve the engine now so /health reports the model state from the first request on.
+        app.Services.GetRequiredService<OcrEngine>();
+
+        app.MapPost("/v1/ocr/extract", (HttpContext http, OcrEngine engine, CancellationToken ct) => ExtractAsync(http, engine, ctx.Config, ct))
+            .WithName("extract").WithTags("ocr")
+            .WithSummary("Read the text in an image")
+            .WithDescription("Send the image as multipart (file field 'image'), as JSON {\"image\": base64 or data URL}, or as the raw body with an image/* content type. Options: languages, use_angle_cls, det_threshold, box_threshold, rec_threshold (form fields, JSON fields or query parameters).")
+            .Accepts<OcrRequest>("application/json")
+            .WithImageUpload("image", ("languages", "comma-separated languages, e.g. en"), ("use_angle_cls", "true to turn upside-down lines"),
+                ("det_threshold", "number"), ("box_threshold", "number"), ("rec_threshold", "number"))
+            .WithBodyLimit()
+            .Produces<OcrResponse>(200)
+            .Produces<ErrorEnvelope>(400).Produces<ErrorEnvelope>(401).Produces<ErrorEnvelope>(413).Produces<ErrorEnvelope>(415).Produces<ErrorEnvelope>(503);
+
+        app.MapGet("/v1/models", (OcrEngine engine, ModelStore store, ServiceState state) => TypedResults.Json(Models(store, state), OcrJson.Default.OcrModelList))
+            .WithName("models").WithTags("ocr").WithSummary("Models this service can run and their state").Produces<OcrModelList>(200);
+        app.MapGet("/models", (OcrEngine engine, ModelStore store, ServiceState state) => TypedResults.Json(Models(store, state), OcrJson.Default.OcrModelList))
+            .WithName("models-legacy").WithTags("ocr").WithSummary("Same as /v1/models (earlier implementation's path)").Produces<OcrModelList>(200);
+    }
+
+    private static OcrModelList Models(ModelStore store, ServiceState state)
+    {
+        var states = state.Models.ToDictionary(m => m.Name);
+        return new OcrModelList("list", store.Catalog.Select(m =>
+        {
+            var status = states.TryGetValue(m.Name, out var s) ? s.State.ToString().ToLowerInvariant() : store.Locate(m).Complete ? "available" : "missing";
+            return new OcrModelEntry(m.Name, "model", m.Backend, status, m.Description, m.Files.Select(f => f.Name).ToArray());
+        }).ToArray());
+    }
+
+    internal static async Task<IResult> ExtractAsync(HttpContext http, OcrEngine engine, OcrConfig config, CancellationToken ct)
+    {
+        var start = Stopwatch.GetTimestamp();
+        var (bytes, request) = await ReadRequestAsync(http, ct);
+        var options = Options(request, config);
+        var languages = Languages(request, config);
+
+        var decodeStart = Stopwatch.GetTimestamp();
+        using var image = ImageDecoder.Decode(bytes, config.Ocr.MaxImagePixels);
+        var decodeMs = Stopwatch.GetElapsedTime(decodeStart).TotalMilliseconds;
+
+        var outcome = await engine.RunAsync(image, options, ct);
+        var pipeline = engine.Slot;
+        var regions = outcome.Lines.Select((l, i) => new OcrRegion(
+            l.Text, Math.Round(l.Confidence, 4),
+            l.Quad.Select(p => new[] { Math.Round(p.X, 1), Math.Round(p.Y, 1) }).ToArray(),
+            "text", i, l.Line, Math.Round(l.DetectionScore, 4), l.Rotated180 ? 180 : 0)).ToArray();
+        var text = string.Join('\n', outcome.Lines.GroupBy(l => l.Line).Select(g => string.Join(' ', g.Select(l => l.Text))));
+        var detected = DetectLanguages(outcome.Lines.Select(l => l.Text), languages);
+        var total = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+        var response = new OcrResponse(
+            true, text, regions, detected,
+            new OcrStatistics(regions.Length, regions.Length == 0 ? 0 : Math.Round(regions.Average(r => r.Confidence), 4)),
+            new OcrPerformance(Math.Round(decodeMs, 2), Math.Round(outcome.DetectionMs, 2), Math.Round(outcome.RecognitionMs, 2),
+                Math.Round(outcome.Models.TotalMs, 2), Math.Round(total, 2)),
+            new OcrImageInfo(image.Width, image.Height),
+            new OcrModelInfo(engine.Manifest.Name, engine.Backend, OcrModels.DetFile, OcrModels.RecFile));
+        return TypedResults.Json(response, OcrJson.Default.OcrResponse);
+    }
+
+    private static async Task<(byte[] Image, OcrRequest Request)> ReadRequestAsync(HttpContext http, CancellationToken ct)
+    {
+        var req = http.Request;
+        var contentType = req.ContentType ?? "";
+        if (contentType.StartsWith("application/json", StringComparison.OrdinalIgnoreCase))
+        {
+            OcrRequest? body;
+            try
+            {
+                body = await JsonSerializer.DeserializeAsync(req.Body, OcrJson.Default.OcrRequest, ct);
+            }
+            catch (JsonException e)
+            {
+                throw ApiException.BadRequest("invalid_json", JsonProblem(e));
+            }
+            if (body is null) throw ApiException.BadRequest("invalid_json", "the body must be a JSON object with an 'image' field");
+            if (body.Image is null) throw ApiException.BadRequest("missing_image", "the JSON body has no 'image' field (base64 or a data URL)", "image");
+            return (ImageInput.FromBase64(body.Image, "image"), body);
+        }
+        if (contentType.StartsWith("multipart/form-data", StringComparison.OrdinalIgnoreCase))
+        {
+            var form = await ImageInput.ReadFormAsync(req, ct);
+            foreach (var key in form.Keys.Concat(form.Files.Select(f => f.Name)))
+                if (Array.IndexOf(FormFields, key) < 0)
+                    throw ApiException.BadRequest("unknown_field", $"unknown form field '{key}'; accepted: {string.Join(", ", FormFields)}", key);
+            var image = await ImageInput.FromFormAsync(form, ["image", "file"], ct);
+            return (image, FromFields(k => form.TryGetValue(k, out var v) ? v.ToString() : null));
+        }
+        // Raw image body (the 415 check already limited content types to images).
+        var raw = await ImageInput.FromBodyAsync(req, ct);
+        foreach (var key in req.Query.Keys)
+            if (Array.IndexOf(FormFields, key) < 0 || key is "image" or "file")
+                throw ApiException.BadRequest("unknown_field", $"unknown query parameter '{key}'", key);
+        return (raw, FromFields(k => req.Query.TryGetValue(k, out var v) ? v.ToString() : null));
+    }
+
+    private static OcrRequest FromFields(Func<string, string?> get)
+    {
+        static double? Number(string name, string? v)
+        {
+            if (string.IsNullOrEmpty(v)) return null;
+            return double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out var d)
+                ? d : throw ApiException.BadRequest("invalid_parameter", $"'{name}' must be a number, got '{v}'", name);
+        }
+        var cls = get("use_angle_cls");
+        bool? useCls = string.IsNullOrEmpty(cls) ? null : cls.ToLowerInvariant() switch
+        {
+            "true" or "1" or "yes" or "on" => true,
+            "false" or "0" or "no" or "off" => false,
+            _ => throw ApiException.BadRequest("invalid_parameter", $"'use_angle_cls' must be true or false, got '{cls}'", "use_angle_cls"),
+        };
+        var langs = get("languages");
+        return new OcrRequest
+        {
+            Languages = string.IsNullOrEmpty(langs) ? null : langs.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList(),
+            UseAngleCls = useCls,
+            DetThreshold = Number("det_threshold", get("det_threshold")),
+            BoxThreshold = Number("box_threshold", get("box_threshold")),
+            RecThreshold = Number("rec_threshold", get("rec_threshold")),
+        };
+    }
+
+    private static OcrOptions Options(OcrRequest r, OcrConfig config)
+    {
+        static float Fraction(string name, double? v, double fallback, bool allowZero = false)
+        {
+            var x = v ?? fallback;
+            if (double.IsNaN(x) || x < 0 || x >= 1 || (!allowZero && x == 0))
+                throw ApiException.BadRequest("invalid_parameter", $"'{name}' must be {(allowZero ? "at least 0" : "greater than 0")} and less than 1, got {x}", name);
+            return (float)x;
+        }
+        var c = config.Ocr;
+        return new OcrOptions(
+            new DbOptions
+            {
+                Threshold = Fraction("det_threshold", r.DetThreshold, c.DetThreshold),
+                BoxThreshold = Fraction("box_threshold", r.BoxThreshold, c.BoxThreshold),
+                UnclipRatio = (float)c.UnclipRatio,
+            },
+            Fraction("rec_threshold", r.RecThreshold, c.RecThreshold, allowZero: true),
+            r.UseAngleCls ?? c.UseAngleCls);
+    }
+
+    private static List<string> Languages(OcrRequest r, OcrConfig config)
+    {
+        var requested = r.Languages is { Count: > 0 } l ? l : config.Ocr.Languages;
+        var result = new List<string>();
+        foreach (var code in requested)
+        {
+            if (!OcrLanguages.IsSupported(code))
+                throw ApiException.BadRequest("unsupported_language", $"language '{code}' is not supported ({OcrLanguages.Describe()})", "languages");
+            var n = OcrLanguages.Normalize(code) == "ch" ? "zh" : OcrLanguages.Normalize(code);
+            if (!result.Contains(n)) result.Add(n);
+        }
+        return result;
+    }
+
+    /// <summary>Scripts actually present in the text: Han characters mean zh, Latin letters mean en.</summary>
+    private static IReadOnlyList<string> DetectLanguages(IEnumerable<string> texts, List<string> requested)
+    {
+        bool han = false, latin = false;
+        foreach (var t in texts)
+            foreach (var ch in t)
+            {
+                if (ch is >= '\u4E00' and <= '\u9FFF' or >= '\u3400' and <= '\u4DBF') han = true;
+                else if (char.IsAsciiLetter(ch)) latin = true;
+            }
+        var result = new List<string>();
+        if (latin) result.Add("en");
+        if (han) result.Add("zh");
+        return result.Count > 0 ? result : requested;
+    }
+
+    private static string JsonProblem(JsonException e)
+    {
+        var msg = e.Message;
+        // STJ says "The JSON property 'x' could not be mapped to any .NET member ..." for unknown fields.
+        if (msg.Contains("could not be mapped", StringComparison.Ordinal))
+        {
+            var start = msg.IndexOf('\'');
+            var end = start >= 0 ? msg.IndexOf('\'', start + 1) : -1;
+            var field = end > start ? msg[(start + 1)..end] : "?";
+            return $"unknown field '{field}'; accepted: image, languages, use_angle_cls, det_threshold, box_threshold, rec_threshold";
+        }
+        if (e.Path is { Length: > 1 } path && e.InnerException is null && msg.Contains("could not be converted", StringComparison.Ordinal))
+            return $"field '{path.TrimStart('$', '.')}' has the wrong type";
+        return $"the body is not valid JSON: {msg.Split(" Path:")[0]}";
+    }
+}
