@@ -57,7 +57,7 @@ TEST(status_names) {
     CHECK(HS_STATUS_NO_BACKEND >= 1000 && HS_STATUS_BUFFER_TOO_SMALL >= 1000);
 }
 
-TEST(last_error_per_thread) {
+TEST(last_error_per_thread) {  // threads
     CHECK_ST(hs_device_close(nullptr), HS_STATUS_INVALID_ARGUMENT);
     std::string mine = hs_last_error();
     CHECK(mine.find("hs_device_close") != std::string::npos);

@@ -52,7 +52,7 @@ TEST(fault_no_device) {
     CHECK_OK(hs_vdevice_close(vd));
 }
 
-TEST(fault_from_environment) {
+TEST(fault_from_environment) {  // threads
     // HS_FAKE_FAULT is read when the backend starts, so use a fresh process.
     hst::Child c = hst::spawn_helper({"scan"}, {"HS_FAKE_FAULT=no_device"});
     CHECK_EQ(c.first_line, std::string("status=0 count=0"));

@@ -197,7 +197,7 @@ TEST(llm_stop_and_end_tokens) {
     CHECK_OK(hs_completion_free(c));
 }
 
-TEST(llm_abort_while_reader_blocks) {
+TEST(llm_abort_while_reader_blocks) {  // threads
     Llm l;
     REQUIRE_OK(open_llm(l, "llm_slow.json"));  // one token per 60 s
     hs_completion *c = nullptr;
@@ -374,7 +374,7 @@ TEST(llm_utf8_never_split) {
     CHECK_OK(hs_completion_free(c));
 }
 
-TEST(llm_concurrent_readers_rejected) {
+TEST(llm_concurrent_readers_rejected) {  // threads
     Llm l;
     REQUIRE_OK(open_llm(l, "llm_slow.json"));
     hs_completion *c = nullptr;

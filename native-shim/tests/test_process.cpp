@@ -4,7 +4,7 @@
 
 #include <string>
 
-TEST(vdevice_groups_two_processes) {
+TEST(vdevice_groups_two_processes) {  // threads
     hs_vdevice *u = nullptr;
     REQUIRE_OK(hs_vdevice_open("UNIQUE", &u));
     {
@@ -66,7 +66,7 @@ TEST(kv_cache_in_process) {
     CHECK_OK(hs_vdevice_close(vd));
 }
 
-TEST(kv_cache_two_processes) {
+TEST(kv_cache_two_processes) {  // threads
     hs_vdevice *vd = nullptr;
     REQUIRE_OK(hs_vdevice_open("SHARED", &vd));
     hs_llm *llm = nullptr;
