@@ -302,7 +302,15 @@ public:
     std::atomic<bool> abort_requested{false};
 
     ~RealCompletion() override {
-        c.reset();  // HailoRT aborts a still-running generation in the destructor
+        // After an abort the device streams a short recovery sequence into the
+        // client queue; consume it so that ~LLMGeneratorCompletion does not see a
+        // "still generating" completion and send a second abort. (No reader can be
+        // active here: the core keeps the object alive while a read is running.)
+        if (c && abort_requested.load()) {
+            for (int i = 0; i < 4096 && c->generation_status() == genai::LLMGeneratorCompletion::Status::GENERATING; ++i)
+                if (!c->read(milliseconds(2000))) break;
+        }
+        c.reset();  // HailoRT aborts a still-running (never aborted) generation here
         generator.reset();
     }
 
