@@ -244,7 +244,7 @@ typedef struct {            /* 32 bytes */
 typedef struct {            /* 28 bytes */
     int32_t task;           /* HS_S2T_TASK_* */
     float repetition_penalty; /* NaN or <= 0 = model default (HailoRT >= 5.2 only) */
-    uint32_t timeout_ms;    /* HS_TIMEOUT_DEFAULT = 10 s (HailoRT currently ignores it) */
+    uint32_t timeout_ms;    /* HS_TIMEOUT_DEFAULT = 10 s; raise it for long audio (HailoRT 5.1/5.2 ignore it) */
     char language[16];      /* ISO-639-1, "" = auto-detect */
 } hs_s2t_params_t;
 
