@@ -14,7 +14,15 @@ public static class OpenApiUpload
     public static RouteHandlerBuilder WithFileUpload(this RouteHandlerBuilder builder, string fileField, string[] rawContentTypes,
         params (string Name, string Description)[] fields)
     {
-        builder.WithMetadata(new UploadAccepts(["multipart/form-data", .. rawContentTypes]));
+        // Routing honours only the last accepts metadata, so merge every declaration into one.
+        builder.Finally(endpoint =>
+        {
+            var declared = endpoint.Metadata.OfType<IAcceptsMetadata>().ToList();
+            var types = declared.SelectMany(a => a.ContentTypes).Concat(["multipart/form-data", .. rawContentTypes]).Distinct().ToArray();
+            var requestType = declared.Select(a => a.RequestType).FirstOrDefault(t => t is not null);
+            foreach (var d in declared) endpoint.Metadata.Remove(d);
+            endpoint.Metadata.Add(new UploadAccepts(types, requestType));
+        });
         builder.AddOpenApiOperationTransformer((operation, _, _) =>
         {
             var form = new OpenApiSchema
@@ -39,10 +47,10 @@ public static class OpenApiUpload
         return builder;
     }
 
-    private sealed class UploadAccepts(string[] types) : IAcceptsMetadata
+    private sealed class UploadAccepts(string[] types, Type? requestType) : IAcceptsMetadata
     {
         public IReadOnlyList<string> ContentTypes { get; } = types;
-        public Type? RequestType => null;
+        public Type? RequestType { get; } = requestType;
         public bool IsOptional => false;
     }
 }
