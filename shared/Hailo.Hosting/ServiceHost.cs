@@ -87,6 +87,7 @@ public static class ServiceHost
         }
 
         await using var app = Build(definition, config);
+        var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(definition.Name);
         try
         {
             await app.RunAsync();
@@ -94,8 +95,7 @@ public static class ServiceHost
         }
         catch (IOException e) when (e.InnerException is System.Net.Sockets.SocketException || e.Message.Contains("address", StringComparison.OrdinalIgnoreCase))
         {
-            app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(definition.Name)
-                .LogCritical("cannot listen on {Host}:{Port}: {Message}", config.Server.Host, config.Server.Port, e.Message);
+            log.LogCritical("cannot listen on {Host}:{Port}: {Message}", config.Server.Host, config.Server.Port, e.Message);
             return 1;
         }
     }
