@@ -1,0 +1,31 @@
+using System.Globalization;
+using Hailo.Bench;
+
+// make bench [SERVICE=...]: runs each service's benchmark and writes its figures into the service README.
+var repo = Arg("--repo") ?? Hailo.TestSupport.Repo.Root;
+var models = Arg("--models") ?? Path.Combine(repo, "build", "models");
+var only = Arg("--service");
+CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
+CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
+
+var benches = new Dictionary<string, Func<Task<Report>>>
+{
+    ["hailo-ocr"] = () => new OcrBench(repo, models).RunAsync(),
+};
+var failed = false;
+foreach (var (name, run) in benches)
+{
+    if (only is not null && only != name) continue;
+    Console.WriteLine($"== {name}");
+    var report = await run();
+    Console.WriteLine(report.Markdown);
+    report.WriteInto(Path.Combine(repo, "services", name, "README.md"));
+    foreach (var miss in report.Misses) { Console.Error.WriteLine($"{name}: target missed: {miss}"); failed = true; }
+}
+return failed ? 3 : 0;
+
+string? Arg(string name)
+{
+    var i = Array.IndexOf(args, name);
+    return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
+}
