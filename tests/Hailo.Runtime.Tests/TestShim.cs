@@ -48,6 +48,32 @@ internal static partial class TestShim
         public void Dispose() => Runtime.SetFakeFaults(null);
     }
 
+    /// <summary>The state directory once prepared (a scratch place for files the tests write).</summary>
+    public static string StateDirOrTemp()
+    {
+        _ = s_library.Value;
+        return StateDir;
+    }
+
+    /// <summary>
+    /// Compiles a stand-in library whose hs_abi_version returns <paramref name="abi"/>: the only way to test the
+    /// ABI check without changing the shim.
+    /// </summary>
+    public static string CompileAbiStub(int abi)
+    {
+        var dir = StateDirOrTemp();
+        var lib = Path.Combine(dir, $"libabi{abi}_stub.so");
+        if (File.Exists(lib)) return lib;
+        var src = Path.Combine(dir, $"abi{abi}_stub.c");
+        File.WriteAllText(src, $"int hs_abi_version(void) {{ return {abi}; }}\n");
+        var psi = new ProcessStartInfo("cc", ["-shared", "-fPIC", "-o", lib, src]) { RedirectStandardError = true };
+        using var p = Process.Start(psi)!;
+        var err = p.StandardError.ReadToEnd();
+        p.WaitForExit();
+        if (p.ExitCode != 0) throw new InvalidOperationException("cc failed: " + err);
+        return lib;
+    }
+
     private static string Prepare()
     {
         var path = Environment.GetEnvironmentVariable("HAILO_SHIM_PATH");

@@ -69,7 +69,7 @@ internal static unsafe class ShimLibrary
         catch (Exception e) when (e is DllNotFoundException or BadImageFormatException)
         {
             var what = candidate.Kind == CandidateKind.System ? $"{FileName} is not in the system library path" : $"cannot load {candidate.Path}";
-            return new(0, 0, $"{what}: {FirstLine(e.Message)}");
+            return new(0, 0, $"{what}: {LoaderMessage(e.Message)}");
         }
         if (!NativeLibrary.TryGetExport(handle, "hs_abi_version", out var fn))
         {
@@ -131,9 +131,11 @@ internal static unsafe class ShimLibrary
     private static nint Resolve(string libraryName, Assembly assembly, DllImportSearchPath? searchPath) =>
         libraryName == LibraryName ? s_handle : 0;
 
-    private static string FirstLine(string s)
+    // .NET prefixes the dynamic loader's own text (dlerror) with a generic sentence; keep only the loader's text.
+    private static string LoaderMessage(string message)
     {
-        var nl = s.IndexOf('\n');
-        return (nl < 0 ? s : s[..nl]).Trim();
+        var lines = message.Split('\n', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        var rest = lines.Where(l => !l.StartsWith("Unable to load shared library", StringComparison.Ordinal)).ToArray();
+        return rest.Length > 0 ? string.Join("; ", rest) : lines.FirstOrDefault() ?? message;
     }
 }
