@@ -57,7 +57,7 @@ test-aot:
 	  .ci/publish-check $$s linux-x64 $(PUBLISH); \
 	  .ci/publish-check $$s linux-arm64 $(PUBLISH); \
 	done
-	HAILO_OCR_BINARY=$(PUBLISH)/hailo-ocr/linux-x64/hailo-ocr HAILO_TEST_MODELS=$(MODELS) \
+	AOT_BINARY_HAILO_OCR=$(PUBLISH)/hailo-ocr/linux-x64/hailo-ocr HAILO_TEST_MODELS=$(MODELS) \
 	  $(DOTNET) test tests/Hailo.Ocr.Tests -c $(CONFIG) --no-build --filter "FullyQualifiedName~ServiceProcessTests" --logger "console;verbosity=minimal"
 	.ci/qemu-smoke hailo-ocr $(PUBLISH)/hailo-ocr/linux-arm64 $(MODELS)
 

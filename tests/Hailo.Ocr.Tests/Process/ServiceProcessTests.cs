@@ -8,11 +8,11 @@ namespace Hailo.Ocr.Tests.Process;
 
 /// <summary>
 /// The hailo-ocr executable itself: systemd notify datagrams, watchdog, signals, exit codes and commands.
-/// Runs the JIT build by default, the Native AOT binary when HAILO_OCR_BINARY names it (CI does both).
+/// Runs the JIT build by default, the Native AOT binary when AOT_BINARY_HAILO_OCR names it (CI does both).
 /// </summary>
 public sealed class ServiceProcessTests
 {
-    private static string Binary => ServiceProcess.Binary("hailo-ocr", "HAILO_OCR_BINARY");
+    private static string Binary => ServiceProcess.Binary("hailo-ocr", "AOT_BINARY_HAILO_OCR");
     private const int SigTerm = 15;
 
     private static string[] Args(params string[] extra) =>
