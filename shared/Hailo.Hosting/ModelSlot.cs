@@ -31,8 +31,15 @@ public sealed class ModelSlot<T> : IDisposable where T : class, IDisposable
     private long _lastFailureTicks;
     private bool _disposed;
 
-    /// <summary>How long after a failed load the next request tries again.</summary>
+    /// <summary>How long after a failed load (or a device fault) the next request tries again.</summary>
     public TimeSpan RetryFailedAfter { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// Says whether an exception thrown while running means the backend itself is broken (e.g. the NPU was
+    /// lost) and returns why. The model is then dropped, the slot reports Failed and answers 503 until a
+    /// reload after <see cref="RetryFailedAfter"/> succeeds.
+    /// </summary>
+    public Func<Exception, string?>? BackendFault { get; init; }
 
     public string Name { get; }
     public bool IsLoaded => Volatile.Read(ref _model) is not null;
@@ -80,12 +87,29 @@ public sealed class ModelSlot<T> : IDisposable where T : class, IDisposable
         {
             var model = await EnsureLoadedAsync(ct).ConfigureAwait(false);
             using var scope = _state.BeginWork();
-            return work(model);
+            try
+            {
+                return work(model);
+            }
+            catch (Exception e) when (BackendFault?.Invoke(e) is { } reason)
+            {
+                Invalidate(model, reason);
+                throw ApiException.Unavailable("backend_fault", $"model {Name} is unavailable: {reason}; retrying", (int)Math.Ceiling(RetryFailedAfter.TotalSeconds));
+            }
         }
         finally
         {
             _gate.Release();
         }
+    }
+
+    /// <summary>Drops a model whose backend failed, so the next request after the back-off reloads it.</summary>
+    private void Invalidate(T model, string reason)
+    {
+        if (Interlocked.CompareExchange(ref _model, null, model) == model) model.Dispose();
+        _lastFailureTicks = Environment.TickCount64;
+        _state.SetModel(new ModelStatus(Name, ModelState.Failed, reason));
+        _log?.LogError("model {Model}: backend fault: {Reason}; reloading after {Seconds} s", Name, reason, RetryFailedAfter.TotalSeconds);
     }
 
     private async Task<T> EnsureLoadedAsync(CancellationToken ct)

@@ -181,6 +181,32 @@ public sealed class HttpBehaviourTests
     }
 
     [Fact]
+    public async Task Backend_fault_drops_the_model_answers_503_and_recovers_by_reloading()
+    {
+        var control = new FakeModelControl();
+        await using var s = await Start(control);
+        Assert.Equal(HttpStatusCode.OK, (await s.Client.PostAsync("/run", null)).StatusCode);
+        control.DeviceLost = true;
+        var r = await s.Client.PostAsync("/run", null);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, r.StatusCode);
+        Assert.NotNull(r.Headers.RetryAfter);
+        var (code, message, _) = await Error(r);
+        Assert.Equal("backend_fault", code);
+        Assert.Contains("device lost (simulated)", message);
+        var health = await s.Client.GetAsync("/health");
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, health.StatusCode);
+        Assert.Contains("device lost", await health.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, (await s.Client.PostAsync("/run", null)).StatusCode); // within the back-off
+        Assert.Equal(1, control.Loads);
+
+        control.DeviceLost = false;
+        await Task.Delay(300);
+        Assert.Equal(HttpStatusCode.OK, (await s.Client.PostAsync("/run", null)).StatusCode);
+        Assert.Equal(2, control.Loads); // recovered by reloading, without a restart
+        Assert.Equal(HttpStatusCode.OK, (await s.Client.GetAsync("/health")).StatusCode);
+    }
+
+    [Fact]
     public async Task Full_queue_answers_503_with_retry_after()
     {
         var control = new FakeModelControl { RunGate = new SemaphoreSlim(0) };

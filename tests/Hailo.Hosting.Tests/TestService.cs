@@ -52,6 +52,8 @@ public sealed class FakeModelControl
     public volatile bool Fail;
     public int Loads;
     public SemaphoreSlim? RunGate;
+    /// <summary>When set, running the model throws a simulated device fault.</summary>
+    public volatile bool DeviceLost;
 }
 
 /// <summary>A minimal service on the shared host: echo, a throwing endpoint, a body-limited upload and a model.</summary>
@@ -73,7 +75,11 @@ public static class TestService
                 if (control.Missing) throw new ModelMissingException("fake-model", "fake.onnx not found", ctx.PullCommand("fake-model"));
                 if (control.Fail) throw new InvalidDataException("corrupt model file");
                 return new FakeModel();
-            }, ctx.State, concurrency: 1, maxQueued: ctx.Config.Server.MaxQueuedRequests, ctx.Metrics) { RetryFailedAfter = TimeSpan.FromMilliseconds(200) });
+            }, ctx.State, concurrency: 1, maxQueued: ctx.Config.Server.MaxQueuedRequests, ctx.Metrics)
+            {
+                RetryFailedAfter = TimeSpan.FromMilliseconds(200),
+                BackendFault = e => e is IOException io && io.Message.StartsWith("device", StringComparison.Ordinal) ? io.Message : null,
+            });
             ctx.Builder.Services.AddSingleton<IPreloadable>(sp => new SlotPreloader(sp.GetRequiredService<ModelSlot<FakeModel>>()));
         },
         Map = (app, ctx) =>
@@ -94,6 +100,7 @@ public static class TestService
                 var n = await slot.RunAsync(m =>
                 {
                     control.RunGate?.Wait(TimeSpan.FromSeconds(10));
+                    if (control.DeviceLost) throw new IOException("device lost (simulated)");
                     return m.Disposed ? -1 : 1;
                 }, ct);
                 return TypedResults.Json(new EchoResponse("ran", n), TestJson.Default.EchoResponse);
