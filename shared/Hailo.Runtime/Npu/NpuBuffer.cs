@@ -46,6 +46,9 @@ public sealed unsafe class NpuBuffer : MemoryManager<byte>
 
     public override void Unpin() { }
 
+    /// <summary>Frees the native memory (idempotent).</summary>
+    public void Dispose() => ((IDisposable)this).Dispose();
+
     protected override void Dispose(bool disposing)
     {
         var p = _pointer;
