@@ -21,6 +21,8 @@ public sealed class OcrSection
     public List<string> Languages { get; set; } = ["en"];
     /// <summary>CPU model (ONNX) to load.</summary>
     public string CpuModel { get; set; } = OcrModels.CpuDefault;
+    /// <summary>NPU model (HEFs) to load when the NPU is used.</summary>
+    public string NpuModel { get; set; } = OcrModels.NpuDefault;
     /// <summary>Binarisation threshold of the detection probability map.</summary>
     public double DetThreshold { get; set; } = 0.3;
     /// <summary>Minimum mean probability inside a detected box.</summary>
@@ -48,6 +50,8 @@ public sealed class OcrSection
             if (!OcrLanguages.IsSupported(l)) errors.Add("ocr.languages", $"'{l}' is not supported ({OcrLanguages.Describe()})");
         if (OcrModels.Catalog.All(m => m.Name != CpuModel || m.Backend != "cpu"))
             errors.Add("ocr.cpu_model", $"'{CpuModel}' is not a known CPU model ({string.Join(", ", OcrModels.Catalog.Where(m => m.Backend == "cpu").Select(m => m.Name))})");
+        if (OcrModels.Catalog.All(m => m.Name != NpuModel || m.Backend != "npu"))
+            errors.Add("ocr.npu_model", $"'{NpuModel}' is not a known NPU model ({string.Join(", ", OcrModels.Catalog.Where(m => m.Backend == "npu").Select(m => m.Name))})");
         if (DetThreshold is <= 0 or >= 1) errors.Add("ocr.det_threshold", "must be between 0 and 1");
         if (BoxThreshold is <= 0 or >= 1) errors.Add("ocr.box_threshold", "must be between 0 and 1");
         if (UnclipRatio is < 0.5 or > 5) errors.Add("ocr.unclip_ratio", "must be between 0.5 and 5");

@@ -2,81 +2,134 @@ using Hailo.Hosting;
 using Hailo.Hosting.Metrics;
 using Hailo.Hosting.Models;
 using Hailo.Media;
+using Hailo.Runtime;
+using Hailo.Runtime.Npu;
 using Hailo.Runtime.Onnx;
 using HailoOcr.Pipeline;
 using Microsoft.Extensions.Logging;
 
 namespace HailoOcr;
 
-/// <summary>Owns the OCR pipeline: picks the backend, loads the models (at start or on first use) and runs requests.</summary>
+/// <summary>
+/// Owns the OCR pipeline: picks the backend (`device: auto | npu | cpu`), loads the models (at start or on
+/// first use), runs requests, and drops the NPU pipeline on a device fault so it reloads once the device answers.
+/// </summary>
 internal sealed class OcrEngine : IPreloadable, IDisposable
 {
     private readonly ModelSlot<OcrPipeline> _slot;
     private readonly OcrConfig _config;
+    private readonly ModelStore _store;
+    private readonly ServiceMetrics _metrics;
 
     public ModelManifest Manifest { get; }
-    public string Backend => "cpu";
+    public BackendChoice Choice { get; }
+    public string Backend => Choice.Backend;
     public ModelSlot<OcrPipeline> Slot => _slot;
 
-    public OcrEngine(OcrConfig config, ServiceState state, ServiceMetrics metrics, ModelStore store, ILogger<OcrEngine> log, string pullCommand)
+    public OcrEngine(OcrConfig config, ServiceState state, ServiceMetrics metrics, ModelStore store, ILogger<OcrEngine> log,
+        Func<string, string> pullCommand, Func<NpuProbe>? probe = null)
     {
         _config = config;
-        Manifest = store.Get(config.Ocr.CpuModel) ?? throw new InvalidOperationException($"unknown model {config.Ocr.CpuModel}");
-        var reason = config.Device switch
-        {
-            "cpu" => "device: cpu",
-            // The NPU adapter for OCR arrives with the native shim; until then every device setting runs here.
-            _ => $"device: {config.Device}; the NPU path of hailo-ocr is not available in this build, using the CPU (ONNX Runtime)",
-        };
-        state.SetBackend("cpu", reason);
-        log.LogInformation("backend cpu ({Reason})", reason);
+        _store = store;
+        _metrics = metrics;
+        var cpu = store.Get(config.Ocr.CpuModel) ?? throw new InvalidOperationException($"unknown model {config.Ocr.CpuModel}");
+        var npu = store.Get(config.Ocr.NpuModel) ?? throw new InvalidOperationException($"unknown model {config.Ocr.NpuModel}");
+        Choice = BackendSelector.Choose(config.Device, probe ?? NpuProbe.Run, store.Locate(npu));
+        Manifest = Choice.IsNpu ? npu : cpu;
+        state.SetBackend(Choice.Backend, Choice.Reason);
+        log.LogInformation("backend {Backend} ({Reason})", Choice.Backend, Choice.Reason);
 
-        _slot = new ModelSlot<OcrPipeline>(Manifest.Name, _ => Load(store, metrics, pullCommand), state,
+        var fix = pullCommand(Manifest.Name);
+        _slot = new ModelSlot<OcrPipeline>(Manifest.Name, _ => Choice.IsNpu ? LoadNpu(fix) : LoadCpu(fix), state,
             concurrency: 1, maxQueued: config.Server.MaxQueuedRequests, metrics, log,
             probe: () =>
             {
                 var loc = store.Locate(Manifest);
                 return loc.Complete
                     ? new ModelStatus(Manifest.Name, ModelState.Idle)
-                    : new ModelStatus(Manifest.Name, ModelState.Missing, MissingDetail(store, loc), pullCommand);
-            });
+                    : new ModelStatus(Manifest.Name, ModelState.Missing, MissingDetail(loc), fix);
+            })
+        {
+            // A lost or unresponsive NPU fails requests with 503 until the pipeline reloads on a live device.
+            BackendFault = e => e is HailoException { IsDeviceFault: true } h ? $"NPU fault: {h.Message}" : null,
+        };
     }
 
-    private static string MissingDetail(ModelStore store, ModelLocation loc) =>
-        $"{string.Join(", ", loc.Missing)} not found in {store.ModelsDir}" + (store.SearchPaths.Count > 0 ? $" or {string.Join(", ", store.SearchPaths)}" : "");
+    /// <summary>True when the loaded (or to-be-loaded) pipeline reads Chinese; the NPU HEF is English only.</summary>
+    public bool ReadsChinese => !Choice.IsNpu;
 
-    private OcrPipeline Load(ModelStore store, ServiceMetrics metrics, string pullCommand)
+    private string MissingDetail(ModelLocation loc) =>
+        $"{string.Join(", ", loc.Missing)} not found in {_store.ModelsDir}" + (_store.SearchPaths.Count > 0 ? $" or {string.Join(", ", _store.SearchPaths)}" : "");
+
+    private ModelLocation Require(ModelManifest manifest, string fix)
     {
-        var loc = store.Locate(Manifest);
-        if (!loc.Complete) throw new ModelMissingException(Manifest.Name, MissingDetail(store, loc), pullCommand);
+        var loc = _store.Locate(manifest);
+        if (!loc.Complete) throw new ModelMissingException(manifest.Name, MissingDetail(loc), fix);
+        return loc;
+    }
+
+    private OcrPipeline LoadCpu(string fix)
+    {
+        var loc = Require(Manifest, fix);
         var threads = _config.Cpu.EffectiveThreads;
-        var disposables = new List<IDisposable>();
+        var owned = new List<IDisposable>();
         try
         {
-            var det = new OnnxModel(loc[OcrModels.DetFile], threads);
-            disposables.Add(det);
-            var rec = new OnnxModel(loc[OcrModels.RecFile], threads);
-            disposables.Add(rec);
-            var cls = new OnnxModel(loc[OcrModels.ClsFile], threads);
-            disposables.Add(cls);
+            var det = Own(owned, new OnnxModel(loc[OcrModels.DetFile], threads));
+            var rec = Own(owned, new OnnxModel(loc[OcrModels.RecFile], threads));
+            var cls = Own(owned, new OnnxModel(loc[OcrModels.ClsFile], threads));
             var decoder = CtcDecoder.FromDictionaryFile(loc[OcrModels.DictFile], appendSpace: true);
-            return new OcrPipeline(
-                new OnnxTextDetector(det, _config.Ocr.DetLimitSide),
-                new OnnxTextRecognizer(rec, decoder, _config.Ocr.RecBatchSize),
-                new OnnxDirectionClassifier(cls),
-                Manifest.Name, metrics);
+            return new OcrPipeline(new OnnxTextDetector(det, _config.Ocr.DetLimitSide), new OnnxTextRecognizer(rec, decoder, _config.Ocr.RecBatchSize),
+                new OnnxDirectionClassifier(cls), Manifest.Name, _metrics);
         }
         catch
         {
-            foreach (var d in disposables) d.Dispose();
+            foreach (var d in owned) d.Dispose();
             throw;
         }
+    }
+
+    private OcrPipeline LoadNpu(string fix)
+    {
+        var loc = Require(Manifest, fix);
+        if (_config.Device == "npu" && NpuProbe.Run() is { Available: false })
+            throw new InvalidOperationException(Choice.Reason);
+        var owned = new List<IDisposable>();
+        try
+        {
+            var vdevice = Own(owned, VDevice.Open());
+            var det = Own(owned, VisionModel.Load(vdevice, loc[OcrModels.NpuDetFile]));
+            var rec = Own(owned, VisionModel.Load(vdevice, loc[OcrModels.NpuRecFile]));
+            // No direction classifier HEF exists; the small ONNX one runs on the CPU when its file is there.
+            ITextDirectionClassifier? cls = null;
+            if (_store.Get(_config.Ocr.CpuModel) is { } cpu && _store.Locate(cpu).Paths.TryGetValue(OcrModels.ClsFile, out var clsPath))
+                cls = new OnnxDirectionClassifier(Own(owned, new OnnxModel(clsPath, 1)));
+            owned.Remove(vdevice);
+            return new OcrPipeline(new NpuTextDetector(det), new NpuTextRecognizer(rec), cls, Manifest.Name, _metrics, owned: vdevice);
+        }
+        catch
+        {
+            foreach (var d in Enumerable.Reverse(owned)) d.Dispose();
+            throw;
+        }
+    }
+
+    private static T Own<T>(List<IDisposable> owned, T d) where T : IDisposable
+    {
+        owned.Add(d);
+        return d;
     }
 
     public Task PreloadAsync(CancellationToken ct) => _slot.PreloadAsync(ct);
 
     public Task<OcrOutcome> RunAsync(RgbaImage image, OcrOptions options, CancellationToken ct) =>
-        _slot.RunAsync(p => p.Run(image, options), ct);
+        _slot.RunAsync(p =>
+        {
+            if (options.UseAngleClassifier && !p.HasClassifier)
+                throw Hailo.Hosting.Http.ApiException.BadRequest("classifier_unavailable",
+                    $"use_angle_cls needs the direction classifier of {_config.Ocr.CpuModel}; run: hailo-ocr pull {_config.Ocr.CpuModel}", "use_angle_cls");
+            return p.Run(image, options);
+        }, ct);
 
     public void Dispose() => _slot.Dispose();
 }

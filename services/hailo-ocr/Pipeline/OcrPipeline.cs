@@ -19,7 +19,7 @@ internal sealed record OcrOutcome(IReadOnlyList<OcrLine> Lines, double Detection
 /// Backend-neutral: the CPU and NPU differ only in the three model adapters.
 /// </summary>
 internal sealed class OcrPipeline(ITextDetector detector, ITextRecognizer recognizer, ITextDirectionClassifier? classifier,
-    string name, ServiceMetrics? metrics = null) : IDisposable
+    string name, ServiceMetrics? metrics = null, IDisposable? owned = null) : IDisposable
 {
     public string Name { get; } = name;
     public string DetectionModel => detector.ModelName;
@@ -106,5 +106,6 @@ internal sealed class OcrPipeline(ITextDetector detector, ITextRecognizer recogn
         detector.Dispose();
         recognizer.Dispose();
         classifier?.Dispose();
+        owned?.Dispose(); // e.g. the NPU's VDevice, released after the models on it
     }
 }
