@@ -128,6 +128,73 @@ public unsafe class StructLayoutTests
         Assert.Equal(new GenerationParameters(), GenerationParameters.FromNative(new GenerationParameters().ToNative()));
     }
 
+    /// <summary>
+    /// The shim validates many input fields and names the offending one; an invalid value placed in each C# field
+    /// must come back as an error about that same field, which proves the shim reads it at the offset C# wrote it.
+    /// </summary>
+    [Fact]
+    public void ShimReadsEveryValidatedInputFieldAtItsOffset()
+    {
+        _ = TestShim.Runtime;
+        using var vd = VDevice.Open();
+        var hef = TestShim.Fixture("tiny.hef");
+
+        void ExpectModel(string field, Func<HsModelParams, HsModelParams> change)
+        {
+            var p = change(NativeMethods.hs_model_default_params());
+            var st = NativeMethods.hs_model_load(vd.Handle, hef, &p, out var h);
+            var e = Shim.ErrorDisposing(st, h);
+            Assert.Equal(2, st);
+            Assert.Contains(field, e.ShimMessage);
+        }
+        ExpectModel("batch_size", p => p with { BatchSize = 0 });
+        ExpectModel("input_format_type", p => p with { InputFormatType = 9 });
+        ExpectModel("output_format_type", p => p with { OutputFormatType = 9 });
+        ExpectModel("scheduler_priority", p => p with { SchedulerPriority = 40 });
+        ExpectModel("nms_score_threshold", p => p with { NmsScoreThreshold = 3 });
+        ExpectModel("nms_iou_threshold", p => p with { NmsIouThreshold = 3 });
+
+        using var llm = LlmModel.Create(vd, TestShim.Fixture("llm.json"));
+        var handle = llm.Handle;
+        void ExpectGen(string field, Func<HsGenParams, HsGenParams> change)
+        {
+            var p = change(NativeMethods.hs_gen_default_params());
+            var st = NativeMethods.hs_llm_generate_start(handle, &p, "x", null, null, out var c);
+            var e = Shim.ErrorDisposing(st, c);
+            Assert.Equal(2, st);
+            Assert.Contains(field, e.ShimMessage);
+        }
+        ExpectGen("temperature", p => p with { Temperature = -1 });
+        ExpectGen("top_p", p => p with { TopP = 2 });
+        ExpectGen("frequency_penalty", p => p with { FrequencyPenalty = float.PositiveInfinity });
+        ExpectGen("do_sample", p => p with { DoSample = 5 });
+        ExpectGen("use_seed", p => p with { UseSeed = 2 });
+
+        var ga = NativeMethods.hs_genai_default_params();
+        ga.OptimizeMemoryOnDevice = 2;
+        var st1 = NativeMethods.hs_llm_create(vd.Handle, TestShim.Fixture("llm.json"), &ga, out var l2);
+        Assert.Contains("optimize_memory_on_device", Shim.ErrorDisposing(st1, l2).ShimMessage);
+        var ga2 = NativeMethods.hs_genai_default_params();
+        new Span<byte>(ga2.LoraName, 128).Fill((byte)'x'); // no NUL anywhere in the array
+        var st2 = NativeMethods.hs_llm_create(vd.Handle, TestShim.Fixture("llm.json"), &ga2, out var l3);
+        Assert.Contains("lora_name is not NUL-terminated", Shim.ErrorDisposing(st2, l3).ShimMessage);
+
+        using var s2t = SpeechToText.Create(vd, TestShim.Fixture("s2t.json"));
+        var sh = s2t.Handle;
+        var pcm = new float[1600];
+        var sp = NativeMethods.hs_s2t_default_params();
+        sp.Task = 7;
+        fixed (float* x = pcm)
+        {
+            var st3 = NativeMethods.hs_s2t_transcribe(sh, x, (nuint)pcm.Length, &sp, out var segs);
+            Assert.Contains("task must be", Shim.ErrorDisposing(st3, segs).ShimMessage);
+            var sp2 = NativeMethods.hs_s2t_default_params();
+            new Span<byte>(sp2.Language, 16).Fill((byte)'e');
+            var st4 = NativeMethods.hs_s2t_transcribe(sh, x, (nuint)pcm.Length, &sp2, out var segs2);
+            Assert.Contains("language is not NUL-terminated", Shim.ErrorDisposing(st4, segs2).ShimMessage);
+        }
+    }
+
     [Fact]
     public void FixedStrings_AreNulTerminatedAndBounded()
     {

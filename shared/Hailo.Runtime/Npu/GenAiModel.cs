@@ -79,6 +79,8 @@ public sealed unsafe class LlmModel : GenAiModel
 
     private LlmModel(LlmHandle handle, string hefPath) : base(hefPath) => _handle = handle;
 
+    internal LlmHandle Handle => _handle;
+
     private protected override string Kind => "LLM";
 
     /// <summary>Loads an LLM; fails with HAILO_INVALID_OPERATION (6) while another LLM/VLM holds the KV cache.</summary>

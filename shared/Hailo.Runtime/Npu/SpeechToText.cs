@@ -38,6 +38,8 @@ public sealed unsafe class SpeechToText : IDisposable
 
     public string HefPath { get; }
 
+    internal S2tHandle Handle => _handle;
+
     public static SpeechToText Create(VDevice vdevice, string hefPath)
     {
         ArgumentNullException.ThrowIfNull(vdevice);
