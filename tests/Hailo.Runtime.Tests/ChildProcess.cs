@@ -1,3 +1,4 @@
+using Hailo.TestSupport;
 using System.Diagnostics;
 
 namespace Hailo.Runtime.Tests;
@@ -15,7 +16,7 @@ internal sealed class ChildProcess : IDisposable
     /// <summary>Starts the child with this run's environment plus <paramref name="environment"/> and reads its status line.</summary>
     public static ChildProcess Start(IReadOnlyDictionary<string, string?>? environment, params string[] args)
     {
-        _ = TestShim.LibraryPath; // the environment (HAILO_SHIM_PATH, HS_FAKE_STATE_DIR, HS_BACKEND) is set up
+        _ = FakeShim.LibraryPath; // the environment (HAILO_SHIM_PATH, HS_FAKE_STATE_DIR, HS_BACKEND) is set up
         var dll = Path.Combine(AppContext.BaseDirectory, "Hailo.Runtime.Tests.Child.dll");
         var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } h ? h : "dotnet";
         var psi = new ProcessStartInfo(dotnet)

@@ -1,3 +1,4 @@
+using Hailo.TestSupport;
 using Hailo.Runtime.Npu;
 using Xunit;
 
@@ -6,13 +7,13 @@ namespace Hailo.Runtime.Tests;
 /// <summary>Device monitoring values round-tripped from the fake device (see native-shim/README.md "Faults").</summary>
 public class DeviceTests
 {
-    public DeviceTests() => _ = TestShim.Runtime;
+    public DeviceTests() => _ = FakeShim.Runtime;
 
     [Fact]
     public void Scan_FindsTheFakeDevice_AndNoneWithNoDeviceFault()
     {
         Assert.Equal(["fake-0001:01:00.0"], NpuDevice.Scan());
-        using (TestShim.Faults("no_device")) Assert.Empty(NpuDevice.Scan());
+        using (FakeShim.Faults("no_device")) Assert.Empty(NpuDevice.Scan());
     }
 
     [Fact]
@@ -69,7 +70,7 @@ public class DeviceTests
     public void DeviceLost_FailsMonitoringWithADeviceFault_AndRecovers()
     {
         using var dev = NpuDevice.Open();
-        using (TestShim.Faults("device_lost"))
+        using (FakeShim.Faults("device_lost"))
         {
             var e = Assert.Throws<HailoException>(() => dev.Temperature());
             Assert.Equal(HailoStatus.CommunicationClosed, e.Code);
@@ -83,7 +84,7 @@ public class DeviceTests
     [Fact]
     public void NoDevice_VDeviceOpenFailsWith74()
     {
-        using (TestShim.Faults("no_device"))
+        using (FakeShim.Faults("no_device"))
         {
             var e = Assert.Throws<HailoException>(() => VDevice.Open());
             Assert.Equal(74, e.Status);

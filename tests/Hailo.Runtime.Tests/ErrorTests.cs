@@ -1,3 +1,4 @@
+using Hailo.TestSupport;
 using Hailo.Runtime.Npu;
 using Xunit;
 
@@ -6,7 +7,7 @@ namespace Hailo.Runtime.Tests;
 /// <summary>Status names, exception formatting and classification, and the per-thread last error.</summary>
 public class ErrorTests
 {
-    public ErrorTests() => _ = TestShim.Runtime;
+    public ErrorTests() => _ = FakeShim.Runtime;
 
     [Theory]
     [InlineData(0, "HAILO_SUCCESS")]
@@ -59,7 +60,7 @@ public class ErrorTests
     public void WrongModelKind_ThrowsInvalidHef()
     {
         using var vd = VDevice.Open();
-        var e = Assert.Throws<HailoException>(() => LlmModel.Create(vd, TestShim.Fixture("vision_depth.json")));
+        var e = Assert.Throws<HailoException>(() => LlmModel.Create(vd, FakeShim.ShimFixture("vision_depth.json")));
         Assert.Equal(HailoStatus.InvalidHef, e.Code);
         Assert.Contains("describes a 'vision' model, expected 'llm'", e.Message);
     }
@@ -67,7 +68,7 @@ public class ErrorTests
     [Fact]
     public void UnknownFaultName_IsRejected()
     {
-        var e = Assert.Throws<HailoException>(() => TestShim.Runtime.SetFakeFaults("melted"));
+        var e = Assert.Throws<HailoException>(() => FakeShim.Runtime.SetFakeFaults("melted"));
         Assert.Equal(HailoStatus.InvalidArgument, e.Code);
         Assert.Contains("unknown fault 'melted'", e.Message);
     }
@@ -87,13 +88,13 @@ public class ErrorTests
     public void OutOfMemory_FailsEveryLoad()
     {
         using var vd = VDevice.Open();
-        using (TestShim.Faults("out_of_memory"))
+        using (FakeShim.Faults("out_of_memory"))
         {
-            Assert.Equal(HailoStatus.OutOfFwMemory, Assert.Throws<HailoException>(() => VisionModel.Load(vd, TestShim.Fixture("tiny.hef"))).Code);
-            Assert.Equal(HailoStatus.OutOfFwMemory, Assert.Throws<HailoException>(() => LlmModel.Create(vd, TestShim.Fixture("llm.json"))).Code);
-            Assert.Equal(HailoStatus.OutOfFwMemory, Assert.Throws<HailoException>(() => SpeechToText.Create(vd, TestShim.Fixture("s2t.json"))).Code);
+            Assert.Equal(HailoStatus.OutOfFwMemory, Assert.Throws<HailoException>(() => VisionModel.Load(vd, FakeShim.ShimFixture("tiny.hef"))).Code);
+            Assert.Equal(HailoStatus.OutOfFwMemory, Assert.Throws<HailoException>(() => LlmModel.Create(vd, FakeShim.ShimFixture("llm.json"))).Code);
+            Assert.Equal(HailoStatus.OutOfFwMemory, Assert.Throws<HailoException>(() => SpeechToText.Create(vd, FakeShim.ShimFixture("s2t.json"))).Code);
         }
-        using var m = VisionModel.Load(vd, TestShim.Fixture("tiny.hef"));
+        using var m = VisionModel.Load(vd, FakeShim.ShimFixture("tiny.hef"));
     }
 
     [Fact]

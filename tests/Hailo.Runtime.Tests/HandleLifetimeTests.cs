@@ -1,3 +1,4 @@
+using Hailo.TestSupport;
 using System.Runtime.CompilerServices;
 using Hailo.Runtime.Npu;
 using Xunit;
@@ -7,16 +8,16 @@ namespace Hailo.Runtime.Tests;
 /// <summary>SafeHandle ownership: double dispose, use after dispose, release order, finalisation.</summary>
 public class HandleLifetimeTests
 {
-    public HandleLifetimeTests() => _ = TestShim.Runtime;
+    public HandleLifetimeTests() => _ = FakeShim.Runtime;
 
     [Fact]
     public async Task EveryWrapper_CanBeDisposedTwice()
     {
         var vd = VDevice.Open();
         var dev = NpuDevice.Open();
-        var model = VisionModel.Load(vd, TestShim.Fixture("tiny.hef"));
-        var s2t = SpeechToText.Create(vd, TestShim.Fixture("s2t.json"));
-        var llm = LlmModel.Create(vd, TestShim.Fixture("llm.json"));
+        var model = VisionModel.Load(vd, FakeShim.ShimFixture("tiny.hef"));
+        var s2t = SpeechToText.Create(vd, FakeShim.ShimFixture("s2t.json"));
+        var llm = LlmModel.Create(vd, FakeShim.ShimFixture("llm.json"));
         var gen = llm.Generate("a b");
         await gen.ReadToEndAsync();
         var buffer = new NpuBuffer(16);
@@ -25,7 +26,7 @@ public class HandleLifetimeTests
         foreach (var d in all) d.Dispose();
         await gen.DisposeAsync();
         using var vd2 = VDevice.Open();
-        var vlm = VlmModel.Create(vd2, TestShim.Fixture("vlm.json"));
+        var vlm = VlmModel.Create(vd2, FakeShim.ShimFixture("vlm.json"));
         vlm.Dispose();
         vlm.Dispose();
     }
@@ -34,13 +35,13 @@ public class HandleLifetimeTests
     public async Task UseAfterDispose_ThrowsObjectDisposed_NotACrash()
     {
         var vd = VDevice.Open();
-        var model = VisionModel.Load(vd, TestShim.Fixture("tiny.hef"));
+        var model = VisionModel.Load(vd, FakeShim.ShimFixture("tiny.hef"));
         model.Dispose();
         Assert.Throws<ObjectDisposedException>(() => model.Infer(new byte[4], new byte[2]));
         Assert.Throws<ObjectDisposedException>(() => model.InferTensors(new byte[4]));
         Assert.Throws<ObjectDisposedException>(() => model.Infer([new byte[4]], [new byte[2]]));
 
-        var llm = LlmModel.Create(vd, TestShim.Fixture("llm.json"));
+        var llm = LlmModel.Create(vd, FakeShim.ShimFixture("llm.json"));
         llm.Dispose();
         Assert.Throws<ObjectDisposedException>(() => llm.Tokenize("x"));
         Assert.Throws<ObjectDisposedException>(() => llm.GetContextUsage());
@@ -49,12 +50,12 @@ public class HandleLifetimeTests
         Assert.Throws<ObjectDisposedException>(() => llm.ClearContext());
         Assert.False(llm.IsGenerating);
 
-        var vlm = VlmModel.Create(vd, TestShim.Fixture("vlm.json"));
+        var vlm = VlmModel.Create(vd, FakeShim.ShimFixture("vlm.json"));
         vlm.Dispose();
         Assert.Throws<ObjectDisposedException>(() => vlm.GetGenerationDefaults());
         Assert.Throws<ObjectDisposedException>(() => vlm.Generate(VlmModel.UserMessageJson("x", 0), []));
 
-        var s2t = SpeechToText.Create(vd, TestShim.Fixture("s2t.json"));
+        var s2t = SpeechToText.Create(vd, FakeShim.ShimFixture("s2t.json"));
         s2t.Dispose();
         Assert.Throws<ObjectDisposedException>(() => s2t.Transcribe(new float[16000]));
 
@@ -67,12 +68,12 @@ public class HandleLifetimeTests
         Assert.Throws<ObjectDisposedException>(() => buffer.GetSpan());
 
         vd.Dispose();
-        Assert.Throws<ObjectDisposedException>(() => VisionModel.Load(vd, TestShim.Fixture("tiny.hef")));
-        Assert.Throws<ObjectDisposedException>(() => LlmModel.Create(vd, TestShim.Fixture("llm.json")));
+        Assert.Throws<ObjectDisposedException>(() => VisionModel.Load(vd, FakeShim.ShimFixture("tiny.hef")));
+        Assert.Throws<ObjectDisposedException>(() => LlmModel.Create(vd, FakeShim.ShimFixture("llm.json")));
 
         // A generation disposed after it finished: Abort is a no-op, not a use-after-free.
         using var vd2 = VDevice.Open();
-        using var llm2 = LlmModel.Create(vd2, TestShim.Fixture("llm.json"));
+        using var llm2 = LlmModel.Create(vd2, FakeShim.ShimFixture("llm.json"));
         var gen = llm2.Generate("done");
         await gen.ReadToEndAsync();
         gen.Abort();
@@ -82,8 +83,8 @@ public class HandleLifetimeTests
     public void ChildrenOutliveTheirVDevice()
     {
         var vd = VDevice.Open();
-        using var model = VisionModel.Load(vd, TestShim.Fixture("tiny.hef"));
-        using var llm = LlmModel.Create(vd, TestShim.Fixture("llm.json"));
+        using var model = VisionModel.Load(vd, FakeShim.ShimFixture("tiny.hef"));
+        using var llm = LlmModel.Create(vd, FakeShim.ShimFixture("llm.json"));
         vd.Dispose(); // the shim keeps the device alive for its models
         var o = new byte[2];
         model.Infer(new byte[4], o);
@@ -99,7 +100,7 @@ public class HandleLifetimeTests
         for (var round = 0; round < 20; round++)
         {
             using var vd = VDevice.Open();
-            var model = VisionModel.Load(vd, TestShim.Fixture("vision_depth.json"));
+            var model = VisionModel.Load(vd, FakeShim.ShimFixture("vision_depth.json"));
             var workers = Enumerable.Range(0, 4).Select(_ => Task.Run(() =>
             {
                 var o0 = new byte[160];

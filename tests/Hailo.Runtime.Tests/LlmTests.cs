@@ -1,3 +1,4 @@
+using Hailo.TestSupport;
 using System.Diagnostics;
 using Hailo.Runtime.Npu;
 using Xunit;
@@ -14,13 +15,13 @@ public sealed class LlmTests : IDisposable
 
     public LlmTests()
     {
-        _ = TestShim.Runtime;
+        _ = FakeShim.Runtime;
         _vd = VDevice.Open();
     }
 
     public void Dispose() => _vd.Dispose();
 
-    private LlmModel Load(string fixture) => LlmModel.Create(_vd, TestShim.Fixture(fixture));
+    private LlmModel Load(string fixture) => LlmModel.Create(_vd, FakeShim.ShimFixture(fixture));
 
     private static string Words(int n) => string.Join(' ', Enumerable.Range(1, n).Select(i => "w" + i));
 
@@ -257,11 +258,11 @@ public sealed class LlmTests : IDisposable
             try
             {
                 await foreach (var _ in gen)
-                    if (++seen == 2) TestShim.Runtime.SetFakeFaults("device_lost");
+                    if (++seen == 2) FakeShim.Runtime.SetFakeFaults("device_lost");
             }
             finally
             {
-                TestShim.Runtime.SetFakeFaults(null);
+                FakeShim.Runtime.SetFakeFaults(null);
             }
         });
         Assert.Equal(HailoStatus.CommunicationClosed, e.Code);
@@ -280,7 +281,7 @@ public sealed class LlmTests : IDisposable
     public async Task DeviceLost_AtStart_ThrowsImmediately()
     {
         using var llm = Load("llm.json");
-        using (TestShim.Faults("device_lost"))
+        using (FakeShim.Faults("device_lost"))
             Assert.Equal(HailoStatus.CommunicationClosed, Assert.Throws<HailoException>(() => llm.Generate("x")).Code);
         Assert.False(llm.IsGenerating);
         Assert.Equal("x", (await llm.Generate("x").ReadToEndAsync()).Text);
@@ -300,14 +301,14 @@ public sealed class LlmTests : IDisposable
                 pieces.Add(p);
                 if (pieces.Count == 2)
                 {
-                    TestShim.Runtime.SetFakeFaults("timeout"); // reads now time out (200 ms slices) and are retried
-                    _ = Task.Delay(700).ContinueWith(_ => TestShim.Runtime.SetFakeFaults(null), TaskScheduler.Default);
+                    FakeShim.Runtime.SetFakeFaults("timeout"); // reads now time out (200 ms slices) and are retried
+                    _ = Task.Delay(700).ContinueWith(_ => FakeShim.Runtime.SetFakeFaults(null), TaskScheduler.Default);
                 }
             }
         }
         finally
         {
-            TestShim.Runtime.SetFakeFaults(null);
+            FakeShim.Runtime.SetFakeFaults(null);
         }
         var r = await gen.Completion;
         Assert.Equal(prompt, r.Text);
@@ -348,11 +349,11 @@ public sealed class LlmTests : IDisposable
             Assert.Equal(HailoStatus.InvalidOperation, e.Code);
             Assert.Contains("KV-Cache is already in use", e.Message);
             Assert.False(e.IsDeviceFault);
-            Assert.Equal(HailoStatus.InvalidOperation, Assert.Throws<HailoException>(() => VlmModel.Create(_vd, TestShim.Fixture("vlm.json"))).Code);
-            using var s2t = SpeechToText.Create(_vd, TestShim.Fixture("s2t.json")); // Speech2Text does not take the KV cache
-            using var vision = VisionModel.Load(_vd, TestShim.Fixture("tiny.hef"));
+            Assert.Equal(HailoStatus.InvalidOperation, Assert.Throws<HailoException>(() => VlmModel.Create(_vd, FakeShim.ShimFixture("vlm.json"))).Code);
+            using var s2t = SpeechToText.Create(_vd, FakeShim.ShimFixture("s2t.json")); // Speech2Text does not take the KV cache
+            using var vision = VisionModel.Load(_vd, FakeShim.ShimFixture("tiny.hef"));
         }
-        using (TestShim.Faults("kv_cache_in_use"))
+        using (FakeShim.Faults("kv_cache_in_use"))
             Assert.Contains("injected fault 'kv_cache_in_use'", Assert.Throws<HailoException>(() => Load("llm.json")).Message);
         using var again = Load("llm.json");
     }

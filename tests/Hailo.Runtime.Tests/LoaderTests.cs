@@ -1,3 +1,4 @@
+using Hailo.TestSupport;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using Hailo.Runtime.Npu;
@@ -35,7 +36,7 @@ public class LoaderTests
     [Fact]
     public void Probe_NotALibrary_GivesTheLoaderMessage()
     {
-        var file = Path.Combine(TestShim.StateDirOrTemp(), "garbage.so");
+        var file = Path.Combine(FakeShim.StateDir, "garbage.so");
         File.WriteAllText(file, "this is not an ELF file");
         var r = ShimLibrary.Probe(new(file, ShimLibrary.CandidateKind.Explicit));
         Assert.False(r.Ok);
@@ -53,7 +54,7 @@ public class LoaderTests
     [Fact]
     public void Probe_TheRealShim_HasAbi1()
     {
-        var r = ShimLibrary.Probe(new(TestShim.LibraryPath, ShimLibrary.CandidateKind.Explicit));
+        var r = ShimLibrary.Probe(new(FakeShim.LibraryPath, ShimLibrary.CandidateKind.Explicit));
         Assert.True(r.Ok, r.Failure);
         Assert.Equal(1, r.Abi);
         NativeLibrary.Free(r.Handle); // dlopen counts references; the runtime's own handle stays valid
@@ -72,7 +73,7 @@ public class LoaderTests
     [Fact]
     public void TryLoad_InThisProcess_ReportsTheFakeBackendAndVersions()
     {
-        _ = TestShim.LibraryPath;
+        _ = FakeShim.LibraryPath;
         Assert.True(NpuRuntime.TryLoad(out var rt, out var reason), reason);
         Assert.Equal("fake", rt.BackendName);
         Assert.True(rt.IsFake);
@@ -80,7 +81,7 @@ public class LoaderTests
         Assert.Equal(1, rt.AbiVersion);
         Assert.Equal(new Version(5, 2, 0), rt.RuntimeVersion);
         Assert.Equal(rt.RuntimeVersion, rt.BuiltAgainstVersion);
-        Assert.Equal(Path.GetFullPath(TestShim.LibraryPath), rt.LibraryPath);
+        Assert.Equal(Path.GetFullPath(FakeShim.LibraryPath), rt.LibraryPath);
         Assert.Same(rt, NpuRuntime.Current);
         Assert.True(NpuRuntime.TryLoad(out var again, out _));
         Assert.Same(rt, again);

@@ -1,3 +1,4 @@
+using Hailo.TestSupport;
 using Hailo.Runtime.Npu;
 using Xunit;
 
@@ -10,26 +11,26 @@ namespace Hailo.Runtime.Tests;
 /// </summary>
 public class ProcessTests
 {
-    public ProcessTests() => _ = TestShim.Runtime;
+    public ProcessTests() => _ = FakeShim.Runtime;
 
     [Fact]
     public void SharedGroup_TwoProcessesCoexist_ButTheKvCacheIsExclusive()
     {
-        using var child = ChildProcess.Start(null, "llm", "SHARED", TestShim.Fixture("llm.json"));
+        using var child = ChildProcess.Start(null, "llm", "SHARED", FakeShim.ShimFixture("llm.json"));
         Assert.Equal("READY", child.FirstLine);
 
         using var vd = VDevice.Open(); // SHARED in both processes
-        using var model = VisionModel.Load(vd, TestShim.Fixture("tiny.hef"));
+        using var model = VisionModel.Load(vd, FakeShim.ShimFixture("tiny.hef"));
         var o = new byte[2];
         model.Infer(new byte[4], o);
         Assert.Equal([7, 9], o);
 
-        var e = Assert.Throws<HailoException>(() => LlmModel.Create(vd, TestShim.Fixture("llm.json")));
+        var e = Assert.Throws<HailoException>(() => LlmModel.Create(vd, FakeShim.ShimFixture("llm.json")));
         Assert.Equal(HailoStatus.InvalidOperation, e.Code);
         Assert.Contains("this or another process", e.Message);
 
         child.Release(); // the child unloads its LLM and exits
-        using var llm = LlmModel.Create(vd, TestShim.Fixture("llm.json"));
+        using var llm = LlmModel.Create(vd, FakeShim.ShimFixture("llm.json"));
     }
 
     [Fact]
@@ -58,8 +59,8 @@ public class ProcessTests
     public void TwoProcesses_RunVisionModelsAtTheSameTime()
     {
         using var vd = VDevice.Open();
-        using var model = VisionModel.Load(vd, TestShim.Fixture("vision_depth.json"));
-        using var child = ChildProcess.Start(null, "vision", "SHARED", TestShim.Fixture("vision_depth.json"));
+        using var model = VisionModel.Load(vd, FakeShim.ShimFixture("vision_depth.json"));
+        using var child = ChildProcess.Start(null, "vision", "SHARED", FakeShim.ShimFixture("vision_depth.json"));
         Assert.Equal("READY", child.FirstLine);
         Assert.Equal(100, model.InferTensors(new byte[240])[0].AsUInt16()[0]);
     }

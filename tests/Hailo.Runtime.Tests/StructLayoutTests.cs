@@ -1,3 +1,4 @@
+using Hailo.TestSupport;
 using System.Runtime.InteropServices;
 using Hailo.Runtime.Npu;
 using Xunit;
@@ -85,7 +86,7 @@ public unsafe class StructLayoutTests
     [Fact]
     public void DefaultParams_ReturnedByValue_HaveTheDocumentedValues()
     {
-        _ = TestShim.Runtime;
+        _ = FakeShim.Runtime;
         var m = NativeMethods.hs_model_default_params();
         Assert.Equal(1u, m.BatchSize);
         Assert.Equal(0, m.InputFormatType);
@@ -118,7 +119,7 @@ public unsafe class StructLayoutTests
     [Fact]
     public void GenerationParameters_RoundTripThroughTheNativeStruct()
     {
-        _ = TestShim.Runtime;
+        _ = FakeShim.Runtime;
         var p = new GenerationParameters { Temperature = 0.25f, TopP = 0.5f, TopK = 7, FrequencyPenalty = 1.5f, MaxGeneratedTokens = 9, DoSample = false, Seed = 1234 };
         var native = p.ToNative();
         Assert.Equal(1, native.UseSeed);
@@ -135,9 +136,9 @@ public unsafe class StructLayoutTests
     [Fact]
     public void ShimReadsEveryValidatedInputFieldAtItsOffset()
     {
-        _ = TestShim.Runtime;
+        _ = FakeShim.Runtime;
         using var vd = VDevice.Open();
-        var hef = TestShim.Fixture("tiny.hef");
+        var hef = FakeShim.ShimFixture("tiny.hef");
 
         void ExpectModel(string field, Func<HsModelParams, HsModelParams> change)
         {
@@ -154,7 +155,7 @@ public unsafe class StructLayoutTests
         ExpectModel("nms_score_threshold", p => p with { NmsScoreThreshold = 3 });
         ExpectModel("nms_iou_threshold", p => p with { NmsIouThreshold = 3 });
 
-        using var llm = LlmModel.Create(vd, TestShim.Fixture("llm.json"));
+        using var llm = LlmModel.Create(vd, FakeShim.ShimFixture("llm.json"));
         var handle = llm.Handle;
         void ExpectGen(string field, Func<HsGenParams, HsGenParams> change)
         {
@@ -172,14 +173,14 @@ public unsafe class StructLayoutTests
 
         var ga = NativeMethods.hs_genai_default_params();
         ga.OptimizeMemoryOnDevice = 2;
-        var st1 = NativeMethods.hs_llm_create(vd.Handle, TestShim.Fixture("llm.json"), &ga, out var l2);
+        var st1 = NativeMethods.hs_llm_create(vd.Handle, FakeShim.ShimFixture("llm.json"), &ga, out var l2);
         Assert.Contains("optimize_memory_on_device", Shim.ErrorDisposing(st1, l2).ShimMessage);
         var ga2 = NativeMethods.hs_genai_default_params();
         new Span<byte>(ga2.LoraName, 128).Fill((byte)'x'); // no NUL anywhere in the array
-        var st2 = NativeMethods.hs_llm_create(vd.Handle, TestShim.Fixture("llm.json"), &ga2, out var l3);
+        var st2 = NativeMethods.hs_llm_create(vd.Handle, FakeShim.ShimFixture("llm.json"), &ga2, out var l3);
         Assert.Contains("lora_name is not NUL-terminated", Shim.ErrorDisposing(st2, l3).ShimMessage);
 
-        using var s2t = SpeechToText.Create(vd, TestShim.Fixture("s2t.json"));
+        using var s2t = SpeechToText.Create(vd, FakeShim.ShimFixture("s2t.json"));
         var sh = s2t.Handle;
         var pcm = new float[1600];
         var sp = NativeMethods.hs_s2t_default_params();

@@ -1,3 +1,4 @@
+using Hailo.TestSupport;
 using System.Runtime.InteropServices;
 using Hailo.Runtime.Npu;
 using Xunit;
@@ -7,13 +8,13 @@ namespace Hailo.Runtime.Tests;
 /// <summary>Vision models on the fake: stream metadata, inference on caller buffers, faults and recovery.</summary>
 public class VisionTests
 {
-    public VisionTests() => _ = TestShim.Runtime;
+    public VisionTests() => _ = FakeShim.Runtime;
 
     [Fact]
     public void IoInfo_RoundTripsEveryFieldOfTheFixture()
     {
         using var vd = VDevice.Open();
-        using var m = VisionModel.Load(vd, TestShim.Fixture("vision_depth.json"));
+        using var m = VisionModel.Load(vd, FakeShim.ShimFixture("vision_depth.json"));
         var input = Assert.Single(m.Inputs);
         Assert.Equal("fake_depth/input_layer1", input.Name);
         Assert.Equal((8, 10, 3), (input.Height, input.Width, input.Features));
@@ -44,7 +45,7 @@ public class VisionTests
     public void NmsOutput_DescribesItsShape()
     {
         using var vd = VDevice.Open();
-        using var m = VisionModel.Load(vd, TestShim.Fixture("vision_nms.json"));
+        using var m = VisionModel.Load(vd, FakeShim.ShimFixture("vision_nms.json"));
         var nms = Assert.Single(m.Outputs);
         Assert.True(nms.IsNms);
         Assert.Equal(NpuFormatOrder.HailoNmsByClass, nms.FormatOrder);
@@ -52,14 +53,14 @@ public class VisionTests
         Assert.Equal(new NmsShape(2, 2, 4, 0), nms.Nms);
         Assert.Equal(2 * (1 + 5 * 2) * 4, nms.FrameSize);
         var t = m.InferTensors(new byte[m.Inputs[0].FrameSize]);
-        Assert.Equal(File.ReadAllBytes(TestShim.Fixture("vision_nms.bin")), t[0].Data);
+        Assert.Equal(File.ReadAllBytes(FakeShim.ShimFixture("vision_nms.bin")), t[0].Data);
     }
 
     [Fact]
     public void Infer_SingleInputOutput_OnCallerBuffers()
     {
         using var vd = VDevice.Open();
-        using var m = VisionModel.Load(vd, TestShim.Fixture("tiny.hef")); // a "HEF" with a .fake.json sidecar
+        using var m = VisionModel.Load(vd, FakeShim.ShimFixture("tiny.hef")); // a "HEF" with a .fake.json sidecar
         Span<byte> output = stackalloc byte[2];
         m.Infer(stackalloc byte[4], output);
         Assert.Equal([7, 9], output.ToArray());
@@ -69,7 +70,7 @@ public class VisionTests
     public void Infer_MultipleOutputs_ReturnsTheCannedFrames()
     {
         using var vd = VDevice.Open();
-        using var m = VisionModel.Load(vd, TestShim.Fixture("vision_depth.json"));
+        using var m = VisionModel.Load(vd, FakeShim.ShimFixture("vision_depth.json"));
         var t = m.InferTensors(new byte[240]);
         var depth = t[0].AsUInt16().ToArray();
         Assert.Equal(new ushort[] { 100, 200, 300, 65535 }, depth[..4]);
@@ -88,8 +89,8 @@ public class VisionTests
     public void CSharpDequantisation_AgreesWithHailoRtFloat32Outputs()
     {
         using var vd = VDevice.Open();
-        using var native = VisionModel.Load(vd, TestShim.Fixture("vision_depth.json"));
-        using var asFloat = VisionModel.Load(vd, TestShim.Fixture("vision_depth.json"), new VisionModelOptions { OutputFormat = NpuFormatType.Float32 });
+        using var native = VisionModel.Load(vd, FakeShim.ShimFixture("vision_depth.json"));
+        using var asFloat = VisionModel.Load(vd, FakeShim.ShimFixture("vision_depth.json"), new VisionModelOptions { OutputFormat = NpuFormatType.Float32 });
         Assert.All(asFloat.Outputs, o => Assert.Equal(NpuFormatType.Float32, o.FormatType));
         Assert.Equal(320, asFloat.Outputs[0].FrameSize);
         Assert.Equal(64, asFloat.Outputs[1].FrameSize);
@@ -110,7 +111,7 @@ public class VisionTests
     public void Infer_OnPageAlignedNpuBuffers_AndPinnedManagedMemory()
     {
         using var vd = VDevice.Open();
-        using var m = VisionModel.Load(vd, TestShim.Fixture("vision_depth.json"));
+        using var m = VisionModel.Load(vd, FakeShim.ShimFixture("vision_depth.json"));
         using var input = NpuBuffer.For(m.Inputs[0]);
         using var out0 = NpuBuffer.For(m.Outputs[0]);
         var out1 = new byte[m.Outputs[1].FrameSize];
@@ -127,7 +128,7 @@ public class VisionTests
     public void Infer_WrongBufferSizesOrCounts_ThrowArgumentException()
     {
         using var vd = VDevice.Open();
-        using var m = VisionModel.Load(vd, TestShim.Fixture("vision_depth.json"));
+        using var m = VisionModel.Load(vd, FakeShim.ShimFixture("vision_depth.json"));
         var e = Assert.Throws<ArgumentException>(() => m.Infer([new byte[239]], [new byte[160], new byte[16]]));
         Assert.Equal("input 0 ('fake_depth/input_layer1') buffer is 239 bytes; its frame size is 240", e.Message);
         Assert.Throws<ArgumentException>(() => m.Infer([new byte[240]], [new byte[160]]));
@@ -139,7 +140,7 @@ public class VisionTests
     public void Infer_OnPreallocatedBuffers_AllocatesNothing()
     {
         using var vd = VDevice.Open();
-        using var m = VisionModel.Load(vd, TestShim.Fixture("vision_640.json"));
+        using var m = VisionModel.Load(vd, FakeShim.ShimFixture("vision_640.json"));
         var input = new byte[m.Inputs[0].FrameSize];
         var output = new byte[m.Outputs[0].FrameSize];
         ReadOnlyMemory<byte>[] ins = [input];
@@ -162,8 +163,8 @@ public class VisionTests
     public async Task TwoModelsAtOnce_FromTwoThreads()
     {
         using var vd = VDevice.Open();
-        using var depth = VisionModel.Load(vd, TestShim.Fixture("vision_depth.json"));
-        using var tiny = VisionModel.Load(vd, TestShim.Fixture("tiny.hef"));
+        using var depth = VisionModel.Load(vd, FakeShim.ShimFixture("vision_depth.json"));
+        using var tiny = VisionModel.Load(vd, FakeShim.ShimFixture("tiny.hef"));
         var a = Task.Run(() =>
         {
             for (var i = 0; i < 200; i++) Assert.Equal(100, depth.InferTensors(new byte[240])[0].AsUInt16()[0]);
@@ -184,9 +185,9 @@ public class VisionTests
     public void Timeout_IsRetryable_AndTheModelWorksAfterwards()
     {
         using var vd = VDevice.Open();
-        using var m = VisionModel.Load(vd, TestShim.Fixture("tiny.hef"));
+        using var m = VisionModel.Load(vd, FakeShim.ShimFixture("tiny.hef"));
         var o = new byte[2];
-        using (TestShim.Faults("timeout"))
+        using (FakeShim.Faults("timeout"))
         {
             var e = Assert.Throws<HailoException>(() => m.Infer(new byte[4], o, TimeSpan.FromMilliseconds(30)));
             Assert.Equal(HailoStatus.Timeout, e.Code);
@@ -201,8 +202,8 @@ public class VisionTests
     public void DeviceLost_ThenRecovery_TheSameModelWorksAgain()
     {
         using var vd = VDevice.Open();
-        using var m = VisionModel.Load(vd, TestShim.Fixture("vision_depth.json"));
-        using (TestShim.Faults("device_lost"))
+        using var m = VisionModel.Load(vd, FakeShim.ShimFixture("vision_depth.json"));
+        using (FakeShim.Faults("device_lost"))
         {
             var e = Assert.Throws<HailoException>(() => m.InferTensors(new byte[240]));
             Assert.Equal(62, e.Status);
@@ -217,12 +218,12 @@ public class VisionTests
     public void LoadOptions_ReachTheShim()
     {
         using var vd = VDevice.Open();
-        var bad = Assert.Throws<HailoException>(() => VisionModel.Load(vd, TestShim.Fixture("tiny.hef"), new VisionModelOptions { SchedulerPriority = 32 }));
+        var bad = Assert.Throws<HailoException>(() => VisionModel.Load(vd, FakeShim.ShimFixture("tiny.hef"), new VisionModelOptions { SchedulerPriority = 32 }));
         Assert.Equal(HailoStatus.InvalidArgument, bad.Code);
         Assert.Contains("scheduler_priority must be 0..31", bad.Message);
         Assert.Contains("nms_score_threshold", Assert.Throws<HailoException>(() =>
-            VisionModel.Load(vd, TestShim.Fixture("tiny.hef"), new VisionModelOptions { NmsScoreThreshold = 2 })).Message);
-        using var ok = VisionModel.Load(vd, TestShim.Fixture("tiny.hef"), new VisionModelOptions
+            VisionModel.Load(vd, FakeShim.ShimFixture("tiny.hef"), new VisionModelOptions { NmsScoreThreshold = 2 })).Message);
+        using var ok = VisionModel.Load(vd, FakeShim.ShimFixture("tiny.hef"), new VisionModelOptions
         {
             BatchSize = 2, SchedulerPriority = 31, SchedulerThreshold = 4, SchedulerTimeout = TimeSpan.FromMilliseconds(50),
             NmsScoreThreshold = 0.3f, NmsIouThreshold = 0.45f, NmsMaxProposalsPerClass = 10, NmsMaxProposalsTotal = 100,

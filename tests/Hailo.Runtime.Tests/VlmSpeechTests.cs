@@ -1,3 +1,4 @@
+using Hailo.TestSupport;
 using Hailo.Runtime.Npu;
 using Xunit;
 
@@ -10,7 +11,7 @@ public sealed class VlmSpeechTests : IDisposable
 
     public VlmSpeechTests()
     {
-        _ = TestShim.Runtime;
+        _ = FakeShim.Runtime;
         _vd = VDevice.Open();
     }
 
@@ -19,7 +20,7 @@ public sealed class VlmSpeechTests : IDisposable
     [Fact]
     public async Task Vlm_FrameSpec_AndGenerationReadsEveryFramesPixels()
     {
-        using var vlm = VlmModel.Create(_vd, TestShim.Fixture("vlm.json"));
+        using var vlm = VlmModel.Create(_vd, FakeShim.ShimFixture("vlm.json"));
         Assert.Equal(new FrameSpec(4, 4, 3, NpuFormatType.UInt8, NpuFormatOrder.Nhwc, 48), vlm.FrameSpec);
         Assert.Equal(64, vlm.GetGenerationDefaults().MaxGeneratedTokens);
         Assert.Equal(new ContextUsage(256, 0), vlm.GetContextUsage());
@@ -42,7 +43,7 @@ public sealed class VlmSpeechTests : IDisposable
     [Fact]
     public void Vlm_WrongFrameSizeOrCount_IsRejected()
     {
-        using var vlm = VlmModel.Create(_vd, TestShim.Fixture("vlm.json"));
+        using var vlm = VlmModel.Create(_vd, FakeShim.ShimFixture("vlm.json"));
         var e = Assert.Throws<ArgumentException>(() => vlm.Generate(VlmModel.UserMessageJson("x", 1), [new byte[47]]));
         Assert.StartsWith("frame 0 is 47 bytes; the model wants 48", e.Message);
         var mismatch = Assert.Throws<HailoException>(() => vlm.Generate(VlmModel.UserMessageJson("x", 1), [new byte[48], new byte[48]]));
@@ -54,7 +55,7 @@ public sealed class VlmSpeechTests : IDisposable
     [Fact]
     public async Task Vlm_OneGenerationAtATime()
     {
-        using var vlm = VlmModel.Create(_vd, TestShim.Fixture("vlm_slow.json")); // 60 s per token: the first stays alive
+        using var vlm = VlmModel.Create(_vd, FakeShim.ShimFixture("vlm_slow.json")); // 60 s per token: the first stays alive
         var frame = new byte[48];
         var messages = VlmModel.UserMessageJson("describe", 1);
         var first = vlm.Generate(messages, [frame]);
@@ -81,7 +82,7 @@ public sealed class VlmSpeechTests : IDisposable
     [Fact]
     public void Transcribe_ReturnsSegmentsWithTimesAndText()
     {
-        using var s2t = SpeechToText.Create(_vd, TestShim.Fixture("s2t.json"));
+        using var s2t = SpeechToText.Create(_vd, FakeShim.ShimFixture("s2t.json"));
         var pcm = Audio((1, true), (1, false), (0.5, true));
         var segments = s2t.Transcribe(pcm);
         Assert.Equal(
@@ -93,7 +94,7 @@ public sealed class VlmSpeechTests : IDisposable
     [Fact]
     public void Transcribe_TaskAndLanguageReachTheShim()
     {
-        using var s2t = SpeechToText.Create(_vd, TestShim.Fixture("s2t.json"));
+        using var s2t = SpeechToText.Create(_vd, FakeShim.ShimFixture("s2t.json"));
         var pcm = Audio((1, true));
         Assert.Equal("[translated] hello from the fake recogniser", s2t.Transcribe(pcm, new SpeechToTextOptions { Task = SpeechTask.Translate })[0].Text);
         Assert.Equal("[de] hello from the fake recogniser", s2t.Transcribe(pcm, new SpeechToTextOptions { Language = "de" })[0].Text);
@@ -106,11 +107,11 @@ public sealed class VlmSpeechTests : IDisposable
     [Fact]
     public void Transcribe_FaultsAndRecovery()
     {
-        using var s2t = SpeechToText.Create(_vd, TestShim.Fixture("s2t.json"));
+        using var s2t = SpeechToText.Create(_vd, FakeShim.ShimFixture("s2t.json"));
         var pcm = Audio((1, true));
-        using (TestShim.Faults("device_lost"))
+        using (FakeShim.Faults("device_lost"))
             Assert.True(Assert.Throws<HailoException>(() => s2t.Transcribe(pcm)).IsDeviceFault);
-        using (TestShim.Faults("timeout"))
+        using (FakeShim.Faults("timeout"))
         {
             var e = Assert.Throws<HailoException>(() => s2t.Transcribe(pcm, new SpeechToTextOptions { Timeout = TimeSpan.FromMilliseconds(50) }));
             Assert.Equal(HailoStatus.Timeout, e.Code);
