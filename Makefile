@@ -47,8 +47,10 @@ test: build models shim test-dotnet test-shim test-aot
 test-dotnet:
 	HAILO_TEST_MODELS=$(MODELS) $(DOTNET) test hailo.slnx -c $(CONFIG) --no-build --logger "console;verbosity=minimal"
 
+# The shim's ctest suite natively, and cross-built for the Pi (its single-threaded tests run under qemu-user).
 test-shim:
 	native-shim/build.sh x64 --test
+	native-shim/build.sh aarch64 --test
 
 # Native AOT for both architectures with zero trim/AOT warnings, the x64 binary through the process tests,
 # the arm64 binary under qemu-user until /health answers with its model loaded.

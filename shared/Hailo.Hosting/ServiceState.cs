@@ -100,7 +100,8 @@ public sealed class ServiceState(string serviceName, string version)
         var (reason, fix) = NotReadyReason();
         if (reason is not null) return $"degraded: {reason}{(fix is null ? "" : $"; fix: {fix}")}";
         var names = string.Join(", ", models.Select(m => m.State == ModelState.Idle ? $"{m.Name} (loads on first request)" : m.Name));
-        return models.Count == 0 ? $"ready ({Backend})" : $"ready ({Backend}): {names}";
+        var backend = BackendReason is null ? Backend : $"{Backend}; {BackendReason}";
+        return models.Count == 0 ? $"ready ({backend})" : $"ready ({backend}): {names}";
     }
 
     /// <summary>Marks a unit of work (an inference) as in flight until disposed; the watchdog checks its age.</summary>

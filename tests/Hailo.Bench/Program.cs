@@ -8,18 +8,20 @@ var only = Arg("--service");
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 
-var benches = new Dictionary<string, Func<Task<Report>>>
+// name → (README that receives the figures, benchmark)
+var benches = new Dictionary<string, (string Readme, Func<Task<Report>> Run)>
 {
-    ["hailo-ocr"] = () => new OcrBench(repo, models).RunAsync(),
+    ["npu-binding"] = ("shared/Hailo.Runtime/README.md", () => new NpuBindingBench().RunAsync()),
+    ["hailo-ocr"] = ("services/hailo-ocr/README.md", () => new OcrBench(repo, models).RunAsync()),
 };
 var failed = false;
-foreach (var (name, run) in benches)
+foreach (var (name, (readme, run)) in benches)
 {
     if (only is not null && only != name) continue;
     Console.WriteLine($"== {name}");
     var report = await run();
     Console.WriteLine(report.Markdown);
-    report.WriteInto(Path.Combine(repo, "services", name, "README.md"));
+    report.WriteInto(Path.Combine(repo, readme));
     foreach (var miss in report.Misses) { Console.Error.WriteLine($"{name}: target missed: {miss}"); failed = true; }
 }
 return failed ? 3 : 0;

@@ -27,7 +27,8 @@ public sealed class ServiceProcessTests
         var ready = await p.WaitForDatagram("READY=1", TimeSpan.FromSeconds(60));
         var health = await p.Client.GetAsync("/health");
         Assert.Equal(HttpStatusCode.OK, health.StatusCode);
-        Assert.Contains(p.Datagrams, d => d.Message.Contains("STATUS=ready (cpu): paddleocr-v4", StringComparison.Ordinal));
+        Assert.Contains(p.Datagrams, d => d.Message.Contains("STATUS=ready (cpu; device: auto;", StringComparison.Ordinal)
+                                           && d.Message.EndsWith("): paddleocr-v4", StringComparison.Ordinal));
 
         // Watchdog pings arrive at about half of WATCHDOG_USEC.
         await Task.Delay(1200);
