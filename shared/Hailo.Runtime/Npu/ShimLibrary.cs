@@ -116,7 +116,12 @@ internal static unsafe class ShimLibrary
                 reason = "";
                 return true;
             }
-            reason = string.Join("; ", failures);
+            // The common case on a machine without the HAT deserves one plain sentence, not two loader errors.
+            reason = failures.Count == 2 && failures[0].EndsWith(" does not exist", StringComparison.Ordinal)
+                     && failures[1].StartsWith($"{FileName} is not in the system library path", StringComparison.Ordinal)
+                     && (failures[1].Contains("No such file", StringComparison.Ordinal) || failures[1].Contains("DllNotFound", StringComparison.Ordinal))
+                ? $"{FileName} is not installed (neither next to the executable nor on the system library path)"
+                : string.Join("; ", failures);
             return false;
         }
     }
