@@ -69,6 +69,40 @@ public static class TensorPrep
         }
     }
 
+    /// <summary>
+    /// Letterboxes the image into an H×W×3 RGB byte tensor (a HEF's uint8 NHWC input): resized keeping its aspect
+    /// ratio, centred (or top-left), the rest filled with <paramref name="pad"/>.
+    /// </summary>
+    public static LetterboxTransform LetterboxHwcBytes(RgbaImage image, Span<byte> hwc, int width, int height, (byte R, byte G, byte B) pad, bool centre = true)
+    {
+        if (hwc.Length < width * height * 3) throw new ArgumentException("tensor too small", nameof(hwc));
+        var fit = LetterboxTransform.Fit(image.Width, image.Height, width, height, centre);
+        var row = hwc[..(width * 3)];
+        for (var x = 0; x < width; x++)
+        {
+            row[3 * x] = pad.R;
+            row[3 * x + 1] = pad.G;
+            row[3 * x + 2] = pad.B;
+        }
+        for (var y = 1; y < height; y++) row.CopyTo(hwc.Slice(y * width * 3, width * 3));
+        using var resized = image.Resize(fit.ScaledWidth, fit.ScaledHeight);
+        ToHwcBytes(resized, hwc, width, (int)fit.PadX, (int)fit.PadY);
+        return fit;
+    }
+
+    /// <summary>
+    /// Letterboxes the image into a planar float tensor (C=3, H, W) with normalisation <paramref name="n"/>: resized
+    /// keeping its aspect ratio, centred (or top-left), the rest the normalised <paramref name="pad"/> colour.
+    /// </summary>
+    public static LetterboxTransform LetterboxChw(RgbaImage image, Span<float> chw, int width, int height, (byte R, byte G, byte B) pad, Normalization n, bool centre = true)
+    {
+        var fit = LetterboxTransform.Fit(image.Width, image.Height, width, height, centre);
+        FillChw(chw, width, height, pad.R, pad.G, pad.B, n);
+        using var resized = image.Resize(fit.ScaledWidth, fit.ScaledHeight);
+        ToChw(resized, chw, width, height, n, (int)fit.PadX, (int)fit.PadY);
+        return fit;
+    }
+
     /// <summary>One row of packed RGBA (as little-endian uint) into three normalised float planes.</summary>
     internal static void RowToPlanes(ReadOnlySpan<uint> rgba, Span<float> r, Span<float> g, Span<float> b, Normalization n)
     {
@@ -118,11 +152,21 @@ public static class TensorPrep
 }
 
 /// <summary>
-/// How an image was fitted into a model input of fixed size: scaled by <see cref="Scale"/>, then placed at
-/// (<see cref="PadX"/>, <see cref="PadY"/>). Maps model coordinates back to the original image.
+/// How an image was fitted into a model input of fixed size: scaled by <see cref="Scale"/> (resized to
+/// <see cref="ScaledWidth"/>×<see cref="ScaledHeight"/>), then placed at (<see cref="PadX"/>, <see cref="PadY"/>).
+/// Maps model coordinates back to the original image.
 /// </summary>
 public readonly record struct LetterboxTransform(float Scale, float PadX, float PadY, int ScaledWidth, int ScaledHeight, int InputWidth, int InputHeight)
 {
+    /// <summary>Size of the fitted image; 0 when unknown, and then <see cref="Scale"/> maps both axes.</summary>
+    public int SourceWidth { get; init; }
+    public int SourceHeight { get; init; }
+
+    /// <summary>The horizontal scale the resize really applied: the rounded width over the source width.</summary>
+    public float ScaleX => SourceWidth > 0 ? ScaledWidth / (float)SourceWidth : Scale;
+    /// <summary>The vertical scale the resize really applied.</summary>
+    public float ScaleY => SourceHeight > 0 ? ScaledHeight / (float)SourceHeight : Scale;
+
     /// <summary>Fits (w, h) inside (inW, inH) keeping the aspect ratio; centred when <paramref name="centre"/>, else top-left.</summary>
     public static LetterboxTransform Fit(int width, int height, int inputWidth, int inputHeight, bool centre = true)
     {
@@ -131,9 +175,10 @@ public readonly record struct LetterboxTransform(float Scale, float PadX, float 
         var sh = Math.Clamp((int)MathF.Round(height * scale), 1, inputHeight);
         var px = centre ? (inputWidth - sw) / 2 : 0;
         var py = centre ? (inputHeight - sh) / 2 : 0;
-        return new LetterboxTransform(scale, px, py, sw, sh, inputWidth, inputHeight);
+        return new LetterboxTransform(scale, px, py, sw, sh, inputWidth, inputHeight) { SourceWidth = width, SourceHeight = height };
     }
 
-    public (float X, float Y) ToOriginal(float x, float y) => ((x - PadX) / Scale, (y - PadY) / Scale);
-    public (float X, float Y) ToInput(float x, float y) => (x * Scale + PadX, y * Scale + PadY);
+    // Per-axis scales: the resize maps x to x·ScaledWidth/width, which differs from x·Scale by the rounding of the size.
+    public (float X, float Y) ToOriginal(float x, float y) => ((x - PadX) / ScaleX, (y - PadY) / ScaleY);
+    public (float X, float Y) ToInput(float x, float y) => (x * ScaleX + PadX, y * ScaleY + PadY);
 }

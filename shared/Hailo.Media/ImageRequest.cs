@@ -1,0 +1,122 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
+using Hailo.Hosting.Http;
+using Microsoft.AspNetCore.Http;
+
+namespace Hailo.Media;
+
+/// <summary>
+/// How a vision endpoint's request looks: its JSON body type, where the image is in it, and the options that may
+/// also come as multipart form fields or (with a raw image body) as query parameters.
+/// </summary>
+public sealed class ImageRequestFormat<T> where T : class
+{
+    /// <summary>The JSON body (source-generated; unknown fields must be refused by its options).</summary>
+    public required JsonTypeInfo<T> Json { get; init; }
+    /// <summary>Where the JSON body keeps its image (base64 or a data URL).</summary>
+    public required Func<T, string?> Image { get; init; }
+    /// <summary>Option names accepted as form fields and query parameters, spelled as in the JSON body.</summary>
+    public required string[] Options { get; init; }
+    /// <summary>Builds the request from form fields or query parameters.</summary>
+    public required Func<RequestFields, T> FromFields { get; init; }
+    /// <summary>Multipart fields that may carry the image, the first one named in errors.</summary>
+    public string[] ImageFields { get; init; } = ["image", "file"];
+}
+
+/// <summary>
+/// Reads an image request the three ways the vision services accept it: JSON with base64 or a data URL, a
+/// multipart form (file field plus option fields), or the raw image body with options as query parameters.
+/// Unknown fields and malformed values are 400s that name the field.
+/// </summary>
+public static class ImageRequest
+{
+    public static async Task<(byte[] Image, T Request)> ReadAsync<T>(HttpRequest request, ImageRequestFormat<T> format, CancellationToken ct) where T : class
+    {
+        var contentType = request.ContentType ?? "";
+        if (contentType.StartsWith("application/json", StringComparison.OrdinalIgnoreCase))
+        {
+            T? body;
+            try
+            {
+                body = await JsonSerializer.DeserializeAsync(request.Body, format.Json, ct).ConfigureAwait(false);
+            }
+            catch (JsonException e)
+            {
+                throw ApiException.BadRequest("invalid_json", JsonProblem(e, [format.ImageFields[0], .. format.Options]));
+            }
+            if (body is null) throw ApiException.BadRequest("invalid_json", $"the body must be a JSON object with an '{format.ImageFields[0]}' field");
+            var image = format.Image(body);
+            if (image is null)
+                throw ApiException.BadRequest("missing_image", $"the JSON body has no '{format.ImageFields[0]}' field (base64 or a data URL)", format.ImageFields[0]);
+            return (ImageInput.FromBase64(image, format.ImageFields[0]), body);
+        }
+        if (contentType.StartsWith("multipart/form-data", StringComparison.OrdinalIgnoreCase))
+        {
+            var form = await ImageInput.ReadFormAsync(request, ct).ConfigureAwait(false);
+            foreach (var key in form.Keys.Concat(form.Files.Select(f => f.Name)))
+                if (Array.IndexOf(format.ImageFields, key) < 0 && Array.IndexOf(format.Options, key) < 0)
+                    throw ApiException.BadRequest("unknown_field",
+                        $"unknown form field '{key}'; accepted: {string.Join(", ", format.ImageFields.Concat(format.Options))}", key);
+            var image = await ImageInput.FromFormAsync(form, format.ImageFields, ct).ConfigureAwait(false);
+            return (image, format.FromFields(new RequestFields(k => form.TryGetValue(k, out var v) ? v.ToString() : null)));
+        }
+        // Raw image body (the endpoint's content-type check already limited it to images).
+        var raw = await ImageInput.FromBodyAsync(request, ct).ConfigureAwait(false);
+        foreach (var key in request.Query.Keys)
+            if (Array.IndexOf(format.Options, key) < 0)
+                throw ApiException.BadRequest("unknown_field", $"unknown query parameter '{key}'; accepted: {string.Join(", ", format.Options)}", key);
+        return (raw, format.FromFields(new RequestFields(k => request.Query.TryGetValue(k, out var v) ? v.ToString() : null)));
+    }
+
+    /// <summary>A client-facing sentence for a JSON body that did not deserialise.</summary>
+    public static string JsonProblem(JsonException e, IEnumerable<string> accepted)
+    {
+        var msg = e.Message;
+        // STJ says "The JSON property 'x' could not be mapped to any .NET member ..." for unknown fields.
+        if (msg.Contains("could not be mapped", StringComparison.Ordinal))
+        {
+            var start = msg.IndexOf('\'');
+            var end = start >= 0 ? msg.IndexOf('\'', start + 1) : -1;
+            var field = end > start ? msg[(start + 1)..end] : "?";
+            return $"unknown field '{field}'; accepted: {string.Join(", ", accepted)}";
+        }
+        if (e.Path is { Length: > 1 } path && e.InnerException is null && msg.Contains("could not be converted", StringComparison.Ordinal))
+            return $"field '{path.TrimStart('$', '.')}' has the wrong type";
+        return $"the body is not valid JSON: {msg.Split(" Path:")[0]}";
+    }
+}
+
+/// <summary>Typed access to form fields or query parameters; a malformed value is a 400 naming the field.</summary>
+public readonly struct RequestFields(Func<string, string?> get)
+{
+    /// <summary>The value, or null when absent or empty.</summary>
+    public string? Text(string name) => get(name) is { Length: > 0 } v ? v : null;
+
+    public double? Number(string name)
+    {
+        var v = Text(name);
+        if (v is null) return null;
+        return double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && double.IsFinite(d)
+            ? d : throw ApiException.BadRequest("invalid_parameter", $"'{name}' must be a number, got '{v}'", name);
+    }
+
+    public int? Integer(string name)
+    {
+        var v = Text(name);
+        if (v is null) return null;
+        return int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out var i)
+            ? i : throw ApiException.BadRequest("invalid_parameter", $"'{name}' must be an integer, got '{v}'", name);
+    }
+
+    public bool? Flag(string name)
+    {
+        var v = Text(name);
+        return v is null ? null : v.ToLowerInvariant() switch
+        {
+            "true" or "1" or "yes" or "on" => true,
+            "false" or "0" or "no" or "off" => false,
+            _ => throw ApiException.BadRequest("invalid_parameter", $"'{name}' must be true or false, got '{v}'", name),
+        };
+    }
+}

@@ -1,0 +1,76 @@
+using Hailo.Media;
+using Xunit;
+
+namespace Hailo.Media.Tests;
+
+/// <summary>
+/// The letterbox helpers put image content exactly where <see cref="LetterboxTransform"/> says, and the transform
+/// maps back with the scale the resize really applied on each axis.
+/// </summary>
+public sealed class LetterboxTests
+{
+    /// <summary>A grey image with one red square; returns it and the square's centre.</summary>
+    private static RgbaImage WithSquare(int w, int h, int x0, int y0, int size)
+    {
+        var px = new byte[w * h * 4];
+        for (var i = 0; i < w * h; i++) (px[4 * i], px[4 * i + 1], px[4 * i + 2], px[4 * i + 3]) = (60, 60, 60, 255);
+        for (var y = y0; y < y0 + size; y++)
+            for (var x = x0; x < x0 + size; x++)
+                (px[(y * w + x) * 4], px[(y * w + x) * 4 + 1], px[(y * w + x) * 4 + 2]) = (250, 0, 0);
+        return RgbaImage.FromRgba(px, w, h);
+    }
+
+    [Theory]
+    [InlineData(1280, 720)]
+    [InlineData(720, 1280)]
+    [InlineData(1279, 719)]
+    [InlineData(333, 999)]
+    [InlineData(200, 100)]
+    public void Content_lands_where_ToInput_maps_it_in_bytes_and_floats(int w, int h)
+    {
+        var size = Math.Max(8, Math.Min(w, h) / 10);
+        var (x0, y0) = (w * 3 / 5, h / 4);
+        using var img = WithSquare(w, h, x0, y0, size);
+        var (cx, cy) = (x0 + size / 2f, y0 + size / 2f);
+
+        var hwc = new byte[640 * 640 * 3];
+        var fit = TensorPrep.LetterboxHwcBytes(img, hwc, 640, 640, (114, 114, 114));
+        var (ex, ey) = fit.ToInput(cx, cy);
+        double sx = 0, sy = 0, n = 0;
+        for (var y = 0; y < 640; y++)
+            for (var x = 0; x < 640; x++)
+            {
+                var r = hwc[(y * 640 + x) * 3] - 60.0;
+                var wgt = Math.Max(0, r) * (hwc[(y * 640 + x) * 3 + 1] < 40 ? 1 : 0);
+                (sx, sy, n) = (sx + wgt * (x + 0.5), sy + wgt * (y + 0.5), n + wgt);
+            }
+        Assert.Equal(ex, sx / n, 0.75);
+        Assert.Equal(ey, sy / n, 0.75);
+        // Padding is the pad colour, the image area is not.
+        Assert.Equal(114, hwc[0]);
+        var (px, py) = ((int)fit.PadX + 1, (int)fit.PadY + 1);
+        Assert.InRange(hwc[(py * 640 + px) * 3], 58, 62);
+
+        var chw = new float[3 * 640 * 640];
+        var fit2 = TensorPrep.LetterboxChw(img, chw, 640, 640, (114, 114, 114), Normalization.Unit);
+        Assert.Equal(fit, fit2);
+        Assert.Equal(114 / 255f, chw[0], 1e-6f);
+        Assert.Equal(hwc[(py * 640 + px) * 3 + 1] / 255f, chw[640 * 640 + py * 640 + px], 1e-6f);
+    }
+
+    [Fact]
+    public void Mapping_uses_the_rounded_size_on_each_axis()
+    {
+        // 1279×719 into 640×640: scale 0.50039, the resize makes 640×360, so the image's far corner is the far
+        // corner of the scaled area exactly, which a single scale misses by 0.2 px vertically.
+        var fit = LetterboxTransform.Fit(1279, 719, 640, 640);
+        Assert.Equal((640, 360), (fit.ScaledWidth, fit.ScaledHeight));
+        var (x, y) = fit.ToInput(1279, 719);
+        Assert.Equal(640f, x, 1e-3f);
+        Assert.Equal(fit.PadY + 360, y, 1e-3f);
+        Assert.Equal((1279f, 719f), fit.ToOriginal(x, y));
+        // A transform made without the source size keeps the single scale.
+        var bare = new LetterboxTransform(0.5f, 0, 10, 100, 50, 100, 100);
+        Assert.Equal((20f, 20f), bare.ToOriginal(10, 20));
+    }
+}
