@@ -27,8 +27,9 @@ public static class ImageInput
                 throw ApiException.BadRequest("invalid_base64", $"'{field}' must be a base64 data URL (data:image/png;base64,...)", field);
             text = text[(comma + 1)..];
         }
+        // A JPEG's base64 starts with "/9j/" (FF D8 FF); no other leading '/' is an image this service reads.
         else if (text.StartsWith("http://", StringComparison.OrdinalIgnoreCase) || text.StartsWith("https://", StringComparison.OrdinalIgnoreCase)
-                 || text.StartsWith("file:", StringComparison.OrdinalIgnoreCase) || text.StartsWith('/'))
+                 || text.StartsWith("file:", StringComparison.OrdinalIgnoreCase) || (text.StartsWith('/') && !text.StartsWith("/9j/", StringComparison.Ordinal)))
         {
             throw ApiException.BadRequest("unsupported_image_source",
                 $"'{field}' must hold the image itself (base64 or a data URL); this service does not fetch URLs or read server files", field);
