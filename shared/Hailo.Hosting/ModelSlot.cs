@@ -43,6 +43,8 @@ public sealed class ModelSlot<T> : IDisposable where T : class, IDisposable
 
     public string Name { get; }
     public bool IsLoaded => Volatile.Read(ref _model) is not null;
+    /// <summary>Requests waiting for a free slot right now.</summary>
+    public int QueueLength => Volatile.Read(ref _waiting);
 
     public ModelSlot(string name, Func<CancellationToken, T> load, ServiceState state, int concurrency, int maxQueued,
         ServiceMetrics? metrics = null, ILogger? log = null, Func<ModelStatus>? probe = null)

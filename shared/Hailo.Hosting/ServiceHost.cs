@@ -138,7 +138,17 @@ public static class ServiceHost
         Action<WebApplicationBuilder>? customize = null) where TConfig : ServiceConfig
     {
         ApplyDefaults(definition.Name, config);
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = definition.Name, Args = [] });
+        // The empty builder reads no appsettings.json and so watches no directory: the slim builder put a recursive
+        // inotify watch on the working directory (hundreds of watches, and under systemd that directory is "/").
+        var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions
+        {
+            ApplicationName = definition.Name,
+            ContentRootPath = AppContext.BaseDirectory,
+            Args = [],
+        });
+        builder.WebHost.UseKestrelCore();
+        builder.Services.AddRoutingCore();
+        builder.Services.AddLogging();
         ConfigureLogging(builder.Logging, config.Logging.Level);
         builder.WebHost.ConfigureKestrel(k =>
         {

@@ -69,13 +69,22 @@ public sealed class HttpBehaviourTests
         Assert.Equal("body_too_large", code);
         Assert.Contains("4 KiB", message);
 
-        // Without Content-Length (chunked) the limit is enforced while reading.
-        var chunked = new StreamContent(new MemoryStream(new byte[9000])) { Headers = { ContentType = new("application/octet-stream") } };
-        var req = new HttpRequestMessage(HttpMethod.Post, "/upload") { Content = chunked };
-        req.Headers.TransferEncodingChunked = true;
-        r = await s.Client.SendAsync(req);
-        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, r.StatusCode);
-        Assert.Equal("body_too_large", (await Error(r)).Code);
+        // Without Content-Length (chunked) the limit is enforced while reading. A raw socket sends one 5000-byte
+        // chunk and waits, so the server has consumed everything it was sent when it answers (no reset race).
+        using (var tcp = new System.Net.Sockets.TcpClient())
+        {
+            await tcp.ConnectAsync(s.BaseAddress.Host, s.BaseAddress.Port);
+            var stream = tcp.GetStream();
+            var head = $"POST /upload HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\nTransfer-Encoding: chunked\r\n\r\n{5000:x}\r\n";
+            await stream.WriteAsync(Encoding.ASCII.GetBytes(head));
+            await stream.WriteAsync(new byte[5000]);
+            await stream.WriteAsync("\r\n"u8.ToArray());
+            using var reader = new StreamReader(stream, Encoding.UTF8);
+            var response = await reader.ReadToEndAsync().WaitAsync(TimeSpan.FromSeconds(20));
+            Assert.StartsWith("HTTP/1.1 413", response);
+            Assert.Contains("\"code\":\"body_too_large\"", response);
+            Assert.Contains("4 KiB", response);
+        }
 
         r = await s.Client.PostAsync("/upload", new ByteArrayContent(new byte[4000]) { Headers = { ContentType = new("application/octet-stream") } });
         Assert.Equal(HttpStatusCode.OK, r.StatusCode);
@@ -214,7 +223,8 @@ public sealed class HttpBehaviourTests
         var first = s.Client.PostAsync("/run", null);   // holds the model
         await WaitFor(() => s.App.Services.GetService(typeof(ServiceState)) is ServiceState st && st.OldestWorkAge > TimeSpan.Zero);
         var second = s.Client.PostAsync("/run", null);  // waits in the queue
-        await Task.Delay(200);
+        var slot = (ModelSlot<FakeModel>)s.App.Services.GetService(typeof(ModelSlot<FakeModel>))!;
+        await WaitFor(() => slot.QueueLength == 1);
         var third = await s.Client.PostAsync("/run", null);
         Assert.Equal(HttpStatusCode.ServiceUnavailable, third.StatusCode);
         Assert.Equal("queue_full", (await Error(third)).Code);

@@ -83,6 +83,17 @@ public sealed class ServiceProcessTests
     }
 
     [Fact]
+    public async Task Watches_no_directories()
+    {
+        // A config-reloading host would put a recursive inotify watch on its working directory ("/" under systemd).
+        await using var p = ServiceProcess.Start(Binary, Args("--models.preload", "false"));
+        await p.WaitForDatagram("READY=1", TimeSpan.FromSeconds(30));
+        var links = Directory.GetFiles($"/proc/{p.Pid}/fd").Select(f => new FileInfo(f).LinkTarget ?? "").ToList();
+        Assert.NotEmpty(links);
+        Assert.DoesNotContain(links, l => l.Contains("inotify", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Journald_format_is_used_under_systemd()
     {
         await using var p = ServiceProcess.Start(Binary, Args("--models.preload", "false"), new Dictionary<string, string?> { ["JOURNAL_STREAM"] = "8:12345" });
