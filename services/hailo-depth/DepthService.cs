@@ -1,0 +1,159 @@
+using System.Diagnostics;
+using Hailo.Hosting;
+using Hailo.Hosting.Http;
+using Hailo.Hosting.Models;
+using Hailo.Media;
+using Hailo.Runtime;
+using Hailo.Runtime.Npu;
+using Hailo.Runtime.Onnx;
+using HailoDepth.Api;
+using HailoDepth.Output;
+using HailoDepth.Pipeline;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace HailoDepth;
+
+/// <summary>hailo-depth: the service definition, its endpoints and request handling.</summary>
+public static class DepthService
+{
+    public static readonly ServiceDefinition<DepthConfig> Definition = new()
+    {
+        Name = "hailo-depth",
+        DefaultPort = 11439,
+        Summary = "Monocular depth estimation (scdepthv3 on the NPU, MiDaS or scdepthv3 ONNX on the CPU): depth maps as .npz/.npy, colour images and 16-bit PNGs.",
+        ConfigType = DepthConfigJson.Default.DepthConfig,
+        Defaults = () => new DepthConfig(),
+        Catalog = DepthModels.Catalog,
+        DefaultModels = c => c.Device == "npu" ? [c.Depth.NpuModel] : [c.Depth.CpuModel],
+        Configure = Configure,
+        Map = Map,
+    };
+
+    internal static readonly ImageRequestFormat<DepthRequest> RequestFormat = new()
+    {
+        Json = DepthJson.Default.DepthRequest,
+        Image = r => r.ImageUrl is not null
+            ? throw ApiException.BadRequest("unsupported_image_source", "'image_url' is not supported: this service does not fetch URLs; send the image itself in 'image' (base64 or a data URL)", "image_url")
+            : r.ImageRight is not null
+                ? throw ApiException.BadRequest("invalid_parameter", "'image_right' is not supported: this service estimates depth from one image (no stereo)", "image_right")
+                : r.Image,
+        Options = ["normalize", "colormap", "output_format", "statistics"],
+        FromFields = f => new DepthRequest
+        {
+            Normalize = f.Flag("normalize"),
+            Colormap = f.Text("colormap"),
+            OutputFormat = f.Text("output_format"),
+            Statistics = f.Flag("statistics"),
+        },
+    };
+
+    private static void Configure(ServiceContext<DepthConfig> ctx)
+    {
+        ctx.Builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, DepthJson.Default));
+        ctx.Builder.Services.AddSingleton(sp => CreateEngine(ctx, sp.GetRequiredService<ILogger<DepthPipeline>>(), sp.GetService<Func<NpuProbe>>()));
+        ctx.Builder.Services.AddSingleton<IPreloadable>(sp => sp.GetRequiredService<ModelEngine<DepthPipeline>>());
+    }
+
+    internal static ModelEngine<DepthPipeline> CreateEngine(ServiceContext<DepthConfig> ctx, ILogger log, Func<NpuProbe>? probe)
+    {
+        var config = ctx.Config;
+        var cpu = DepthModels.Get(config.Depth.CpuModel) ?? throw new InvalidOperationException($"unknown model {config.Depth.CpuModel}");
+        var npu = DepthModels.Get(config.Depth.NpuModel) ?? throw new InvalidOperationException($"unknown model {config.Depth.NpuModel}");
+        return new ModelEngine<DepthPipeline>(config, ctx.State, ctx.Metrics, ctx.Models, log, ctx.PullCommand, cpu.Manifest, npu.Manifest,
+            loadCpu: loc => new DepthPipeline(new OnnxDepthModel(new OnnxModel(loc[cpu.File], config.Cpu.EffectiveThreads), cpu), cpu, ctx.Metrics),
+            loadNpu: loc =>
+            {
+                var vdevice = VDevice.Open();
+                try
+                {
+                    return new DepthPipeline(new NpuDepthModel(VisionModel.Load(vdevice, loc[npu.File])), npu, ctx.Metrics, owned: vdevice);
+                }
+                catch
+                {
+                    vdevice.Dispose();
+                    throw;
+                }
+            },
+            probe);
+    }
+
+    private static void Map(WebApplication app, ServiceContext<DepthConfig> ctx)
+    {
+        var engine = app.Services.GetRequiredService<ModelEngine<DepthPipeline>>();
+
+        app.MapPost("/v1/depth/estimate", (HttpContext http, ModelEngine<DepthPipeline> e, CancellationToken ct) => EstimateAsync(http, e, ctx.Config, ct))
+            .WithName("estimate").WithTags("depth")
+            .WithSummary("Estimate a depth map from one image")
+            .WithDescription("Send the image as multipart (file field 'image'), as JSON {\"image\": base64 or data URL}, or as the raw body with an image/* content type. " +
+                             "Options (form fields, JSON fields or query parameters): output_format (numpy | image | both | depth_png_16 | npy), normalize, colormap " +
+                             "(viridis | plasma | magma | turbo | jet), statistics.")
+            .Accepts<DepthRequest>("application/json")
+            .WithImageUpload("image", ("output_format", "numpy | image | both | depth_png_16 | npy"), ("normalize", "true or false"),
+                ("colormap", "viridis | plasma | magma | turbo | jet"), ("statistics", "true or false"))
+            .WithBodyLimit()
+            .Produces<DepthResponse>(200)
+            .Produces<ErrorEnvelope>(400).Produces<ErrorEnvelope>(401).Produces<ErrorEnvelope>(413).Produces<ErrorEnvelope>(415).Produces<ErrorEnvelope>(503);
+
+        app.MapGet("/v1/models", (ModelStore store, ServiceState state) => TypedResults.Json(ModelList.From(store, state, "depth-estimation"), DepthJson.Default.ModelList))
+            .WithName("models").WithTags("depth").WithSummary("Models this service can run and their state").Produces<ModelList>(200);
+
+        app.MapGet("/v1/info", (ServiceState state) =>
+            {
+                var spec = DepthModels.Get(engine.Manifest.Name)!;
+                var loaded = state.Models.Any(m => m.Name == spec.Manifest.Name && m.State == ModelState.Ready);
+                return TypedResults.Json(new DepthInfo(ctx.Definition.Name, ctx.Definition.Version,
+                    new DepthInfoModel(spec.Manifest.Name, "monocular", loaded, engine.Backend, spec.Unit),
+                    new DepthCapabilities(true, false, DepthSection.OutputFormats, Colormaps.Names)), DepthJson.Default.DepthInfo);
+            })
+            .WithName("info").WithTags("depth").WithSummary("The model, its state and the output formats and colormaps offered").Produces<DepthInfo>(200);
+    }
+
+    /// <summary>What a request asks for, resolved against the config and checked.</summary>
+    internal sealed record Resolved(string OutputFormat, string Colormap, bool Normalize, bool Statistics);
+
+    internal static Resolved Resolve(DepthRequest r, DepthConfig config)
+    {
+        var c = config.Depth;
+        var format = (r.OutputFormat ?? c.OutputFormat).Trim().ToLowerInvariant();
+        if (Array.IndexOf(DepthSection.OutputFormats, format) < 0)
+            throw ApiException.BadRequest("invalid_parameter", $"'output_format' must be one of {string.Join(", ", DepthSection.OutputFormats)}, got '{format}'", "output_format");
+        var colormap = (r.Colormap ?? c.Colormap).Trim().ToLowerInvariant();
+        if (!Colormaps.IsKnown(colormap))
+            throw ApiException.BadRequest("invalid_parameter", $"'colormap' must be one of {string.Join(", ", Colormaps.Names)}, got '{colormap}'", "colormap");
+        return new Resolved(format, colormap, r.Normalize ?? c.Normalize, r.Statistics ?? c.IncludeStats);
+    }
+
+    internal static async Task<IResult> EstimateAsync(HttpContext http, ModelEngine<DepthPipeline> engine, DepthConfig config, CancellationToken ct)
+    {
+        var start = Stopwatch.GetTimestamp();
+        var (bytes, request) = await ImageRequest.ReadAsync(http.Request, RequestFormat, ct);
+        var options = Resolve(request, config);
+
+        var decodeStart = Stopwatch.GetTimestamp();
+        using var image = ImageDecoder.Decode(bytes, config.Depth.MaxImagePixels);
+        var decodeMs = Stopwatch.GetElapsedTime(decodeStart).TotalMilliseconds;
+
+        var (result, spec) = await engine.RunAsync(p => (p.Run(image), p.Spec), ct);
+        var encodeStart = Stopwatch.GetTimestamp();
+        var encoded = DepthEncoder.Encode(result, spec, options);
+        var encodeMs = Stopwatch.GetElapsedTime(encodeStart).TotalMilliseconds;
+
+        var t = result.Timer;
+        var s = result.Stats;
+        var response = new DepthResponse(
+            spec.Manifest.Name, "monocular", engine.Backend,
+            [image.Height, image.Width, 3], [result.Height, result.Width],
+            Math.Round(t.PreprocessMs + t.ModelMs + t.PostprocessMs, 2),
+            options.Normalize, spec.Unit, options.OutputFormat, options.Colormap,
+            options.Statistics ? new DepthStatistics(R(s.Min), R(s.Max), R(s.Mean), R(s.Median), R(s.P5), R(s.P95)) : null,
+            encoded.Npz, encoded.Npy, encoded.Image, encoded.Png16, encoded.Png16Scale, encoded.Png16Offset,
+            new DepthPerformance(Math.Round(decodeMs, 2), Math.Round(t.PreprocessMs, 2), Math.Round(t.ModelMs, 2), Math.Round(t.PostprocessMs, 2),
+                Math.Round(encodeMs, 2), Math.Round(Stopwatch.GetElapsedTime(start).TotalMilliseconds, 2)));
+        return TypedResults.Json(response, DepthJson.Default.DepthResponse);
+    }
+
+    private static double R(float v) => float.IsFinite(v) ? Math.Round(v, 5) : 0;
+}

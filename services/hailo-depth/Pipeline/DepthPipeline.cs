@@ -1,0 +1,64 @@
+using System.Diagnostics;
+using Hailo.Hosting.Metrics;
+using Hailo.Media;
+
+namespace HailoDepth.Pipeline;
+
+/// <summary>Milliseconds spent in each stage of one request.</summary>
+internal sealed class DepthTimer
+{
+    public double PreprocessMs;
+    public double ModelMs;
+    public double PostprocessMs;
+}
+
+/// <summary>A float map on the model's output grid, row-major.</summary>
+internal sealed record DepthGrid(float[] Values, int Width, int Height);
+
+/// <summary>Depth at the image's own size (row-major, the model's unit), statistics on the model's grid, and stage timings.</summary>
+internal sealed record DepthResult(float[] Depth, int Width, int Height, DepthStats Stats, DepthTimer Timer);
+
+/// <summary>A depth model on one backend: the image stretched to its input, run, its raw output as floats.</summary>
+internal interface IDepthModel : IDisposable
+{
+    string ModelFile { get; }
+    (int Width, int Height) InputSize { get; }
+    DepthGrid Run(RgbaImage image, DepthTimer timer);
+}
+
+/// <summary>
+/// Stretch to the model input (depth maps are dense, so no letterbox: every output pixel maps to image pixels) →
+/// model → the model's depth formula on its grid → bilinear back to the image size. Backend-neutral after the model.
+/// </summary>
+internal sealed class DepthPipeline(IDepthModel model, DepthModel spec, ServiceMetrics? metrics = null, IDisposable? owned = null) : IDisposable
+{
+    public DepthModel Spec { get; } = spec;
+    public string ModelFile => model.ModelFile;
+
+    public DepthResult Run(RgbaImage image)
+    {
+        var timer = new DepthTimer();
+        var grid = model.Run(image, timer);
+        var start = Stopwatch.GetTimestamp();
+        DepthDecoder.ToDepth(grid.Values, Spec.Output);
+        var stats = DepthStats.Of(grid.Values);
+        var depth = Resample.Bilinear(grid.Values, grid.Width, grid.Height, image.Width, image.Height);
+        timer.PostprocessMs += Elapsed(start);
+        if (metrics is not null)
+        {
+            var name = Spec.Manifest.Name;
+            metrics.ObserveInference(name, "preprocess", timer.PreprocessMs / 1000);
+            metrics.ObserveInference(name, "model", timer.ModelMs / 1000);
+            metrics.ObserveInference(name, "postprocess", timer.PostprocessMs / 1000);
+        }
+        return new DepthResult(depth, image.Width, image.Height, stats, timer);
+    }
+
+    internal static double Elapsed(long start) => Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+
+    public void Dispose()
+    {
+        model.Dispose();
+        owned?.Dispose();
+    }
+}

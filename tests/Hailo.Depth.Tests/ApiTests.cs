@@ -1,0 +1,268 @@
+using System.Buffers.Binary;
+using System.IO.Compression;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using System.Text.Json;
+using Hailo.Media;
+using Hailo.TestSupport;
+using Xunit;
+
+namespace Hailo.Depth.Tests;
+
+/// <summary>
+/// The HTTP surface of hailo-depth on the CPU backend with a generated model: every way of sending an image, every
+/// output format decoded back to numbers, colormaps, normalisation, statistics, info/models and the bad-input corpus.
+/// </summary>
+[Collection("depth-service")]
+public sealed class ApiTests(DepthServiceFixture fixture)
+{
+    private const int W = DepthServiceFixture.Width, H = DepthServiceFixture.Height;
+    private static readonly Lazy<byte[]> Png = new(() => DepthServiceFixture.Image());
+    private static readonly Lazy<byte[]> Jpeg = new(() => DepthServiceFixture.Image(ImageFormat.Jpeg));
+    // 12.4 MP: above depth.max_image_pixels (12 MP), refused from the header.
+    private static readonly Lazy<byte[]> BigJpeg = new(() =>
+    {
+        using var big = RgbaImage.Filled(4000, 3100, 1, 1, 1);
+        return big.Encode(ImageFormat.Jpeg, 50);
+    });
+
+    private HttpClient Client => fixture.Client;
+
+    private static HttpContent Raw(byte[] b, string type = "image/png") => new ByteArrayContent(b) { Headers = { ContentType = new(type) } };
+    private static HttpContent Json(string s) => new StringContent(s, Encoding.UTF8, "application/json");
+
+    private static async Task<JsonElement> Body(HttpResponseMessage r)
+    {
+        var text = await r.Content.ReadAsStringAsync();
+        Assert.True(r.IsSuccessStatusCode, $"{(int)r.StatusCode}: {text}");
+        return JsonDocument.Parse(text).RootElement.Clone();
+    }
+
+    private static (int Rows, int Cols, float[] Values) ReadNpy(byte[] npy)
+    {
+        var headerLength = BinaryPrimitives.ReadUInt16LittleEndian(npy.AsSpan(8));
+        var header = Encoding.ASCII.GetString(npy, 10, headerLength);
+        Assert.Contains("'descr': '<f4'", header);
+        Assert.Contains("'fortran_order': False", header);
+        var shape = header[(header.IndexOf("'shape': (", StringComparison.Ordinal) + 10)..];
+        var dims = shape[..shape.IndexOf(')')].Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(int.Parse).ToArray();
+        var values = new float[dims[0] * dims[1]];
+        Buffer.BlockCopy(npy, 10 + headerLength, values, 0, values.Length * 4);
+        return (dims[0], dims[1], values);
+    }
+
+    private static byte[] NpzMember(byte[] npz, string name)
+    {
+        using var zip = new ZipArchive(new MemoryStream(npz), ZipArchiveMode.Read);
+        using var ms = new MemoryStream();
+        zip.GetEntry(name)!.Open().CopyTo(ms);
+        return ms.ToArray();
+    }
+
+    private static byte[] Bytes(JsonElement body, string field) => Convert.FromBase64String(body.GetProperty(field).GetString()!);
+
+    [Fact]
+    public async Task Multipart_json_data_url_and_raw_body_give_the_same_depth_map()
+    {
+        var form = new MultipartFormDataContent { { new ByteArrayContent(Png.Value) { Headers = { ContentType = new("image/png") } }, "image", "x.png" } };
+        var viaForm = await Body(await Client.PostAsync("/v1/depth/estimate", form));
+        var b64 = Convert.ToBase64String(Png.Value);
+        var viaJson = await Body(await Client.PostAsync("/v1/depth/estimate", Json($$"""{"image":"{{b64}}"}""")));
+        var viaDataUrl = await Body(await Client.PostAsync("/v1/depth/estimate", Json($$"""{"image":"data:image/png;base64,{{b64}}","output_format":"both"}""")));
+        var viaRaw = await Body(await Client.PostAsync("/v1/depth/estimate?colormap=viridis", Raw(Png.Value)));
+        var reference = Bytes(viaForm, "depth_map");
+        foreach (var b in new[] { viaJson, viaDataUrl, viaRaw }) Assert.Equal(reference, Bytes(b, "depth_map"));
+        var jpeg = await Body(await Client.PostAsync("/v1/depth/estimate", Json($$"""{"image":"{{Convert.ToBase64String(Jpeg.Value)}}"}""")));
+        Assert.Equal([H, W], jpeg.GetProperty("depth_shape").EnumerateArray().Select(x => x.GetInt32()));
+    }
+
+    [Fact]
+    public async Task Default_answer_has_the_earlier_shape_with_npz_and_colour_image()
+    {
+        var body = await Body(await Client.PostAsync("/v1/depth/estimate", Raw(Png.Value)));
+        Assert.Equal("midas-small", body.GetProperty("model").GetString());
+        Assert.Equal("monocular", body.GetProperty("model_type").GetString());
+        Assert.Equal("cpu", body.GetProperty("backend").GetString());
+        Assert.Equal([H, W, 3], body.GetProperty("input_shape").EnumerateArray().Select(x => x.GetInt32()));
+        Assert.Equal([H, W], body.GetProperty("depth_shape").EnumerateArray().Select(x => x.GetInt32()));
+        Assert.True(body.GetProperty("normalized").GetBoolean());
+        Assert.Equal("relative", body.GetProperty("unit").GetString());
+        Assert.Equal("both", body.GetProperty("output_format").GetString());
+        Assert.True(body.GetProperty("inference_time_ms").GetDouble() > 0);
+
+        var (rows, cols, depth) = ReadNpy(NpzMember(Bytes(body, "depth_map"), "depth.npy"));
+        Assert.Equal((H, W), (rows, cols));
+        // Normalised: the bright (near) left half is 0, the dark (far) right half 1.
+        Assert.Equal(0f, depth[100 * W + 50], 1e-5f);
+        Assert.Equal(1f, depth[600 * W + 1200], 1e-5f);
+        Assert.All(depth, v => Assert.InRange(v, 0f, 1f));
+
+        using var image = ImageDecoder.Decode(Bytes(body, "depth_image"));
+        Assert.Equal((W, H), (image.Width, image.Height));
+        Assert.Equal([253, 231, 37], image.Row(300).Slice(4 * 100, 3).ToArray());  // near: viridis' bright end
+        Assert.Equal([68, 1, 84], image.Row(300).Slice(4 * 1200, 3).ToArray());    // far: viridis' dark end
+
+        var stats = body.GetProperty("stats");
+        Assert.Equal(DepthServiceFixture.LeftDepth, stats.GetProperty("min").GetDouble(), 1e-4);
+        Assert.Equal(DepthServiceFixture.RightDepth, stats.GetProperty("max").GetDouble(), 1e-4);
+        foreach (var k in new[] { "mean", "median", "p5", "p95" }) Assert.InRange(stats.GetProperty(k).GetDouble(), DepthServiceFixture.LeftDepth - 1e-4, DepthServiceFixture.RightDepth + 1e-4);
+    }
+
+    [Fact]
+    public async Task Raw_depth_npy_and_16_bit_png_carry_the_values()
+    {
+        var raw = await Body(await Client.PostAsync("/v1/depth/estimate?output_format=npy&normalize=false&statistics=false", Raw(Png.Value)));
+        Assert.False(raw.TryGetProperty("depth_map", out _));
+        Assert.False(raw.TryGetProperty("depth_image", out _));
+        Assert.False(raw.TryGetProperty("stats", out _));
+        var (_, _, depth) = ReadNpy(Bytes(raw, "depth_npy"));
+        Assert.Equal(DepthServiceFixture.LeftDepth, depth[10 * W + 10], 1e-4f);
+        Assert.Equal(DepthServiceFixture.RightDepth, depth[700 * W + 1270], 1e-4f);
+
+        var png16 = await Body(await Client.PostAsync("/v1/depth/estimate", Json($$"""{"image":"{{Convert.ToBase64String(Png.Value)}}","output_format":"depth_png_16","normalize":false}""")));
+        var scale = png16.GetProperty("depth_png_16_scale").GetDouble();
+        var offset = png16.GetProperty("depth_png_16_offset").GetDouble();
+        var samples = Png16Samples(Bytes(png16, "depth_png_16"), out var w, out var h);
+        Assert.Equal((W, H), (w, h));
+        Assert.Equal(DepthServiceFixture.LeftDepth, offset + samples[10 * W + 10] * scale, 1e-4);
+        Assert.Equal(DepthServiceFixture.RightDepth, offset + samples[700 * W + 1270] * scale, 1e-4);
+        Assert.Equal(65535, samples[700 * W + 1270]);
+    }
+
+    /// <summary>Reads our 16-bit greyscale PNG (filter 0 rows) back into samples.</summary>
+    private static ushort[] Png16Samples(byte[] png, out int width, out int height)
+    {
+        width = BinaryPrimitives.ReadInt32BigEndian(png.AsSpan(16));
+        height = BinaryPrimitives.ReadInt32BigEndian(png.AsSpan(20));
+        Assert.Equal(16, png[24]);
+        Assert.Equal(0, png[25]);
+        var idatLength = BinaryPrimitives.ReadInt32BigEndian(png.AsSpan(33));
+        using var z = new ZLibStream(new MemoryStream(png, 41, idatLength), CompressionMode.Decompress);
+        using var ms = new MemoryStream();
+        z.CopyTo(ms);
+        var raw = ms.ToArray();
+        var samples = new ushort[width * height];
+        for (var y = 0; y < height; y++)
+            for (var x = 0; x < width; x++)
+                samples[y * width + x] = BinaryPrimitives.ReadUInt16BigEndian(raw.AsSpan(y * (1 + 2 * width) + 1 + 2 * x));
+        return samples;
+    }
+
+    [Theory]
+    [InlineData("plasma", 240, 249, 33, 13, 8, 135)]
+    [InlineData("magma", 252, 253, 191, 0, 0, 4)]
+    [InlineData("turbo", 122, 4, 3, 48, 18, 59)]
+    [InlineData("jet", 128, 0, 0, 0, 0, 128)]
+    public async Task Colormaps_colour_near_and_far_with_the_ends_of_the_map(string map, int nr, int ng, int nb, int fr, int fg, int fb)
+    {
+        var body = await Body(await Client.PostAsync($"/v1/depth/estimate?output_format=image&colormap={map}", Raw(Png.Value)));
+        Assert.False(body.TryGetProperty("depth_map", out _));
+        Assert.Equal(map, body.GetProperty("colormap").GetString());
+        using var image = ImageDecoder.Decode(Bytes(body, "depth_image"));
+        Assert.Equal([nr, ng, nb], image.Row(360).Slice(4 * 20, 3).ToArray().Select(b => (int)b));
+        Assert.Equal([fr, fg, fb], image.Row(360).Slice(4 * 1260, 3).ToArray().Select(b => (int)b));
+    }
+
+    [Fact]
+    public async Task Info_models_health_and_openapi()
+    {
+        var info = await Body(await Client.GetAsync("/v1/info"));
+        Assert.Equal("hailo-depth", info.GetProperty("service").GetString());
+        Assert.Equal("midas-small", info.GetProperty("model").GetProperty("name").GetString());
+        Assert.True(info.GetProperty("model").GetProperty("loaded").GetBoolean());
+        Assert.False(info.GetProperty("capabilities").GetProperty("stereo").GetBoolean());
+        Assert.Equal(["viridis", "plasma", "magma", "turbo", "jet"], info.GetProperty("capabilities").GetProperty("colormaps").EnumerateArray().Select(x => x.GetString()!));
+        var models = await Body(await Client.GetAsync("/v1/models"));
+        Assert.Contains(models.GetProperty("data").EnumerateArray(), m => m.GetProperty("id").GetString() == "scdepthv3" && m.GetProperty("backend").GetString() == "npu");
+        Assert.Equal("ready", models.GetProperty("data").EnumerateArray().Single(m => m.GetProperty("id").GetString() == "midas-small").GetProperty("status").GetString());
+        var health = await Body(await Client.GetAsync("/health"));
+        Assert.True(health.GetProperty("ready").GetBoolean());
+        var doc = await Body(await Client.GetAsync("/openapi/v1.json"));
+        foreach (var route in OpenApiRoutes.Of(fixture.Service.App))
+            Assert.True(doc.GetProperty("paths").TryGetProperty(route, out _), $"{route} missing from OpenAPI");
+        Assert.True(doc.GetProperty("components").GetProperty("schemas").TryGetProperty("DepthResponse", out _));
+    }
+
+    public static TheoryData<string> BadInputs => new()
+    {
+        "empty-json-body", "empty-raw-body", "json-null", "json-array", "truncated-json", "json-wrong-type", "json-unknown-field",
+        "json-missing-image", "invalid-base64", "data-url-not-base64", "image-url", "image-right", "file-path-instead-of-image",
+        "non-image-bytes", "truncated-jpeg", "png-bomb-header", "too-many-pixels", "wrong-field-name", "unknown-form-field",
+        "unknown-query-parameter", "malformed-multipart", "bad-colormap", "bad-output-format", "bad-normalize", "bad-statistics",
+        "oversized-body", "wrong-content-type", "no-content-type",
+    };
+
+    [Theory]
+    [MemberData(nameof(BadInputs))]
+    public async Task Bad_input_gets_a_clear_4xx_and_the_service_keeps_working(string kind)
+    {
+        var jpeg = Jpeg.Value;
+        MultipartFormDataContent Form(string field, byte[] b)
+        {
+            var f = new MultipartFormDataContent();
+            f.Add(new ByteArrayContent(b) { Headers = { ContentType = new("image/png") } }, field, "x.png");
+            return f;
+        }
+        var b64 = Convert.ToBase64String(Png.Value);
+        const string url = "/v1/depth/estimate";
+        var (path, content, status, code) = kind switch
+        {
+            "empty-json-body" => (url, Json(""), 400, "invalid_json"),
+            "empty-raw-body" => (url, Raw([]), 400, "missing_image"),
+            "json-null" => (url, Json("null"), 400, "invalid_json"),
+            "json-array" => (url, Json("[1,2]"), 400, "invalid_json"),
+            "truncated-json" => (url, Json("{\"image\": \"abc"), 400, "invalid_json"),
+            "json-wrong-type" => (url, Json($"{{\"image\": \"{b64}\", \"normalize\": \"maybe\"}}"), 400, "invalid_json"),
+            "json-unknown-field" => (url, Json($"{{\"img\": \"{b64}\"}}"), 400, "invalid_json"),
+            "json-missing-image" => (url, Json("{\"colormap\": \"jet\"}"), 400, "missing_image"),
+            "invalid-base64" => (url, Json("{\"image\": \"@@@not base64@@@\"}"), 400, "invalid_base64"),
+            "data-url-not-base64" => (url, Json("{\"image\": \"data:image/png,rawdata\"}"), 400, "invalid_base64"),
+            "image-url" => (url, Json("{\"image_url\": \"http://169.254.169.254/latest\"}"), 400, "unsupported_image_source"),
+            "image-right" => (url, Json($"{{\"image\": \"{b64}\", \"image_right\": \"{b64}\"}}"), 400, "invalid_parameter"),
+            "file-path-instead-of-image" => (url, Json("{\"image\": \"file:///etc/shadow\"}"), 400, "unsupported_image_source"),
+            "non-image-bytes" => (url, Raw(Encoding.UTF8.GetBytes("%PDF-1.4 definitely not an image")), 400, "invalid_image"),
+            "truncated-jpeg" => (url, Raw(jpeg[..(jpeg.Length / 2)], "image/jpeg"), 400, "invalid_image"),
+            "png-bomb-header" => (url, Raw(ImageFiles.PngHeaderOnly(30000, 30000)), 400, "image_too_large"),
+            "too-many-pixels" => (url, Raw(BigJpeg.Value, "image/jpeg"), 400, "image_too_large"),
+            "wrong-field-name" => (url, Form("picture", Png.Value), 400, "unknown_field"),
+            "unknown-form-field" => (url, AddField(Form("image", Png.Value), "format", "npy"), 400, "unknown_field"),
+            "unknown-query-parameter" => (url + "?cmap=jet", Raw(Png.Value), 400, "unknown_field"),
+            "malformed-multipart" => (url, new ByteArrayContent("--xyz\r\nbroken"u8.ToArray()) { Headers = { ContentType = MediaTypeHeaderValue.Parse("multipart/form-data; boundary=xyz") } }, 400, "invalid_multipart"),
+            "bad-colormap" => (url + "?colormap=rainbow", Raw(Png.Value), 400, "invalid_parameter"),
+            "bad-output-format" => (url, Json($"{{\"image\": \"{b64}\", \"output_format\": \"tiff\"}}"), 400, "invalid_parameter"),
+            "bad-normalize" => (url, AddField(Form("image", Png.Value), "normalize", "perhaps"), 400, "invalid_parameter"),
+            "bad-statistics" => (url + "?statistics=2", Raw(Png.Value), 400, "invalid_parameter"),
+            "oversized-body" => (url, Raw(new byte[21 * 1024 * 1024]), 413, "body_too_large"),
+            "wrong-content-type" => (url, new StringContent("image=abc", Encoding.UTF8, "text/plain"), 415, "unsupported_media_type"),
+            _ => (url, new ByteArrayContent(Png.Value), 415, "unsupported_media_type"),
+        };
+        var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = content };
+        request.Headers.ExpectContinue = kind == "oversized-body";
+        var r = await Client.SendAsync(request);
+        var text = await r.Content.ReadAsStringAsync();
+        Assert.True((HttpStatusCode)status == r.StatusCode, $"expected {status}, got {(int)r.StatusCode}: {text}");
+        var e = JsonDocument.Parse(text).RootElement.GetProperty("error");
+        Assert.Equal(code, e.GetProperty("code").GetString());
+        Assert.False(string.IsNullOrWhiteSpace(e.GetProperty("message").GetString()));
+        Assert.Equal(HttpStatusCode.OK, (await Client.GetAsync("/health")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await Client.PostAsync(url + "?output_format=numpy", Raw(Png.Value))).StatusCode);
+    }
+
+    [Fact]
+    public async Task Unknown_route_and_wrong_method_are_json()
+    {
+        foreach (var (method, path, status) in new[] { ("GET", "/v1/depth/estimate", 405), ("GET", "/v1/depth/nope", 404), ("POST", "/v1/info", 405), ("POST", "/v1/models", 405) })
+        {
+            var r = await Client.SendAsync(new HttpRequestMessage(new HttpMethod(method), path) { Content = method == "POST" ? Json("{}") : null });
+            Assert.Equal(status, (int)r.StatusCode);
+            Assert.Equal(status, JsonDocument.Parse(await r.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetProperty("status").GetInt32());
+        }
+    }
+
+    private static MultipartFormDataContent AddField(MultipartFormDataContent f, string name, string value)
+    {
+        f.Add(new StringContent(value), name);
+        return f;
+    }
+}

@@ -1,0 +1,74 @@
+using System.Buffers.Binary;
+using System.IO.Compression;
+using Hailo.Media;
+using HailoDepth.Output;
+using Xunit;
+
+namespace Hailo.Depth.Tests.Output;
+
+/// <summary>The PNG writer: chunk structure and CRCs, 16-bit big-endian samples, and images a real decoder (Skia) reads.</summary>
+public sealed class PngWriterTests
+{
+    private static List<(string Type, byte[] Data, uint Crc)> Chunks(byte[] png)
+    {
+        Assert.Equal([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A], png[..8]);
+        var chunks = new List<(string, byte[], uint)>();
+        for (var o = 8; o < png.Length;)
+        {
+            var len = BinaryPrimitives.ReadInt32BigEndian(png.AsSpan(o));
+            var type = System.Text.Encoding.ASCII.GetString(png, o + 4, 4);
+            chunks.Add((type, png.AsSpan(o + 8, len).ToArray(), BinaryPrimitives.ReadUInt32BigEndian(png.AsSpan(o + 8 + len))));
+            o += 12 + len;
+        }
+        return chunks;
+    }
+
+    [Fact]
+    public void Gray16_has_16_bit_grey_header_and_big_endian_rows()
+    {
+        ushort[] px = [0, 1, 256, 65535, 4660, 32768];
+        var png = PngWriter.Gray16(px, 3, 2);
+        var chunks = Chunks(png);
+        Assert.Equal(["IHDR", "IDAT", "IEND"], chunks.Select(c => c.Type));
+        Assert.Equal([0, 0, 0, 3, 0, 0, 0, 2, 16, 0, 0, 0, 0], chunks[0].Data);
+        Assert.Equal(0xAE426082u, chunks[2].Crc); // IEND's CRC is the same in every PNG
+        Assert.Equal(chunks[0].Crc, Crc(chunks[0]));
+        Assert.Equal(chunks[1].Crc, Crc(chunks[1]));
+        using var z = new ZLibStream(new MemoryStream(chunks[1].Data), CompressionMode.Decompress);
+        using var raw = new MemoryStream();
+        z.CopyTo(raw);
+        Assert.Equal([0, 0, 0, 0, 1, 1, 0, 0, 255, 255, 0x12, 0x34, 0x80, 0x00], raw.ToArray());
+    }
+
+    // Bitwise CRC-32 straight from the PNG specification's sample code (no table).
+    private static uint Crc((string Type, byte[] Data, uint Crc) chunk)
+    {
+        var c = 0xFFFFFFFFu;
+        foreach (var b in System.Text.Encoding.ASCII.GetBytes(chunk.Type).Concat(chunk.Data))
+        {
+            c ^= b;
+            for (var k = 0; k < 8; k++) c = (c & 1) != 0 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+        }
+        return c ^ 0xFFFFFFFFu;
+    }
+
+    [Fact]
+    public void A_real_decoder_reads_both_kinds()
+    {
+        var w = 40; var h = 7;
+        var gray = new ushort[w * h];
+        for (var i = 0; i < gray.Length; i++) gray[i] = (ushort)(i * 200);
+        using (var img = ImageDecoder.Decode(PngWriter.Gray16(gray, w, h)))
+        {
+            Assert.Equal((w, h), (img.Width, img.Height));
+            Assert.InRange(img.Row(3)[4 * 10], (3 * w + 10) * 200 / 256 - 1, (3 * w + 10) * 200 / 256 + 1);
+        }
+        var rgb = new byte[3 * w * h];
+        for (var i = 0; i < rgb.Length; i++) rgb[i] = (byte)(i * 7);
+        using (var img = ImageDecoder.Decode(PngWriter.Rgb8(rgb, w, h)))
+        {
+            Assert.Equal(rgb[3 * (2 * w + 5)], img.Row(2)[4 * 5]);
+            Assert.Equal(rgb[3 * (2 * w + 5) + 2], img.Row(2)[4 * 5 + 2]);
+        }
+    }
+}

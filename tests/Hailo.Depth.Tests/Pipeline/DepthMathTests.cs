@@ -1,0 +1,54 @@
+using HailoDepth;
+using HailoDepth.Pipeline;
+using Xunit;
+
+namespace Hailo.Depth.Tests.Pipeline;
+
+/// <summary>The depth formulas, the bilinear resize back to the image and the statistics, on values with known answers.</summary>
+public sealed class DepthMathTests
+{
+    [Fact]
+    public void Scdepth_formula_is_one_over_ten_sigmoid_plus_0_009()
+    {
+        float[] x = [0, 2, -2, 30, -30, 0.5f, -1, 1, 3];
+        var d = x.ToArray();
+        DepthDecoder.ToDepth(d, DepthOutput.Scdepth);
+        for (var i = 0; i < x.Length; i++)
+        {
+            var expected = 1 / (10 / (1 + Math.Exp(-x[i])) + 0.009);
+            Assert.Equal(expected, d[i], expected * 1e-5);
+        }
+        Assert.Equal(1 / 5.009, d[0], 1e-6);
+        Assert.Equal(1 / 10.009, d[3], 1e-6);  // near: sigmoid → 1
+        Assert.Equal(1 / 0.009, d[4], 1e-2);   // far: sigmoid → 0, 111 m
+    }
+
+    [Fact]
+    public void Inverse_relative_depth_becomes_relative_depth_with_the_far_field_capped()
+    {
+        float[] v = [2, 4, 0, 0.01f, -1];
+        DepthDecoder.ToDepth(v, DepthOutput.InverseRelative);
+        Assert.Equal([0.5f, 0.25f, 25f, 25f, 25f], v); // floor = 1 % of the largest (4): 0.04 → 25
+    }
+
+    [Fact]
+    public void Bilinear_resize_keeps_constants_and_linear_ramps()
+    {
+        var ramp = new float[4 * 2];
+        for (var y = 0; y < 2; y++) for (var x = 0; x < 4; x++) ramp[y * 4 + x] = 10 * x;
+        var up = Resample.Bilinear(ramp, 4, 2, 8, 3);
+        // Output column x samples source (x + 0.5)/2 − 0.5, clamped to [0, 3]: a ramp of slope 10 stays linear inside.
+        Assert.Equal([0f, 2.5f, 7.5f, 12.5f, 17.5f, 22.5f, 27.5f, 30f], up.AsSpan(8, 8).ToArray());
+        Assert.Equal(up.AsSpan(0, 8).ToArray(), up.AsSpan(16, 8).ToArray());
+        Assert.All(Resample.Bilinear(Enumerable.Repeat(3.5f, 12).ToArray(), 4, 3, 17, 9), v => Assert.Equal(3.5f, v));
+        Assert.Equal(ramp, Resample.Bilinear(ramp, 4, 2, 4, 2));
+    }
+
+    [Fact]
+    public void Statistics_of_a_known_sample()
+    {
+        var values = Enumerable.Range(1, 101).Select(i => (float)i).Append(float.NaN).ToArray();
+        var s = DepthStats.Of(values);
+        Assert.Equal((1f, 101f, 51f, 51f, 6f, 96f), (s.Min, s.Max, s.Mean, s.Median, s.P5, s.P95));
+    }
+}
