@@ -12,22 +12,29 @@ CONFIG ?= Release
 BUILD := $(CURDIR)/build
 MODELS := $(BUILD)/models
 PUBLISH := $(BUILD)/publish
+# Packaging: .debs for amd64 and arm64 (or ARCH=) of every service (or SERVICE=) and hailo-common.
+ARCH ?=
+DEB_VERSION ?= $(shell sed -n 's:.*<Version>\(.*\)</Version>.*:\1:p' Directory.Build.props)
+DEBS := $(BUILD)/deb
+APT_REPO := $(BUILD)/apt-repo
 DOTNET := dotnet
 export DOTNET_CLI_TELEMETRY_OPTOUT := 1
 export DOTNET_NOLOGO := 1
 
 bin = services/$(1)/bin/$(CONFIG)/net10.0/$(1)
 
-.PHONY: help deps build test test-dotnet test-shim test-aot models shim publish publish-all run bench clean
+.PHONY: help deps build test test-dotnet test-shim test-aot test-deb models shim publish publish-all deb apt-repo run bench clean
 
 help:
 	@echo "make deps        install prerequisites (apt; needs sudo)"
 	@echo "make build       build every project ($(CONFIG))"
 	@echo "make models      fetch the models the tests and the default config need (sha256-checked) into build/models"
 	@echo "make run         run every service whose model is present, in the foreground (SERVICE=hailo-ocr for one)"
-	@echo "make test        the whole test suite: .NET tests, native shim tests, Native AOT publish + binary tests"
+	@echo "make test        the whole test suite: .NET tests, native shim tests, Native AOT publish + binary tests, packages"
 	@echo "make publish SERVICE=hailo-ocr RID=linux-x64|linux-arm64   Native AOT binary into build/publish/<service>/<rid>"
 	@echo "make bench       benchmarks; figures go into each service's README"
+	@echo "make deb [SERVICE=hailo-ocr] [ARCH=amd64|arm64]   .debs (with hailo-common) into build/deb"
+	@echo "make apt-repo    every package of both architectures as an apt repository in build/apt-repo"
 
 deps:
 	.ci/install-deps
@@ -41,7 +48,7 @@ shim:
 models: build
 	@for s in $(SERVICES); do $(call bin,$$s) pull --config /dev/null --models-dir $(MODELS); done
 
-test: build models shim test-dotnet test-shim test-aot
+test: build models shim test-dotnet test-shim test-aot test-deb
 	@echo "all tests passed"
 
 test-dotnet:
@@ -70,6 +77,33 @@ publish:
 publish-all:
 	@for s in $(SERVICES); do for r in linux-x64 linux-arm64; do .ci/publish-check $$s $$r $(PUBLISH); done; done
 
+# hailo-common, then each service from its Native AOT publish (re-published first unless DEB_REUSE_PUBLISH=1
+# and the binary is there), for each architecture. debian/README.md describes the packaging.
+deb:
+	@for a in $(if $(ARCH),$(ARCH),amd64 arm64); do \
+	  case $$a in amd64) rid=linux-x64 shim=x64 ;; arm64) rid=linux-arm64 shim=aarch64 ;; \
+	    *) echo "ARCH=$$a: packages are built for amd64 and arm64" >&2; exit 2 ;; esac; \
+	  native-shim/build.sh $$shim >/dev/null; \
+	  debian/build-deb hailo-common $$a $(DEB_VERSION) $(DEBS); \
+	  for s in $(if $(SERVICE),$(SERVICE),$(SERVICES)); do \
+	    if [ "$(DEB_REUSE_PUBLISH)" != 1 ] || [ ! -x $(PUBLISH)/$$s/$$rid/$$s ]; then .ci/publish-check $$s $$rid $(PUBLISH); fi; \
+	    debian/build-deb $$s $$a $(DEB_VERSION) $(DEBS); \
+	  done; \
+	done
+
+# A flat apt repository of every package: deb [trusted=yes] file:$(APT_REPO) ./
+apt-repo:
+	$(MAKE) --no-print-directory deb SERVICE= ARCH=
+	debian/build-repo $(APT_REPO) $(foreach p,hailo-common $(SERVICES),$(foreach a,amd64 arm64,$(DEBS)/$(p)_$(DEB_VERSION)_$(a).deb))
+
+# The packages: lintian and contents for both architectures, each arm64 service binary from its .deb under
+# qemu-user, and the amd64 packages under a real systemd in a systemd-nspawn container (.ci/deb-e2e).
+test-deb:
+	$(MAKE) --no-print-directory apt-repo DEB_REUSE_PUBLISH=1
+	.ci/deb-lint $(DEBS) $(DEB_VERSION) hailo-common $(SERVICES)
+	@for s in $(SERVICES); do .ci/deb-qemu $(DEBS)/$${s}_$(DEB_VERSION)_arm64.deb $(MODELS); done
+	.ci/deb-e2e $(DEBS) $(DEB_VERSION) $(APT_REPO) $(MODELS)
+
 run: build
 	.ci/run-services "$(if $(SERVICE),$(SERVICE),$(SERVICES))" $(CONFIG) $(MODELS)
 
@@ -78,4 +112,4 @@ bench: build models shim
 
 clean:
 	$(DOTNET) clean hailo.slnx -c $(CONFIG) >/dev/null || true
-	rm -rf $(BUILD)/publish $(BUILD)/native-shim
+	rm -rf $(BUILD)/publish $(BUILD)/native-shim $(DEBS) $(APT_REPO) $(BUILD)/deb-e2e
