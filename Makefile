@@ -97,12 +97,14 @@ apt-repo:
 	debian/build-repo $(APT_REPO) $(foreach p,hailo-common $(SERVICES),$(foreach a,amd64 arm64,$(DEBS)/$(p)_$(DEB_VERSION)_$(a).deb))
 
 # The packages: lintian and contents for both architectures, each arm64 service binary from its .deb under
-# qemu-user, and the amd64 packages under a real systemd in a systemd-nspawn container (.ci/deb-e2e).
+# qemu-user, and the amd64 packages under a real systemd in systemd-nspawn containers of Debian 12 and 13
+# (.ci/deb-e2e; the second run reuses the upgrade build of the first).
 test-deb:
 	$(MAKE) --no-print-directory apt-repo DEB_REUSE_PUBLISH=1
 	.ci/deb-lint $(DEBS) $(DEB_VERSION) hailo-common $(SERVICES)
 	@for s in $(SERVICES); do .ci/deb-qemu $(DEBS)/$${s}_$(DEB_VERSION)_arm64.deb $(MODELS); done
-	.ci/deb-e2e $(DEBS) $(DEB_VERSION) $(APT_REPO) $(MODELS)
+	.ci/deb-e2e $(DEBS) $(DEB_VERSION) $(APT_REPO) $(MODELS) bookworm
+	.ci/deb-e2e $(DEBS) $(DEB_VERSION) $(APT_REPO) $(MODELS) trixie
 
 run: build
 	.ci/run-services "$(if $(SERVICE),$(SERVICE),$(SERVICES))" $(CONFIG) $(MODELS)
