@@ -5,7 +5,10 @@ SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 .DEFAULT_GOAL := help
 
-SERVICES := hailo-ocr
+SERVICES := hailo-ocr hailo-pose hailo-depth
+# Services whose test and default models a registry CI reaches ships (`make models` pulls them). No reachable
+# registry has a pose or depth model: their tests generate models with the real I/O signatures.
+MODEL_SERVICES := hailo-ocr
 SERVICE ?=
 RID ?= linux-x64
 CONFIG ?= Release
@@ -46,7 +49,7 @@ shim:
 	native-shim/build.sh x64 >/dev/null
 
 models: build
-	@for s in $(SERVICES); do $(call bin,$$s) pull --config /dev/null --models-dir $(MODELS); done
+	@for s in $(MODEL_SERVICES); do $(call bin,$$s) pull --config /dev/null --models-dir $(MODELS); done
 
 test: build models shim test-dotnet test-shim test-aot test-deb
 	@echo "all tests passed"
@@ -59,16 +62,21 @@ test-shim:
 	native-shim/build.sh x64 --test
 	native-shim/build.sh aarch64 --test
 
-# Native AOT for both architectures with zero trim/AOT warnings, the x64 binary through the process tests,
-# the arm64 binary under qemu-user until /health answers with its model loaded.
+# Native AOT for both architectures with zero trim/AOT warnings, each x64 binary through its service's process
+# tests (tests/Hailo.<Name>.Tests, binary named by AOT_BINARY_HAILO_<NAME>), each arm64 binary under qemu-user
+# until /health answers with its model loaded and one request comes back right.
 test-aot:
 	@for s in $(SERVICES); do \
 	  .ci/publish-check $$s linux-x64 $(PUBLISH); \
 	  .ci/publish-check $$s linux-arm64 $(PUBLISH); \
 	done
-	AOT_BINARY_HAILO_OCR=$(PUBLISH)/hailo-ocr/linux-x64/hailo-ocr HAILO_TEST_MODELS=$(MODELS) \
-	  $(DOTNET) test tests/Hailo.Ocr.Tests -c $(CONFIG) --no-build --filter "FullyQualifiedName~ServiceProcessTests" --logger "console;verbosity=minimal"
-	.ci/qemu-smoke hailo-ocr $(PUBLISH)/hailo-ocr/linux-arm64 $(MODELS)
+	@for s in $(SERVICES); do \
+	  name=$${s#hailo-}; var=AOT_BINARY_$$(echo $$s | tr a-z- A-Z_); \
+	  echo "$$s: process tests of the Native AOT binary"; \
+	  env $$var=$(PUBLISH)/$$s/linux-x64/$$s HAILO_TEST_MODELS=$(MODELS) \
+	    $(DOTNET) test tests/Hailo.$${name^}.Tests -c $(CONFIG) --no-build --filter "FullyQualifiedName~ServiceProcessTests" --logger "console;verbosity=minimal"; \
+	done
+	@for s in $(SERVICES); do .ci/qemu-smoke $$s $(PUBLISH)/$$s/linux-arm64 $(MODELS); done
 
 publish:
 	@test -n "$(SERVICE)" || { echo "name a service: make publish SERVICE=hailo-ocr RID=$(RID)"; exit 2; }
