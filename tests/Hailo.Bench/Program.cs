@@ -13,6 +13,8 @@ var benches = new Dictionary<string, (string Readme, Func<Task<Report>> Run)>
 {
     ["npu-binding"] = ("shared/Hailo.Runtime/README.md", () => new NpuBindingBench().RunAsync()),
     ["hailo-ocr"] = ("services/hailo-ocr/README.md", () => new OcrBench(repo, models).RunAsync()),
+    ["hailo-pose"] = ("services/hailo-pose/README.md", () => new PoseBench(repo).RunAsync()),
+    ["hailo-depth"] = ("services/hailo-depth/README.md", () => new DepthBench(repo).RunAsync()),
 };
 var failed = false;
 foreach (var (name, (readme, run)) in benches)

@@ -69,10 +69,25 @@ internal static class YoloPoseHeads
     }
 
     /// <summary>The four DFL distances (left, top, right, bottom) in stride units: per side Σ i·softmax(bins)ᵢ.</summary>
-    internal static void DflDistances(ReadOnlySpan<float> bins, Span<float> distances)
+    /// <param name="vectorBits">256, 128 or 0 (scalar) to force a path in tests; by default the widest the CPU has.</param>
+    internal static void DflDistances(ReadOnlySpan<float> bins, Span<float> distances, int vectorBits = 256)
     {
         if (bins.Length != BoxChannels) throw new ArgumentException($"expected {BoxChannels} DFL channels", nameof(bins));
-        if (Vector128.IsHardwareAccelerated)
+        if (vectorBits >= 256 && Vector256.IsHardwareAccelerated)
+        {
+            ref var q = ref MemoryMarshal.GetReference(bins);
+            var max = Vector256.LoadUnsafe(ref q, 0);
+            for (nuint o = 8; o < BoxChannels; o += 8) max = Vector256.Max(max, Vector256.LoadUnsafe(ref q, o));
+            var half = Vector128.Max(max.GetLower(), max.GetUpper());
+            var m = MathF.Max(MathF.Max(half[0], half[1]), MathF.Max(half[2], half[3]));
+            for (var side = 0; side < 4; side++)
+            {
+                var d = SideVector256(ref Unsafe.Add(ref q, side * Bins), m);
+                distances[side] = float.IsNaN(d) ? SideScalar(bins.Slice(side * Bins, Bins)) : d;
+            }
+            return;
+        }
+        if (vectorBits >= 128 && Vector128.IsHardwareAccelerated)
         {
             ref var p = ref MemoryMarshal.GetReference(bins);
             // One shift for all 64 logits keeps exp() in range; a side whose logits are all far below the others'
@@ -98,6 +113,20 @@ internal static class YoloPoseHeads
     private static readonly Vector128<float> I1 = Vector128.Create(4f, 5, 6, 7);
     private static readonly Vector128<float> I2 = Vector128.Create(8f, 9, 10, 11);
     private static readonly Vector128<float> I3 = Vector128.Create(12f, 13, 14, 15);
+
+    private static readonly Vector256<float> J0 = Vector256.Create(0f, 1, 2, 3, 4, 5, 6, 7);
+    private static readonly Vector256<float> J1 = Vector256.Create(8f, 9, 10, 11, 12, 13, 14, 15);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float SideVector256(ref float p, float max)
+    {
+        var shift = Vector256.Create(max);
+        var e0 = Vector256.Exp(Vector256.LoadUnsafe(ref p, 0) - shift);
+        var e1 = Vector256.Exp(Vector256.LoadUnsafe(ref p, 8) - shift);
+        var sum = Vector256.Sum(e0 + e1);
+        var weighted = Vector256.Sum(e0 * J0 + e1 * J1);
+        return sum > 0 ? weighted / sum : float.NaN;
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static float SideVector(ref float p, float max)
@@ -128,10 +157,20 @@ internal static class YoloPoseHeads
 
     public static float Sigmoid(float x) => 1f / (1f + MathF.Exp(-x));
 
-    /// <summary>sigmoid on every element; the length must be a multiple of 4 when vectorised (callers pad).</summary>
+    /// <summary>sigmoid on every element (8 or 4 at a time where the CPU has vectors).</summary>
     internal static void SigmoidInPlace(Span<float> values)
     {
         var i = 0;
+        if (Vector256.IsHardwareAccelerated)
+        {
+            ref var p = ref MemoryMarshal.GetReference(values);
+            var one = Vector256<float>.One;
+            for (; i <= values.Length - 8; i += 8)
+            {
+                var v = Vector256.LoadUnsafe(ref p, (nuint)i);
+                (one / (one + Vector256.Exp(-v))).StoreUnsafe(ref p, (nuint)i);
+            }
+        }
         if (Vector128.IsHardwareAccelerated)
         {
             ref var p = ref MemoryMarshal.GetReference(values);

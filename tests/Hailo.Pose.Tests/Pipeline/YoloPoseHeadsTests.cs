@@ -38,6 +38,31 @@ public sealed class YoloPoseHeadsTests
     }
 
     [Fact]
+    public void Vector_paths_agree_with_the_scalar_one()
+    {
+        // x86-64 runs the 256-bit path by default, a Pi the 128-bit one: both must equal the scalar definition.
+        var rng = new Random(9);
+        var bins = new float[64];
+        for (var trial = 0; trial < 500; trial++)
+        {
+            for (var i = 0; i < 64; i++) bins[i] = (rng.NextSingle() - 0.5f) * (trial % 3 == 0 ? 40 : 8);
+            var (d256, d128, d0) = (new float[4], new float[4], new float[4]);
+            YoloPoseHeads.DflDistances(bins, d256, 256);
+            YoloPoseHeads.DflDistances(bins, d128, 128);
+            YoloPoseHeads.DflDistances(bins, d0, 0);
+            for (var k = 0; k < 4; k++)
+            {
+                Assert.Equal(d0[k], d256[k], 1e-4f);
+                Assert.Equal(d0[k], d128[k], 1e-4f);
+            }
+        }
+        var logits = Enumerable.Range(0, 24).Select(i => (i - 12) * 0.7f).ToArray();
+        var expected = logits.Select(YoloPoseHeads.Sigmoid).ToArray();
+        YoloPoseHeads.SigmoidInPlace(logits);
+        for (var i = 0; i < 24; i++) Assert.Equal(expected[i], logits[i], 1e-6f);
+    }
+
+    [Fact]
     public void Dfl_side_far_below_the_others_does_not_underflow()
     {
         // One shift for all 64 logits would make exp() of this side 0; the decoder redoes it with its own maximum.

@@ -1,0 +1,111 @@
+using System.Diagnostics;
+using Hailo.Media;
+using Hailo.Runtime.Onnx;
+using Hailo.TestSupport;
+using HailoDepth;
+using HailoDepth.Output;
+using HailoDepth.Pipeline;
+
+namespace Hailo.Bench;
+
+/// <summary>
+/// hailo-depth figures: post-processing and encoding stages (single-threaded), idle RSS, start-up, and end-to-end ÷
+/// model-only on the CPU backend for a 1280×720 JPEG with a generated model (MiDaS-small signature) per output format.
+/// </summary>
+public sealed class DepthBench(string repo)
+{
+    private const int Threads = 2;
+    private const int Requests = 100;
+
+    public async Task<Report> RunAsync()
+    {
+        var binary = ServiceBench.Binary(repo, "hailo-depth");
+        var report = new Report($"Measured by `make bench` on {Environment.ProcessorCount} cores, {DateTime.UtcNow:yyyy-MM-dd}; Native AOT linux-x64 binary, cpu.threads={Threads}; stage figures single-threaded in the bench process.");
+        report.Add("binary size (without libonnxruntime.so, libSkiaSharp.so)", $"{new FileInfo(binary).Length / 1e6:0.00} MB");
+
+        Stages(report);
+
+        var models = Directory.CreateTempSubdirectory("depth-bench-").FullName;
+        try
+        {
+            var (model, gflops) = BenchModels.Depth([32, 64, 128, 256], repeats: 3);
+            var dir = Path.Combine(models, "midas-small");
+            Directory.CreateDirectory(dir);
+            var path = Path.Combine(dir, "model-small.onnx");
+            File.WriteAllBytes(path, model);
+            string[] args = ["--port", "{port}", "--models-dir", models, "--models.search_paths", "", "--config", "/dev/null", "--threads", Threads.ToString(), "--device", "cpu"];
+
+            var (readyLazy, idleRss) = await ServiceBench.Startup(binary, [.. args, "--models.preload", "false"]);
+            report.Add("idle RSS before model load", $"{idleRss / 1048576.0:0.0} MiB", "≤ 35 MB", idleRss <= 35_000_000);
+            report.Add("exec → READY=1, model loads on first request (median of 5)", $"{readyLazy:0} ms");
+
+            await using var p = ServiceProcess.Start(binary, args);
+            await p.WaitForDatagram("READY=1", TimeSpan.FromMinutes(2));
+            var jpeg = BenchModels.Photo1280x720();
+            using var onnx = new OnnxModel(path, Threads);
+            var input = new float[3 * 256 * 256];
+            using (var image = ImageDecoder.Decode(jpeg))
+            using (var resized = image.Resize(256, 256))
+                TensorPrep.ToChw(resized, input, 256, 256, Normalization.ImageNet);
+
+            foreach (var format in new[] { "both", "numpy", "npy", "image" })
+            {
+                var url = $"/v1/depth/estimate?output_format={format}";
+                for (var i = 0; i < 3; i++) { await ServiceBench.Post(p.Client, url, jpeg); onnx.Run(input, [1, 3, 256, 256]); }
+                var e2e = new List<double>();
+                var modelOnly = new List<double>();
+                var bytes = 0;
+                for (var round = 0; round < Requests / 10; round++)
+                {
+                    for (var i = 0; i < 10; i++)
+                    {
+                        var sw = Stopwatch.StartNew();
+                        bytes = (await ServiceBench.Post(p.Client, url, jpeg)).Length;
+                        e2e.Add(sw.Elapsed.TotalMilliseconds);
+                    }
+                    for (var i = 0; i < 10; i++)
+                    {
+                        var sw = Stopwatch.StartNew();
+                        onnx.Run(input, [1, 3, 256, 256]);
+                        modelOnly.Add(sw.Elapsed.TotalMilliseconds);
+                    }
+                }
+                var ratio = Stats.Median(e2e) / Stats.Median(modelOnly);
+                report.Add($"output_format={format}{(format == "both" ? " (default)" : "")}: p50 end-to-end / model-only, answer {bytes / 1e6:0.0} MB",
+                    $"{Stats.Median(e2e):0.0} / {Stats.Median(modelOnly):0.0} ms = {ratio:0.000}", "≤ 1.2", ratio <= 1.2);
+            }
+            report.Add("RSS with the model loaded, after the requests", $"{Stats.Rss(p.Pid) / 1048576.0:0.0} MiB");
+            report.Note($"The CPU model is generated (no depth model is in a registry CI reaches): MiDaS small's I/O signature on a convolution trunk of {gflops:0.0} GFLOPs. Its speed says nothing about a real model's; the ratio is the service's overhead next to a model of that cost.");
+            report.Note("End-to-end is the client's view over loopback of a 1280×720 JPEG: upload, decode, resize, model, depth formula, resize back to 1280×720, encoding (.npz/.npy: 3.7 MB of float32; PNG), base64 in JSON, download.");
+            report.Note("The machine is shared and noisy: compare ratios, not absolute times, across runs.");
+        }
+        finally
+        {
+            Directory.Delete(models, true);
+        }
+        return report;
+    }
+
+    /// <summary>Single-threaded post-processing and encoding of a 256×320 map for a 1280×720 image.</summary>
+    private static void Stages(Report report)
+    {
+        var rng = new Random(2);
+        var grid = new float[256 * 320];
+        for (var i = 0; i < grid.Length; i++) grid[i] = rng.NextSingle() * 8 - 4;
+        var work = new float[grid.Length];
+        var formula = ServiceBench.Time(300, () => { grid.CopyTo(work, 0); DepthDecoder.ToDepth(work, DepthOutput.Scdepth); });
+        report.Add("scdepth formula on the 320×256 map, p50", $"{Stats.Median(formula):0.000} ms");
+        float[] depth = [];
+        var resize = ServiceBench.Time(100, () => depth = Resample.Bilinear(work, 320, 256, 1280, 720));
+        report.Add("bilinear resize to 1280×720, p50", $"{Stats.Median(resize):0.00} ms");
+        var stats = ServiceBench.Time(100, () => DepthStats.Of(work));
+        report.Add("statistics on the model grid, p50", $"{Stats.Median(stats):0.00} ms");
+        var result = new DepthResult(depth, 1280, 720, DepthStats.Of(work), new DepthTimer());
+        foreach (var format in new[] { "numpy", "npy", "image", "depth_png_16" })
+        {
+            var o = new DepthService.Resolved(format, "viridis", true, true);
+            var t = ServiceBench.Time(30, () => DepthEncoder.Encode(result, DepthModels.ScdepthV3Hailo, o), warmup: 3);
+            report.Add($"encode output_format={format} at 1280×720, p50", $"{Stats.Median(t):0.00} ms");
+        }
+    }
+}
