@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
-using System.Text.Json;
 using Hailo.Hosting;
 using Hailo.Hosting.Http;
 using Hailo.Hosting.Models;
@@ -30,8 +28,6 @@ public static class OcrService
         Map = Map,
     };
 
-    private static readonly string[] FormFields = ["image", "file", "languages", "use_angle_cls", "det_threshold", "box_threshold", "rec_threshold"];
-
     private static void Configure(ServiceContext<OcrConfig> ctx)
     {
         ctx.Builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, OcrJson.Default));
@@ -56,26 +52,16 @@ public static class OcrService
             .Produces<OcrResponse>(200)
             .Produces<ErrorEnvelope>(400).Produces<ErrorEnvelope>(401).Produces<ErrorEnvelope>(413).Produces<ErrorEnvelope>(415).Produces<ErrorEnvelope>(503);
 
-        app.MapGet("/v1/models", (OcrEngine engine, ModelStore store, ServiceState state) => TypedResults.Json(Models(store, state), OcrJson.Default.OcrModelList))
-            .WithName("models").WithTags("ocr").WithSummary("Models this service can run and their state").Produces<OcrModelList>(200);
-        app.MapGet("/models", (OcrEngine engine, ModelStore store, ServiceState state) => TypedResults.Json(Models(store, state), OcrJson.Default.OcrModelList))
-            .WithName("models-legacy").WithTags("ocr").WithSummary("Same as /v1/models (earlier implementation's path)").Produces<OcrModelList>(200);
-    }
-
-    private static OcrModelList Models(ModelStore store, ServiceState state)
-    {
-        var states = state.Models.ToDictionary(m => m.Name);
-        return new OcrModelList("list", store.Catalog.Select(m =>
-        {
-            var status = states.TryGetValue(m.Name, out var s) ? s.State.ToString().ToLowerInvariant() : store.Locate(m).Complete ? "available" : "missing";
-            return new OcrModelEntry(m.Name, "model", m.Backend, status, m.Description, m.Files.Select(f => f.Name).ToArray());
-        }).ToArray());
+        app.MapGet("/v1/models", (OcrEngine engine, ModelStore store, ServiceState state) => TypedResults.Json(ModelList.From(store, state), OcrJson.Default.ModelList))
+            .WithName("models").WithTags("ocr").WithSummary("Models this service can run and their state").Produces<ModelList>(200);
+        app.MapGet("/models", (OcrEngine engine, ModelStore store, ServiceState state) => TypedResults.Json(ModelList.From(store, state), OcrJson.Default.ModelList))
+            .WithName("models-legacy").WithTags("ocr").WithSummary("Same as /v1/models (earlier implementation's path)").Produces<ModelList>(200);
     }
 
     internal static async Task<IResult> ExtractAsync(HttpContext http, OcrEngine engine, OcrConfig config, CancellationToken ct)
     {
         var start = Stopwatch.GetTimestamp();
-        var (bytes, request) = await ReadRequestAsync(http, ct);
+        var (bytes, request) = await ImageRequest.ReadAsync(http.Request, RequestFormat, ct);
         var options = Options(request, config);
         var languages = Languages(request, config);
         if (languages.Contains("zh") && !engine.ReadsChinese)
@@ -104,67 +90,20 @@ public static class OcrService
         return TypedResults.Json(response, OcrJson.Default.OcrResponse);
     }
 
-    private static async Task<(byte[] Image, OcrRequest Request)> ReadRequestAsync(HttpContext http, CancellationToken ct)
+    internal static readonly ImageRequestFormat<OcrRequest> RequestFormat = new()
     {
-        var req = http.Request;
-        var contentType = req.ContentType ?? "";
-        if (contentType.StartsWith("application/json", StringComparison.OrdinalIgnoreCase))
+        Json = OcrJson.Default.OcrRequest,
+        Image = r => r.Image,
+        Options = ["languages", "use_angle_cls", "det_threshold", "box_threshold", "rec_threshold"],
+        FromFields = f => new OcrRequest
         {
-            OcrRequest? body;
-            try
-            {
-                body = await JsonSerializer.DeserializeAsync(req.Body, OcrJson.Default.OcrRequest, ct);
-            }
-            catch (JsonException e)
-            {
-                throw ApiException.BadRequest("invalid_json", JsonProblem(e));
-            }
-            if (body is null) throw ApiException.BadRequest("invalid_json", "the body must be a JSON object with an 'image' field");
-            if (body.Image is null) throw ApiException.BadRequest("missing_image", "the JSON body has no 'image' field (base64 or a data URL)", "image");
-            return (ImageInput.FromBase64(body.Image, "image"), body);
-        }
-        if (contentType.StartsWith("multipart/form-data", StringComparison.OrdinalIgnoreCase))
-        {
-            var form = await ImageInput.ReadFormAsync(req, ct);
-            foreach (var key in form.Keys.Concat(form.Files.Select(f => f.Name)))
-                if (Array.IndexOf(FormFields, key) < 0)
-                    throw ApiException.BadRequest("unknown_field", $"unknown form field '{key}'; accepted: {string.Join(", ", FormFields)}", key);
-            var image = await ImageInput.FromFormAsync(form, ["image", "file"], ct);
-            return (image, FromFields(k => form.TryGetValue(k, out var v) ? v.ToString() : null));
-        }
-        // Raw image body (the 415 check already limited content types to images).
-        var raw = await ImageInput.FromBodyAsync(req, ct);
-        foreach (var key in req.Query.Keys)
-            if (Array.IndexOf(FormFields, key) < 0 || key is "image" or "file")
-                throw ApiException.BadRequest("unknown_field", $"unknown query parameter '{key}'", key);
-        return (raw, FromFields(k => req.Query.TryGetValue(k, out var v) ? v.ToString() : null));
-    }
-
-    private static OcrRequest FromFields(Func<string, string?> get)
-    {
-        static double? Number(string name, string? v)
-        {
-            if (string.IsNullOrEmpty(v)) return null;
-            return double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out var d)
-                ? d : throw ApiException.BadRequest("invalid_parameter", $"'{name}' must be a number, got '{v}'", name);
-        }
-        var cls = get("use_angle_cls");
-        bool? useCls = string.IsNullOrEmpty(cls) ? null : cls.ToLowerInvariant() switch
-        {
-            "true" or "1" or "yes" or "on" => true,
-            "false" or "0" or "no" or "off" => false,
-            _ => throw ApiException.BadRequest("invalid_parameter", $"'use_angle_cls' must be true or false, got '{cls}'", "use_angle_cls"),
-        };
-        var langs = get("languages");
-        return new OcrRequest
-        {
-            Languages = string.IsNullOrEmpty(langs) ? null : langs.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList(),
-            UseAngleCls = useCls,
-            DetThreshold = Number("det_threshold", get("det_threshold")),
-            BoxThreshold = Number("box_threshold", get("box_threshold")),
-            RecThreshold = Number("rec_threshold", get("rec_threshold")),
-        };
-    }
+            Languages = f.Text("languages")?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToList(),
+            UseAngleCls = f.Flag("use_angle_cls"),
+            DetThreshold = f.Number("det_threshold"),
+            BoxThreshold = f.Number("box_threshold"),
+            RecThreshold = f.Number("rec_threshold"),
+        },
+    };
 
     private static OcrOptions Options(OcrRequest r, OcrConfig config)
     {
@@ -215,21 +154,5 @@ public static class OcrService
         if (latin) result.Add("en");
         if (han) result.Add("zh");
         return result.Count > 0 ? result : requested;
-    }
-
-    private static string JsonProblem(JsonException e)
-    {
-        var msg = e.Message;
-        // STJ says "The JSON property 'x' could not be mapped to any .NET member ..." for unknown fields.
-        if (msg.Contains("could not be mapped", StringComparison.Ordinal))
-        {
-            var start = msg.IndexOf('\'');
-            var end = start >= 0 ? msg.IndexOf('\'', start + 1) : -1;
-            var field = end > start ? msg[(start + 1)..end] : "?";
-            return $"unknown field '{field}'; accepted: image, languages, use_angle_cls, det_threshold, box_threshold, rec_threshold";
-        }
-        if (e.Path is { Length: > 1 } path && e.InnerException is null && msg.Contains("could not be converted", StringComparison.Ordinal))
-            return $"field '{path.TrimStart('$', '.')}' has the wrong type";
-        return $"the body is not valid JSON: {msg.Split(" Path:")[0]}";
     }
 }

@@ -1,5 +1,6 @@
 using System.Text.Json.Serialization;
 using Hailo.Hosting.Http;
+using Hailo.Hosting.Models;
 
 namespace HailoOcr.Api;
 
@@ -44,15 +45,10 @@ public sealed record OcrImageInfo(int Width, int Height);
 
 public sealed record OcrModelInfo(string Name, string Backend, string DetectionModel, string RecognitionModel);
 
-/// <summary>GET /v1/models: what this service can run and in which state.</summary>
-public sealed record OcrModelList(string Object, IReadOnlyList<OcrModelEntry> Data);
-
-public sealed record OcrModelEntry(string Id, string Object, string Backend, string Status, string Description, IReadOnlyList<string> Files);
-
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow)]
 [JsonSerializable(typeof(OcrRequest))]
 [JsonSerializable(typeof(OcrResponse))]
-[JsonSerializable(typeof(OcrModelList))]
+[JsonSerializable(typeof(ModelList))]
 [JsonSerializable(typeof(ErrorEnvelope))]
 internal sealed partial class OcrJson : JsonSerializerContext;
