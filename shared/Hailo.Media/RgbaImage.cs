@@ -1,3 +1,5 @@
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using SkiaSharp;
 
 namespace Hailo.Media;
@@ -51,23 +53,94 @@ public sealed class RgbaImage : IDisposable
 
     public ReadOnlySpan<byte> Row(int y) => Pixels.Slice(y * RowBytes, Width * 4);
 
-    /// <summary>A resized copy. Linear filtering with mipmaps keeps large downscales free of aliasing.</summary>
+    /// <summary>
+    /// A resized copy. Downscaling by an integer factor of 2 or more first averages whole blocks of pixels (an exact
+    /// area filter, so large downscales do not alias), then bilinear filtering covers the remaining factor below 2,
+    /// with the source rectangle kept at its exact fractional size so that geometry is preserved. This is what
+    /// mipmapped sampling gives, without building a mipmap chain per image (which cost ~20 ms for 1280×720).
+    /// </summary>
     public RgbaImage Resize(int width, int height)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(width, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(height, 1);
         if (width == Width && height == Height) return Copy();
+        int kx = Math.Max(1, Width / width), ky = Math.Max(1, Height / height);
+        using var reduced = kx > 1 || ky > 1 ? BoxReduce(kx, ky) : null;
+        var source = reduced ?? Bitmap;
         var dst = new SKBitmap(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Opaque));
-        var sampling = width < Width || height < Height
-            ? new SKSamplingOptions(SKFilterMode.Linear, SKMipmapMode.Linear)
-            : new SKSamplingOptions(SKFilterMode.Linear, SKMipmapMode.None);
-        using (var src = SKImage.FromBitmap(Bitmap))
+        if (source.Width == width && source.Height == height && Width % kx == 0 && Height % ky == 0)
+        {
+            source.GetPixelSpan().CopyTo(dst.GetPixelSpan());
+            return new RgbaImage(dst);
+        }
+        using (var pixmap = source.PeekPixels())
+        using (var src = SKImage.FromPixels(pixmap))
         using (var canvas = new SKCanvas(dst))
         using (var paint = new SKPaint())
         {
-            canvas.DrawImage(src, new SKRect(0, 0, width, height), sampling, paint);
+            var srcRect = new SKRect(0, 0, (float)Width / kx, (float)Height / ky);
+            canvas.DrawImage(src, srcRect, new SKRect(0, 0, width, height), new SKSamplingOptions(SKFilterMode.Linear, SKMipmapMode.None), paint);
         }
         return new RgbaImage(dst);
+    }
+
+    /// <summary>
+    /// Averages blocks of kx×ky pixels into one (the last column/row averages what is left of the image), rounded to
+    /// nearest. Rows are summed vertically with vector code, then each block's columns once per output row.
+    /// </summary>
+    internal SKBitmap BoxReduce(int kx, int ky)
+    {
+        int ow = (Width + kx - 1) / kx, oh = (Height + ky - 1) / ky, rowLength = Width * 4;
+        var dst = new SKBitmap(new SKImageInfo(ow, oh, SKColorType.Rgba8888, SKAlphaType.Opaque));
+        var src = Pixels;
+        var outPixels = dst.GetPixelSpan();
+        var column = new uint[rowLength];
+        for (var oy = 0; oy < oh; oy++)
+        {
+            Array.Clear(column);
+            int y0 = oy * ky, y1 = Math.Min(y0 + ky, Height);
+            for (var y = y0; y < y1; y++) AddRow(src.Slice(y * RowBytes, rowLength), column);
+            var outRow = outPixels.Slice(oy * dst.RowBytes, ow * 4);
+            for (var ox = 0; ox < ow; ox++)
+            {
+                int x0 = ox * kx, x1 = Math.Min(x0 + kx, Width);
+                uint r = 0, g = 0, b = 0;
+                for (var x = x0 * 4; x < x1 * 4; x += 4)
+                {
+                    r += column[x];
+                    g += column[x + 1];
+                    b += column[x + 2];
+                }
+                var count = (uint)((x1 - x0) * (y1 - y0));
+                var half = count / 2;
+                outRow[ox * 4] = (byte)((r + half) / count);
+                outRow[ox * 4 + 1] = (byte)((g + half) / count);
+                outRow[ox * 4 + 2] = (byte)((b + half) / count);
+                outRow[ox * 4 + 3] = 255;
+            }
+        }
+        return dst;
+    }
+
+    private static void AddRow(ReadOnlySpan<byte> row, Span<uint> sums)
+    {
+        var i = 0;
+        if (Vector128.IsHardwareAccelerated)
+        {
+            ref var s = ref MemoryMarshal.GetReference(row);
+            ref var d = ref MemoryMarshal.GetReference(sums);
+            for (; i <= row.Length - 16; i += 16)
+            {
+                var (lo, hi) = Vector128.Widen(Vector128.LoadUnsafe(ref s, (nuint)i));
+                var (a, b) = Vector128.Widen(lo);
+                var (c, e) = Vector128.Widen(hi);
+                (Vector128.LoadUnsafe(ref d, (nuint)i) + a).StoreUnsafe(ref d, (nuint)i);
+                (Vector128.LoadUnsafe(ref d, (nuint)i + 4) + b).StoreUnsafe(ref d, (nuint)i + 4);
+                (Vector128.LoadUnsafe(ref d, (nuint)i + 8) + c).StoreUnsafe(ref d, (nuint)i + 8);
+                (Vector128.LoadUnsafe(ref d, (nuint)i + 12) + e).StoreUnsafe(ref d, (nuint)i + 12);
+            }
+        }
+        for (; i < row.Length; i++) sums[i] += row[i];
     }
 
     public RgbaImage Copy()

@@ -108,4 +108,64 @@ public sealed class TensorPrepTests
         using var small = img.Resize(8, 8);
         for (var i = 0; i < 8 * 8; i++) Assert.InRange(small.Pixels[(i / 8) * small.RowBytes + (i % 8) * 4], 90, 165);
     }
+
+    [Theory]
+    [InlineData(1280, 720, 640, 360)]   // exactly 2×: block averages
+    [InlineData(1400, 900, 400, 257)]   // 3 whole, then bilinear for the fractional rest
+    [InlineData(1001, 601, 300, 180)]   // blocks that do not divide the image
+    [InlineData(300, 200, 640, 427)]    // upscale
+    public void Resize_keeps_geometry(int w, int h, int tw, int th)
+    {
+        // A dark vertical band between 40 % and 60 % of the width and a dark horizontal band between 25 % and 50 %
+        // of the height: after resizing, the bands' edges must be where the same fractions put them (within 1 px).
+        var px = new byte[w * h * 4];
+        for (var y = 0; y < h; y++)
+            for (var x = 0; x < w; x++)
+            {
+                var dark = (x >= 0.4 * w && x < 0.6 * w) || (y >= 0.25 * h && y < 0.5 * h);
+                var i = (y * w + x) * 4;
+                var v = (byte)(dark ? 0 : 255);
+                (px[i], px[i + 1], px[i + 2], px[i + 3]) = (v, v, v, 255);
+            }
+        using var img = RgbaImage.FromRgba(px, w, h);
+        using var small = img.Resize(tw, th);
+        Assert.Equal((tw, th), (small.Width, small.Height));
+        int Value(int x, int y) => small.Pixels[y * small.RowBytes + x * 4];
+        // Scan a row outside the horizontal band and a column outside the vertical band for the 50 % crossings.
+        var row = (int)(0.1 * th);
+        var col = (int)(0.1 * tw);
+        static double Crossing(Func<int, int> at, int from, int to, bool falling)
+        {
+            for (var i = from; i < to - 1; i++)
+            {
+                int a = at(i), b = at(i + 1);
+                if (falling ? a >= 128 && b < 128 : a < 128 && b >= 128) return i + (a - 128.0) / (a - b) + 0.5;
+            }
+            return double.NaN;
+        }
+        Assert.InRange(Crossing(x => Value(x, row), 0, tw, true), 0.4 * tw - 1, 0.4 * tw + 1);
+        Assert.InRange(Crossing(x => Value(x, row), 0, tw, false), 0.6 * tw - 1, 0.6 * tw + 1);
+        Assert.InRange(Crossing(y => Value(col, y), 0, th, true), 0.25 * th - 1, 0.25 * th + 1);
+        Assert.InRange(Crossing(y => Value(col, y), 0, th, false), 0.5 * th - 1, 0.5 * th + 1);
+    }
+
+    [Fact]
+    public void Resize_by_two_is_the_rounded_mean_of_each_block()
+    {
+        var rnd = new Random(7);
+        var px = new byte[64 * 32 * 4];
+        rnd.NextBytes(px);
+        using var img = RgbaImage.FromRgba(px, 64, 32);
+        using var half = img.Resize(32, 16);
+        for (var y = 0; y < 16; y++)
+            for (var x = 0; x < 32; x++)
+                for (var c = 0; c < 3; c++)
+                {
+                    var sum = 0;
+                    for (var dy = 0; dy < 2; dy++)
+                        for (var dx = 0; dx < 2; dx++)
+                            sum += px[((2 * y + dy) * 64 + 2 * x + dx) * 4 + c];
+                    Assert.Equal((sum + 2) / 4, half.Pixels[y * half.RowBytes + x * 4 + c]);
+                }
+    }
 }
