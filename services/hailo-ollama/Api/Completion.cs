@@ -1,0 +1,251 @@
+using System.Diagnostics;
+using System.Text;
+using System.Text.Json;
+using Hailo.Hosting.Http;
+using HailoOllama.Chat;
+using HailoOllama.Engine;
+using LLama;
+
+namespace HailoOllama.Api;
+
+/// <summary>One generation request, in engine terms, whatever API it came from.</summary>
+internal sealed record CompletionJob
+{
+    public required LocalModel Model { get; init; }
+    /// <summary>A chat: rendered with the model's template (or sent as messages on the NPU).</summary>
+    public IReadOnlyList<ChatTurn>? Turns { get; init; }
+    /// <summary>A finished prompt (generate: raw or templated).</summary>
+    public string? Prompt { get; init; }
+    /// <summary>Tokenise the prompt with the model's BOS (raw prompts and custom templates).</summary>
+    public bool AddSpecial { get; init; }
+    public required SamplingOptions Options { get; init; }
+    public string? Grammar { get; init; }
+    public IReadOnlyList<JsonElement>? Tools { get; init; }
+    public TimeSpan? KeepAlive { get; init; }
+    /// <summary>false: refuse a prompt longer than the context instead of cutting it.</summary>
+    public bool Truncate { get; init; } = true;
+}
+
+/// <summary>Where a generation's output goes: an API family's stream or single response.</summary>
+internal interface ICompletionSink
+{
+    Task PieceAsync(string text, CancellationToken ct);
+    Task ToolCallsAsync(IReadOnlyList<ToolCall> calls, CancellationToken ct);
+    Task DoneAsync(CompletionResult result, CancellationToken ct);
+    /// <summary>An error after output started (the status is already sent): in the family's in-stream shape.</summary>
+    Task ErrorAsync(ApiException error, CancellationToken ct);
+    bool Started { get; }
+}
+
+internal sealed record CompletionResult(GenerationStats Stats, string DoneReason, long TotalNs, long LoadNs, string Text, IReadOnlyList<ToolCall> ToolCalls);
+
+/// <summary>Runs <see cref="CompletionJob"/>s on the scheduler's models: prompt, context accounting, stop strings, tool calls.</summary>
+internal sealed class CompletionEngine(Scheduler scheduler, ModelRegistry registry, OllamaConfig config)
+{
+    public Scheduler Scheduler => scheduler;
+    public ModelRegistry Registry => registry;
+    public OllamaConfig Config => config;
+
+    public int NumCtx(SamplingOptions o) => o.NumCtx ?? config.Ollama.NumCtx;
+
+    public async Task<Lease> AcquireAsync(LocalModel model, int numCtx, TimeSpan? keepAlive, CancellationToken ct)
+    {
+        try
+        {
+            return await scheduler.AcquireAsync(model, numCtx, keepAlive, ct).ConfigureAwait(false);
+        }
+        catch (EngineException e)
+        {
+            throw Err.From(e);
+        }
+    }
+
+    public async Task RunAsync(CompletionJob job, ICompletionSink sink, long startTimestamp, CancellationToken ct)
+    {
+        var numCtx = NumCtx(job.Options);
+        using var lease = await AcquireAsync(job.Model, numCtx, job.KeepAlive, ct).ConfigureAwait(false);
+        var model = lease.Model;
+        var ctxSize = Math.Min(numCtx, model.TrainedContext);
+        GenerationInput input;
+        try
+        {
+            input = BuildInput(job, model, ctxSize);
+        }
+        catch (EngineException e)
+        {
+            throw Err.From(e);
+        }
+
+        var stop = new StopFilter(job.Options.Stop);
+        var holdTools = job.Tools is { Count: > 0 };
+        var text = new StringBuilder();
+        var held = new StringBuilder();
+        var streaming = true; // false once a possible tool call is being held back
+        var family = registry.Template(job.Model)?.Family ?? TemplateFamily.ChatMl;
+        GenerationStats? stats = null;
+        var stoppedByString = false;
+        try
+        {
+            await foreach (var ev in model.GenerateAsync(input, ct).ConfigureAwait(false))
+            {
+                if (ev.Done is { } d) { stats = d; break; }
+                if (stoppedByString) continue; // the runner ends at its next token and sends its stats
+                var (emit, hit) = stop.Push(ev.Piece!);
+                if (emit.Length > 0) await EmitAsync(emit).ConfigureAwait(false);
+                if (hit)
+                {
+                    stoppedByString = true;
+                    input.Signal.Request();
+                }
+            }
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            var error = e switch
+            {
+                EngineException ee => Err.From(ee),
+                Hailo.Runtime.Npu.HailoException h => new ApiException(503, "unavailable", $"the NPU failed during generation: {h.Message}") { RetryAfterSeconds = 5 },
+                _ => new ApiException(500, "internal_error", $"generation failed: {e.Message}"),
+            };
+            if (!sink.Started) throw error;
+            await sink.ErrorAsync(error, CancellationToken.None).ConfigureAwait(false);
+            return;
+        }
+        if (!stoppedByString)
+        {
+            var rest = stop.Flush();
+            if (rest.Length > 0) await EmitAsync(rest).ConfigureAwait(false);
+        }
+        // The NPU reports an aborted generation without stats: count what was produced.
+        stats ??= new GenerationStats(input.Prompt.Length == 0 ? 0 : model.CountTokens(input.Prompt, input.AddSpecial), 0, CountGenerated(model, text), 0, FinishReason.Stop, [], 0);
+        IReadOnlyList<ToolCall> calls = [];
+        if (holdTools)
+        {
+            var known = new HashSet<string>(job.Tools!.Select(ToolName).Where(n => n is not null)!, StringComparer.Ordinal);
+            var parsed = ToolCallParser.Parse(held.ToString(), family, known.Count > 0 ? known : null);
+            calls = parsed.Calls;
+            var content = calls.Count > 0 ? parsed.Content : held.ToString();
+            if (content.Length > 0) await sink.PieceAsync(content, ct).ConfigureAwait(false);
+            if (calls.Count > 0) await sink.ToolCallsAsync(calls, ct).ConfigureAwait(false);
+        }
+        var reason = stoppedByString ? "stop" : stats.Reason == FinishReason.Length ? "length" : "stop";
+        var total = (long)(Stopwatch.GetElapsedTime(startTimestamp).TotalMilliseconds * 1e6);
+        await sink.DoneAsync(new CompletionResult(stats, reason, total, lease.LoadNs, text.ToString(), calls), ct).ConfigureAwait(false);
+
+        async Task EmitAsync(string piece)
+        {
+            text.Append(piece);
+            if (holdTools)
+            {
+                if (streaming)
+                {
+                    var sofar = (held.ToString() + piece).TrimStart();
+                    if (sofar.Length == 0 || MightBeToolCall(sofar)) { streaming = false; held.Append(piece); return; }
+                }
+                else { held.Append(piece); return; }
+            }
+            await sink.PieceAsync(piece, ct).ConfigureAwait(false);
+        }
+    }
+
+    private static int CountGenerated(IModelRunner model, StringBuilder text) => text.Length == 0 ? 0 : model.CountTokens(text.ToString(), false);
+
+    private static string? ToolName(JsonElement t) =>
+        t.TryGetProperty("function", out var f) && f.ValueKind == JsonValueKind.Object && f.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String
+            ? n.GetString() : null;
+
+    private static bool MightBeToolCall(string s)
+    {
+        foreach (var marker in (string[])["<tool_call>", "<|python_tag|>", "{", "["])
+            if (s.StartsWith(marker, StringComparison.Ordinal) || marker.StartsWith(s, StringComparison.Ordinal)) return true;
+        return false;
+    }
+
+    /// <summary>
+    /// The prompt as the backend takes it. A chat that does not fit the context loses its oldest turns (the system
+    /// prompt and the last turn are kept); what still does not fit is cut from the front by the runner. With
+    /// truncate: false such a request is refused instead.
+    /// </summary>
+    private GenerationInput BuildInput(CompletionJob job, IModelRunner model, int ctxSize)
+    {
+        var reserve = Math.Min(Math.Max(job.Options.NumPredict, 0), ctxSize / 4);
+        var budget = Math.Max(1, ctxSize - Math.Max(1, reserve));
+        if (job.Turns is { } turns0)
+        {
+            var turns = turns0.ToList();
+            if (model.Backend == "npu")
+                return new GenerationInput("", job.Options, ctxSize, job.Grammar, false, turns, job.Tools);
+            var template = registry.Template(job.Model);
+            string Render() => template is not null ? template.Render(turns, job.Tools) : LlamaFallback(model, turns);
+            var prompt = Render();
+            var tokens = model.CountTokens(prompt, false);
+            if (tokens > budget && !job.Truncate)
+                throw new EngineException(400, $"the input is {tokens} tokens, longer than the context of {ctxSize} (num_ctx); shorten it or allow truncation");
+            var firstDroppable = turns.Count > 0 && turns[0].Role == "system" ? 1 : 0;
+            while (tokens > budget && turns.Count - firstDroppable > 1)
+            {
+                turns.RemoveAt(firstDroppable);
+                prompt = Render();
+                tokens = model.CountTokens(prompt, false);
+            }
+            return new GenerationInput(prompt, job.Options, ctxSize, job.Grammar, false, turns, job.Tools);
+        }
+        var p = job.Prompt ?? "";
+        if (!job.Truncate && model.Backend == "cpu")
+        {
+            var n = model.CountTokens(p, job.AddSpecial);
+            if (n > budget) throw new EngineException(400, $"the input is {n} tokens, longer than the context of {ctxSize} (num_ctx); shorten it or allow truncation");
+        }
+        return new GenerationInput(p, job.Options, ctxSize, job.Grammar, job.AddSpecial);
+    }
+
+    /// <summary>A model whose template family this service does not render: llama.cpp's own template code.</summary>
+    private static string LlamaFallback(IModelRunner model, IReadOnlyList<ChatTurn> turns)
+    {
+        if (model is not LlamaRunner lr) throw new EngineException(400, "this model has no chat template the service can render");
+        var t = new LLamaTemplate(lr.Weights) { AddAssistant = true };
+        foreach (var turn in turns) t.Add(turn.Role, turn.Content);
+        return Encoding.UTF8.GetString(t.Apply());
+    }
+}
+
+/// <summary>
+/// Cuts the output at the first stop string. Text that could be the start of a stop string is held back until
+/// it is clear, so a stop string never reaches the client even when it spans several tokens.
+/// </summary>
+internal sealed class StopFilter(IReadOnlyList<string> stops)
+{
+    private readonly StringBuilder _pending = new();
+
+    public (string Emit, bool Stopped) Push(string piece)
+    {
+        if (stops.Count == 0) return (piece, false);
+        _pending.Append(piece);
+        var s = _pending.ToString();
+        var cut = -1;
+        foreach (var stop in stops)
+        {
+            var i = s.IndexOf(stop, StringComparison.Ordinal);
+            if (i >= 0 && (cut < 0 || i < cut)) cut = i;
+        }
+        if (cut >= 0)
+        {
+            _pending.Clear();
+            return (s[..cut], true);
+        }
+        var keep = 0;
+        foreach (var stop in stops)
+            for (var k = Math.Min(stop.Length - 1, s.Length); k > keep; k--)
+                if (s.AsSpan(s.Length - k).SequenceEqual(stop.AsSpan(0, k))) { keep = k; break; }
+        _pending.Clear();
+        _pending.Append(s, s.Length - keep, keep);
+        return (s[..^keep], false);
+    }
+
+    public string Flush()
+    {
+        var s = _pending.ToString();
+        _pending.Clear();
+        return s;
+    }
+}

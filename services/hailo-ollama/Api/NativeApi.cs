@@ -1,0 +1,496 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Text.Json;
+using Hailo.Hosting.Http;
+using Hailo.Hosting.Models;
+using HailoOllama.Chat;
+using HailoOllama.Engine;
+using Microsoft.AspNetCore.Http;
+
+namespace HailoOllama.Api;
+
+/// <summary>Ollama's native API (/api/*) with its shapes: NDJSON streams, durations in ns, {"error": "..."}.</summary>
+internal sealed class NativeApi(CompletionEngine engine, Func<string, string> pullCommand)
+{
+    private ModelRegistry Registry => engine.Registry;
+
+    public LocalModel Resolve(string name)
+    {
+        var m = Registry.Find(name);
+        if (m is not null) return m;
+        var catalog = OllamaModels.Find(name, Registry.Backend);
+        var hint = catalog is not null
+            ? $"; pull it first (POST /api/pull {{\"model\":\"{name}\"}} or: {pullCommand(catalog.Name)})"
+            : "; pull it first or create it from a GGUF (POST /api/create)";
+        throw new ApiException(404, "model_not_found", $"model '{name}' not found{hint}") { Param = "model" };
+    }
+
+    // ---------------------------------------------------------------- listing
+
+    public Task TagsAsync(HttpContext http)
+    {
+        var models = Registry.List();
+        return JsonOut.SingleAsync(http.Response, w =>
+        {
+            w.WriteStartArray("models");
+            foreach (var m in models)
+            {
+                w.WriteStartObject();
+                w.WriteString("name", m.Name);
+                w.WriteString("model", m.Name);
+                w.WriteString("modified_at", JsonOut.Iso(m.ModifiedAt));
+                w.WriteNumber("size", SafeSize(m.Path));
+                w.WriteString("digest", Registry.QuickDigest(m));
+                Details(w, m);
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+        }, http.RequestAborted);
+    }
+
+    private static long SafeSize(string path)
+    {
+        try { return new FileInfo(path).Length; } catch (IOException) { return 0; }
+    }
+
+    private void Details(Utf8JsonWriter w, LocalModel m)
+    {
+        var g = Registry.Gguf(m);
+        w.WriteStartObject("details");
+        w.WriteString("parent_model", m.ParentModel ?? "");
+        w.WriteString("format", m.Backend == "npu" ? "hef" : "gguf");
+        var family = Registry.Family(m);
+        w.WriteString("family", family);
+        w.WriteStartArray("families");
+        w.WriteStringValue(family);
+        w.WriteEndArray();
+        w.WriteString("parameter_size", g?.ParameterSize ?? (m.Name.Contains("1.5b", StringComparison.Ordinal) ? "1.5B" : ""));
+        w.WriteString("quantization_level", g?.QuantizationLevel ?? (m.Backend == "npu" ? "Q4_0" : ""));
+        w.WriteEndObject();
+    }
+
+    public Task PsAsync(HttpContext http)
+    {
+        var loaded = engine.Scheduler.Loaded;
+        return JsonOut.SingleAsync(http.Response, w =>
+        {
+            w.WriteStartArray("models");
+            foreach (var r in loaded)
+            {
+                w.WriteStartObject();
+                w.WriteString("name", r.Name);
+                w.WriteString("model", r.Name);
+                w.WriteNumber("size", r.Model.MemoryBytes);
+                w.WriteString("digest", Registry.QuickDigest(r.Source));
+                Details(w, r.Source);
+                // Ollama writes a far-future time for keep_alive -1 and "now" for a model in use.
+                var expires = r.ExpiresAt ?? (r.KeepAlive == KeepAliveValue.Forever ? DateTime.UtcNow.AddYears(100) : DateTime.UtcNow + r.KeepAlive);
+                w.WriteString("expires_at", JsonOut.Iso(expires));
+                w.WriteNumber("size_vram", r.Model.Backend == "npu" ? r.Model.MemoryBytes : 0);
+                w.WriteNumber("context_length", r.Model.ContextSize);
+                w.WriteString("backend", r.Model.Backend);
+                w.WriteEndObject();
+            }
+            w.WriteEndArray();
+        }, http.RequestAborted);
+    }
+
+    public async Task ShowAsync(HttpContext http)
+    {
+        using var doc = await RequestJson.ReadAsync(http.Request, http.RequestAborted);
+        var m = Resolve(doc.RootElement.Model());
+        var verbose = doc.RootElement.Bool("verbose") ?? false;
+        var g = Registry.Gguf(m);
+        var template = Registry.Template(m);
+        var parameters = new List<string>();
+        foreach (var stop in template?.StopStrings ?? []) parameters.Add($"stop \"{stop}\"");
+        if (m.Parameters is not null)
+            foreach (var (k, v) in m.Parameters)
+                if (v.ValueKind == JsonValueKind.Array) foreach (var e in v.EnumerateArray()) parameters.Add($"{k} {e.GetRawText()}");
+                else parameters.Add($"{k} {(v.ValueKind == JsonValueKind.String ? "\"" + v.GetString() + "\"" : v.GetRawText())}");
+        var templateText = m.Template ?? g?.ChatTemplate ?? template?.Source ?? "";
+        await JsonOut.SingleAsync(http.Response, w =>
+        {
+            w.WriteString("license", OllamaModels.Find(m.Name, m.Backend)?.License ?? "");
+            var modelfile = $"# Modelfile generated by hailo-ollama\nFROM {m.Path}\nTEMPLATE \"\"\"{templateText}\"\"\"\n" +
+                            (m.System is null ? "" : $"SYSTEM \"\"\"{m.System}\"\"\"\n") + string.Concat(parameters.Select(p => "PARAMETER " + p + "\n"));
+            w.WriteString("modelfile", modelfile);
+            w.WriteString("parameters", string.Join('\n', parameters));
+            w.WriteString("template", templateText);
+            if (m.System is not null) w.WriteString("system", m.System);
+            Details(w, m);
+            w.WriteStartObject("model_info");
+            if (g is not null)
+            {
+                foreach (var (k, v) in g.Metadata)
+                {
+                    if (k == "tokenizer.chat_template") continue;
+                    switch (v)
+                    {
+                        case string s: w.WriteString(k, s); break;
+                        case bool b: w.WriteBoolean(k, b); break;
+                        case float f: w.WriteNumber(k, f); break;
+                        case double d: w.WriteNumber(k, d); break;
+                        case Gguf.GgufArray a:
+                            if (verbose && a.Strings is { } strs) { w.WriteStartArray(k); foreach (var x in strs) w.WriteStringValue(x); w.WriteEndArray(); }
+                            else w.WriteNull(k);
+                            break;
+                        default:
+                            if (g.Integer(k) is { } n) w.WriteNumber(k, n);
+                            break;
+                    }
+                }
+                w.WriteNumber("general.parameter_count", g.ParameterCount);
+            }
+            else
+            {
+                w.WriteString("general.architecture", Registry.Family(m));
+                w.WriteString("general.format", "hef");
+            }
+            w.WriteEndObject();
+            w.WriteStartArray("capabilities");
+            w.WriteStringValue("completion");
+            if (template is not null) w.WriteStringValue("tools");
+            if (m.Backend == "cpu") w.WriteStringValue("embedding");
+            w.WriteEndArray();
+            w.WriteString("modified_at", JsonOut.Iso(m.ModifiedAt));
+        }, http.RequestAborted);
+    }
+
+    // ---------------------------------------------------------------- generate / chat
+
+    public async Task GenerateAsync(HttpContext http)
+    {
+        var start = Stopwatch.GetTimestamp();
+        using var doc = await RequestJson.ReadAsync(http.Request, http.RequestAborted);
+        var r = doc.RootElement;
+        var name = r.Model();
+        var prompt = r.Str("prompt") ?? "";
+        var suffix = r.Str("suffix");
+        var system = r.Str("system");
+        var templateOverride = r.Str("template");
+        var raw = r.Bool("raw") ?? false;
+        var stream = r.Bool("stream") ?? true;
+        var keepAlive = r.KeepAlive();
+        CheckThink(r);
+        var model = Resolve(name);
+        CheckImages(r, "images", model);
+        var options = Options(r, model);
+        var grammar = Format(r, model);
+        int[]? context = null;
+        if (r.TryGetProperty("context", out var ctxEl) && ctxEl.ValueKind != JsonValueKind.Null)
+        {
+            if (ctxEl.ValueKind != JsonValueKind.Array) throw Err.Bad("'context' must be an array of token ids", "context");
+            context = ctxEl.EnumerateArray().Select(e => e.ValueKind == JsonValueKind.Number && e.TryGetInt32(out var t) && t >= 0 ? t : throw Err.Bad("'context' must be an array of token ids", "context")).ToArray();
+        }
+        if (suffix is { Length: > 0 }) throw Err.Bad($"model '{name}' does not support insert (suffix)", "suffix");
+
+        if (prompt.Length == 0 && context is null)
+        {
+            await LoadOrUnloadAsync(http, model, keepAlive, stream, isChat: false, start);
+            return;
+        }
+
+        string finalPrompt;
+        var addSpecial = false;
+        IReadOnlyList<ChatTurn>? turns = null;
+        var template = templateOverride ?? model.Template;
+        var effectiveSystem = system ?? model.System;
+        if (raw)
+        {
+            finalPrompt = prompt;
+            addSpecial = true;
+        }
+        else if (template is not null)
+        {
+            try
+            {
+                finalPrompt = GoTemplate.Render(template, new Dictionary<string, string>
+                {
+                    ["System"] = effectiveSystem ?? "", ["Prompt"] = prompt, ["Response"] = "",
+                });
+            }
+            catch (FormatException e)
+            {
+                throw Err.Bad(e.Message, "template");
+            }
+            addSpecial = true;
+        }
+        else
+        {
+            var list = new List<ChatTurn>();
+            if (effectiveSystem is not null) list.Add(new ChatTurn("system", effectiveSystem));
+            list.Add(new ChatTurn("user", prompt));
+            turns = list;
+            finalPrompt = "";
+        }
+        if (context is { Length: > 0 })
+        {
+            if (model.Backend != "cpu") throw Err.Bad("'context' is not supported on the NPU backend", "context");
+            using var lease0 = await engine.AcquireAsync(model, engine.NumCtx(options), keepAlive, http.RequestAborted);
+            var previous = lease0.Model.Detokenize(context);
+            if (turns is not null)
+            {
+                var rendered = Registry.Template(model)?.Render(turns) ?? prompt;
+                finalPrompt = previous + rendered;
+                turns = null;
+            }
+            else finalPrompt = previous + finalPrompt;
+        }
+
+        var job = new CompletionJob
+        {
+            Model = model, Turns = turns, Prompt = finalPrompt, AddSpecial = addSpecial, Options = options, Grammar = grammar,
+            KeepAlive = keepAlive, Truncate = r.Bool("truncate") ?? true,
+        };
+        var sink = new OllamaSink(http.Response, model.Name, chat: false, stream);
+        await engine.RunAsync(job, sink, start, http.RequestAborted);
+    }
+
+    public async Task ChatAsync(HttpContext http)
+    {
+        var start = Stopwatch.GetTimestamp();
+        using var doc = await RequestJson.ReadAsync(http.Request, http.RequestAborted);
+        var r = doc.RootElement;
+        var name = r.Model();
+        var stream = r.Bool("stream") ?? true;
+        var keepAlive = r.KeepAlive();
+        CheckThink(r);
+        var model = Resolve(name);
+        var turns = Messages(r, model);
+        var tools = Tools(r);
+        var options = Options(r, model);
+        var grammar = Format(r, model);
+        if (turns.Count == 0)
+        {
+            await LoadOrUnloadAsync(http, model, keepAlive, stream, isChat: true, start);
+            return;
+        }
+        if (model.System is not null && turns[0].Role != "system") turns.Insert(0, new ChatTurn("system", model.System));
+        var job = new CompletionJob
+        {
+            Model = model, Turns = turns, Options = options, Grammar = grammar, Tools = tools, KeepAlive = keepAlive,
+            Truncate = r.Bool("truncate") ?? true,
+        };
+        var sink = new OllamaSink(http.Response, model.Name, chat: true, stream);
+        await engine.RunAsync(job, sink, start, http.RequestAborted);
+    }
+
+    private SamplingOptions Options(JsonElement r, LocalModel model)
+    {
+        r.TryGetProperty("options", out var o);
+        return RequestJson.Options(o.ValueKind == JsonValueKind.Undefined ? null : o, model.Parameters, engine.Config.Ollama.MaxNumCtx);
+    }
+
+    private static void CheckThink(JsonElement r)
+    {
+        if (r.TryGetProperty("think", out var t) && t.ValueKind is not (JsonValueKind.True or JsonValueKind.False or JsonValueKind.Null or JsonValueKind.String))
+            throw Err.Bad("'think' must be true, false or \"low\" | \"medium\" | \"high\"", "think");
+        // Accepted and ignored: no model of this service thinks, and clients send it regardless.
+    }
+
+    internal static void CheckImages(JsonElement e, string field, LocalModel model)
+    {
+        if (!e.TryGetProperty(field, out var images) || images.ValueKind == JsonValueKind.Null) return;
+        if (images.ValueKind != JsonValueKind.Array) throw Err.Bad($"'{field}' must be an array of base64 images", field);
+        if (images.GetArrayLength() == 0) return;
+        throw Err.Bad($"model '{model.Name}' does not support images: it is a text-only model. Send images to a vision model (hailo-vision, port 11435)", field);
+    }
+
+    /// <summary>format: "" | "json" | a JSON schema → a grammar (CPU); the NPU has no constrained decoding.</summary>
+    internal string? Format(JsonElement r, LocalModel model) => FormatGrammar(r.TryGetProperty("format", out var f) ? f : default, model, "format");
+
+    internal static string? FormatGrammar(JsonElement f, LocalModel model, string param)
+    {
+        string? grammar = f.ValueKind switch
+        {
+            JsonValueKind.Undefined or JsonValueKind.Null => null,
+            JsonValueKind.String when f.GetString() is "" => null,
+            JsonValueKind.String when f.GetString() == "json" => JsonGrammar.AnyObject(),
+            JsonValueKind.String => throw Err.Bad($"'{param}' must be \"json\" or a JSON schema object, got \"{f.GetString()}\"", param),
+            JsonValueKind.Object => JsonGrammar.FromSchema(f),
+            _ => throw Err.Bad($"'{param}' must be \"json\" or a JSON schema object", param),
+        };
+        if (grammar is not null && model.Backend == "npu")
+            throw Err.Bad($"'{param}' (structured output) needs constrained decoding, which the NPU backend (HailoRT) does not have; run this request on a CPU model", param);
+        return grammar;
+    }
+
+    internal static List<JsonElement>? Tools(JsonElement r)
+    {
+        if (!r.TryGetProperty("tools", out var tools) || tools.ValueKind == JsonValueKind.Null) return null;
+        if (tools.ValueKind != JsonValueKind.Array) throw Err.Bad("'tools' must be an array of {\"type\":\"function\",\"function\":{...}}", "tools");
+        var list = new List<JsonElement>();
+        var i = 0;
+        foreach (var t in tools.EnumerateArray())
+        {
+            if (t.ValueKind != JsonValueKind.Object) throw Err.Bad($"tools[{i}] must be an object", "tools");
+            if (t.TryGetProperty("type", out var type) && (type.ValueKind != JsonValueKind.String || type.GetString() != "function"))
+                throw Err.Bad($"tools[{i}].type must be \"function\"", "tools");
+            if (!t.TryGetProperty("function", out var fn) || fn.ValueKind != JsonValueKind.Object)
+                throw Err.Bad($"tools[{i}].function must be an object with a name", "tools");
+            if (!fn.TryGetProperty("name", out var n) || n.ValueKind != JsonValueKind.String || string.IsNullOrWhiteSpace(n.GetString()))
+                throw Err.Bad($"tools[{i}].function.name must be a non-empty string", "tools");
+            if (fn.TryGetProperty("parameters", out var p) && p.ValueKind is not (JsonValueKind.Object or JsonValueKind.Null))
+                throw Err.Bad($"tools[{i}].function.parameters must be a JSON schema object", "tools");
+            list.Add(t.Clone());
+            i++;
+        }
+        return list.Count == 0 ? null : list;
+    }
+
+    private static List<ChatTurn> Messages(JsonElement r, LocalModel model)
+    {
+        var turns = new List<ChatTurn>();
+        if (!r.TryGetProperty("messages", out var msgs) || msgs.ValueKind == JsonValueKind.Null) return turns;
+        if (msgs.ValueKind != JsonValueKind.Array) throw Err.Bad("'messages' must be an array", "messages");
+        var i = 0;
+        foreach (var m in msgs.EnumerateArray())
+        {
+            if (m.ValueKind != JsonValueKind.Object) throw Err.Bad($"messages[{i}] must be an object", "messages");
+            var role = m.Str("role") ?? throw Err.Bad($"messages[{i}].role is required", "messages");
+            if (role is not ("system" or "user" or "assistant" or "tool"))
+                throw Err.Bad($"messages[{i}].role must be system, user, assistant or tool; got '{role}'", "messages");
+            CheckImages(m, "images", model);
+            var content = m.Str("content") ?? "";
+            List<ToolCall>? calls = null;
+            if (m.TryGetProperty("tool_calls", out var tc) && tc.ValueKind == JsonValueKind.Array)
+            {
+                calls = [];
+                foreach (var c in tc.EnumerateArray())
+                {
+                    if (!c.TryGetProperty("function", out var fn) || fn.ValueKind != JsonValueKind.Object || fn.Str("name") is not { } fname)
+                        throw Err.Bad($"messages[{i}].tool_calls entries need function.name", "messages");
+                    var args = fn.TryGetProperty("arguments", out var a) ? a : default;
+                    if (args.ValueKind == JsonValueKind.String)
+                    {
+                        try { args = JsonDocument.Parse(args.GetString()!).RootElement.Clone(); }
+                        catch (JsonException) { throw Err.Bad($"messages[{i}].tool_calls arguments are not JSON", "messages"); }
+                    }
+                    if (args.ValueKind != JsonValueKind.Object) args = JsonDocument.Parse("{}").RootElement.Clone();
+                    calls.Add(new ToolCall(fname, args.Clone()));
+                }
+            }
+            turns.Add(new ChatTurn(role, content, calls, m.Str("tool_name") ?? m.Str("name")));
+            i++;
+        }
+        return turns;
+    }
+
+    /// <summary>An empty prompt or message list: load the model (done_reason "load") or, with keep_alive 0, unload it ("unload").</summary>
+    private async Task LoadOrUnloadAsync(HttpContext http, LocalModel model, TimeSpan? keepAlive, bool stream, bool isChat, long start)
+    {
+        string reason;
+        long loadNs = 0;
+        if (keepAlive == TimeSpan.Zero)
+        {
+            engine.Scheduler.UnloadByName(model.Name);
+            reason = "unload";
+        }
+        else
+        {
+            using (var lease = await engine.AcquireAsync(model, engine.Config.Ollama.NumCtx, keepAlive, http.RequestAborted))
+                loadNs = lease.LoadNs;
+            reason = "load";
+        }
+        var total = (long)(Stopwatch.GetElapsedTime(start).TotalMilliseconds * 1e6);
+        void Write(Utf8JsonWriter w)
+        {
+            w.WriteString("model", model.Name);
+            w.WriteString("created_at", JsonOut.Iso(DateTime.UtcNow));
+            if (isChat)
+            {
+                w.WriteStartObject("message");
+                w.WriteString("role", "assistant");
+                w.WriteString("content", "");
+                w.WriteEndObject();
+            }
+            else w.WriteString("response", "");
+            w.WriteBoolean("done", true);
+            w.WriteString("done_reason", reason);
+            w.WriteNumber("total_duration", total);
+            w.WriteNumber("load_duration", loadNs);
+        }
+        if (stream)
+        {
+            http.Response.ContentType = "application/x-ndjson";
+            await JsonOut.LineAsync(http.Response, Write, http.RequestAborted);
+        }
+        else await JsonOut.SingleAsync(http.Response, Write, http.RequestAborted);
+    }
+
+    // ---------------------------------------------------------------- embeddings
+
+    public async Task EmbedAsync(HttpContext http, bool legacy)
+    {
+        var start = Stopwatch.GetTimestamp();
+        using var doc = await RequestJson.ReadAsync(http.Request, http.RequestAborted);
+        var r = doc.RootElement;
+        var model = Resolve(r.Model());
+        var inputs = new List<string>();
+        var field = legacy ? "prompt" : "input";
+        if (r.TryGetProperty(field, out var input))
+        {
+            if (input.ValueKind == JsonValueKind.String) inputs.Add(input.GetString()!);
+            else if (input.ValueKind == JsonValueKind.Array)
+                foreach (var e in input.EnumerateArray())
+                    inputs.Add(e.ValueKind == JsonValueKind.String ? e.GetString()! : throw Err.Bad($"'{field}' must be a string or an array of strings", field));
+            else if (input.ValueKind != JsonValueKind.Null) throw Err.Bad($"'{field}' must be a string or an array of strings", field);
+        }
+        var dims = r.Int("dimensions");
+        if (dims is < 1) throw Err.Bad("'dimensions' must be positive", "dimensions");
+        var options = Options(r, model);
+        var (vectors, tokens, loadNs) = await EmbedCoreAsync(model, inputs, r.Bool("truncate") ?? true, options, r.KeepAlive(), http.RequestAborted);
+        if (dims is { } d) vectors = vectors.Select(v => Renormalise(v.Take(d).ToArray())).ToArray();
+        var total = (long)(Stopwatch.GetElapsedTime(start).TotalMilliseconds * 1e6);
+        await JsonOut.SingleAsync(http.Response, w =>
+        {
+            if (legacy)
+            {
+                w.WriteStartArray("embedding");
+                if (vectors.Length > 0) foreach (var x in vectors[0]) w.WriteNumberValue(x);
+                w.WriteEndArray();
+                return;
+            }
+            w.WriteString("model", model.Name);
+            w.WriteStartArray("embeddings");
+            foreach (var v in vectors)
+            {
+                w.WriteStartArray();
+                foreach (var x in v) w.WriteNumberValue(x);
+                w.WriteEndArray();
+            }
+            w.WriteEndArray();
+            w.WriteNumber("total_duration", total);
+            w.WriteNumber("load_duration", loadNs);
+            w.WriteNumber("prompt_eval_count", tokens);
+        }, http.RequestAborted);
+    }
+
+    internal async Task<(float[][] Vectors, int Tokens, long LoadNs)> EmbedCoreAsync(LocalModel model, List<string> inputs, bool truncate,
+        SamplingOptions options, TimeSpan? keepAlive, CancellationToken ct)
+    {
+        if (model.Backend != "cpu") throw Err.Bad($"model '{model.Name}' runs on the NPU, which cannot embed; use a GGUF model", "model");
+        if (inputs.Count == 0) return ([], 0, 0);
+        using var lease = await engine.AcquireAsync(model, engine.NumCtx(options), keepAlive, ct);
+        try
+        {
+            var numCtx = engine.NumCtx(options);
+            var (v, t) = await Task.Run(() => lease.Model.Embed(inputs, truncate, numCtx, ct), ct);
+            return (v, t, lease.LoadNs);
+        }
+        catch (EngineException e)
+        {
+            throw Err.From(e);
+        }
+    }
+
+    private static float[] Renormalise(float[] v)
+    {
+        double s = 0;
+        foreach (var x in v) s += x * x;
+        var n = (float)Math.Sqrt(s);
+        if (n > 0) for (var i = 0; i < v.Length; i++) v[i] /= n;
+        return v;
+    }
+}

@@ -1,0 +1,56 @@
+using System.Buffers;
+using System.Globalization;
+using System.Text.Json;
+using Microsoft.AspNetCore.Http;
+
+namespace HailoOllama.Api;
+
+/// <summary>Writes JSON objects to the response: one per line (NDJSON), one SSE event, or a single body.</summary>
+internal static class JsonOut
+{
+    public static string Iso(DateTime utc) => utc.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture);
+
+    public static byte[] Build(Action<Utf8JsonWriter> write)
+    {
+        var buffer = new ArrayBufferWriter<byte>(512);
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+        {
+            w.WriteStartObject();
+            write(w);
+            w.WriteEndObject();
+        }
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    public static async Task LineAsync(HttpResponse response, Action<Utf8JsonWriter> write, CancellationToken ct)
+    {
+        var bytes = Build(write);
+        await response.Body.WriteAsync(bytes, ct).ConfigureAwait(false);
+        await response.Body.WriteAsync("\n"u8.ToArray(), ct).ConfigureAwait(false);
+        await response.Body.FlushAsync(ct).ConfigureAwait(false);
+    }
+
+    public static async Task SseAsync(HttpResponse response, Action<Utf8JsonWriter> write, CancellationToken ct)
+    {
+        var bytes = Build(write);
+        await response.Body.WriteAsync("data: "u8.ToArray(), ct).ConfigureAwait(false);
+        await response.Body.WriteAsync(bytes, ct).ConfigureAwait(false);
+        await response.Body.WriteAsync("\n\n"u8.ToArray(), ct).ConfigureAwait(false);
+        await response.Body.FlushAsync(ct).ConfigureAwait(false);
+    }
+
+    public static async Task SingleAsync(HttpResponse response, Action<Utf8JsonWriter> write, CancellationToken ct, int status = 200)
+    {
+        var bytes = Build(write);
+        response.StatusCode = status;
+        response.ContentType = "application/json; charset=utf-8";
+        response.ContentLength = bytes.Length;
+        await response.Body.WriteAsync(bytes, ct).ConfigureAwait(false);
+    }
+
+    public static void Element(Utf8JsonWriter w, string name, JsonElement e)
+    {
+        w.WritePropertyName(name);
+        e.WriteTo(w);
+    }
+}

@@ -1,0 +1,302 @@
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using System.Text;
+using System.Threading.Channels;
+using LLama;
+using LLama.Common;
+using LLama.Native;
+using LLama.Sampling;
+
+namespace HailoOllama.Engine;
+
+/// <summary>
+/// A GGUF model on the CPU through LLamaSharp (llama.cpp). One context (KV cache) per loaded model, reused across
+/// requests: the tokens of the previous prompt + reply are remembered and only what differs is evaluated again
+/// (a chat that grows by one turn re-evaluates just that turn). The context is re-created when a request asks for
+/// another num_ctx. One generation at a time (the scheduler serialises requests per model).
+/// </summary>
+public sealed class LlamaRunner : IModelRunner
+{
+    private readonly LLamaWeights _weights;
+    private readonly string _path;
+    private readonly int _threads;
+    private readonly int _batch;
+    private LLamaContext? _context;
+    private readonly List<LLamaToken> _cached = [];
+    private LLamaEmbedder? _embedder;
+    private int _embedderCtx;
+
+    public string Backend => "cpu";
+    public int ContextSize => (int)(_context?.ContextSize ?? 0);
+    public int TrainedContext { get; }
+    public bool CanEmbed => true;
+    public long MemoryBytes => (long)_weights.SizeInBytes + KvBytes(ContextSize);
+    public LLamaWeights Weights => _weights;
+
+    private LlamaRunner(LLamaWeights weights, string path, int threads, int batch)
+    {
+        _weights = weights;
+        _path = path;
+        _threads = threads;
+        _batch = batch;
+        TrainedContext = Math.Max(1, weights.ContextSize);
+    }
+
+    public static LlamaRunner Load(string path, int threads, int numCtx, int batch = 512)
+    {
+        LlamaNative.Configure();
+        var p = new ModelParams(path) { ContextSize = (uint)numCtx, GpuLayerCount = 0, Threads = threads, BatchThreads = threads, BatchSize = (uint)batch };
+        var weights = LLamaWeights.LoadFromFile(p);
+        var runner = new LlamaRunner(weights, path, threads, batch);
+        try
+        {
+            runner.EnsureContext(Math.Min(numCtx, runner.TrainedContext));
+            return runner;
+        }
+        catch
+        {
+            runner.Dispose();
+            throw;
+        }
+    }
+
+    private long KvBytes(int ctx)
+    {
+        var h = _weights.NativeHandle;
+        if (h.HeadCount == 0) return 0;
+        var headDim = h.EmbeddingSize / h.HeadCount;
+        return 2L * h.LayerCount * ctx * h.KVHeadCount * headDim * 2; // K and V in F16
+    }
+
+    private ModelParams Params(int ctx, bool embeddings = false) => new(_path)
+    {
+        ContextSize = (uint)ctx, Threads = _threads, BatchThreads = _threads, BatchSize = (uint)Math.Min(_batch, ctx),
+        UBatchSize = (uint)Math.Min(_batch, ctx), Embeddings = embeddings,
+    };
+
+    private LLamaContext EnsureContext(int ctx)
+    {
+        if (_context is not null && _context.ContextSize == ctx) return _context;
+        _context?.Dispose();
+        _context = null;
+        _cached.Clear();
+        _context = _weights.CreateContext(Params(ctx));
+        return _context;
+    }
+
+    public int[] Tokenize(string text, bool addSpecial) =>
+        Array.ConvertAll(_weights.NativeHandle.Tokenize(text, addSpecial, true, Encoding.UTF8), t => (int)t);
+
+    public int CountTokens(string text, bool addSpecial) => Tokenize(text, addSpecial).Length;
+
+    public string Detokenize(ReadOnlySpan<int> tokens)
+    {
+        var d = new StreamingTokenDecoder(Encoding.UTF8, _weights);
+        foreach (var t in tokens) d.Add(t);
+        return d.Read();
+    }
+
+    public IAsyncEnumerable<GenerationEvent> GenerateAsync(GenerationInput input, CancellationToken ct)
+    {
+        var channel = Channel.CreateUnbounded<GenerationEvent>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+        var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var worker = Task.Factory.StartNew(() =>
+        {
+            try
+            {
+                var stats = Run(input, piece => channel.Writer.TryWrite(new GenerationEvent(piece, null)), cts.Token);
+                channel.Writer.TryWrite(new GenerationEvent(null, stats));
+                channel.Writer.TryComplete();
+            }
+            catch (Exception e)
+            {
+                channel.Writer.TryComplete(e);
+            }
+        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+        return Read(channel.Reader, worker, cts, ct);
+    }
+
+    /// <summary>Reads the worker's events; however the consumer leaves, the worker is stopped and awaited, so the
+    /// context is never used by two generations at once.</summary>
+    private static async IAsyncEnumerable<GenerationEvent> Read(ChannelReader<GenerationEvent> reader, Task worker, CancellationTokenSource cts,
+        [EnumeratorCancellation] CancellationToken ct)
+    {
+        try
+        {
+            while (await reader.WaitToReadAsync(ct).ConfigureAwait(false))
+                while (reader.TryRead(out var e))
+                    yield return e;
+        }
+        finally
+        {
+            await cts.CancelAsync().ConfigureAwait(false);
+            try { await worker.ConfigureAwait(false); } catch (Exception) { /* reported through the channel */ }
+            cts.Dispose();
+        }
+    }
+
+    /// <summary>The generation loop itself (also what the benchmark compares against LLamaSharp's own executor).</summary>
+    public GenerationStats Run(GenerationInput input, Action<string> onPiece, CancellationToken ct)
+    {
+        var ctxSize = Math.Min(input.NumCtx, TrainedContext);
+        var context = EnsureContext(ctxSize);
+        var handle = context.NativeHandle;
+        var vocab = _weights.Vocab;
+        var tokens = _weights.NativeHandle.Tokenize(input.Prompt, input.AddSpecial, true, Encoding.UTF8).ToList();
+        if (tokens.Count == 0) tokens.Add(vocab.BOS ?? vocab.EOS ?? (LLamaToken)0);
+
+        // Keep room for at least one generated token: truncate from the front (after a leading BOS).
+        var truncated = 0;
+        var room = ctxSize - 1;
+        if (tokens.Count > room)
+        {
+            truncated = tokens.Count - room;
+            var keepBos = vocab.BOS is { } bos && tokens[0] == bos ? 1 : 0;
+            tokens.RemoveRange(keepBos, truncated);
+        }
+
+        var start = Stopwatch.GetTimestamp();
+        var common = 0;
+        while (common < _cached.Count && common < tokens.Count && _cached[common] == tokens[common]) common++;
+        if (common == tokens.Count) common--; // the last prompt token is evaluated again for its logits
+        if (common < _cached.Count)
+        {
+            handle.MemorySequenceRemove(LLamaSeqId.Zero, common, -1);
+            _cached.RemoveRange(common, _cached.Count - common);
+        }
+
+        var b = new LLamaBatch();
+        var batchSize = (int)context.BatchSize;
+        for (var i = common; i < tokens.Count; i += batchSize)
+        {
+            ct.ThrowIfCancellationRequested();
+            b.Clear();
+            var end = Math.Min(tokens.Count, i + batchSize);
+            for (var k = i; k < end; k++) b.Add(tokens[k], k, LLamaSeqId.Zero, k == tokens.Count - 1);
+            Check(handle.Decode(b));
+            _cached.AddRange(tokens.GetRange(i, end - i));
+        }
+        var promptNs = ElapsedNs(start);
+        var promptEvaluated = tokens.Count - common;
+
+        var o = input.Options;
+        using var sampler = new DefaultSamplingPipeline
+        {
+            Temperature = o.Temperature,
+            TopK = o.TopK,
+            TopP = o.TopP,
+            MinP = o.MinP,
+            TypicalP = o.TypicalP,
+            RepeatPenalty = o.RepeatPenalty,
+            PenaltyCount = o.RepeatLastN < 0 ? ctxSize : o.RepeatLastN,
+            PresencePenalty = o.PresencePenalty,
+            FrequencyPenalty = o.FrequencyPenalty,
+            Seed = o.Seed ?? (uint)Random.Shared.Next(),
+            Grammar = input.Grammar is null ? null : new Grammar(input.Grammar, "root"),
+        };
+
+        var decoder = new StreamingTokenDecoder(Encoding.UTF8, _weights);
+        var evalStart = Stopwatch.GetTimestamp();
+        var generated = 0;
+        var reason = FinishReason.Length;
+        var logitIndex = b.TokenCount - 1;
+        var limit = o.NumPredict < 0 ? int.MaxValue : o.NumPredict;
+        while (generated < limit)
+        {
+            ct.ThrowIfCancellationRequested();
+            if (input.Signal.Requested) { reason = FinishReason.Stop; break; }
+            if (_cached.Count >= ctxSize) { reason = FinishReason.Length; break; }
+            var token = sampler.Sample(handle, logitIndex);
+            if (token.IsEndOfGeneration(vocab)) { reason = FinishReason.Stop; break; }
+            generated++;
+            decoder.Add(token);
+            var piece = decoder.Read();
+            if (piece.Length > 0) onPiece(piece);
+            b.Clear();
+            b.Add(token, _cached.Count, LLamaSeqId.Zero, true);
+            Check(handle.Decode(b));
+            _cached.Add(token);
+            logitIndex = 0;
+        }
+        var evalNs = ElapsedNs(evalStart);
+        return new GenerationStats(promptEvaluated, promptNs, generated, evalNs, reason,
+            _cached.Select(t => (int)t).ToArray(), truncated);
+    }
+
+    private static long ElapsedNs(long start) => (long)(Stopwatch.GetElapsedTime(start).TotalMilliseconds * 1_000_000);
+
+    private static void Check(DecodeResult r)
+    {
+        if (r != DecodeResult.Ok) throw new InvalidOperationException($"llama.cpp decode failed: {r}");
+    }
+
+    public (float[][] Vectors, int Tokens) Embed(IReadOnlyList<string> inputs, bool truncate, int numCtx, CancellationToken ct)
+    {
+        var ctx = Math.Min(numCtx, TrainedContext);
+        if (_embedder is null || _embedderCtx != ctx)
+        {
+            _embedder?.Dispose();
+            _embedder = new LLamaEmbedder(_weights, Params(ctx, embeddings: true));
+            _embedderCtx = ctx;
+        }
+        var vectors = new float[inputs.Count][];
+        var total = 0;
+        for (var i = 0; i < inputs.Count; i++)
+        {
+            var text = inputs[i];
+            var tokens = Tokenize(text, true);
+            if (tokens.Length > ctx)
+            {
+                if (!truncate) throw new EngineException(400, $"input {i} is {tokens.Length} tokens, longer than the context ({ctx}); set truncate: true to cut it");
+                text = Detokenize(tokens.AsSpan(0, ctx - 1));
+                tokens = Tokenize(text, true);
+            }
+            total += tokens.Length;
+            var e = _embedder.GetEmbeddings(text, ct).GetAwaiter().GetResult();
+            var v = e.Count == 1 ? e[0] : Mean(e);
+            vectors[i] = Normalise(v);
+        }
+        return (vectors, total);
+    }
+
+    private static float[] Mean(IReadOnlyList<float[]> rows)
+    {
+        var m = new float[rows[0].Length];
+        foreach (var r in rows) for (var i = 0; i < m.Length; i++) m[i] += r[i] / rows.Count;
+        return m;
+    }
+
+    private static float[] Normalise(float[] v)
+    {
+        double s = 0;
+        foreach (var x in v) s += x * x;
+        var n = (float)Math.Sqrt(s);
+        if (n > 0) for (var i = 0; i < v.Length; i++) v[i] /= n;
+        return v;
+    }
+
+    public void Dispose()
+    {
+        _embedder?.Dispose();
+        _context?.Dispose();
+        _weights.Dispose();
+    }
+}
+
+/// <summary>One-time native set-up of llama.cpp: its log goes to ours (warnings and errors only).</summary>
+public static class LlamaNative
+{
+    private static int s_done;
+    public static Microsoft.Extensions.Logging.ILogger? Log { get; set; }
+
+    public static void Configure()
+    {
+        if (Interlocked.Exchange(ref s_done, 1) != 0) return;
+        NativeLibraryConfig.All.WithLogCallback((level, message) =>
+        {
+            if (Log is null || level is not (LLamaLogLevel.Error or LLamaLogLevel.Warning)) return;
+            Log.Log(level == LLamaLogLevel.Error ? Microsoft.Extensions.Logging.LogLevel.Error : Microsoft.Extensions.Logging.LogLevel.Warning,
+                "llama.cpp: {Message}", message.TrimEnd());
+        });
+    }
+}

@@ -1,0 +1,287 @@
+using System.Diagnostics;
+using Hailo.Hosting;
+using Hailo.Hosting.Metrics;
+using Hailo.Runtime.Npu;
+using Microsoft.Extensions.Logging;
+
+namespace HailoOllama.Engine;
+
+/// <summary>A loaded model and when it expires.</summary>
+public sealed class Runner(string name, IModelRunner model, LocalModel source)
+{
+    public string Name { get; } = name;
+    public IModelRunner Model { get; } = model;
+    public LocalModel Source { get; } = source;
+    public SemaphoreSlim Gate { get; } = new(1, 1);
+    public DateTime LoadedAt { get; } = DateTime.UtcNow;
+    public int Active;
+    public int Pending;
+    /// <summary>UTC expiry; null while a request is using it or after keep_alive -1.</summary>
+    public DateTime? ExpiresAt { get; set; }
+    public TimeSpan KeepAlive { get; set; }
+    public DateTime LastUsed { get; set; } = DateTime.UtcNow;
+    public bool Unloaded { get; set; }
+}
+
+/// <summary>A model held for one request; disposing it releases the model and starts its keep_alive.</summary>
+public sealed class Lease(Scheduler owner, Runner runner, long loadNs) : IDisposable
+{
+    private int _disposed;
+    public Runner Runner { get; } = runner;
+    public IModelRunner Model => Runner.Model;
+    /// <summary>Time spent loading the model for this request (0 when it was loaded already).</summary>
+    public long LoadNs { get; } = loadNs;
+    public TimeSpan? KeepAliveOverride { get; set; }
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) == 0) owner.Release(this);
+    }
+}
+
+/// <summary>
+/// Ollama's scheduler, small: loads models on demand (at most ollama.max_loaded_models, the least recently used idle
+/// one is unloaded first; on the NPU one model, since one LLM holds the KV cache), runs one request per model at a
+/// time, bounds the requests waiting across all models (server.max_queued_requests; more get 503 + Retry-After)
+/// and unloads a model when its keep_alive runs out (0 = right after the request, negative = never).
+/// </summary>
+public sealed class Scheduler : IDisposable
+{
+    private readonly Lock _lock = new();
+    private readonly Dictionary<string, Runner> _loaded = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim _loadGate = new(1, 1);
+    private readonly Func<LocalModel, int, IModelRunner> _load;
+    private readonly ServiceState _state;
+    private readonly ServiceMetrics _metrics;
+    private readonly ILogger _log;
+    private readonly int _maxLoaded;
+    private readonly int _maxQueued;
+    private readonly Timer _timer;
+    private int _waiting;
+
+    public TimeSpan DefaultKeepAlive { get; }
+    public string DefaultModel { get; }
+
+    public Scheduler(Func<LocalModel, int, IModelRunner> load, ServiceState state, ServiceMetrics metrics, ILogger log,
+        int maxLoaded, int maxQueued, TimeSpan defaultKeepAlive, string defaultModel)
+    {
+        _load = load;
+        _state = state;
+        _metrics = metrics;
+        _log = log;
+        _maxLoaded = maxLoaded;
+        _maxQueued = maxQueued;
+        DefaultKeepAlive = defaultKeepAlive;
+        DefaultModel = defaultModel;
+        _timer = new Timer(_ => Expire(), null, TimeSpan.FromMilliseconds(250), TimeSpan.FromMilliseconds(250));
+    }
+
+    public IReadOnlyList<Runner> Loaded
+    {
+        get { lock (_lock) return _loaded.Values.Where(r => !r.Unloaded).ToList(); }
+    }
+
+    public int QueueLength => Volatile.Read(ref _waiting);
+
+    /// <summary>Loads <paramref name="model"/> if needed and waits for its turn.</summary>
+    public async Task<Lease> AcquireAsync(LocalModel model, int numCtx, TimeSpan? keepAlive, CancellationToken ct)
+    {
+        if (Interlocked.Increment(ref _waiting) > _maxQueued + 1)
+        {
+            Interlocked.Decrement(ref _waiting);
+            _metrics.CountRejected(model.Name);
+            throw new EngineException(503, $"server busy: {_maxQueued} requests are already waiting; retry shortly", 1);
+        }
+        try
+        {
+            while (true)
+            {
+                var (runner, loadNs) = await GetOrLoadAsync(model, numCtx, ct).ConfigureAwait(false);
+                Interlocked.Increment(ref runner.Pending);
+                try
+                {
+                    await runner.Gate.WaitAsync(ct).ConfigureAwait(false);
+                }
+                finally
+                {
+                    Interlocked.Decrement(ref runner.Pending);
+                }
+                lock (_lock)
+                {
+                    if (runner.Unloaded)
+                    {
+                        runner.Gate.Release();
+                        continue; // unloaded while we waited (keep_alive 0 of the previous request): load again
+                    }
+                    runner.Active++;
+                    runner.ExpiresAt = null;
+                }
+                return new Lease(this, runner, loadNs) { KeepAliveOverride = keepAlive };
+            }
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _waiting);
+        }
+    }
+
+    private async Task<(Runner, long)> GetOrLoadAsync(LocalModel model, int numCtx, CancellationToken ct)
+    {
+        lock (_lock)
+            if (_loaded.TryGetValue(model.Name, out var r) && !r.Unloaded && r.Source.Path == model.Path) return (r, 0);
+        await _loadGate.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            lock (_lock)
+                if (_loaded.TryGetValue(model.Name, out var r) && !r.Unloaded && r.Source.Path == model.Path) return (r, 0);
+            Runner? stale;
+            lock (_lock) _loaded.TryGetValue(model.Name, out stale);
+            if (stale is not null) Unload(stale, "replaced");
+            await MakeRoomAsync(model.Backend == "npu" ? 1 : _maxLoaded, ct).ConfigureAwait(false);
+            var start = Stopwatch.GetTimestamp();
+            var isDefault = model.Name == DefaultModel;
+            if (isDefault) _state.SetModel(new ModelStatus(model.Name, ModelState.Loading));
+            _log.LogInformation("loading model {Model} ({Backend}, {Path})", model.Name, model.Backend, model.Path);
+            IModelRunner loaded;
+            try
+            {
+                loaded = await Task.Run(() => _load(model, numCtx), ct).ConfigureAwait(false);
+            }
+            catch (HailoException e) when (e.Code == HailoStatus.InvalidOperation)
+            {
+                if (isDefault) _state.SetModel(new ModelStatus(model.Name, ModelState.Idle, "the NPU's KV cache is held by another model"));
+                throw new EngineException(503,
+                    $"the NPU is busy: another process holds the Hailo device's LLM context (KV cache), e.g. hailo-vision or Hailo's own hailo-ollama; retry when it is free ({e.ShimMessage})", 10);
+            }
+            catch (HailoException e)
+            {
+                if (isDefault) _state.SetModel(new ModelStatus(model.Name, ModelState.Failed, e.Message));
+                throw new EngineException(503, $"model {model.Name} failed to load on the NPU: {e.Message}", 5);
+            }
+            catch (Exception e) when (e is not OperationCanceledException and not EngineException)
+            {
+                if (isDefault) _state.SetModel(new ModelStatus(model.Name, ModelState.Failed, e.Message));
+                _log.LogError(e, "model {Model} failed to load", model.Name);
+                throw new EngineException(500, $"model {model.Name} failed to load: {e.Message}");
+            }
+            var elapsed = Stopwatch.GetElapsedTime(start);
+            _metrics.ObserveLoad(model.Name, elapsed.TotalSeconds);
+            _log.LogInformation("model {Model} loaded in {Ms:F0} ms", model.Name, elapsed.TotalMilliseconds);
+            var runner = new Runner(model.Name, loaded, model) { KeepAlive = DefaultKeepAlive };
+            lock (_lock) _loaded[model.Name] = runner;
+            if (isDefault) _state.SetModel(new ModelStatus(model.Name, ModelState.Ready));
+            return (runner, (long)(elapsed.TotalMilliseconds * 1e6));
+        }
+        finally
+        {
+            _loadGate.Release();
+        }
+    }
+
+    /// <summary>Unloads idle models, least recently used first, until fewer than <paramref name="limit"/> are loaded.</summary>
+    private async Task MakeRoomAsync(int limit, CancellationToken ct)
+    {
+        var deadline = DateTime.UtcNow.AddMinutes(10);
+        while (true)
+        {
+            Runner? victim = null;
+            lock (_lock)
+            {
+                var live = _loaded.Values.Where(r => !r.Unloaded).ToList();
+                if (live.Count < limit) return;
+                victim = live.Where(r => r.Active == 0 && r.Pending == 0).OrderBy(r => r.LastUsed).FirstOrDefault();
+            }
+            if (victim is not null) { Unload(victim, "making room"); continue; }
+            if (DateTime.UtcNow > deadline) throw new EngineException(503, "every loaded model is busy; retry shortly", 5);
+            await Task.Delay(50, ct).ConfigureAwait(false);
+        }
+    }
+
+    internal void Release(Lease lease)
+    {
+        var r = lease.Runner;
+        var keep = lease.KeepAliveOverride ?? r.KeepAlive;
+        bool unloadNow;
+        lock (_lock)
+        {
+            r.Active--;
+            r.LastUsed = DateTime.UtcNow;
+            r.KeepAlive = keep;
+            r.ExpiresAt = keep == KeepAliveValue.Forever ? null : DateTime.UtcNow + keep;
+            unloadNow = keep == TimeSpan.Zero && r.Active == 0 && r.Pending == 0;
+        }
+        r.Gate.Release();
+        if (unloadNow) Unload(r, "keep_alive 0");
+    }
+
+    /// <summary>Sets a loaded model's keep_alive without a request (empty prompt with keep_alive); true if it was loaded.</summary>
+    public bool Touch(string name, TimeSpan keepAlive)
+    {
+        Runner? r;
+        lock (_lock)
+        {
+            if (!_loaded.TryGetValue(name, out r) || r.Unloaded) return false;
+            r.KeepAlive = keepAlive;
+            r.ExpiresAt = keepAlive == KeepAliveValue.Forever ? null : DateTime.UtcNow + keepAlive;
+            if (keepAlive != TimeSpan.Zero || r.Active > 0 || r.Pending > 0) return true;
+        }
+        Unload(r, "keep_alive 0");
+        return true;
+    }
+
+    /// <summary>Unloads a model now (or, when busy, as soon as its requests end); true if it was loaded.</summary>
+    public bool UnloadByName(string name)
+    {
+        Runner? r;
+        lock (_lock)
+        {
+            if (!_loaded.TryGetValue(name, out r) || r.Unloaded) return false;
+            if (r.Active > 0 || r.Pending > 0)
+            {
+                r.KeepAlive = TimeSpan.Zero;
+                r.ExpiresAt = DateTime.UtcNow;
+                return true;
+            }
+        }
+        Unload(r, "requested");
+        return true;
+    }
+
+    private void Unload(Runner r, string why)
+    {
+        lock (_lock)
+        {
+            if (r.Unloaded) return;
+            r.Unloaded = true;
+            if (_loaded.TryGetValue(r.Name, out var cur) && cur == r) _loaded.Remove(r.Name);
+        }
+        _log.LogInformation("unloading model {Model} ({Why})", r.Name, why);
+        // A request may still be between its last token and releasing the gate: dispose once the gate is free.
+        _ = Task.Run(async () =>
+        {
+            await r.Gate.WaitAsync().ConfigureAwait(false);
+            try { r.Model.Dispose(); }
+            catch (Exception e) { _log.LogWarning(e, "unloading {Model} failed", r.Name); }
+            if (r.Name == DefaultModel) _state.SetModel(new ModelStatus(r.Name, ModelState.Idle));
+        });
+    }
+
+    private void Expire()
+    {
+        List<Runner> expired;
+        lock (_lock)
+            expired = _loaded.Values.Where(r => !r.Unloaded && r.Active == 0 && r.Pending == 0 && r.ExpiresAt is { } t && t <= DateTime.UtcNow).ToList();
+        foreach (var r in expired) Unload(r, "keep_alive expired");
+    }
+
+    public void Dispose()
+    {
+        _timer.Dispose();
+        List<Runner> all;
+        lock (_lock) all = _loaded.Values.ToList();
+        foreach (var r in all)
+        {
+            lock (_lock) r.Unloaded = true;
+            try { r.Model.Dispose(); } catch (Exception) { /* shutting down */ }
+        }
+    }
+}

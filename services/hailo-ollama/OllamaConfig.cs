@@ -1,0 +1,118 @@
+using System.Text.Json.Serialization;
+using Hailo.Hosting.Config;
+
+namespace HailoOllama;
+
+/// <summary>hailo-ollama's config: the shared keys plus the `ollama` section.</summary>
+public sealed class OllamaConfig : ServiceConfig
+{
+    public OllamaSection Ollama { get; set; } = new();
+
+    public override void Validate(ConfigErrors errors)
+    {
+        base.Validate(errors);
+        Ollama.Validate(errors);
+    }
+}
+
+public sealed class OllamaSection
+{
+    /// <summary>The model /health reports and start-up preloads (an Ollama name).</summary>
+    public string DefaultModel { get; set; } = OllamaModels.DefaultModel;
+    /// <summary>How long a model stays loaded after its last request when the request names no keep_alive.</summary>
+    public string KeepAlive { get; set; } = "5m";
+    /// <summary>Models loaded at once (CPU); the least recently used idle one is unloaded to make room. The NPU holds one.</summary>
+    public int MaxLoadedModels { get; set; } = 2;
+    /// <summary>Context length (tokens) when a request sets no num_ctx.</summary>
+    public int NumCtx { get; set; } = 4096;
+    /// <summary>Largest num_ctx a request may ask for; more is refused with 400 (memory of the KV cache).</summary>
+    public int MaxNumCtx { get; set; } = 32768;
+    /// <summary>Tokens evaluated per llama.cpp batch while reading the prompt.</summary>
+    public int NumBatch { get; set; } = 512;
+    /// <summary>Largest model file accepted by POST /api/blobs, in MiB.</summary>
+    public int MaxBlobMb { get; set; } = 8192;
+    /// <summary>The Ollama version /api/version reports (clients check it for features).</summary>
+    public string ApiVersion { get; set; } = "0.12.6";
+
+    internal void Validate(ConfigErrors errors)
+    {
+        if (!ModelName.TryNormalise(DefaultModel, out _)) errors.Add("ollama.default_model", $"'{DefaultModel}' is not a model name (name or name:tag)");
+        if (!KeepAliveValue.TryParse(KeepAlive, out _)) errors.Add("ollama.keep_alive", $"'{KeepAlive}' is not a duration (e.g. 5m, 300s, 1h, -1 for ever, 0)");
+        if (MaxLoadedModels is < 1 or > 16) errors.Add("ollama.max_loaded_models", "must be between 1 and 16");
+        if (NumCtx is < 64 or > 1 << 20) errors.Add("ollama.num_ctx", "must be between 64 and 1048576");
+        if (MaxNumCtx < NumCtx || MaxNumCtx > 1 << 20) errors.Add("ollama.max_num_ctx", "must be at least ollama.num_ctx and at most 1048576");
+        if (NumBatch is < 1 or > 8192) errors.Add("ollama.num_batch", "must be between 1 and 8192");
+        if (MaxBlobMb is < 1 or > 1 << 20) errors.Add("ollama.max_blob_mb", "must be between 1 and 1048576");
+        if (string.IsNullOrWhiteSpace(ApiVersion)) errors.Add("ollama.api_version", "must not be empty");
+    }
+}
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
+[JsonSerializable(typeof(OllamaConfig))]
+internal sealed partial class OllamaConfigJson : JsonSerializerContext;
+
+/// <summary>Ollama model names: name[:tag], tag "latest" by default, registry and library/ prefixes dropped.</summary>
+public static class ModelName
+{
+    public static bool TryNormalise(string? raw, out string name)
+    {
+        name = "";
+        if (string.IsNullOrWhiteSpace(raw)) return false;
+        var s = raw.Trim();
+        foreach (var prefix in (string[])["registry.ollama.ai/", "library/"])
+            if (s.StartsWith(prefix, StringComparison.OrdinalIgnoreCase)) s = s[prefix.Length..];
+        if (s.StartsWith("registry.ollama.ai/library/", StringComparison.OrdinalIgnoreCase)) s = s[27..];
+        var colon = s.LastIndexOf(':');
+        var (n, tag) = colon < 0 ? (s, "latest") : (s[..colon], s[(colon + 1)..]);
+        if (n.Length == 0 || tag.Length == 0 || n.Length > 200 || tag.Length > 100) return false;
+        foreach (var c in n) if (!(char.IsAsciiLetterOrDigit(c) || c is '.' or '-' or '_' or '/')) return false;
+        foreach (var c in tag) if (!(char.IsAsciiLetterOrDigit(c) || c is '.' or '-' or '_')) return false;
+        if (n.Contains("..", StringComparison.Ordinal) || n.StartsWith('/') || n.EndsWith('/')) return false;
+        name = (n + ":" + tag).ToLowerInvariant();
+        return true;
+    }
+}
+
+/// <summary>keep_alive: a number of seconds or a Go duration ("5m", "1h30m", "300s", "-1m"); negative = for ever, 0 = unload now.</summary>
+public static class KeepAliveValue
+{
+    public static readonly TimeSpan Forever = TimeSpan.MaxValue;
+
+    public static bool TryParse(string? s, out TimeSpan value)
+    {
+        value = default;
+        if (string.IsNullOrWhiteSpace(s)) return false;
+        s = s.Trim();
+        if (double.TryParse(s, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var seconds))
+            return FromSeconds(seconds, out value);
+        var neg = s.StartsWith('-');
+        var i = neg || s.StartsWith('+') ? 1 : 0;
+        double total = 0;
+        var any = false;
+        while (i < s.Length)
+        {
+            var start = i;
+            while (i < s.Length && (char.IsAsciiDigit(s[i]) || s[i] == '.')) i++;
+            if (start == i) return false;
+            var num = double.Parse(s[start..i], System.Globalization.CultureInfo.InvariantCulture);
+            var u = i;
+            while (i < s.Length && char.IsAsciiLetter(s[i]) || (i < s.Length && s[i] == 'µ')) i++;
+            var unit = s[u..i];
+            double mult = unit switch
+            {
+                "ns" => 1e-9, "us" or "µs" => 1e-6, "ms" => 1e-3, "s" => 1, "m" => 60, "h" => 3600, _ => double.NaN,
+            };
+            if (double.IsNaN(mult)) return false;
+            total += num * mult;
+            any = true;
+        }
+        return any && FromSeconds(neg ? -total : total, out value);
+    }
+
+    private static bool FromSeconds(double seconds, out TimeSpan value)
+    {
+        if (double.IsNaN(seconds) || double.IsInfinity(seconds)) { value = default; return false; }
+        value = seconds < 0 || seconds > 100L * 365 * 86400 ? Forever : TimeSpan.FromSeconds(seconds);
+        return true;
+    }
+}
