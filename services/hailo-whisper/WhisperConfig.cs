@@ -1,0 +1,79 @@
+using System.Text.Json.Serialization;
+using Hailo.Hosting.Config;
+
+namespace HailoWhisper;
+
+/// <summary>hailo-whisper's config: the shared keys plus the `whisper` and `wyoming` sections.</summary>
+public sealed class WhisperConfig : ServiceConfig
+{
+    public WhisperConfig()
+    {
+        // OpenAI's upload limit for the audio endpoints.
+        Server.MaxBodyMb = 25;
+    }
+
+    public WhisperSection Whisper { get; set; } = new();
+    public WyomingSection Wyoming { get; set; } = new();
+
+    public override void Validate(ConfigErrors errors)
+    {
+        base.Validate(errors);
+        Whisper.Validate(errors);
+        Wyoming.Validate(errors);
+    }
+}
+
+public sealed class WhisperSection
+{
+    /// <summary>CPU model (whisper.cpp ggml) to load.</summary>
+    public string CpuModel { get; set; } = WhisperModels.CpuDefault;
+    /// <summary>NPU model (HEF) to load when the NPU is used.</summary>
+    public string NpuModel { get; set; } = WhisperModels.NpuDefault;
+    /// <summary>Language when a request names none: an ISO-639-1 code such as "en", or "" to detect it.</summary>
+    public string Language { get; set; } = "";
+    /// <summary>Longer audio is refused with 413 (found from the file's header where it has the length).</summary>
+    public double MaxAudioSeconds { get; set; } = 3600;
+    /// <summary>Audio is transcribed in windows of at most this many seconds, cut at the quietest moment near the end.</summary>
+    public double WindowSeconds { get; set; } = 30;
+    /// <summary>Decoding temperature when a request gives none (0 = greedy, with whisper.cpp's fallback to higher temperatures).</summary>
+    public double Temperature { get; set; }
+    /// <summary>CPU backend: prepared decoders (one per task/prompt/temperature combination) kept for reuse.</summary>
+    public int CachedDecoders { get; set; } = 2;
+
+    internal void Validate(ConfigErrors errors)
+    {
+        if (WhisperModels.Catalog.All(m => m.Name != CpuModel || m.Backend != "cpu"))
+            errors.Add("whisper.cpu_model", $"'{CpuModel}' is not a known CPU model ({string.Join(", ", WhisperModels.Catalog.Where(m => m.Backend == "cpu").Select(m => m.Name))})");
+        if (WhisperModels.Catalog.All(m => m.Name != NpuModel || m.Backend != "npu"))
+            errors.Add("whisper.npu_model", $"'{NpuModel}' is not a known NPU model ({string.Join(", ", WhisperModels.Catalog.Where(m => m.Backend == "npu").Select(m => m.Name))})");
+        if (Language.Length > 0 && !Languages.IsKnown(Language))
+            errors.Add("whisper.language", $"'{Language}' is not a Whisper language code (e.g. en, de, fr; \"\" detects it)");
+        if (MaxAudioSeconds is <= 0 or > 86_400) errors.Add("whisper.max_audio_seconds", "must be greater than 0 and at most 86400");
+        if (WindowSeconds is < 5 or > 600) errors.Add("whisper.window_seconds", "must be between 5 and 600");
+        if (Temperature is < 0 or > 1) errors.Add("whisper.temperature", "must be between 0 and 1");
+        if (CachedDecoders is < 1 or > 16) errors.Add("whisper.cached_decoders", "must be between 1 and 16");
+    }
+}
+
+public sealed class WyomingSection
+{
+    /// <summary>Serve the Wyoming protocol (Home Assistant's voice integration) on TCP.</summary>
+    public bool Enabled { get; set; }
+    /// <summary>Interface for the Wyoming server; 0.0.0.0 lets Home Assistant on another machine connect.</summary>
+    public string Host { get; set; } = "127.0.0.1";
+    /// <summary>TCP port (10300 is the convention for speech-to-text).</summary>
+    public int Port { get; set; } = 10300;
+    /// <summary>Connections served at once; more wait in the TCP backlog.</summary>
+    public int MaxConnections { get; set; } = 8;
+
+    internal void Validate(ConfigErrors errors)
+    {
+        if (!System.Net.IPAddress.TryParse(Host, out _)) errors.Add("wyoming.host", $"'{Host}' is not an IP address");
+        if (Port is < 0 or > 65535) errors.Add("wyoming.port", $"{Port} is not a TCP port (0-65535)");
+        if (MaxConnections is < 1 or > 1000) errors.Add("wyoming.max_connections", "must be between 1 and 1000");
+    }
+}
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
+[JsonSerializable(typeof(WhisperConfig))]
+internal sealed partial class WhisperConfigJson : JsonSerializerContext;

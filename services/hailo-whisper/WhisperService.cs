@@ -1,0 +1,280 @@
+using System.Diagnostics;
+using System.Globalization;
+using Hailo.Audio;
+using Hailo.Hosting;
+using Hailo.Hosting.Http;
+using Hailo.Hosting.Models;
+using Hailo.Runtime;
+using Hailo.Runtime.Npu;
+using HailoWhisper.Api;
+using HailoWhisper.Pipeline;
+using HailoWhisper.Wyoming;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace HailoWhisper;
+
+/// <summary>hailo-whisper: the service definition, its endpoints and request handling.</summary>
+public static class WhisperService
+{
+    /// <summary>Name under which a missing audio library shows on /health and STATUS=.</summary>
+    public const string AudioComponent = "audio-decoder";
+
+    public static readonly ServiceDefinition<WhisperConfig> Definition = new()
+    {
+        Name = "hailo-whisper",
+        DefaultPort = 11437,
+        Summary = "Speech to text (Whisper) with OpenAI's /v1/audio/transcriptions and /v1/audio/translations, and the Wyoming protocol for Home Assistant.",
+        ConfigType = WhisperConfigJson.Default.WhisperConfig,
+        Defaults = () => new WhisperConfig(),
+        Catalog = WhisperModels.Catalog,
+        DefaultModels = c => c.Device == "npu" ? [c.Whisper.NpuModel] : [c.Whisper.CpuModel],
+        Configure = Configure,
+        Map = Map,
+    };
+
+    private static void Configure(ServiceContext<WhisperConfig> ctx)
+    {
+        ctx.Builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, WhisperJson.Default));
+        ctx.Builder.Services.AddSingleton<IErrorWriter, OpenAiErrorWriter>();
+        ctx.Builder.Services.AddSingleton(sp => CreateEngine(ctx, sp.GetRequiredService<ILogger<ISpeechModel>>(), sp.GetService<Func<NpuProbe>>()));
+        ctx.Builder.Services.AddSingleton<IPreloadable>(sp => sp.GetRequiredService<ModelEngine<ISpeechModel>>());
+        if (ctx.Config.Wyoming.Enabled)
+            ctx.Builder.Services.AddSingleton<IHostedService>(sp => new WyomingServer(ctx.Config, sp.GetRequiredService<ModelEngine<ISpeechModel>>(),
+                ctx.Metrics, sp.GetRequiredService<ILogger<WyomingServer>>()));
+        if (!NativeAudio.Available)
+            ctx.State.SetModel(new ModelStatus(AudioComponent, ModelState.Failed, NativeAudio.Reason, NativeAudio.Fix));
+    }
+
+    internal static ModelEngine<ISpeechModel> CreateEngine(ServiceContext<WhisperConfig> ctx, ILogger log, Func<NpuProbe>? probe)
+    {
+        var config = ctx.Config;
+        var cpu = ctx.Models.Get(config.Whisper.CpuModel) ?? throw new InvalidOperationException($"unknown model {config.Whisper.CpuModel}");
+        var npu = ctx.Models.Get(config.Whisper.NpuModel) ?? throw new InvalidOperationException($"unknown model {config.Whisper.NpuModel}");
+        return new ModelEngine<ISpeechModel>(config, ctx.State, ctx.Metrics, ctx.Models, log, ctx.PullCommand, cpu, npu,
+            loadCpu: loc => new CpuWhisperModel(loc[cpu.Files[0].Name], config.Cpu.EffectiveThreads, config.Whisper.CachedDecoders),
+            loadNpu: loc =>
+            {
+                var vdevice = VDevice.Open();
+                try
+                {
+                    return new NpuWhisperModel(SpeechToText.Create(vdevice, loc[npu.Files[0].Name]), vdevice);
+                }
+                catch
+                {
+                    vdevice.Dispose();
+                    throw;
+                }
+            },
+            probe);
+    }
+
+    private static readonly (string Name, string Description)[] FormFields =
+    [
+        ("model", "whisper-1, or the name of the model this service runs"),
+        ("language", "ISO-639-1 code of the spoken language (transcriptions; default: detect)"),
+        ("prompt", "text that guides the style or spelling (e.g. names)"),
+        ("response_format", "json | text | srt | verbose_json | vtt"),
+        ("temperature", "0-1; 0 = greedy with fallback"),
+        ("timestamp_granularities[]", "segment and/or word (verbose_json; word on the CPU backend)"),
+    ];
+
+    private static void Map(WebApplication app, ServiceContext<WhisperConfig> ctx)
+    {
+        app.Services.GetRequiredService<ModelEngine<ISpeechModel>>();
+        var config = ctx.Config;
+        var accepted = string.Join(", ", AudioDecoder.AcceptedFormats);
+
+        app.MapPost("/v1/audio/transcriptions", (HttpContext http, ModelEngine<ISpeechModel> engine, CancellationToken ct) =>
+                HandleAsync(http, engine, config, ctx, SpeechTask.Transcribe, ct))
+            .WithName("transcriptions").WithTags("audio")
+            .WithSummary("Transcribe audio (OpenAI)")
+            .WithDescription($"multipart/form-data with the audio in 'file' ({accepted}). Long audio is transcribed in windows with continuous timestamps.")
+            .WithFileUpload("file", [], FormFields)
+            .WithBodyLimit()
+            .Produces<TranscriptionJson>(200).Produces<VerboseTranscription>(200).Produces<string>(200, "text/plain", "text/vtt")
+            .Produces<OpenAiErrorEnvelope>(400).Produces<OpenAiErrorEnvelope>(401).Produces<OpenAiErrorEnvelope>(413)
+            .Produces<OpenAiErrorEnvelope>(415).Produces<OpenAiErrorEnvelope>(503);
+
+        app.MapPost("/v1/audio/translations", (HttpContext http, ModelEngine<ISpeechModel> engine, CancellationToken ct) =>
+                HandleAsync(http, engine, config, ctx, SpeechTask.Translate, ct))
+            .WithName("translations").WithTags("audio")
+            .WithSummary("Translate speech into English text (OpenAI)")
+            .WithDescription($"multipart/form-data with the audio in 'file' ({accepted}); the answer is English whatever was spoken.")
+            .WithFileUpload("file", [], FormFields)
+            .WithBodyLimit()
+            .Produces<TranscriptionJson>(200).Produces<VerboseTranscription>(200).Produces<string>(200, "text/plain", "text/vtt")
+            .Produces<OpenAiErrorEnvelope>(400).Produces<OpenAiErrorEnvelope>(401).Produces<OpenAiErrorEnvelope>(413)
+            .Produces<OpenAiErrorEnvelope>(415).Produces<OpenAiErrorEnvelope>(503);
+
+        // whisper.cpp's server route: the same form plus translate=true|false.
+        app.MapPost("/inference", (HttpContext http, ModelEngine<ISpeechModel> engine, CancellationToken ct) =>
+                HandleAsync(http, engine, config, ctx, null, ct))
+            .WithName("inference").WithTags("audio")
+            .WithSummary("Transcribe audio (whisper.cpp server's route; translate=true translates)")
+            .WithFileUpload("file", [], [.. FormFields, ("translate", "true to translate into English")])
+            .WithBodyLimit()
+            .Produces<TranscriptionJson>(200).Produces<OpenAiErrorEnvelope>(400).Produces<OpenAiErrorEnvelope>(415);
+
+        app.MapGet("/v1/models", (ModelStore store, ServiceState state, ModelEngine<ISpeechModel> engine) =>
+                TypedResults.Json(Models(store, state, engine), WhisperJson.Default.OpenAiModelList))
+            .WithName("models").WithTags("audio").WithSummary("Models this service can run, their state, and the whisper-1 alias")
+            .Produces<OpenAiModelList>(200);
+    }
+
+    private static readonly long s_created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+
+    internal static OpenAiModelList Models(ModelStore store, ServiceState state, ModelEngine<ISpeechModel> engine)
+    {
+        var list = ModelList.From(store, state, "speech-to-text").Data
+            .Select(m => new OpenAiModel(m.Id, "model", s_created, "hailo", m.Backend, m.Status, m.Description, m.Task)).ToList();
+        var active = list.First(m => m.Id == engine.Manifest.Name);
+        list.Insert(0, active with { Id = "whisper-1", AliasOf = active.Id, Description = $"OpenAI's model name; answered by {active.Id}" });
+        return new OpenAiModelList("list", list);
+    }
+
+    /// <summary>The form of one request, read and checked.</summary>
+    internal sealed record Request(byte[] Audio, string FileName, TranscribeOptions Options, string Format, bool Segments, bool Words, string Task);
+
+    internal static async Task<Request> ReadAsync(HttpContext http, WhisperConfig config, string activeModel, SpeechTask? task, CancellationToken ct)
+    {
+        if (!http.Request.HasFormContentType || !(http.Request.ContentType?.Contains("multipart/form-data", StringComparison.OrdinalIgnoreCase) ?? false))
+            throw new ApiException(415, "unsupported_media_type",
+                "Content-Type must be multipart/form-data with the audio in a 'file' field, as OpenAI's audio API expects; raw audio bodies are not accepted");
+        IFormCollection form;
+        try
+        {
+            form = await http.Request.ReadFormAsync(ct);
+        }
+        catch (InvalidDataException e)
+        {
+            throw ApiException.BadRequest("invalid_multipart", "Invalid multipart request: " + e.Message);
+        }
+        catch (IOException e) when (e is not EndOfStreamException || !ct.IsCancellationRequested)
+        {
+            throw ApiException.BadRequest("invalid_multipart", "Invalid multipart request: " + e.Message);
+        }
+
+        var file = form.Files.GetFile("file") ?? throw ApiException.BadRequest("missing_file", "Missing 'file' field: send the audio as a file part named 'file'", "file");
+        byte[] audio;
+        using (var ms = new MemoryStream((int)Math.Min(file.Length, int.MaxValue)))
+        {
+            await file.CopyToAsync(ms, ct);
+            audio = ms.ToArray();
+        }
+
+        string? Text(string name) => form.TryGetValue(name, out var v) && !string.IsNullOrWhiteSpace(v.ToString()) ? v.ToString().Trim() : null;
+
+        var model = Text("model");
+        if (model is not null && !string.Equals(model, "whisper-1", StringComparison.OrdinalIgnoreCase)
+            && !string.Equals(model, activeModel, StringComparison.OrdinalIgnoreCase)
+            && !string.Equals(model, config.Whisper.CpuModel, StringComparison.OrdinalIgnoreCase)
+            && !string.Equals(model, config.Whisper.NpuModel, StringComparison.OrdinalIgnoreCase))
+            throw new ApiException(400, "model_not_found",
+                $"Unsupported model '{model}'. Available: whisper-1, {activeModel} (this service runs one model; whisper.cpu_model / whisper.npu_model choose it)") { Param = "model" };
+
+        var t = task ?? (Text("translate") is { } tr && (tr.Equals("true", StringComparison.OrdinalIgnoreCase) || tr == "1") ? SpeechTask.Translate : SpeechTask.Transcribe);
+
+        string? language = null;
+        if (Text("language") is { } lang)
+            language = Languages.Normalize(lang) ?? (lang.Equals("auto", StringComparison.OrdinalIgnoreCase) ? null
+                : throw ApiException.BadRequest("invalid_language", $"'{lang}' is not a language Whisper knows; use an ISO-639-1 code such as en, de or fr", "language"));
+        else if (config.Whisper.Language.Length > 0) language = config.Whisper.Language;
+
+        var format = (Text("response_format") ?? "json").ToLowerInvariant();
+        if (!Formats.Names.Contains(format))
+            throw ApiException.BadRequest("invalid_response_format", $"'response_format' must be one of {string.Join(", ", Formats.Names)}, got '{format}'", "response_format");
+
+        var temperature = config.Whisper.Temperature;
+        if (Text("temperature") is { } temp)
+        {
+            if (!double.TryParse(temp, NumberStyles.Float, CultureInfo.InvariantCulture, out temperature) || double.IsNaN(temperature) || temperature is < 0 or > 1)
+                throw ApiException.BadRequest("invalid_temperature", $"'temperature' must be a number between 0 and 1, got '{temp}'", "temperature");
+        }
+
+        var granularities = new List<string>();
+        foreach (var key in new[] { "timestamp_granularities[]", "timestamp_granularities" })
+            if (form.TryGetValue(key, out var values))
+                foreach (var v in values)
+                    foreach (var part in (v ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+                        granularities.Add(part.ToLowerInvariant());
+        foreach (var g in granularities)
+            if (g is not ("segment" or "word"))
+                throw ApiException.BadRequest("invalid_timestamp_granularities", $"'timestamp_granularities[]' takes segment and/or word, got '{g}'", "timestamp_granularities[]");
+        var words = granularities.Contains("word");
+        var segments = granularities.Count == 0 || granularities.Contains("segment");
+        if (words && format != "verbose_json")
+            throw ApiException.BadRequest("invalid_timestamp_granularities", "word timestamps need response_format=verbose_json", "timestamp_granularities[]");
+
+        var options = new TranscribeOptions
+        {
+            Task = t,
+            Language = language,
+            Prompt = Text("prompt"),
+            Temperature = (float)temperature,
+            WordTimestamps = words,
+        };
+        return new Request(audio, file.FileName, options, format, segments, words, t == SpeechTask.Translate ? "translate" : "transcribe");
+    }
+
+    internal static async Task<IResult> HandleAsync(HttpContext http, ModelEngine<ISpeechModel> engine, WhisperConfig config,
+        ServiceContext<WhisperConfig> ctx, SpeechTask? task, CancellationToken ct)
+    {
+        var started = Stopwatch.GetTimestamp();
+        var request = await ReadAsync(http, config, engine.Manifest.Name, task, ct);
+        var decodeStart = Stopwatch.GetTimestamp();
+        var audio = Decode(request.Audio, config.Whisper.MaxAudioSeconds);
+        var decodeSeconds = Stopwatch.GetElapsedTime(decodeStart).TotalSeconds;
+        var transcript = await TranscribeAsync(engine, audio.Samples, request.Options, config, ctx.Metrics, ct);
+        var total = Stopwatch.GetElapsedTime(started).TotalSeconds;
+
+        ctx.Metrics.ObserveInference(engine.Manifest.Name, "decode_audio", decodeSeconds);
+        var headers = http.Response.Headers;
+        headers["X-Backend"] = engine.Backend;
+        headers["X-Model"] = engine.Manifest.Name;
+        headers["X-Audio-Seconds"] = transcript.Duration.ToString("0.###", CultureInfo.InvariantCulture);
+        headers["X-Processing-Ms"] = (total * 1000).ToString("0.#", CultureInfo.InvariantCulture);
+        headers["X-Real-Time-Factor"] = (transcript.Duration > 0 ? total / transcript.Duration : 0).ToString("0.####", CultureInfo.InvariantCulture);
+
+        return request.Format switch
+        {
+            "text" => TypedResults.Text(transcript.Text + "\n", "text/plain; charset=utf-8"),
+            "srt" => TypedResults.Text(Formats.Srt(transcript), "text/plain; charset=utf-8"),
+            "vtt" => TypedResults.Text(Formats.Vtt(transcript), "text/vtt; charset=utf-8"),
+            "verbose_json" => TypedResults.Json(Formats.Verbose(transcript, request.Task, request.Segments, request.Words), WhisperJson.Default.VerboseTranscription),
+            _ => TypedResults.Json(new TranscriptionJson(transcript.Text, Formats.Usage(transcript)), WhisperJson.Default.TranscriptionJson),
+        };
+    }
+
+    /// <summary>Decodes an upload; a missing audio library is a 503 naming the package.</summary>
+    internal static DecodedAudio Decode(byte[] bytes, double maxSeconds)
+    {
+        try
+        {
+            return AudioDecoder.Decode(bytes, maxSeconds);
+        }
+        catch (AudioUnavailableException e)
+        {
+            throw new ApiException(503, "audio_decoder_unavailable", $"{e.Message}") { RetryAfterSeconds = 60 };
+        }
+    }
+
+    /// <summary>Transcribes 16 kHz mono samples on the engine's model (both the HTTP API and Wyoming come here).</summary>
+    internal static async Task<Transcript> TranscribeAsync(ModelEngine<ISpeechModel> engine, float[] samples, TranscribeOptions options,
+        WhisperConfig config, Hailo.Hosting.Metrics.ServiceMetrics metrics, CancellationToken ct)
+    {
+        var transcript = await engine.RunAsync(m =>
+        {
+            if (options.WordTimestamps && !m.SupportsWordTimestamps)
+                throw ApiException.BadRequest("word_timestamps_unsupported",
+                    $"the {m.Backend} backend reports segment times only (HailoRT Speech2Text has no word times); ask for timestamp_granularities[]=segment",
+                    "timestamp_granularities[]");
+            return Transcriber.Run(m, samples, options, config.Whisper.WindowSeconds, ct);
+        }, ct);
+        metrics.ObserveInference(engine.Manifest.Name, "transcribe", transcript.ModelSeconds);
+        return transcript;
+    }
+}

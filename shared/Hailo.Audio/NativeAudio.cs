@@ -1,0 +1,208 @@
+using System.Reflection;
+using System.Runtime.InteropServices;
+
+namespace Hailo.Audio;
+
+/// <summary>
+/// Finds Debian's libsndfile (libsndfile1) and libsoxr (libsoxr0) by their sonames at run time. A missing library is
+/// reported as a sentence with the package that provides it, never as a crash.
+/// </summary>
+public static class NativeAudio
+{
+    internal const string SndFile = "hailo-audio-sndfile";
+    internal const string Soxr = "hailo-audio-soxr";
+
+    private static readonly (string Import, string[] Names, string Package)[] s_libraries =
+    [
+        (SndFile, ["libsndfile.so.1", "libsndfile.so"], "libsndfile1"),
+        (Soxr, ["libsoxr.so.0", "libsoxr.so"], "libsoxr0"),
+    ];
+
+    private static readonly Lazy<(bool Ok, string Reason)> s_probe = new(Probe);
+    private static int s_resolverSet;
+
+    /// <summary>Registers the resolver (idempotent); called before any P/Invoke into the libraries.</summary>
+    internal static void EnsureResolver()
+    {
+        if (Interlocked.Exchange(ref s_resolverSet, 1) == 0)
+            NativeLibrary.SetDllImportResolver(typeof(NativeAudio).Assembly, Resolve);
+    }
+
+    private static IntPtr Resolve(string name, Assembly assembly, DllImportSearchPath? path)
+    {
+        foreach (var (import, names, _) in s_libraries)
+        {
+            if (import != name) continue;
+            foreach (var n in names)
+                if (NativeLibrary.TryLoad(n, out var handle)) return handle;
+        }
+        return IntPtr.Zero;
+    }
+
+    /// <summary>True when both libraries load; otherwise a reason naming the Debian packages to install.</summary>
+    public static bool Available => s_probe.Value.Ok;
+
+    /// <summary>"" when available, else e.g. "libsoxr.so.0 not found (install libsoxr0)".</summary>
+    public static string Reason => s_probe.Value.Reason;
+
+    /// <summary>The command that fixes a missing library.</summary>
+    public static string Fix => "sudo apt install libsndfile1 libsoxr0";
+
+    private static (bool, string) Probe()
+    {
+        EnsureResolver();
+        var missing = new List<string>();
+        foreach (var (_, names, package) in s_libraries)
+        {
+            var found = false;
+            foreach (var n in names)
+            {
+                if (!NativeLibrary.TryLoad(n, out var h)) continue;
+                NativeLibrary.Free(h);
+                found = true;
+                break;
+            }
+            if (!found) missing.Add($"{names[0]} not found (install {package})");
+        }
+        if (missing.Count > 0) return (false, string.Join("; ", missing));
+        try
+        {
+            var version = SndFileApi.Version();
+            // libsndfile decodes MP3 from 1.1.0 on (Debian 12 has 1.2.0, Raspberry Pi OS Trixie 1.2.2).
+            if (!SndFileApi.HasMpeg)
+                return (false, $"{version} cannot decode MP3 (libsndfile 1.1 or later is needed)");
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            return (false, "libsndfile1 could not be used: " + e.Message);
+        }
+        return (true, "");
+    }
+
+    /// <summary>Throws the reason when the libraries are not there.</summary>
+    internal static void EnsureAvailable()
+    {
+        if (!Available) throw new AudioUnavailableException(Reason, Fix);
+    }
+}
+
+/// <summary>The audio libraries cannot be loaded on this machine.</summary>
+public sealed class AudioUnavailableException(string reason, string fix) : Exception($"audio decoding is unavailable: {reason}; fix: {fix}")
+{
+    public string Reason { get; } = reason;
+    public string Fix { get; } = fix;
+}
+
+/// <summary>SF_INFO.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal struct SfInfo
+{
+    public long Frames;
+    public int SampleRate;
+    public int Channels;
+    public int Format;
+    public int Sections;
+    public int Seekable;
+}
+
+/// <summary>SF_VIRTUAL_IO: five callbacks over the caller's memory.</summary>
+[StructLayout(LayoutKind.Sequential)]
+internal unsafe struct SfVirtualIo
+{
+    public delegate* unmanaged<IntPtr, long> GetFileLen;
+    public delegate* unmanaged<long, int, IntPtr, long> Seek;
+    public delegate* unmanaged<void*, long, IntPtr, long> Read;
+    public delegate* unmanaged<void*, long, IntPtr, long> Write;
+    public delegate* unmanaged<IntPtr, long> Tell;
+}
+
+/// <summary>The parts of libsndfile's C API used here (sndfile.h).</summary>
+internal static unsafe partial class SndFileApi
+{
+    public const int ModeRead = 0x10;
+    public const int FormatTypeMask = 0x0FFF0000;
+    public const int FormatSubMask = 0x0000FFFF;
+    private const int CmdGetLibVersion = 0x1000;
+    private const int CmdGetFormatMajorCount = 0x1030;
+    private const int CmdGetFormatMajor = 0x1031;
+
+    static SndFileApi() => NativeAudio.EnsureResolver();
+
+    [LibraryImport(NativeAudio.SndFile)] public static partial IntPtr sf_open_virtual(SfVirtualIo* io, int mode, SfInfo* info, IntPtr userData);
+    [LibraryImport(NativeAudio.SndFile)] public static partial long sf_readf_float(IntPtr file, float* buffer, long frames);
+    [LibraryImport(NativeAudio.SndFile)] public static partial int sf_close(IntPtr file);
+    [LibraryImport(NativeAudio.SndFile)] public static partial byte* sf_strerror(IntPtr file);
+    [LibraryImport(NativeAudio.SndFile)] public static partial int sf_command(IntPtr file, int command, void* data, int size);
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct FormatInfo
+    {
+        public int Format;
+        public byte* Name;
+        public byte* Extension;
+    }
+
+    public static string Error(IntPtr file) => Marshal.PtrToStringUTF8((IntPtr)sf_strerror(file)) ?? "unknown libsndfile error";
+
+    public static string Version()
+    {
+        var buffer = stackalloc byte[128];
+        sf_command(IntPtr.Zero, CmdGetLibVersion, buffer, 128);
+        return Marshal.PtrToStringUTF8((IntPtr)buffer) ?? "libsndfile";
+    }
+
+    /// <summary>Whether this libsndfile lists the MPEG major format (1.1.0 and later, when built with mpg123).</summary>
+    public static bool HasMpeg
+    {
+        get
+        {
+            int count;
+            sf_command(IntPtr.Zero, CmdGetFormatMajorCount, &count, sizeof(int));
+            for (var i = 0; i < count; i++)
+            {
+                var info = new FormatInfo { Format = i };
+                sf_command(IntPtr.Zero, CmdGetFormatMajor, &info, sizeof(FormatInfo));
+                if ((info.Format & FormatTypeMask) == (int)SfMajor.Mpeg) return true;
+            }
+            return false;
+        }
+    }
+}
+
+/// <summary>libsndfile major formats (SF_FORMAT_*).</summary>
+internal enum SfMajor
+{
+    Wav = 0x010000, Aiff = 0x020000, Au = 0x030000, Raw = 0x040000, W64 = 0x0B0000, WavEx = 0x130000,
+    Flac = 0x170000, Caf = 0x180000, Ogg = 0x200000, Rf64 = 0x220000, Mpeg = 0x230000,
+}
+
+/// <summary>libsndfile sub formats (SF_FORMAT_*).</summary>
+internal enum SfSub
+{
+    PcmS8 = 0x0001, Pcm16 = 0x0002, Pcm24 = 0x0003, Pcm32 = 0x0004, PcmU8 = 0x0005, Float = 0x0006, Double = 0x0007,
+    Ulaw = 0x0010, Alaw = 0x0011, ImaAdpcm = 0x0012, MsAdpcm = 0x0013, Vorbis = 0x0060, Opus = 0x0064,
+    MpegLayer1 = 0x0080, MpegLayer2 = 0x0081, MpegLayer3 = 0x0082,
+}
+
+/// <summary>The parts of libsoxr's C API used here (soxr.h).</summary>
+internal static unsafe partial class SoxrApi
+{
+    /// <summary>SOXR_HQ: 20-bit precision, the library's recommended default.</summary>
+    public const uint RecipeHq = 4;
+
+    static SoxrApi() => NativeAudio.EnsureResolver();
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct QualitySpec
+    {
+        public double Precision, PhaseResponse, PassbandEnd, StopbandBegin;
+        public IntPtr E;
+        public nuint Flags;
+    }
+
+    [LibraryImport(NativeAudio.Soxr)] public static partial QualitySpec soxr_quality_spec(nuint recipe, nuint flags);
+
+    [LibraryImport(NativeAudio.Soxr)]
+    public static partial byte* soxr_oneshot(double inputRate, double outputRate, uint channels, float* input, nuint inLen, nuint* inDone,
+        float* output, nuint outLen, nuint* outDone, void* ioSpec, QualitySpec* qualitySpec, void* runtimeSpec);
+}
