@@ -23,8 +23,7 @@ public sealed class OcrBench(string repo, string models)
 
     public async Task<Report> RunAsync()
     {
-        var binary = Path.Combine(repo, "build", "publish", "hailo-ocr", "linux-x64", "hailo-ocr");
-        if (!File.Exists(binary)) Run(Path.Combine(repo, ".ci", "publish-check"), $"hailo-ocr linux-x64 {Path.Combine(repo, "build", "publish")}");
+        var binary = ServiceBench.Binary(repo, "hailo-ocr");
         var report = new Report($"Measured by `make bench` on {Environment.ProcessorCount} cores, {DateTime.UtcNow:yyyy-MM-dd}; Native AOT linux-x64 binary, cpu.threads={Threads}.");
 
         var size = new FileInfo(binary).Length;
@@ -133,12 +132,5 @@ public sealed class OcrBench(string repo, string models)
         }
         using var img = SKImage.FromBitmap(bmp);
         return img.Encode(SKEncodedImageFormat.Jpeg, 90).ToArray();
-    }
-
-    private static void Run(string file, string arguments)
-    {
-        using var proc = Process.Start(new ProcessStartInfo(file, arguments) { UseShellExecute = false })!;
-        proc.WaitForExit();
-        if (proc.ExitCode != 0) throw new InvalidOperationException($"{file} {arguments} failed with {proc.ExitCode}");
     }
 }

@@ -7,15 +7,30 @@ namespace Hailo.Bench;
 /// <summary>What every service benchmark measures the same way: the Native AOT binary, start-up and idle RSS, latency samples.</summary>
 internal static class ServiceBench
 {
-    /// <summary>The linux-x64 Native AOT binary of a service, published first when missing.</summary>
+    /// <summary>
+    /// The linux-x64 Native AOT binary of a service, published first when missing or older than any source it is
+    /// built from (the service, shared/, the build properties), so that figures never describe stale code.
+    /// </summary>
     public static string Binary(string repo, string service)
     {
         var binary = Path.Combine(repo, "build", "publish", service, "linux-x64", service);
-        if (File.Exists(binary)) return binary;
+        if (File.Exists(binary) && File.GetLastWriteTimeUtc(binary) >= NewestSource(repo, service)) return binary;
+        Console.WriteLine($"publishing {service} (missing or older than its sources)");
         using var proc = Process.Start(new ProcessStartInfo(Path.Combine(repo, ".ci", "publish-check"), $"{service} linux-x64 {Path.Combine(repo, "build", "publish")}") { UseShellExecute = false })!;
         proc.WaitForExit();
         if (proc.ExitCode != 0) throw new InvalidOperationException($"publishing {service} failed with {proc.ExitCode}");
         return binary;
+    }
+
+    private static DateTime NewestSource(string repo, string service)
+    {
+        static bool IsSource(string f) => f.EndsWith(".cs", StringComparison.Ordinal) || f.EndsWith(".csproj", StringComparison.Ordinal)
+            || f.EndsWith(".props", StringComparison.Ordinal);
+        var files = new[] { Path.Combine(repo, "services", service), Path.Combine(repo, "shared") }
+            .SelectMany(d => Directory.EnumerateFiles(d, "*", SearchOption.AllDirectories))
+            .Where(f => IsSource(f) && !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}") && !f.Contains($"{Path.DirectorySeparatorChar}bin{Path.DirectorySeparatorChar}"))
+            .Concat(Directory.EnumerateFiles(repo, "Directory.*.props"));
+        return files.Select(File.GetLastWriteTimeUtc).DefaultIfEmpty(DateTime.MinValue).Max();
     }
 
     /// <summary>exec → READY=1 (median of <paramref name="runs"/>) and RSS one second after READY of the first run.</summary>
