@@ -11,7 +11,7 @@ namespace HailoWhisper;
 public static class WhisperModels
 {
     public const string CpuDefault = "whisper-base";
-    public const string NpuDefault = "Whisper-Base";
+    public const string NpuDefault = "whisper-base-h10";
 
     private const string Hf = "https://huggingface.co/ggerganov/whisper.cpp/resolve/main/";
     private const string GenAiZoo = "https://dev-public.hailo.ai/v5.1.1/blob/";

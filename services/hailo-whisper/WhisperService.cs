@@ -169,7 +169,9 @@ public static class WhisperService
         string? Text(string name) => form.TryGetValue(name, out var v) && !string.IsNullOrWhiteSpace(v.ToString()) ? v.ToString().Trim() : null;
 
         var model = Text("model");
+        // whisper-1 is OpenAI's name; Whisper-Base was the earlier implementation's model id.
         if (model is not null && !string.Equals(model, "whisper-1", StringComparison.OrdinalIgnoreCase)
+            && !string.Equals(model, "Whisper-Base", StringComparison.OrdinalIgnoreCase)
             && !string.Equals(model, activeModel, StringComparison.OrdinalIgnoreCase)
             && !string.Equals(model, config.Whisper.CpuModel, StringComparison.OrdinalIgnoreCase)
             && !string.Equals(model, config.Whisper.NpuModel, StringComparison.OrdinalIgnoreCase))

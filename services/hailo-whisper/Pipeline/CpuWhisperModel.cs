@@ -26,13 +26,14 @@ public sealed partial class CpuWhisperModel : ISpeechModel
         try
         {
             _factory = WhisperFactory.FromPath(path);
+            // Prepare the default decoder now (whisper.cpp loads the weights here), so the first request does not pay for it.
+            Decoder(new TranscribeOptions());
         }
-        catch (Exception e) when (e is not OutOfMemoryException)
+        catch (Exception e) when (e is WhisperModelLoadException or InvalidOperationException or IOException)
         {
+            _factory?.Dispose();
             throw new InvalidDataException($"{ModelFile} is not a whisper.cpp ggml model this runtime can load: {e.Message}", e);
         }
-        // Prepare the default decoder now, so the first request does not pay for it.
-        Decoder(new TranscribeOptions());
     }
 
     public string Backend => "cpu";
