@@ -30,7 +30,7 @@ public static class AudioFiles
     {
         var psi = new ProcessStartInfo(tool) { RedirectStandardError = true, RedirectStandardOutput = true };
         foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi) ?? throw new InvalidOperationException("cannot start " + tool);
+        using var p = System.Diagnostics.Process.Start(psi) ?? throw new InvalidOperationException("cannot start " + tool);
         var err = p.StandardError.ReadToEndAsync();
         _ = p.StandardOutput.ReadToEndAsync();
         p.WaitForExit();

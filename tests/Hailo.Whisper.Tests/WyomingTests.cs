@@ -1,0 +1,155 @@
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+using Hailo.TestSupport;
+using HailoWhisper;
+using HailoWhisper.Wyoming;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Xunit;
+
+namespace Hailo.Whisper.Tests;
+
+/// <summary>
+/// A Wyoming client written here from the protocol description (a JSON header line, then data_length bytes of JSON,
+/// then payload_length bytes of PCM), against the service on the NPU fake so the transcript is known.
+/// </summary>
+[Collection("fake-shim")]
+public sealed class WyomingTests : IAsyncLifetime
+{
+    private string _models = "";
+    private RunningService? _service;
+    private int _port;
+
+    public async Task InitializeAsync()
+    {
+        _ = FakeShim.Runtime;
+        _models = Path.Combine(FakeShim.StateDir, "wyoming-models-" + Guid.NewGuid().ToString("N"));
+        NpuTests.WriteFakeModel(_models);
+        var config = new WhisperConfig { Device = "npu" };
+        config.Models.Dir = _models;
+        config.Models.SearchPaths = [];
+        config.Wyoming.Enabled = true;
+        config.Wyoming.Port = 0;
+        _service = await RunningService.StartAsync(WhisperService.Definition, config);
+        await _service.StartupCompleted;
+        _port = await _service.App.Services.GetServices<IHostedService>().OfType<WyomingServer>().Single().Port;
+    }
+
+    public async Task DisposeAsync()
+    {
+        if (_service is not null) await _service.DisposeAsync();
+        Directory.Delete(_models, true);
+    }
+
+    private sealed class Client(NetworkStream s)
+    {
+        public async Task Send(string type, string? data = null, byte[]? payload = null, bool inline = false)
+        {
+            var dataBytes = data is null || inline ? [] : Encoding.UTF8.GetBytes(data);
+            var header = new StringBuilder($"{{\"type\":\"{type}\"");
+            if (inline && data is not null) header.Append($",\"data\":{data}");
+            if (dataBytes.Length > 0) header.Append($",\"data_length\":{dataBytes.Length}");
+            if (payload is not null) header.Append($",\"payload_length\":{payload.Length}");
+            header.Append("}\n");
+            await s.WriteAsync(Encoding.UTF8.GetBytes(header.ToString()));
+            await s.WriteAsync(dataBytes);
+            if (payload is not null) await s.WriteAsync(payload);
+        }
+
+        public async Task<(string Type, JsonElement Data)> Receive()
+        {
+            var line = new List<byte>();
+            var b = new byte[1];
+            while (true)
+            {
+                Assert.Equal(1, await s.ReadAsync(b));
+                if (b[0] == '\n') break;
+                line.Add(b[0]);
+            }
+            var header = JsonDocument.Parse(line.ToArray()).RootElement;
+            var data = default(JsonElement);
+            if (header.TryGetProperty("data_length", out var dl))
+            {
+                var buf = new byte[dl.GetInt32()];
+                await s.ReadExactlyAsync(buf);
+                data = JsonDocument.Parse(buf).RootElement;
+            }
+            Assert.False(header.TryGetProperty("payload_length", out _));
+            return (header.GetProperty("type").GetString()!, data);
+        }
+    }
+
+    private async Task<Client> Connect()
+    {
+        var tcp = new TcpClient();
+        await tcp.ConnectAsync("127.0.0.1", _port);
+        return new Client(tcp.GetStream());
+    }
+
+    private static byte[] Pcm(double seconds, int rate, int channels)
+    {
+        var n = (int)(seconds * rate);
+        var pcm = new byte[n * 2 * channels];
+        for (var i = 0; i < n; i++)
+            for (var c = 0; c < channels; c++)
+                BitConverter.TryWriteBytes(pcm.AsSpan((i * channels + c) * 2), (short)(9000 * Math.Sin(2 * Math.PI * 440 * i / rate)));
+        return pcm;
+    }
+
+    [Fact]
+    public async Task Describe_answers_info_with_the_asr_model_and_its_languages()
+    {
+        var c = await Connect();
+        await c.Send("describe");
+        var (type, data) = await c.Receive();
+        Assert.Equal("info", type);
+        var asr = data.GetProperty("asr")[0];
+        Assert.Equal("hailo-whisper", asr.GetProperty("name").GetString());
+        Assert.True(asr.GetProperty("installed").GetBoolean());
+        var model = asr.GetProperty("models")[0];
+        Assert.Equal(WhisperModels.NpuDefault, model.GetProperty("name").GetString());
+        Assert.Contains("en", model.GetProperty("languages").EnumerateArray().Select(l => l.GetString()));
+    }
+
+    [Fact]
+    public async Task Transcribe_then_audio_in_chunks_gives_the_transcript_whatever_the_audio_format()
+    {
+        var c = await Connect();
+        await c.Send("transcribe", """{"language":"en"}""");
+        await c.Send("audio-start", """{"rate":22050,"width":2,"channels":2}""");
+        var pcm = Pcm(7, 22050, 2);
+        for (var off = 0; off < pcm.Length; off += 4096)
+            await c.Send("audio-chunk", """{"rate":22050,"width":2,"channels":2}""", pcm[off..Math.Min(pcm.Length, off + 4096)]);
+        await c.Send("audio-stop", "{}", inline: true);
+        var (type, data) = await c.Receive();
+        Assert.Equal("transcript", type);
+        Assert.Equal("alpha bravo", data.GetProperty("text").GetString());
+
+        // The same connection serves the next utterance; audio-stop without audio is an empty transcript.
+        await c.Send("audio-start", """{"rate":16000,"width":2,"channels":1}""", inline: true);
+        await c.Send("audio-stop");
+        (type, data) = await c.Receive();
+        Assert.Equal("transcript", type);
+        Assert.Equal("", data.GetProperty("text").GetString());
+
+        await c.Send("transcribe", """{"language":"de"}""");
+        await c.Send("audio-start", """{"rate":16000,"width":2,"channels":1}""");
+        await c.Send("audio-chunk", """{"rate":16000,"width":2,"channels":1}""", Pcm(2, 16000, 1));
+        await c.Send("audio-stop");
+        (_, data) = await c.Receive();
+        Assert.Equal("[de] alpha", data.GetProperty("text").GetString());
+    }
+
+    [Fact]
+    public async Task A_broken_header_gets_an_error_event()
+    {
+        var tcp = new TcpClient();
+        await tcp.ConnectAsync("127.0.0.1", _port);
+        var s = tcp.GetStream();
+        await s.WriteAsync("this is not json\n"u8.ToArray());
+        var (type, data) = await new Client(s).Receive();
+        Assert.Equal("error", type);
+        Assert.Equal("protocol_error", data.GetProperty("code").GetString());
+    }
+}
