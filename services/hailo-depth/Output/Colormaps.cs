@@ -34,17 +34,13 @@ internal static class Colormaps
 
     internal static int Index(float v) => float.IsNaN(v) ? 0 : Math.Clamp((int)(v * 256), 0, 255);
 
-    /// <summary>Colours every value of <paramref name="values"/> (in [0, 1]) into RGB bytes.</summary>
-    public static void Apply(string name, ReadOnlySpan<float> values, Span<byte> rgb)
+    /// <summary>
+    /// The table index of every value of <paramref name="values"/> (in [0, 1]), for a palette image whose palette is
+    /// the table; <paramref name="invert"/> indexes 1 − v.
+    /// </summary>
+    public static void Indices(ReadOnlySpan<float> values, Span<byte> indices, bool invert)
     {
-        var t = Tables[name];
-        for (var i = 0; i < values.Length; i++)
-        {
-            var k = 3 * Index(values[i]);
-            rgb[3 * i] = t[k];
-            rgb[3 * i + 1] = t[k + 1];
-            rgb[3 * i + 2] = t[k + 2];
-        }
+        for (var i = 0; i < values.Length; i++) indices[i] = (byte)Index(invert ? 1 - values[i] : values[i]);
     }
 
     /// <summary>

@@ -30,12 +30,10 @@ internal static class DepthEncoder
         }
         if (wantsImage)
         {
-            var closeness = normalized!;
-            var rgb = new byte[3 * closeness.Length];
-            var near = new float[closeness.Length];
-            for (var i = 0; i < near.Length; i++) near[i] = 1 - closeness[i];
-            Colormaps.Apply(o.Colormap, near, rgb);
-            image = PngWriter.Rgb8(rgb, r.Width, r.Height);
+            // Bright = near: the colour index runs over 1 − closeness. A palette PNG holding the colormap's table.
+            var indices = new byte[normalized!.Length];
+            Colormaps.Indices(normalized, indices, invert: true);
+            image = PngWriter.Indexed8(indices, r.Width, r.Height, Colormaps.Table(o.Colormap));
         }
         if (o.OutputFormat == "depth_png_16") (png16, scale, offset) = Png16(r, spec, o.Normalize, min, max);
         return new EncodedDepth(npz, npy, image, png16, scale, offset);

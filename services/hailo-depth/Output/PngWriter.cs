@@ -1,10 +1,11 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
+using System.IO.Hashing;
 
 namespace HailoDepth.Output;
 
 /// <summary>
-/// Writes the PNGs this service returns: 16-bit greyscale (Skia has no 16-bit grey encoder) and 8-bit RGB. Rows use
+/// Writes the PNGs this service returns: 16-bit greyscale (Skia has no 16-bit grey encoder) and 8-bit palette images. Rows use
 /// filter type 0, the image data is one zlib stream at the fastest level: depth maps are large and answers are
 /// encoded per request, so speed matters more than a few percent of size.
 /// </summary>
@@ -26,16 +27,20 @@ internal static class PngWriter
         return Write(width, height, bitDepth: 16, colourType: 0, raw);
     }
 
-    /// <summary>An 8-bit RGB PNG from packed RGB bytes.</summary>
-    public static byte[] Rgb8(ReadOnlySpan<byte> rgb, int width, int height)
+    /// <summary>
+    /// An 8-bit palette PNG (colour type 3): one index byte per pixel and a PLTE chunk of up to 256 RGB entries. A
+    /// colormapped image is exactly this, at a third of the data to compress.
+    /// </summary>
+    public static byte[] Indexed8(ReadOnlySpan<byte> indices, int width, int height, ReadOnlySpan<byte> paletteRgb)
     {
-        if (rgb.Length != 3 * width * height) throw new ArgumentException($"expected {width}×{height} RGB pixels", nameof(rgb));
-        var raw = new byte[height * (1 + 3 * width)];
-        for (var y = 0; y < height; y++) rgb.Slice(3 * y * width, 3 * width).CopyTo(raw.AsSpan(y * (1 + 3 * width) + 1));
-        return Write(width, height, bitDepth: 8, colourType: 2, raw);
+        if (indices.Length != width * height) throw new ArgumentException($"expected {width}×{height} pixels", nameof(indices));
+        if (paletteRgb.Length % 3 != 0 || paletteRgb.Length is 0 or > 768) throw new ArgumentException("a palette has 1 to 256 RGB entries", nameof(paletteRgb));
+        var raw = new byte[height * (1 + width)];
+        for (var y = 0; y < height; y++) indices.Slice(y * width, width).CopyTo(raw.AsSpan(y * (1 + width) + 1));
+        return Write(width, height, bitDepth: 8, colourType: 3, raw, paletteRgb.ToArray());
     }
 
-    private static byte[] Write(int width, int height, byte bitDepth, byte colourType, byte[] filteredRows)
+    private static byte[] Write(int width, int height, byte bitDepth, byte colourType, byte[] filteredRows, byte[]? palette = null)
     {
         using var ms = new MemoryStream(filteredRows.Length / 2 + 1024);
         ms.Write(Signature);
@@ -48,6 +53,7 @@ internal static class PngWriter
         ihdr[11] = 0; // adaptive filtering (every row: type 0)
         ihdr[12] = 0; // no interlace
         Chunk(ms, "IHDR"u8, ihdr);
+        if (palette is not null) Chunk(ms, "PLTE"u8, palette);
         using (var z = new MemoryStream(filteredRows.Length / 2 + 64))
         {
             using (var zlib = new ZLibStream(z, CompressionLevel.Fastest, leaveOpen: true)) zlib.Write(filteredRows);
@@ -64,33 +70,10 @@ internal static class PngWriter
         s.Write(word);
         s.Write(type);
         s.Write(data);
-        var crc = Crc32.Update(Crc32.Update(0xFFFFFFFFu, type), data) ^ 0xFFFFFFFFu;
-        BinaryPrimitives.WriteUInt32BigEndian(word, crc);
+        var crc = new Crc32();
+        crc.Append(type);
+        crc.Append(data);
+        BinaryPrimitives.WriteUInt32BigEndian(word, crc.GetCurrentHashAsUInt32());
         s.Write(word);
-    }
-}
-
-/// <summary>CRC-32 (ISO 3309, polynomial 0xEDB88320) as PNG chunks use it.</summary>
-internal static class Crc32
-{
-    private static readonly uint[] Table = Build();
-
-    private static uint[] Build()
-    {
-        var t = new uint[256];
-        for (var n = 0u; n < 256; n++)
-        {
-            var c = n;
-            for (var k = 0; k < 8; k++) c = (c & 1) != 0 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-            t[n] = c;
-        }
-        return t;
-    }
-
-    /// <summary>Continues a running CRC (start with 0xFFFFFFFF, finish by xor with 0xFFFFFFFF).</summary>
-    public static uint Update(uint crc, ReadOnlySpan<byte> data)
-    {
-        foreach (var b in data) crc = Table[(crc ^ b) & 0xFF] ^ (crc >> 8);
-        return crc;
     }
 }

@@ -45,9 +45,13 @@ public sealed class ColormapTests
             Assert.Equal(Colormaps.Colour(name, 1), Colormaps.Colour(name, 7));
             Assert.Equal(Colormaps.Colour(name, 0), Colormaps.Colour(name, float.NaN));
         }
-        var rgb = new byte[6];
-        Colormaps.Apply("viridis", [0f, 1f], rgb);
-        Assert.Equal([68, 1, 84, 253, 231, 37], rgb);
+        var indices = new byte[4];
+        Colormaps.Indices([0f, 1f, 0.25f, 0.5f], indices, invert: false);
+        Assert.Equal([0, 255, 64, 128], indices);
+        Colormaps.Indices([0f, 1f, 0.25f, float.NaN], indices, invert: true);
+        Assert.Equal([255, 0, 192, 0], indices);
+        Assert.Equal((68, 1, 84), Colormaps.Colour("viridis", 0f));
+        Assert.Equal((253, 231, 37), Colormaps.Colour("viridis", 1f));
     }
 
     [Fact]

@@ -63,12 +63,19 @@ public sealed class PngWriterTests
             Assert.Equal((w, h), (img.Width, img.Height));
             Assert.InRange(img.Row(3)[4 * 10], (3 * w + 10) * 200 / 256 - 1, (3 * w + 10) * 200 / 256 + 1);
         }
-        var rgb = new byte[3 * w * h];
-        for (var i = 0; i < rgb.Length; i++) rgb[i] = (byte)(i * 7);
-        using (var img = ImageDecoder.Decode(PngWriter.Rgb8(rgb, w, h)))
+        var palette = new byte[3 * 256];
+        for (var i = 0; i < palette.Length; i++) palette[i] = (byte)(i * 7 + 3);
+        var indices = new byte[w * h];
+        for (var i = 0; i < indices.Length; i++) indices[i] = (byte)(i * 13);
+        using (var img = ImageDecoder.Decode(PngWriter.Indexed8(indices, w, h, palette)))
         {
-            Assert.Equal(rgb[3 * (2 * w + 5)], img.Row(2)[4 * 5]);
-            Assert.Equal(rgb[3 * (2 * w + 5) + 2], img.Row(2)[4 * 5 + 2]);
+            Assert.Equal((w, h), (img.Width, img.Height));
+            for (var y = 0; y < h; y++)
+                for (var x = 0; x < w; x++)
+                {
+                    var k = 3 * indices[y * w + x];
+                    Assert.Equal((palette[k], palette[k + 1], palette[k + 2]), (img.Row(y)[4 * x], img.Row(y)[4 * x + 1], img.Row(y)[4 * x + 2]));
+                }
         }
     }
 }

@@ -51,4 +51,33 @@ public sealed class DepthMathTests
         var s = DepthStats.Of(values);
         Assert.Equal((1f, 101f, 51f, 51f, 6f, 96f), (s.Min, s.Max, s.Mean, s.Median, s.P5, s.P95));
     }
+
+    [Theory]
+    [InlineData(1, 0)]
+    [InlineData(2, 1)]
+    [InlineData(7, 2)]
+    [InlineData(1000, 3)]
+    [InlineData(81920, 4)]
+    public void Percentiles_by_selection_equal_those_of_a_sorted_copy(int n, int seed)
+    {
+        // Few distinct values (many ties), shuffled, with NaNs mixed in: the selection must agree with interpolating
+        // between order statistics of a full sort, as numpy.percentile does.
+        var rng = new Random(seed);
+        var values = Enumerable.Range(0, n).Select(_ => rng.Next(4) == 0 ? float.NaN : MathF.Round(rng.NextSingle() * 50) / 7).ToArray();
+        var sorted = values.Where(v => !float.IsNaN(v)).Order().ToArray();
+        var s = DepthStats.Of(values);
+        if (sorted.Length == 0)
+        {
+            Assert.True(float.IsNaN(s.Median));
+            return;
+        }
+        float At(double p)
+        {
+            var rank = p * (sorted.Length - 1);
+            var lo = (int)Math.Floor(rank);
+            var hi = Math.Min(lo + 1, sorted.Length - 1);
+            return (float)(sorted[lo] + (sorted[hi] - sorted[lo]) * (rank - lo));
+        }
+        Assert.Equal((sorted[0], sorted[^1], At(0.05), At(0.5), At(0.95)), (s.Min, s.Max, s.P5, s.Median, s.P95));
+    }
 }
