@@ -5,7 +5,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 .DEFAULT_GOAL := help
 
-SERVICES := hailo-ocr hailo-pose hailo-depth
+SERVICES := hailo-ocr hailo-pose hailo-depth hailo-whisper
 # Services whose test and default models a registry CI reaches ships (`make models` pulls them). No reachable
 # registry has a pose or depth model: their tests generate models with the real I/O signatures.
 MODEL_SERVICES := hailo-ocr
