@@ -1,3 +1,4 @@
+using Hailo.TestSupport;
 using System.Text.Json;
 using HailoOllama.Chat;
 using Xunit;
