@@ -85,7 +85,8 @@ public sealed class Scheduler : IDisposable
     /// <summary>Loads <paramref name="model"/> if needed and waits for its turn.</summary>
     public async Task<Lease> AcquireAsync(LocalModel model, int numCtx, TimeSpan? keepAlive, CancellationToken ct)
     {
-        if (Interlocked.Increment(ref _waiting) > _maxQueued + 1)
+        // Requests that cannot start at once wait; beyond max_queued_requests of them a new one is refused.
+        if (Interlocked.Increment(ref _waiting) > _maxQueued && MustWait(model.Name))
         {
             Interlocked.Decrement(ref _waiting);
             _metrics.CountRejected(model.Name);
@@ -122,6 +123,13 @@ public sealed class Scheduler : IDisposable
         {
             Interlocked.Decrement(ref _waiting);
         }
+    }
+
+    /// <summary>True when a request for the model cannot start right now (it is busy, or another load runs).</summary>
+    private bool MustWait(string name)
+    {
+        lock (_lock)
+            return _loaded.TryGetValue(name, out var r) && !r.Unloaded ? r.Gate.CurrentCount == 0 : _loadGate.CurrentCount == 0;
     }
 
     private async Task<(Runner, long)> GetOrLoadAsync(LocalModel model, int numCtx, CancellationToken ct)

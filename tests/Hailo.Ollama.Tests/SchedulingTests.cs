@@ -1,0 +1,141 @@
+using System.Diagnostics;
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using Hailo.TestSupport;
+using HailoOllama;
+using HailoOllama.Api;
+using Microsoft.Extensions.DependencyInjection;
+using OllamaSharp;
+using OllamaSharp.Models;
+using Xunit;
+
+namespace Hailo.Ollama.Tests;
+
+/// <summary>
+/// A random-weight qwen2 GGUF big enough that a generation to the end of its 4096-token context takes many seconds
+/// (Q8_0, 512 wide, 8 layers), as the default model; one CPU thread, at most two waiting requests.
+/// </summary>
+public sealed class SlowModelFixture : IAsyncLifetime
+{
+    public string ModelsDir { get; } = Directory.CreateTempSubdirectory("hailo-ollama-slow-").FullName;
+    public RunningService Service { get; private set; } = null!;
+
+    public async Task InitializeAsync()
+    {
+        var dir = Path.Combine(ModelsDir, "qwen2.5:0.5b");
+        Directory.CreateDirectory(dir);
+        GgufWriter.Write(Path.Combine(dir, "qwen2.5-0.5b-instruct-q4_k_m.gguf"),
+            new GgufWriter.Spec("qwen2", Embd: 512, Layers: 8, Heads: 8, KvHeads: 2, Ff: 2048, Context: 8192, Seed: 3, Q8: true));
+        var c = OllamaFixture.Config(ModelsDir);
+        c.Ollama.NumCtx = 4096;
+        Service = await RunningService.StartAsync(OllamaService.Definition, c);
+        await Service.StartupCompleted;
+    }
+
+    public async Task DisposeAsync()
+    {
+        await Service.DisposeAsync();
+        Directory.Delete(ModelsDir, true);
+    }
+}
+
+/// <summary>Cancellation by the client, the queue bound (503 + Retry-After), concurrent requests on one context.</summary>
+public sealed class SchedulingTests(SlowModelFixture f) : IClassFixture<SlowModelFixture>
+{
+    private HttpClient C => f.Service.Client;
+    private int QueueLength => f.Service.App.Services.GetRequiredService<CompletionEngine>().Scheduler.QueueLength;
+
+    private static StringContent Json(string s) => new(s, Encoding.UTF8, "application/json");
+
+    /// <summary>A streamed generation that would run to the end of the context, once its first chunk has come.</summary>
+    private async Task<(HttpResponseMessage Response, StreamReader Lines)> StartLongAsync(CancellationToken ct)
+    {
+        var req = new HttpRequestMessage(HttpMethod.Post, "/api/generate")
+        { Content = Json("""{"model":"qwen2.5:0.5b","prompt":"go on","options":{"num_predict":-2,"temperature":0}}""") };
+        var r = await C.SendAsync(req, HttpCompletionOption.ResponseHeadersRead, ct);
+        Assert.Equal(HttpStatusCode.OK, r.StatusCode);
+        var lines = new StreamReader(await r.Content.ReadAsStreamAsync(ct));
+        Assert.NotNull(await lines.ReadLineAsync(ct));
+        return (r, lines);
+    }
+
+    /// <summary>Seconds per generated token, from the service's own eval_duration.</summary>
+    private async Task<double> SecondsPerTokenAsync()
+    {
+        var r = await C.PostAsync("/api/generate", Json("""{"model":"qwen2.5:0.5b","prompt":"measure","stream":false,"options":{"num_predict":16,"temperature":0}}"""));
+        var o = JsonDocument.Parse(await r.Content.ReadAsStringAsync()).RootElement;
+        return o.GetProperty("eval_duration").GetInt64() / 1e9 / o.GetProperty("eval_count").GetInt32();
+    }
+
+    [Fact]
+    public async Task A_client_that_disconnects_stops_its_generation()
+    {
+        var perToken = await SecondsPerTokenAsync();
+        var fullRun = perToken * 4000;
+        Assert.True(fullRun > 8, $"the model is too fast for this test: a full run would take {fullRun:F1} s");
+
+        using var c = new OllamaApiClient(C, "qwen2.5:0.5b");
+        using var cts = new CancellationTokenSource();
+        var seen = new List<string>();
+        var e = await Record.ExceptionAsync(async () =>
+        {
+            await foreach (var s in c.GenerateAsync(new GenerateRequest { Model = "qwen2.5:0.5b", Prompt = "never ending", Options = new RequestOptions { NumPredict = -2, Temperature = 0 } }, cts.Token))
+            {
+                seen.Add(JsonSerializer.Serialize(s, s!.GetType(), c.OutgoingJsonSerializerOptions));
+                if (seen.Count == 3) cts.Cancel();
+            }
+        });
+        // OllamaSharp ends the enumeration (or throws OperationCanceledException) once its token is cancelled.
+        Assert.True(e is null or OperationCanceledException, e?.ToString());
+        Assert.Equal(3, seen.Count);
+        // Requests for one model run one at a time: this one can only start once the abandoned generation stopped.
+        var sw = Stopwatch.StartNew();
+        var r = await C.PostAsync("/api/generate", Json("""{"model":"qwen2.5:0.5b","prompt":"next","stream":false,"options":{"num_predict":2}}"""));
+        Assert.Equal(HttpStatusCode.OK, r.StatusCode);
+        Assert.True(sw.Elapsed.TotalSeconds < fullRun / 4, $"next request took {sw.Elapsed.TotalSeconds:F1} s; a full run is {fullRun:F1} s");
+    }
+
+    [Fact]
+    public async Task Beyond_max_queued_requests_waiting_the_service_answers_503_with_retry_after()
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        var (running, lines) = await StartLongAsync(cts.Token);
+        // max_queued_requests is 2: two requests wait behind the running one...
+        var waiting = Enumerable.Range(0, 2).Select(_ => C.PostAsync("/api/generate",
+            Json("""{"model":"qwen2.5:0.5b","prompt":"queued","stream":false,"options":{"num_predict":2}}"""), cts.Token)).ToList();
+        while (QueueLength < 2) await Task.Delay(10, cts.Token);
+        // ...a third is refused at once, in Ollama's error shape, and so is one under /v1 in OpenAI's.
+        var refused = await C.PostAsync("/api/generate", Json("""{"model":"qwen2.5:0.5b","prompt":"one too many","stream":false}"""), cts.Token);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, refused.StatusCode);
+        Assert.True(refused.Headers.RetryAfter?.Delta > TimeSpan.Zero, "Retry-After");
+        Assert.Contains("waiting", JsonDocument.Parse(await refused.Content.ReadAsStringAsync(cts.Token)).RootElement.GetProperty("error").GetString());
+        var v1 = await C.PostAsync("/v1/chat/completions", Json("""{"model":"qwen2.5:0.5b","messages":[{"role":"user","content":"x"}]}"""), cts.Token);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, v1.StatusCode);
+        Assert.NotNull(v1.Headers.RetryAfter);
+        Assert.True(JsonDocument.Parse(await v1.Content.ReadAsStringAsync(cts.Token)).RootElement.GetProperty("error").TryGetProperty("message", out _));
+        // The client of the long generation goes away: the waiting two are served.
+        lines.Dispose();
+        running.Dispose();
+        foreach (var w in waiting) Assert.Equal(HttpStatusCode.OK, (await w).StatusCode);
+    }
+
+    [Fact]
+    public async Task Concurrent_requests_get_the_same_replies_as_one_after_another()
+    {
+        // One context per model is reused across requests (only a prompt's new part is evaluated): interleaved
+        // requests must not see each other's state. Greedy decoding makes each reply a function of its prompt.
+        string Body(int i) => $$$"""{"model":"qwen2.5:0.5b","prompt":"prompt number {{{i}}} {{{new string('x', i)}}}","stream":false,"options":{"num_predict":6,"temperature":0}}""";
+        async Task<string> Reply(int i)
+        {
+            var r = await C.PostAsync("/api/generate", Json(Body(i)));
+            Assert.Equal(HttpStatusCode.OK, r.StatusCode);
+            return JsonDocument.Parse(await r.Content.ReadAsStringAsync()).RootElement.GetProperty("response").GetString()!;
+        }
+        var sequential = new List<string>();
+        for (var i = 0; i < 3; i++) sequential.Add(await Reply(i));
+        var concurrent = await Task.WhenAll(Enumerable.Range(0, 3).Reverse().Select(Reply));
+        Assert.Equal(sequential, concurrent.Reverse());
+        Assert.Equal(3, sequential.Distinct().Count());
+    }
+}
