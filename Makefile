@@ -5,7 +5,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 .DEFAULT_GOAL := help
 
-SERVICES := hailo-ocr hailo-pose hailo-depth hailo-whisper
+SERVICES := hailo-ocr hailo-pose hailo-depth hailo-whisper hailo-ollama
 # Services whose test and default models a registry CI reaches ships (`make models` pulls them). No reachable
 # registry has a pose or depth model: their tests generate models with the real I/O signatures.
 MODEL_SERVICES := hailo-ocr
@@ -50,6 +50,8 @@ shim:
 
 models: build
 	@for s in $(MODEL_SERVICES); do $(call bin,$$s) pull --config /dev/null --models-dir $(MODELS); done
+	@# No registry CI reaches serves an LLM: hailo-ollama's default model is a generated random-weight stand-in.
+	@$(DOTNET) run --no-build -c $(CONFIG) --project tests/Hailo.Ollama.ModelWriter -- $(MODELS)
 
 test: build models shim test-dotnet test-shim test-aot test-deb
 	@echo "all tests passed"
