@@ -38,6 +38,9 @@ public static class WhisperService
 
     private static void Configure(ServiceContext<WhisperConfig> ctx)
     {
+        // libsoxr links libgomp too, and libgomp reads OMP_WAIT_POLICY once, when it loads: set it before the audio
+        // probe below loads libsoxr, not when the model loads (too late: libgomp would keep its threads spinning).
+        CpuWhisperModel.PreferPassiveOpenMpThreads();
         ctx.Builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, WhisperJson.Default));
         ctx.Builder.Services.AddSingleton<IErrorWriter, OpenAiErrorWriter>();
         ctx.Builder.Services.AddSingleton(sp => CreateEngine(ctx, sp.GetRequiredService<ILogger<ISpeechModel>>(), sp.GetService<Func<NpuProbe>>()));

@@ -16,6 +16,7 @@ var benches = new Dictionary<string, (string Readme, Func<Task<Report>> Run)>
     ["hailo-pose"] = ("services/hailo-pose/README.md", () => new PoseBench(repo).RunAsync()),
     ["hailo-depth"] = ("services/hailo-depth/README.md", () => new DepthBench(repo).RunAsync()),
     ["hailo-ollama"] = ("services/hailo-ollama/README.md", () => new OllamaBench(repo, models).RunAsync()),
+    ["hailo-whisper"] = ("services/hailo-whisper/README.md", () => new WhisperBench(repo).RunAsync()),
 };
 var failed = false;
 foreach (var (name, (readme, run)) in benches)

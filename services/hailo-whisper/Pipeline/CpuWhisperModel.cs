@@ -159,7 +159,7 @@ public sealed partial class CpuWhisperModel : ISpeechModel
     {
         if (Environment.GetEnvironmentVariable("OMP_WAIT_POLICY") is { Length: > 0 }) return;
         Environment.SetEnvironmentVariable("OMP_WAIT_POLICY", "PASSIVE");
-        _ = setenv("OMP_WAIT_POLICY", "PASSIVE", 0);
+        _ = setenv("OMP_WAIT_POLICY", "PASSIVE", 1);
     }
 
     [LibraryImport("libc", EntryPoint = "setenv", StringMarshalling = StringMarshalling.Utf8)]
