@@ -55,13 +55,17 @@ public sealed class DepthBench(string repo)
                 var e2e = new List<double>();
                 var modelOnly = new List<double>();
                 var bytes = 0;
+                var stages = new Dictionary<string, List<double>>();
                 for (var round = 0; round < Requests / 10; round++)
                 {
                     for (var i = 0; i < 10; i++)
                     {
                         var sw = Stopwatch.StartNew();
-                        bytes = (await ServiceBench.Post(p.Client, url, jpeg)).Length;
+                        var body = await ServiceBench.Post(p.Client, url, jpeg);
                         e2e.Add(sw.Elapsed.TotalMilliseconds);
+                        bytes = body.Length;
+                        foreach (var stage in System.Text.Json.JsonDocument.Parse(body).RootElement.GetProperty("performance").EnumerateObject())
+                            (stages.TryGetValue(stage.Name, out var l) ? l : stages[stage.Name] = []).Add(stage.Value.GetDouble());
                     }
                     for (var i = 0; i < 10; i++)
                     {
@@ -73,6 +77,8 @@ public sealed class DepthBench(string repo)
                 var ratio = Stats.Median(e2e) / Stats.Median(modelOnly);
                 report.Add($"output_format={format}{(format == "both" ? " (default)" : "")}: p50 end-to-end / model-only, answer {bytes / 1e6:0.0} MB",
                     $"{Stats.Median(e2e):0.0} / {Stats.Median(modelOnly):0.0} ms = {ratio:0.000}", "≤ 1.2", ratio <= 1.2);
+                report.Add("  inside the service, p50: " + string.Join(", ", stages.Keys.Select(k => k.Replace("_time_ms", ""))),
+                    string.Join(" / ", stages.Values.Select(v => $"{Stats.Median(v):0.0}")) + " ms");
             }
             report.Add("RSS with the model loaded, after the requests", $"{Stats.Rss(p.Pid) / 1048576.0:0.0} MiB");
             report.Note($"The CPU model is generated (no depth model is in a registry CI reaches): MiDaS small's I/O signature on a convolution trunk of {gflops:0.0} GFLOPs. Its speed says nothing about a real model's; the ratio is the service's overhead next to a model of that cost.");
