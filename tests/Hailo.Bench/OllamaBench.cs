@@ -76,7 +76,8 @@ internal sealed class OllamaBench(string repo, string models)
         report.Add("exec → READY=1, no model", $"{readyMs:F0} ms");
         report.Note($"Medians of {Runs} runs after one warm-up run each, HTTP and direct in turn; the prompt is sent raw (no template) and is the same both ways. " +
                     $"Load average during the run: {File.ReadAllText("/proc/loadavg").Split(' ')[0]} on {Environment.ProcessorCount} cores (a shared machine: figures move with it). " +
-                    "Time to first token includes evaluating the prompt; on the HTTP side it also includes the request and the first NDJSON line.");
+                    "Time to first token includes evaluating the prompt; on the HTTP side it also includes the request and the first NDJSON line. " +
+                    "The direct side is LLamaSharp's StatelessExecutor, which creates its context on every call; the service keeps its context, which is why its first token can come sooner.");
         return report;
     }
 
