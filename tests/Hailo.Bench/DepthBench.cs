@@ -84,6 +84,7 @@ public sealed class DepthBench(string repo)
             report.Note($"The CPU model is generated (no depth model is in a registry CI reaches): MiDaS small's I/O signature on a convolution trunk of {gflops:0.0} GFLOPs. Its speed says nothing about a real model's; the ratio is the service's overhead next to a model of that cost.");
             report.Note("End-to-end is the client's view over loopback of a 1280×720 JPEG: upload, decode, resize, model, depth formula, resize back to 1280×720, encoding (.npz/.npy: 3.7 MB of float32; PNG), base64 in JSON, download.");
             report.Note("The machine is shared and noisy: compare ratios, not absolute times, across runs.");
+            report.Note("The end-to-end ÷ model-only target (≤ 1.2) assumes a model that dominates the request. This generated model runs in about 12 ms here, while decoding the 1280×720 JPEG alone takes 8–10 ms and every answer is a full-resolution map (0.9 M values resampled, encoded and sent as base64 JSON): against fixed costs of ~40 ms only a model of about 200 ms or more would meet 1.2. What a real MiDaS small or SC-DepthV3 costs on the Pi's CPU is still to be measured there.");
         }
         finally
         {
