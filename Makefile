@@ -116,7 +116,7 @@ test-deb:
 	.ci/deb-e2e $(DEBS) $(DEB_VERSION) $(APT_REPO) $(MODELS) bookworm
 	.ci/deb-e2e $(DEBS) $(DEB_VERSION) $(APT_REPO) $(MODELS) trixie
 
-run: build
+run: build models
 	.ci/run-services "$(if $(SERVICE),$(SERVICE),$(SERVICES))" $(CONFIG) $(MODELS)
 
 bench: build models shim
