@@ -90,10 +90,12 @@ public sealed class SchedulingTests(SlowModelFixture f) : IClassFixture<SlowMode
         Assert.True(e is null or OperationCanceledException, e?.ToString());
         Assert.Equal(3, seen.Count);
         // Requests for one model run one at a time: this one can only start once the abandoned generation stopped.
+        // Had it kept going it would hold the model for the rest of the full run (at least 8 s); a stopped one frees
+        // it at once, so half a full run is a wide bound on a busy machine (measured: about 2 s at load 8).
         var sw = Stopwatch.StartNew();
         var r = await C.PostAsync("/api/generate", Json("""{"model":"qwen2.5:0.5b","prompt":"next","stream":false,"options":{"num_predict":2}}"""));
         Assert.Equal(HttpStatusCode.OK, r.StatusCode);
-        Assert.True(sw.Elapsed.TotalSeconds < fullRun / 4, $"next request took {sw.Elapsed.TotalSeconds:F1} s; a full run is {fullRun:F1} s");
+        Assert.True(sw.Elapsed.TotalSeconds < fullRun / 2, $"next request took {sw.Elapsed.TotalSeconds:F1} s; a full run is {fullRun:F1} s");
     }
 
     [Fact]
