@@ -5,41 +5,72 @@ using Microsoft.AspNetCore.Http;
 
 namespace HailoOllama.Api;
 
-/// <summary>Ollama's /api/generate and /api/chat output: NDJSON chunks and a final chunk with the stats, or one object.</summary>
-internal sealed class OllamaSink(HttpResponse response, string model, bool chat, bool stream) : ICompletionSink
+/// <summary>
+/// What both API families' sinks share: a non-streamed reply is collected and written once at the end; a streamed
+/// one starts the response at its first event and frames each event its family's way (NDJSON line or SSE event).
+/// </summary>
+internal abstract class StreamingSink(HttpResponse response, bool chat, bool stream) : ICompletionSink
 {
-    private readonly System.Text.StringBuilder _all = new();
-    private IReadOnlyList<ToolCall> _calls = [];
+    protected readonly System.Text.StringBuilder All = new();
+    protected IReadOnlyList<ToolCall> Calls = [];
+    protected HttpResponse Response => response;
+    protected bool Chat => chat;
+    protected bool Stream => stream;
     public bool Started { get; private set; }
 
-    private async Task BeginAsync()
+    /// <summary>Content type and headers of the stream, set once before the response starts.</summary>
+    protected abstract void StartHeaders();
+
+    /// <summary>Writes one event of the stream (the response has started).</summary>
+    protected abstract Task FrameAsync(Action<Utf8JsonWriter> write, CancellationToken ct);
+
+    /// <summary>One event of the stream, starting the response first if need be.</summary>
+    protected async Task EventAsync(Action<Utf8JsonWriter> write, CancellationToken ct)
     {
-        if (Started) return;
-        Started = true;
-        response.ContentType = "application/x-ndjson";
-        await response.StartAsync().ConfigureAwait(false);
+        if (!Started)
+        {
+            Started = true;
+            StartHeaders();
+            await response.StartAsync().ConfigureAwait(false);
+        }
+        await FrameAsync(write, ct).ConfigureAwait(false);
     }
 
-    public async Task PieceAsync(string text, CancellationToken ct)
+    public Task PieceAsync(string text, CancellationToken ct)
     {
-        if (!stream) { _all.Append(text); return; }
-        await BeginAsync().ConfigureAwait(false);
-        await JsonOut.LineAsync(response, w => Chunk(w, text, null, false), ct).ConfigureAwait(false);
+        if (stream) return StreamPieceAsync(text, ct);
+        All.Append(text);
+        return Task.CompletedTask;
     }
 
-    public async Task ToolCallsAsync(IReadOnlyList<ToolCall> calls, CancellationToken ct)
+    public Task ToolCallsAsync(IReadOnlyList<ToolCall> calls, CancellationToken ct)
     {
-        _calls = calls;
-        if (!stream || !chat) return;
-        await BeginAsync().ConfigureAwait(false);
-        await JsonOut.LineAsync(response, w => Chunk(w, "", calls, false), ct).ConfigureAwait(false);
+        Calls = calls;
+        return stream && chat ? StreamToolCallsAsync(calls, ct) : Task.CompletedTask;
     }
+
+    protected abstract Task StreamPieceAsync(string text, CancellationToken ct);
+    protected abstract Task StreamToolCallsAsync(IReadOnlyList<ToolCall> calls, CancellationToken ct);
+    public abstract Task DoneAsync(CompletionResult result, CancellationToken ct);
+    public abstract Task ErrorAsync(ApiException error, CancellationToken ct);
+}
+
+/// <summary>Ollama's /api/generate and /api/chat output: NDJSON chunks and a final chunk with the stats, or one object.</summary>
+internal sealed class OllamaSink(HttpResponse response, string model, bool chat, bool stream) : StreamingSink(response, chat, stream)
+{
+    protected override void StartHeaders() => Response.ContentType = "application/x-ndjson";
+
+    protected override Task FrameAsync(Action<Utf8JsonWriter> write, CancellationToken ct) => JsonOut.LineAsync(Response, write, ct);
+
+    protected override Task StreamPieceAsync(string text, CancellationToken ct) => EventAsync(w => Chunk(w, text, null, false), ct);
+
+    protected override Task StreamToolCallsAsync(IReadOnlyList<ToolCall> calls, CancellationToken ct) => EventAsync(w => Chunk(w, "", calls, false), ct);
 
     private void Chunk(Utf8JsonWriter w, string text, IReadOnlyList<ToolCall>? calls, bool done)
     {
         w.WriteString("model", model);
         w.WriteString("created_at", JsonOut.Iso(DateTime.UtcNow));
-        if (chat)
+        if (Chat)
         {
             w.WriteStartObject("message");
             w.WriteString("role", "assistant");
@@ -68,13 +99,13 @@ internal sealed class OllamaSink(HttpResponse response, string model, bool chat,
         w.WriteEndArray();
     }
 
-    public async Task DoneAsync(CompletionResult r, CancellationToken ct)
+    public override async Task DoneAsync(CompletionResult r, CancellationToken ct)
     {
         void Final(Utf8JsonWriter w)
         {
-            Chunk(w, stream ? "" : _all.ToString(), stream ? null : _calls, true);
+            Chunk(w, Stream ? "" : All.ToString(), Stream ? null : Calls, true);
             w.WriteString("done_reason", r.DoneReason);
-            if (!chat)
+            if (!Chat)
             {
                 w.WriteStartArray("context");
                 foreach (var t in r.Stats.Context) w.WriteNumberValue(t);
@@ -87,68 +118,78 @@ internal sealed class OllamaSink(HttpResponse response, string model, bool chat,
             w.WriteNumber("eval_count", r.Stats.EvalTokens);
             w.WriteNumber("eval_duration", r.Stats.EvalNs);
         }
-        if (stream)
-        {
-            await BeginAsync().ConfigureAwait(false);
-            await JsonOut.LineAsync(response, Final, ct).ConfigureAwait(false);
-        }
-        else await JsonOut.SingleAsync(response, Final, ct).ConfigureAwait(false);
+        if (Stream) await EventAsync(Final, ct).ConfigureAwait(false);
+        else await JsonOut.SingleAsync(Response, Final, ct).ConfigureAwait(false);
     }
 
-    public Task ErrorAsync(ApiException error, CancellationToken ct) =>
-        JsonOut.LineAsync(response, w => w.WriteString("error", error.Message), ct);
+    public override Task ErrorAsync(ApiException error, CancellationToken ct) =>
+        EventAsync(w => w.WriteString("error", error.Message), ct);
 }
 
 /// <summary>OpenAI chat/completions output: SSE chunks ending in data: [DONE], or one object.</summary>
-internal sealed class OpenAiSink(HttpResponse response, string model, bool chat, bool stream, bool includeUsage) : ICompletionSink
+internal sealed class OpenAiSink(HttpResponse response, string model, bool chat, bool stream, bool includeUsage) : StreamingSink(response, chat, stream)
 {
     private readonly string _id = (chat ? "chatcmpl-" : "cmpl-") + Guid.NewGuid().ToString("N")[..24];
     private readonly long _created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-    private readonly System.Text.StringBuilder _all = new();
-    private IReadOnlyList<ToolCall> _calls = [];
     private bool _roleSent;
-    public bool Started { get; private set; }
 
-    private async Task BeginAsync()
+    protected override void StartHeaders()
     {
-        if (Started) return;
-        Started = true;
-        response.ContentType = "text/event-stream";
-        response.Headers.CacheControl = "no-cache";
-        await response.StartAsync().ConfigureAwait(false);
+        Response.ContentType = "text/event-stream";
+        Response.Headers.CacheControl = "no-cache";
     }
+
+    protected override Task FrameAsync(Action<Utf8JsonWriter> write, CancellationToken ct) => JsonOut.SseAsync(Response, write, ct);
 
     private void Head(Utf8JsonWriter w)
     {
         w.WriteString("id", _id);
-        w.WriteString("object", chat ? (stream ? "chat.completion.chunk" : "chat.completion") : "text_completion");
+        w.WriteString("object", Chat ? (Stream ? "chat.completion.chunk" : "chat.completion") : "text_completion");
         w.WriteNumber("created", _created);
         w.WriteString("model", model);
         w.WriteString("system_fingerprint", "fp_hailo_ollama");
     }
 
-    public async Task PieceAsync(string text, CancellationToken ct)
+    /// <summary>
+    /// The head and the one-element "choices" array. A whole reply (not streamed) has a "message" (chat) or "text" with
+    /// "logprobs": null (completions), its tool calls without an index; a stream chunk has a "delta" (chat) or "text",
+    /// its tool calls indexed. Null content: no "content" in the chat object ("" as a completion's text); null calls:
+    /// no "tool_calls"; null finish: "finish_reason": null.
+    /// </summary>
+    private void Choice(Utf8JsonWriter w, bool whole, bool role, string? content, IReadOnlyList<ToolCall>? calls, string? finish)
     {
-        if (!stream) { _all.Append(text); return; }
-        await BeginAsync().ConfigureAwait(false);
-        await JsonOut.SseAsync(response, w =>
+        Head(w);
+        w.WriteStartArray("choices");
+        w.WriteStartObject();
+        w.WriteNumber("index", 0);
+        if (Chat)
         {
-            Head(w);
-            w.WriteStartArray("choices");
-            w.WriteStartObject();
-            w.WriteNumber("index", 0);
-            if (chat)
-            {
-                w.WriteStartObject("delta");
-                if (!_roleSent) w.WriteString("role", "assistant");
-                w.WriteString("content", text);
-                w.WriteEndObject();
-            }
-            else w.WriteString("text", text);
-            w.WriteNull("finish_reason");
+            w.WriteStartObject(whole ? "message" : "delta");
+            if (role) w.WriteString("role", "assistant");
+            if (content is not null) w.WriteString("content", content);
+            if (calls is not null) WriteCalls(w, calls, withIndex: !whole);
             w.WriteEndObject();
-            w.WriteEndArray();
-        }, ct).ConfigureAwait(false);
+        }
+        else
+        {
+            w.WriteString("text", content ?? "");
+            if (whole) w.WriteNull("logprobs");
+        }
+        if (finish is null) w.WriteNull("finish_reason");
+        else w.WriteString("finish_reason", finish);
+        w.WriteEndObject();
+        w.WriteEndArray();
+    }
+
+    protected override async Task StreamPieceAsync(string text, CancellationToken ct)
+    {
+        await EventAsync(w => Choice(w, whole: false, role: !_roleSent, text, null, null), ct).ConfigureAwait(false);
+        _roleSent = true;
+    }
+
+    protected override async Task StreamToolCallsAsync(IReadOnlyList<ToolCall> calls, CancellationToken ct)
+    {
+        await EventAsync(w => Choice(w, whole: false, role: !_roleSent, null, calls, null), ct).ConfigureAwait(false);
         _roleSent = true;
     }
 
@@ -172,28 +213,6 @@ internal sealed class OpenAiSink(HttpResponse response, string model, bool chat,
         w.WriteEndArray();
     }
 
-    public async Task ToolCallsAsync(IReadOnlyList<ToolCall> calls, CancellationToken ct)
-    {
-        _calls = calls;
-        if (!stream || !chat) return;
-        await BeginAsync().ConfigureAwait(false);
-        await JsonOut.SseAsync(response, w =>
-        {
-            Head(w);
-            w.WriteStartArray("choices");
-            w.WriteStartObject();
-            w.WriteNumber("index", 0);
-            w.WriteStartObject("delta");
-            if (!_roleSent) w.WriteString("role", "assistant");
-            WriteCalls(w, calls, withIndex: true);
-            w.WriteEndObject();
-            w.WriteNull("finish_reason");
-            w.WriteEndObject();
-            w.WriteEndArray();
-        }, ct).ConfigureAwait(false);
-        _roleSent = true;
-    }
-
     private static void Usage(Utf8JsonWriter w, CompletionResult r)
     {
         w.WriteStartObject("usage");
@@ -203,69 +222,33 @@ internal sealed class OpenAiSink(HttpResponse response, string model, bool chat,
         w.WriteEndObject();
     }
 
-    public async Task DoneAsync(CompletionResult r, CancellationToken ct)
+    public override async Task DoneAsync(CompletionResult r, CancellationToken ct)
     {
-        var finish = _calls.Count > 0 ? "tool_calls" : r.DoneReason == "length" ? "length" : "stop";
-        if (!stream)
+        var finish = Calls.Count > 0 ? "tool_calls" : r.DoneReason == "length" ? "length" : "stop";
+        if (!Stream)
         {
-            await JsonOut.SingleAsync(response, w =>
+            await JsonOut.SingleAsync(Response, w =>
             {
-                Head(w);
-                w.WriteStartArray("choices");
-                w.WriteStartObject();
-                w.WriteNumber("index", 0);
-                if (chat)
-                {
-                    w.WriteStartObject("message");
-                    w.WriteString("role", "assistant");
-                    w.WriteString("content", _all.ToString());
-                    if (_calls.Count > 0) WriteCalls(w, _calls, withIndex: false);
-                    w.WriteEndObject();
-                }
-                else
-                {
-                    w.WriteString("text", _all.ToString());
-                    w.WriteNull("logprobs");
-                }
-                w.WriteString("finish_reason", finish);
-                w.WriteEndObject();
-                w.WriteEndArray();
+                Choice(w, whole: true, role: true, All.ToString(), Calls.Count > 0 ? Calls : null, finish);
                 Usage(w, r);
             }, ct).ConfigureAwait(false);
             return;
         }
-        await BeginAsync().ConfigureAwait(false);
-        await JsonOut.SseAsync(response, w =>
-        {
-            Head(w);
-            w.WriteStartArray("choices");
-            w.WriteStartObject();
-            w.WriteNumber("index", 0);
-            if (chat)
-            {
-                w.WriteStartObject("delta");
-                w.WriteEndObject();
-            }
-            else w.WriteString("text", "");
-            w.WriteString("finish_reason", finish);
-            w.WriteEndObject();
-            w.WriteEndArray();
-        }, ct).ConfigureAwait(false);
+        await EventAsync(w => Choice(w, whole: false, role: false, null, null, finish), ct).ConfigureAwait(false);
         if (includeUsage)
-            await JsonOut.SseAsync(response, w =>
+            await EventAsync(w =>
             {
                 Head(w);
                 w.WriteStartArray("choices");
                 w.WriteEndArray();
                 Usage(w, r);
             }, ct).ConfigureAwait(false);
-        await response.Body.WriteAsync("data: [DONE]\n\n"u8.ToArray(), ct).ConfigureAwait(false);
-        await response.Body.FlushAsync(ct).ConfigureAwait(false);
+        await DoneMarkerAsync(ct).ConfigureAwait(false);
     }
 
-    public async Task ErrorAsync(ApiException error, CancellationToken ct)
+    public override async Task ErrorAsync(ApiException error, CancellationToken ct)
     {
-        await JsonOut.SseAsync(response, w =>
+        await EventAsync(w =>
         {
             w.WriteStartObject("error");
             w.WriteString("message", error.Message);
@@ -274,6 +257,13 @@ internal sealed class OpenAiSink(HttpResponse response, string model, bool chat,
             w.WriteString("code", error.Code);
             w.WriteEndObject();
         }, ct).ConfigureAwait(false);
-        await response.Body.WriteAsync("data: [DONE]\n\n"u8.ToArray(), ct).ConfigureAwait(false);
+        await DoneMarkerAsync(ct).ConfigureAwait(false);
+    }
+
+    /// <summary>The stream's last event.</summary>
+    private async Task DoneMarkerAsync(CancellationToken ct)
+    {
+        await Response.Body.WriteAsync("data: [DONE]\n\n"u8.ToArray(), ct).ConfigureAwait(false);
+        await Response.Body.FlushAsync(ct).ConfigureAwait(false);
     }
 }
