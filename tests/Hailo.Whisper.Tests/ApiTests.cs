@@ -109,7 +109,12 @@ public sealed class ApiTests(CpuServiceFixture f) : IClassFixture<CpuServiceFixt
             Assert.Equal(expected.Segments[i].End, segments[i].GetProperty("end").GetDouble());
             Assert.Equal(expected.Segments[i].Text, segments[i].GetProperty("text").GetString());
             Assert.Equal(expected.Segments[i].Tokens, segments[i].GetProperty("tokens").EnumerateArray().Select(t => t.GetInt32()));
+            // whisper.cpp's no-speech probability (Whisper.net's SegmentData.NoSpeechProbability), not a constant 0.
+            Assert.NotNull(expected.Segments[i].NoSpeechProb);
+            Assert.Equal(expected.Segments[i].NoSpeechProb!.Value, segments[i].GetProperty("no_speech_prob").GetDouble());
+            Assert.InRange(segments[i].GetProperty("no_speech_prob").GetDouble(), 0, 1);
         }
+        Assert.Contains(segments, s => s.GetProperty("no_speech_prob").GetDouble() > 0);
         Assert.Equal(srt.Split("\n\n", StringSplitOptions.RemoveEmptyEntries).Length, segments.Count(s => s.GetProperty("text").GetString()!.Trim().Length > 0));
     }
 

@@ -51,7 +51,7 @@ public static class Formats
         Math.Round(t.Duration, 3),
         t.Text,
         segments ? t.Segments.Select(s => new VerboseSegment(s.Id, s.Seek, s.Start, s.End, s.Text, s.Tokens, s.Temperature,
-            s.AvgLogprob ?? 0, s.CompressionRatio, 0)).ToArray() : null,
+            s.AvgLogprob ?? 0, s.CompressionRatio, s.NoSpeechProb ?? 0)).ToArray() : null,
         words ? t.Words.Select(w => new VerboseWord(w.Text, w.Start, w.End, w.Probability)).ToArray() : null,
         Usage(t));
 }

@@ -9,7 +9,7 @@ public sealed record AudioUsage(string Type, int Seconds);
 /// <summary>response_format=json: {"text"} (+ usage as OpenAI sends it).</summary>
 public sealed record TranscriptionJson(string Text, AudioUsage Usage);
 
-/// <summary>One segment of verbose_json. avg_logprob and no_speech_prob are 0 where the backend does not report them.</summary>
+/// <summary>One segment of verbose_json. avg_logprob and no_speech_prob are 0 where the backend does not report them (the NPU).</summary>
 public sealed record VerboseSegment(int Id, int Seek, double Start, double End, string Text, int[] Tokens, double Temperature,
     double AvgLogprob, double CompressionRatio, double NoSpeechProb);
 

@@ -66,10 +66,17 @@ public sealed partial class CpuWhisperModel : ISpeechModel
             var text = tokens.Where(IsText).ToArray();
             double? avgLogprob = text.Length == 0 ? null : Math.Round(text.Average(t => Math.Log(Math.Max(t.Probability, 1e-10f))), 4);
             segments.Add(new RawSegment(s.Start.TotalSeconds, s.End.TotalSeconds, s.Text, text.Select(t => t.Id).ToArray(), avgLogprob,
-                options.WordTimestamps ? Words(text, s) : null));
+                options.WordTimestamps ? Words(text, s) : null, NoSpeech(s.NoSpeechProbability)));
         }
         return new WindowResult(language, segments);
     }
+
+    /// <summary>
+    /// whisper.cpp's no-speech probability of the segment's decode (the softmax of the no-speech token after the start
+    /// token), as the shortest double that prints like the float; null when it is not a probability.
+    /// </summary>
+    internal static double? NoSpeech(float p) =>
+        float.IsFinite(p) && p is >= 0 and <= 1 ? double.Parse(p.ToString(System.Globalization.CultureInfo.InvariantCulture), System.Globalization.CultureInfo.InvariantCulture) : null;
 
     // Timestamp and control tokens print as [_BEG_], [_TT_42] or <|endoftext|>; the rest is text.
     private static bool IsText(WhisperToken t) =>

@@ -40,7 +40,7 @@ public static class Transcriber
                     End = Math.Clamp(offset + w.End, Math.Min(offset + Math.Max(0, w.Start), windowEnd), windowEnd),
                 }).ToArray();
                 segments.Add(new Segment(segments.Count, (int)Math.Round(offset * 100), Round(st), Round(en), text, s.Tokens,
-                    options.Temperature, s.AvgLogprob, CompressionRatio(text), words));
+                    options.Temperature, s.AvgLogprob, CompressionRatio(text), words, s.NoSpeechProb));
             }
         }
         var joined = string.Join(" ", segments.Select(s => s.Text.Trim()).Where(t => t.Length > 0));

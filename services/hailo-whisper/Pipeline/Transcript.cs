@@ -17,15 +17,17 @@ public sealed record TranscribeOptions
 /// <summary>A word with its times in seconds from the start of the audio.</summary>
 public sealed record Word(string Text, double Start, double End, double Probability);
 
-/// <summary>A segment as a backend produced it, times relative to its window.</summary>
-public sealed record RawSegment(double Start, double End, string Text, int[] Tokens, double? AvgLogprob, IReadOnlyList<Word>? Words);
+/// <summary>A segment as a backend produced it, times relative to its window; <paramref name="NoSpeechProb"/> is
+/// whisper.cpp's probability of the no-speech token for the decode that produced the segment (null: not reported).</summary>
+public sealed record RawSegment(double Start, double End, string Text, int[] Tokens, double? AvgLogprob, IReadOnlyList<Word>? Words,
+    double? NoSpeechProb = null);
 
 /// <summary>What a backend made of one window of audio.</summary>
 public sealed record WindowResult(string? Language, IReadOnlyList<RawSegment> Segments);
 
 /// <summary>A segment of the final transcript, times in seconds from the start of the audio.</summary>
 public sealed record Segment(int Id, int Seek, double Start, double End, string Text, int[] Tokens, double Temperature, double? AvgLogprob,
-    double CompressionRatio, IReadOnlyList<Word>? Words);
+    double CompressionRatio, IReadOnlyList<Word>? Words, double? NoSpeechProb = null);
 
 /// <summary>A whole transcription.</summary>
 public sealed record Transcript(string Text, string? Language, double Duration, IReadOnlyList<Segment> Segments, int Windows, double ModelSeconds)
