@@ -50,7 +50,7 @@ shim:
 
 models: build
 	@for s in $(MODEL_SERVICES); do $(call bin,$$s) pull --config /dev/null --models-dir $(MODELS); done
-	@# No registry CI reaches serves an LLM: hailo-ollama's default model is a generated random-weight stand-in.
+	@# No registry CI reaches serves an LLM: hailo-ollama gets a generated random-weight stand-in, stand-in:tiny (make run's default).
 	@$(DOTNET) run --no-build -c $(CONFIG) --project tests/Hailo.Ollama.ModelWriter -- $(MODELS)
 
 test: build models shim test-dotnet test-shim test-aot test-deb

@@ -49,6 +49,30 @@ public sealed class ApiTests(OllamaFixture f) : IClassFixture<OllamaFixture>
     }
 
     [Fact]
+    public async Task The_make_models_stand_in_is_listed_as_a_stand_in_and_runs()
+    {
+        // What tests/Hailo.Ollama.ModelWriter writes: a GGUF and a record with a path relative to models.dir.
+        const string name = "stand-in:tiny";
+        var relative = Path.Combine(name, "stand-in-tiny.gguf");
+        Directory.CreateDirectory(Path.Combine(f.ModelsDir, name));
+        GgufWriter.Write(Path.Combine(f.ModelsDir, relative), new GgufWriter.Spec("qwen2", Seed: 5));
+        new HailoOllama.Engine.ModelRegistry(new Hailo.Hosting.Models.ModelStore(f.ModelsDir, [], HailoOllama.OllamaModels.Catalog), "cpu")
+            .Save(new HailoOllama.Engine.LocalModel { Name = name, Backend = "cpu", Path = relative, Family = "stand-in", ModifiedAt = DateTime.UtcNow });
+        Assert.DoesNotContain(HailoOllama.OllamaModels.Catalog, m => m.Name == name);
+
+        var tags = JsonDocument.Parse(await C.GetStringAsync("/api/tags")).RootElement.GetProperty("models");
+        var details = tags.EnumerateArray().Single(x => x.GetProperty("name").GetString() == name).GetProperty("details");
+        Assert.Equal("stand-in", details.GetProperty("family").GetString());
+        Assert.Equal(["stand-in", "qwen2"], details.GetProperty("families").EnumerateArray().Select(x => x.GetString()!).ToArray());
+        var (status, r) = await Post("/api/generate", """{"model":"stand-in:tiny","prompt":"hi","stream":false,"keep_alive":0,"options":{"num_predict":3}}""");
+        Assert.Equal(HttpStatusCode.OK, status);
+        Assert.Equal(3, r.GetProperty("eval_count").GetInt32());
+
+        Assert.Equal(HttpStatusCode.OK, (await C.SendAsync(new HttpRequestMessage(HttpMethod.Delete, "/api/delete") { Content = Json("""{"model":"stand-in:tiny"}""") })).StatusCode);
+        Assert.False(File.Exists(Path.Combine(f.ModelsDir, relative)));
+    }
+
+    [Fact]
     public async Task Generate_non_streaming_counts_tokens_and_reports_ns_durations()
     {
         var (status, r) = await Post("/api/generate",

@@ -60,9 +60,11 @@ internal sealed class NativeApi(CompletionEngine engine, Func<string, string> pu
         w.WriteString("parent_model", m.ParentModel ?? "");
         w.WriteString("format", m.Backend == "npu" ? "hef" : "gguf");
         var family = Registry.Family(m);
+        var architecture = Registry.Architecture(m);
         w.WriteString("family", family);
         w.WriteStartArray("families");
         w.WriteStringValue(family);
+        if (architecture != family) w.WriteStringValue(architecture);
         w.WriteEndArray();
         w.WriteString("parameter_size", g?.ParameterSize ?? (m.Name.Contains("1.5b", StringComparison.Ordinal) ? "1.5B" : ""));
         w.WriteString("quantization_level", g?.QuantizationLevel ?? (m.Backend == "npu" ? "Q4_0" : ""));
@@ -144,7 +146,7 @@ internal sealed class NativeApi(CompletionEngine engine, Func<string, string> pu
             }
             else
             {
-                w.WriteString("general.architecture", Registry.Family(m));
+                w.WriteString("general.architecture", Registry.Architecture(m));
                 w.WriteString("general.format", "hef");
             }
             w.WriteEndObject();

@@ -17,6 +17,7 @@ public sealed record LocalModel
 {
     public required string Name { get; init; }
     public required string Backend { get; init; }
+    /// <summary>The model file; a relative path in a record is relative to models.dir.</summary>
     public required string Path { get; init; }
     public string? Template { get; init; }
     public string? System { get; init; }
@@ -25,6 +26,8 @@ public sealed record LocalModel
     /// <summary>sha256 of the model file (hex), when known.</summary>
     public string? Digest { get; init; }
     public string? ParentModel { get; init; }
+    /// <summary>What /api/tags shows as the family instead of the GGUF's architecture (the stand-in `make models` writes says so).</summary>
+    public string? Family { get; init; }
     /// <summary>True for a record written by /api/create, /api/copy or /api/pull (it can be deleted).</summary>
     public bool Stored { get; init; }
 }
@@ -69,7 +72,9 @@ public sealed class ModelRegistry(ModelStore store, string backend)
                 try
                 {
                     var m = JsonSerializer.Deserialize(File.ReadAllText(f), RegistryJson.Default.LocalModel);
-                    if (m is not null && m.Backend == Backend && File.Exists(m.Path)) byName[m.Name] = m with { Stored = true };
+                    if (m is null || m.Backend != Backend) continue;
+                    var path = System.IO.Path.Combine(Store.ModelsDir, m.Path); // a rooted path stays as it is
+                    if (File.Exists(path)) byName[m.Name] = m with { Path = path, Stored = true };
                 }
                 catch (Exception e) when (e is JsonException or IOException or UnauthorizedAccessException)
                 {
@@ -155,5 +160,9 @@ public sealed class ModelRegistry(ModelStore store, string backend)
         return g is null ? null : ChatTemplate.Recognise(g.ChatTemplate, g.Architecture);
     }
 
-    public string Family(LocalModel m) => Gguf(m)?.Architecture ?? (m.Name.StartsWith("llama", StringComparison.Ordinal) ? "llama" : "qwen2");
+    /// <summary>The model's architecture: GGUF's general.architecture, for a HEF from its name.</summary>
+    public string Architecture(LocalModel m) => Gguf(m)?.Architecture ?? (m.Name.StartsWith("llama", StringComparison.Ordinal) ? "llama" : "qwen2");
+
+    /// <summary>The family /api/tags and /api/show report: the record's, else the architecture.</summary>
+    public string Family(LocalModel m) => m.Family ?? Architecture(m);
 }
