@@ -85,6 +85,21 @@ internal static class BenchModels
         return (w.ToBytes(), gflops);
     }
 
+    /// <summary>
+    /// SC-DepthV3's ONNX signature ([1, 3, 256, 320] → [1, 1, 256, 320] logits) on a trunk of the given stage widths
+    /// (46…368 with three repeats: 10.6 GFLOPs, the 10.7 GOPs Hailo's model zoo gives for scdepthv3): logits = channel
+    /// mean of the input + 0 × the trunk's mean.
+    /// </summary>
+    public static (byte[] Model, double Gflops) Scdepth(int[] channels, int repeats)
+    {
+        var w = new OnnxWriter().Input("input", [1, 3, 256, 320]).Output("depth", [1, 1, 256, 320]);
+        var (trunk, gflops) = Trunk(w, "input", 256, 320, channels, repeats);
+        var channelMean = w.Node("ReduceMean", ["input"], null, ("axes", new long[] { 1 }), ("keepdims", 1L));
+        var zero = w.Node("Mul", [w.Node("ReduceMean", [trunk], null, ("keepdims", 0L)), w.Constant([0f], [1])]);
+        w.Node("Add", [channelMean, zero], "depth");
+        return (w.ToBytes(), gflops);
+    }
+
     /// <summary>A 1280×720 JPEG with photo-like detail (gradients and noise), so decoding costs what a camera frame costs.</summary>
     public static byte[] Photo1280x720()
     {

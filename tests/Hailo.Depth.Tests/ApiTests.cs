@@ -130,7 +130,7 @@ public sealed class ApiTests(DepthServiceFixture fixture)
         Assert.Equal(65535, samples[700 * W + 1270]);
     }
 
-    /// <summary>Reads our 16-bit greyscale PNG (filter 0 rows) back into samples.</summary>
+    /// <summary>Reads our 16-bit greyscale PNG (one IDAT, rows filtered None or Sub) back into samples.</summary>
     private static ushort[] Png16Samples(byte[] png, out int width, out int height)
     {
         width = BinaryPrimitives.ReadInt32BigEndian(png.AsSpan(16));
@@ -143,9 +143,16 @@ public sealed class ApiTests(DepthServiceFixture fixture)
         z.CopyTo(ms);
         var raw = ms.ToArray();
         var samples = new ushort[width * height];
+        var stride = 1 + 2 * width;
         for (var y = 0; y < height; y++)
-            for (var x = 0; x < width; x++)
-                samples[y * width + x] = BinaryPrimitives.ReadUInt16BigEndian(raw.AsSpan(y * (1 + 2 * width) + 1 + 2 * x));
+        {
+            // Filter type None or Sub (each byte plus the byte one pixel, two bytes, to its left).
+            var row = raw.AsSpan(y * stride + 1, 2 * width);
+            Assert.True(raw[y * stride] is 0 or 1, $"row {y}: filter type {raw[y * stride]}");
+            if (raw[y * stride] == 1)
+                for (var i = 2; i < row.Length; i++) row[i] += row[i - 2];
+            for (var x = 0; x < width; x++) samples[y * width + x] = BinaryPrimitives.ReadUInt16BigEndian(row[(2 * x)..]);
+        }
         return samples;
     }
 

@@ -1,3 +1,6 @@
+using System.Buffers.Binary;
+using System.Numerics;
+using System.Runtime.InteropServices;
 using HailoDepth.Pipeline;
 
 namespace HailoDepth.Output;
@@ -9,6 +12,7 @@ internal sealed record EncodedDepth(byte[]? Npz, byte[]? Npy, byte[]? Image, byt
 /// Encodes a depth map as the output format asks: .npz (key "depth") for numpy/both, .npy for npy (both float32,
 /// min-max normalised to 0-1 when normalize is on), a colormapped PNG for image/both and a 16-bit greyscale PNG for
 /// depth_png_16. The colour image shows nearness: the near end of the map is the bright end of the colormap.
+/// Values go straight from the map into each file's buffer; for "both" the array and the image are encoded at once.
 /// </summary>
 internal static class DepthEncoder
 {
@@ -17,26 +21,45 @@ internal static class DepthEncoder
         var (min, max) = Range(r.Depth);
         var wantsArray = o.OutputFormat is "numpy" or "both" or "npy";
         var wantsImage = o.OutputFormat is "image" or "both";
-        float[]? normalized = null;
-        if ((wantsArray && o.Normalize) || wantsImage) normalized = Normalize(r.Depth, min, max);
 
         byte[]? npz = null, npy = null, image = null, png16 = null;
         double? scale = null, offset = null;
-        if (wantsArray)
+        void Array()
         {
-            var values = o.Normalize ? normalized! : r.Depth;
-            if (o.OutputFormat == "npy") npy = NpyWriter.Npy(values, r.Height, r.Width);
-            else npz = NpyWriter.Npz("depth", values, r.Height, r.Width);
+            var map = o.Normalize ? ValueMap.Normalized(min, max) : default;
+            if (o.OutputFormat == "npy") npy = NpyWriter.Npy(r.Depth, r.Height, r.Width, map);
+            else npz = NpyWriter.Npz("depth", r.Depth, r.Height, r.Width, map);
         }
-        if (wantsImage)
-        {
-            // Bright = near: the colour index runs over 1 − closeness. A palette PNG holding the colormap's table.
-            var indices = new byte[normalized!.Length];
-            Colormaps.Indices(normalized, indices, invert: true);
-            image = PngWriter.Indexed8(indices, r.Width, r.Height, Colormaps.Table(o.Colormap));
-        }
+        void Image() => image = ColourImage(r, o.Colormap, min, max);
+
+        if (wantsArray && wantsImage) Parallel.Invoke(Array, Image);
+        else if (wantsArray) Array();
+        else if (wantsImage) Image();
         if (o.OutputFormat == "depth_png_16") (png16, scale, offset) = Png16(r, spec, o.Normalize, min, max);
         return new EncodedDepth(npz, npy, image, png16, scale, offset);
+    }
+
+    /// <summary>
+    /// A palette PNG holding the colormap's table. Bright = near: a pixel's colour index is that of 1 − v, v the
+    /// min-max normalised depth (a flat map is all v = 0).
+    /// </summary>
+    internal static byte[] ColourImage(DepthResult r, string colormap, float min, float max)
+    {
+        var range = max - min;
+        var flat = !(range > 0);
+        var k = flat ? 0 : 1 / range;
+        var width = r.Width;
+        var depth = r.Depth;
+        return PngWriter.Indexed8(width, r.Height, Colormaps.Table(colormap), (y, row) =>
+        {
+            var src = depth.AsSpan(y * width, width);
+            if (flat)
+            {
+                row.Fill((byte)Colormaps.Index(1));
+                return;
+            }
+            for (var x = 0; x < src.Length; x++) row[x] = (byte)Colormaps.Index(1 - (src[x] - min) * k);
+        });
     }
 
     /// <summary>
@@ -45,42 +68,60 @@ internal static class DepthEncoder
     /// </summary>
     internal static (byte[] Png, double Scale, double Offset) Png16(DepthResult r, DepthModel spec, bool normalize, float min, float max)
     {
-        var px = new ushort[r.Depth.Length];
         double scale, offset;
+        float k, from;
         if (!normalize && spec.Output == DepthOutput.Scdepth)
         {
             (scale, offset) = (0.001, 0);
-            for (var i = 0; i < px.Length; i++) px[i] = (ushort)Math.Clamp(MathF.Round(r.Depth[i] * 1000), 0, 65535);
+            (from, k) = (0, 1000);
         }
         else
         {
             var range = max - min;
             (scale, offset) = normalize ? (1.0 / 65535, 0.0) : (range / 65535.0, min);
-            var k = range > 0 ? 65535 / range : 0;
-            for (var i = 0; i < px.Length; i++) px[i] = (ushort)Math.Clamp(MathF.Round((r.Depth[i] - min) * k), 0, 65535);
+            (from, k) = (min, range > 0 ? 65535 / range : 0);
         }
-        return (PngWriter.Gray16(px, r.Width, r.Height), scale, offset);
+        var width = r.Width;
+        var depth = r.Depth;
+        var png = PngWriter.Gray16(width, r.Height, (y, row) =>
+        {
+            var src = depth.AsSpan(y * width, width);
+            for (var x = 0; x < src.Length; x++)
+                BinaryPrimitives.WriteUInt16BigEndian(row[(2 * x)..], (ushort)Math.Clamp(MathF.Round((src[x] - from) * k), 0, 65535));
+        });
+        return (png, scale, offset);
     }
 
+    /// <summary>Smallest and largest value, NaN ignored (±∞ when there is no number).</summary>
     internal static (float Min, float Max) Range(ReadOnlySpan<float> values)
     {
         float min = float.PositiveInfinity, max = float.NegativeInfinity;
-        foreach (var v in values)
+        var i = 0;
+        if (Vector.IsHardwareAccelerated && values.Length >= Vector<float>.Count)
         {
-            if (v < min) min = v;
-            if (v > max) max = v;
+            // NaN lanes are replaced by the running extreme before comparing, so they never win.
+            var v = MemoryMarshal.Cast<float, Vector<float>>(values);
+            var lo = new Vector<float>(float.PositiveInfinity);
+            var hi = new Vector<float>(float.NegativeInfinity);
+            foreach (var x in v)
+            {
+                var isNumber = Vector.Equals(x, x);
+                lo = Vector.Min(lo, Vector.ConditionalSelect(isNumber, x, lo));
+                hi = Vector.Max(hi, Vector.ConditionalSelect(isNumber, x, hi));
+            }
+            for (var j = 0; j < Vector<float>.Count; j++)
+            {
+                if (lo[j] < min) min = lo[j];
+                if (hi[j] > max) max = hi[j];
+            }
+            i = v.Length * Vector<float>.Count;
+        }
+        for (; i < values.Length; i++)
+        {
+            var x = values[i];
+            if (x < min) min = x;
+            if (x > max) max = x;
         }
         return (min, max);
-    }
-
-    /// <summary>(d − min) / (max − min); a flat map becomes all zeros.</summary>
-    internal static float[] Normalize(ReadOnlySpan<float> values, float min, float max)
-    {
-        var result = new float[values.Length];
-        var range = max - min;
-        if (!(range > 0)) return result;
-        var k = 1 / range;
-        for (var i = 0; i < values.Length; i++) result[i] = (values[i] - min) * k;
-        return result;
     }
 }

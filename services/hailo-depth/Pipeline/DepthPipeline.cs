@@ -41,8 +41,12 @@ internal sealed class DepthPipeline(IDepthModel model, DepthModel spec, ServiceM
         var grid = model.Run(image, timer);
         var start = Stopwatch.GetTimestamp();
         DepthDecoder.ToDepth(grid.Values, Spec.Output);
-        var stats = DepthStats.Of(grid.Values);
-        var depth = Resample.Bilinear(grid.Values, grid.Width, grid.Height, image.Width, image.Height);
+        // Statistics on the model's grid while the map is resampled to the image's size.
+        DepthStats stats = null!;
+        float[] depth = null!;
+        Parallel.Invoke(
+            () => stats = DepthStats.Of(grid.Values),
+            () => depth = Resample.Bilinear(grid.Values, grid.Width, grid.Height, image.Width, image.Height));
         timer.PostprocessMs += Elapsed(start);
         if (metrics is not null)
         {

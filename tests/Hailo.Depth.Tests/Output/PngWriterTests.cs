@@ -37,7 +37,33 @@ public sealed class PngWriterTests
         using var z = new ZLibStream(new MemoryStream(chunks[1].Data), CompressionMode.Decompress);
         using var raw = new MemoryStream();
         z.CopyTo(raw);
-        Assert.Equal([0, 0, 0, 0, 1, 1, 0, 0, 255, 255, 0x12, 0x34, 0x80, 0x00], raw.ToArray());
+        Assert.Equal([0, 0, 0, 1, 1, 0, 255, 255, 0x12, 0x34, 0x80, 0x00], Unfilter(raw.ToArray(), rowBytes: 6, bytesPerPixel: 2));
+    }
+
+    /// <summary>The PNG specification's reconstruction of filtered rows (types None, Sub, Up; others fail the test).</summary>
+    private static byte[] Unfilter(byte[] filtered, int rowBytes, int bytesPerPixel)
+    {
+        Assert.Equal(0, filtered.Length % (rowBytes + 1));
+        var rows = filtered.Length / (rowBytes + 1);
+        var result = new byte[rows * rowBytes];
+        for (var y = 0; y < rows; y++)
+        {
+            var type = filtered[y * (rowBytes + 1)];
+            for (var x = 0; x < rowBytes; x++)
+            {
+                var f = filtered[y * (rowBytes + 1) + 1 + x];
+                var left = x >= bytesPerPixel ? result[y * rowBytes + x - bytesPerPixel] : 0;
+                var up = y > 0 ? result[(y - 1) * rowBytes + x] : 0;
+                result[y * rowBytes + x] = type switch
+                {
+                    0 => f,
+                    1 => (byte)(f + left),
+                    2 => (byte)(f + up),
+                    _ => throw new Xunit.Sdk.XunitException($"row {y}: filter type {type} not expected"),
+                };
+            }
+        }
+        return result;
     }
 
     // Bitwise CRC-32 straight from the PNG specification's sample code (no table).

@@ -44,6 +44,31 @@ public sealed class DepthMathTests
         Assert.Equal(ramp, Resample.Bilinear(ramp, 4, 2, 4, 2));
     }
 
+    [Theory]
+    [InlineData(320, 256, 1280, 720)]
+    [InlineData(256, 256, 97, 61)]
+    [InlineData(7, 5, 23, 3)]
+    [InlineData(5, 9, 5, 40)]
+    public void Separable_bilinear_equals_the_textbook_formula(int sw, int sh, int w, int h)
+    {
+        var rng = new Random(sw * 31 + h);
+        var src = Enumerable.Range(0, sw * sh).Select(_ => rng.NextSingle() * 10 - 5).ToArray();
+        var fast = Resample.Bilinear(src, sw, sh, w, h);
+        for (var y = 0; y < h; y++)
+        {
+            var fy = Math.Clamp((y + 0.5f) * (sh / (float)h) - 0.5f, 0, sh - 1);
+            int y0 = (int)fy, y1 = Math.Min(y0 + 1, sh - 1);
+            for (var x = 0; x < w; x++)
+            {
+                var fx = Math.Clamp((x + 0.5f) * (sw / (float)w) - 0.5f, 0, sw - 1);
+                int x0 = (int)fx, x1 = Math.Min(x0 + 1, sw - 1);
+                var top = src[y0 * sw + x0] + (src[y0 * sw + x1] - src[y0 * sw + x0]) * (fx - x0);
+                var bottom = src[y1 * sw + x0] + (src[y1 * sw + x1] - src[y1 * sw + x0]) * (fx - x0);
+                Assert.Equal(top + (bottom - top) * (fy - y0), fast[y * w + x]);
+            }
+        }
+    }
+
     [Fact]
     public void Statistics_of_a_known_sample()
     {
