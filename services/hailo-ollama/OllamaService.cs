@@ -62,7 +62,7 @@ public static class OllamaService
             (m, numCtx) => m.Backend == "npu" ? NpuRunner.Load(m.Path) : LlamaRunner.Load(m.Path, threads, Math.Min(numCtx, config.Ollama.MaxNumCtx), config.Ollama.NumBatch),
             ctx.State, ctx.Metrics, log, config.Ollama.MaxLoadedModels, config.Server.MaxQueuedRequests, keep,
             ModelName.TryNormalise(config.Ollama.DefaultModel, out var def) ? def : config.Ollama.DefaultModel);
-        return new EngineHost(new CompletionEngine(scheduler, registry, config), ctx, log);
+        return new EngineHost(new CompletionEngine(scheduler, registry, config, log), ctx, log);
     }
 
     private static void Map(WebApplication app, ServiceContext<OllamaConfig> ctx)

@@ -5,6 +5,7 @@ using Hailo.Hosting.Http;
 using HailoOllama.Chat;
 using HailoOllama.Engine;
 using LLama;
+using Microsoft.Extensions.Logging;
 
 namespace HailoOllama.Api;
 
@@ -40,8 +41,13 @@ internal interface ICompletionSink
 internal sealed record CompletionResult(GenerationStats Stats, string DoneReason, long TotalNs, long LoadNs, string Text, IReadOnlyList<ToolCall> ToolCalls);
 
 /// <summary>Runs <see cref="CompletionJob"/>s on the scheduler's models: prompt, context accounting, stop strings, tool calls.</summary>
-internal sealed class CompletionEngine(Scheduler scheduler, ModelRegistry registry, OllamaConfig config)
+internal sealed class CompletionEngine(Scheduler scheduler, ModelRegistry registry, OllamaConfig config, ILogger? log = null)
 {
+    private long _abortedGenerations, _abortedTokens;
+
+    /// <summary>Generations whose client went away before the end, and the tokens they had produced by then.</summary>
+    public (long Generations, long Tokens) Aborted => (Interlocked.Read(ref _abortedGenerations), Interlocked.Read(ref _abortedTokens));
+
     public Scheduler Scheduler => scheduler;
     public ModelRegistry Registry => registry;
     public OllamaConfig Config => config;
@@ -60,7 +66,28 @@ internal sealed class CompletionEngine(Scheduler scheduler, ModelRegistry regist
         }
     }
 
+    /// <summary>
+    /// Runs the job into the sink. A client that goes away (ct is the request's abort) stops the generation at its
+    /// next token; that is logged (Information) and counted, not an error. Once the response has started nothing
+    /// is thrown: there is no status left to set and nobody to read it.
+    /// </summary>
     public async Task RunAsync(CompletionJob job, ICompletionSink sink, long startTimestamp, CancellationToken ct)
+    {
+        var produced = 0;
+        try
+        {
+            await RunCoreAsync(job, sink, startTimestamp, () => produced++, ct).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (ct.IsCancellationRequested)
+        {
+            Interlocked.Increment(ref _abortedGenerations);
+            Interlocked.Add(ref _abortedTokens, produced);
+            log?.LogInformation("{Model}: client went away after {Tokens} tokens; generation stopped", job.Model.Name, produced);
+            if (!sink.Started) throw; // nothing sent yet: the host records it as 499
+        }
+    }
+
+    private async Task RunCoreAsync(CompletionJob job, ICompletionSink sink, long startTimestamp, Action onToken, CancellationToken ct)
     {
         var numCtx = NumCtx(job.Options);
         using var lease = await AcquireAsync(job.Model, numCtx, job.KeepAlive, ct).ConfigureAwait(false);
@@ -89,6 +116,7 @@ internal sealed class CompletionEngine(Scheduler scheduler, ModelRegistry regist
             await foreach (var ev in model.GenerateAsync(input, ct).ConfigureAwait(false))
             {
                 if (ev.Done is { } d) { stats = d; break; }
+                onToken(); // a piece per token, except that a token ending inside a UTF-8 character comes with the next
                 if (stoppedByString) continue; // the runner ends at its next token and sends its stats
                 var (emit, hit) = stop.Push(ev.Piece!);
                 if (emit.Length > 0) await EmitAsync(emit).ConfigureAwait(false);
