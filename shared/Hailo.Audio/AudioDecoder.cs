@@ -13,7 +13,8 @@ public sealed record DecodedAudio(float[] Samples, string Format, int SourceRate
 
 /// <summary>
 /// Decodes WAV (8/16/24/32-bit PCM, 32/64-bit float, μ-law, A-law, ADPCM), FLAC, OGG/Vorbis, Opus and MP3 from memory
-/// with libsndfile, mixes the channels to mono and resamples to 16 kHz with libsoxr (HQ). Everything else is refused
+/// with libsndfile, and WebM/Matroska with Opus (browsers' MediaRecorder) with <see cref="WebmDemuxer"/> and libopus;
+/// mixes the channels to mono and resamples to 16 kHz with libsoxr (HQ). Everything else is refused
 /// with 415 and the list of accepted formats; a file of an accepted format that does not decode is a 400; audio
 /// longer than the caller's limit is a 413, found from the header where it has the length, before decoding.
 /// </summary>
@@ -23,12 +24,12 @@ public static unsafe class AudioDecoder
 
     /// <summary>The formats this decoder accepts, for 415 answers and documentation.</summary>
     public static readonly IReadOnlyList<string> AcceptedFormats =
-        ["wav (8/16/24/32-bit PCM, 32/64-bit float, μ-law, A-law, ADPCM)", "flac", "ogg (Vorbis)", "opus (Ogg)", "mp3"];
+        ["wav (8/16/24/32-bit PCM, 32/64-bit float, μ-law, A-law, ADPCM)", "flac", "ogg (Vorbis)", "opus (Ogg)", "mp3", "webm (Opus)"];
 
     /// <summary>File extensions of the accepted formats (OpenAI clients name their upload; the content decides).</summary>
-    public static readonly IReadOnlyList<string> Extensions = ["wav", "flac", "ogg", "oga", "opus", "mp3", "mpga", "mpeg"];
+    public static readonly IReadOnlyList<string> Extensions = ["wav", "flac", "ogg", "oga", "opus", "mp3", "mpga", "mpeg", "webm", "mka"];
 
-    private static string Accepted => string.Join(", ", AcceptedFormats);
+    internal static string Accepted => string.Join(", ", AcceptedFormats);
 
     /// <summary>Decodes <paramref name="data"/> to 16 kHz mono; <paramref name="maxSeconds"/> bounds the audio's length.</summary>
     public static DecodedAudio Decode(ReadOnlyMemory<byte> data, double maxSeconds)
@@ -39,6 +40,7 @@ public static unsafe class AudioDecoder
             throw new ApiException(415, "unsupported_audio_format",
                 $"the file is not audio this service decodes ({Describe(data.Span)}); send one of: {Accepted}") { Param = "file" };
         NativeAudio.EnsureAvailable();
+        if (container == "webm") return WebmOpus.Decode(data.Span, maxSeconds, Accepted);
 
         using var source = new MemorySource(data);
         var io = new SfVirtualIo
@@ -186,6 +188,7 @@ public static unsafe class AudioDecoder
         if (At(d, 0, "fLaC")) return "flac";
         if (At(d, 0, "OggS")) return "ogg";
         if (At(d, 0, "ID3")) return "mp3";
+        if (WebmDemuxer.HasMagic(d)) return "webm";
         // An MPEG audio frame header: 11 sync bits, a valid version, layer, bit rate and sample rate.
         if (d.Length >= 4 && d[0] == 0xFF && (d[1] & 0xE0) == 0xE0 && (d[1] & 0x18) != 0x08 && (d[1] & 0x06) != 0
             && (d[2] & 0xF0) != 0xF0 && (d[2] & 0x0C) != 0x0C) return "mp3";

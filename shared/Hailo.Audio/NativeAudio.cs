@@ -4,21 +4,25 @@ using System.Runtime.InteropServices;
 namespace Hailo.Audio;
 
 /// <summary>
-/// Finds Debian's libsndfile (libsndfile1) and libsoxr (libsoxr0) by their sonames at run time. A missing library is
+/// Finds Debian's libsndfile (libsndfile1), libsoxr (libsoxr0) and libopus (libopus0) by their sonames at run time. A missing library is
 /// reported as a sentence with the package that provides it, never as a crash.
 /// </summary>
 public static class NativeAudio
 {
     internal const string SndFile = "hailo-audio-sndfile";
     internal const string Soxr = "hailo-audio-soxr";
+    internal const string Opus = "hailo-audio-opus";
 
-    private static readonly (string Import, string[] Names, string Package)[] s_libraries =
+    // libsndfile and libsoxr decode every upload; libopus only WebM/Matroska with Opus (libsndfile links it anyway).
+    private static readonly (string Import, string[] Names, string Package, bool Required)[] s_libraries =
     [
-        (SndFile, ["libsndfile.so.1", "libsndfile.so"], "libsndfile1"),
-        (Soxr, ["libsoxr.so.0", "libsoxr.so"], "libsoxr0"),
+        (SndFile, ["libsndfile.so.1", "libsndfile.so"], "libsndfile1", true),
+        (Soxr, ["libsoxr.so.0", "libsoxr.so"], "libsoxr0", true),
+        (Opus, ["libopus.so.0", "libopus.so"], "libopus0", false),
     ];
 
     private static readonly Lazy<(bool Ok, string Reason)> s_probe = new(Probe);
+    private static readonly Lazy<string?> s_opusMissing = new(() => Missing(s_libraries[2]));
     private static int s_resolverSet;
 
     /// <summary>Registers the resolver (idempotent); called before any P/Invoke into the libraries.</summary>
@@ -30,7 +34,7 @@ public static class NativeAudio
 
     private static IntPtr Resolve(string name, Assembly assembly, DllImportSearchPath? path)
     {
-        foreach (var (import, names, _) in s_libraries)
+        foreach (var (import, names, _, _) in s_libraries)
         {
             if (import != name) continue;
             foreach (var n in names)
@@ -51,19 +55,7 @@ public static class NativeAudio
     private static (bool, string) Probe()
     {
         EnsureResolver();
-        var missing = new List<string>();
-        foreach (var (_, names, package) in s_libraries)
-        {
-            var found = false;
-            foreach (var n in names)
-            {
-                if (!NativeLibrary.TryLoad(n, out var h)) continue;
-                NativeLibrary.Free(h);
-                found = true;
-                break;
-            }
-            if (!found) missing.Add($"{names[0]} not found (install {package})");
-        }
+        var missing = s_libraries.Where(l => l.Required).Select(Missing).OfType<string>().ToList();
         if (missing.Count > 0) return (false, string.Join("; ", missing));
         try
         {
@@ -79,10 +71,28 @@ public static class NativeAudio
         return (true, "");
     }
 
+    private static string? Missing((string Import, string[] Names, string Package, bool Required) library)
+    {
+        foreach (var n in library.Names)
+        {
+            if (!NativeLibrary.TryLoad(n, out var h)) continue;
+            NativeLibrary.Free(h);
+            return null;
+        }
+        return $"{library.Names[0]} not found (install {library.Package})";
+    }
+
     /// <summary>Throws the reason when the libraries are not there.</summary>
     internal static void EnsureAvailable()
     {
         if (!Available) throw new AudioUnavailableException(Reason, Fix);
+    }
+
+    /// <summary>Throws the reason when libopus (WebM/Matroska Opus) is not there.</summary>
+    internal static void EnsureOpus()
+    {
+        EnsureAvailable();
+        if (s_opusMissing.Value is { } reason) throw new AudioUnavailableException(reason, "sudo apt install libopus0");
     }
 }
 
@@ -205,4 +215,21 @@ internal static unsafe partial class SoxrApi
     [LibraryImport(NativeAudio.Soxr)]
     public static partial byte* soxr_oneshot(double inputRate, double outputRate, uint channels, float* input, nuint inLen, nuint* inDone,
         float* output, nuint outLen, nuint* outDone, void* ioSpec, QualitySpec* qualitySpec, void* runtimeSpec);
+}
+
+/// <summary>The parts of libopus's decoder API used here (opus.h).</summary>
+internal static unsafe partial class OpusApi
+{
+    /// <summary>The longest Opus packet: 120 ms at 48 kHz.</summary>
+    public const int MaxFrameSamples = 5760;
+
+    static OpusApi() => NativeAudio.EnsureResolver();
+
+    [LibraryImport(NativeAudio.Opus)] public static partial IntPtr opus_decoder_create(int sampleRate, int channels, int* error);
+    [LibraryImport(NativeAudio.Opus)] public static partial int opus_decode_float(IntPtr decoder, byte* data, int length, float* pcm, int frameSize, int decodeFec);
+    [LibraryImport(NativeAudio.Opus)] public static partial void opus_decoder_destroy(IntPtr decoder);
+    [LibraryImport(NativeAudio.Opus)] public static partial int opus_packet_get_nb_samples(byte* packet, int length, int sampleRate);
+    [LibraryImport(NativeAudio.Opus)] public static partial byte* opus_strerror(int error);
+
+    public static string Error(int code) => Marshal.PtrToStringUTF8((IntPtr)opus_strerror(code)) ?? $"error {code}";
 }

@@ -168,6 +168,25 @@ public sealed class ApiTests(CpuServiceFixture f) : IClassFixture<CpuServiceFixt
         Assert.Equal(415, e.Status);
     }
 
+    [Fact]
+    public async Task Webm_opus_from_a_browser_gives_the_same_text_as_the_wav_and_bad_webm_is_a_400()
+    {
+        async Task<string> Text(byte[] audio, string name)
+        {
+            var r = await Client.PostAsync("/v1/audio/transcriptions", Form(audio, name, ("language", "en"), ("response_format", "text")));
+            var body = await r.Content.ReadAsStringAsync();
+            Assert.True(r.IsSuccessStatusCode, body);
+            return body;
+        }
+        var webm = File.ReadAllBytes(WebmTests.SpeechWebm());
+        var text = await Text(webm, "recording.webm");
+        Assert.False(string.IsNullOrWhiteSpace(text));
+        Assert.Equal(await Text(Speech, "speech.wav"), text);
+        await Error(await Client.PostAsync("/v1/audio/transcriptions", Form(webm[..(webm.Length / 2)], "cut.webm")), 400, "invalid_audio");
+        byte[] garbage = [0x1A, 0x45, 0xDF, 0xA3, .. new Random(9).GetItems<byte>(Enumerable.Range(0, 256).Select(i => (byte)i).ToArray(), 3000)];
+        await Error(await Client.PostAsync("/v1/audio/transcriptions", Form(garbage, "x.webm")), 400, "invalid_audio");
+    }
+
     public static TheoryData<string> Endpoints() => ["/v1/audio/transcriptions", "/v1/audio/translations", "/inference"];
 
     private async Task<JsonElement> Error(HttpResponseMessage r, int status, string code)

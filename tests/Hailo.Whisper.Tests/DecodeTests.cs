@@ -23,6 +23,9 @@ public sealed class DecodeTests
         { "ogg vorbis", AudioFiles.Ffmpeg("sine.ogg", "-c:a", "libvorbis") },
         { "opus", AudioFiles.Ffmpeg("sine.opus", "-c:a", "libopus") },
         { "mp3", AudioFiles.Ffmpeg("sine.mp3", "-c:a", "libmp3lame", "-b:a", "128k") },
+        { "webm opus stereo", AudioFiles.Ffmpeg("sine.webm", "-c:a", "libopus") },
+        { "webm opus mono live", AudioFiles.Ffmpeg("sine-mono-live.webm", "-c:a", "libopus", "-ac", "1", "-live", "1") },
+        { "matroska opus", AudioFiles.Ffmpeg("sine.mka", "-c:a", "libopus") },
     };
 
     [Theory]
