@@ -13,13 +13,35 @@ public sealed class WhisperConfig : ServiceConfig
     }
 
     public WhisperSection Whisper { get; set; } = new();
+    public AudioSection Audio { get; set; } = new();
     public WyomingSection Wyoming { get; set; } = new();
 
     public override void Validate(ConfigErrors errors)
     {
         base.Validate(errors);
         Whisper.Validate(errors);
+        Audio.Validate(errors);
         Wyoming.Validate(errors);
+    }
+}
+
+public sealed class AudioSection
+{
+    /// <summary>
+    /// Formats the built-in decoders refuse (MP4/M4A/AAC, WebM with Vorbis, AIFF, WMA, …) are converted by ffmpeg:
+    /// "auto" uses the ffmpeg on PATH when there is one, "off" never runs it, or the absolute path of an ffmpeg binary.
+    /// </summary>
+    public string Ffmpeg { get; set; } = "auto";
+    /// <summary>An ffmpeg conversion taking longer is stopped and the request answered 400.</summary>
+    public double FfmpegTimeoutSeconds { get; set; } = 120;
+
+    internal Hailo.Audio.FfmpegOptions Options => new(Ffmpeg, FfmpegTimeoutSeconds);
+
+    internal void Validate(ConfigErrors errors)
+    {
+        if (Ffmpeg is not ("auto" or "off") && !Path.IsPathFullyQualified(Ffmpeg))
+            errors.Add("audio.ffmpeg", $"'{Ffmpeg}' must be auto, off or the absolute path of an ffmpeg binary");
+        if (FfmpegTimeoutSeconds is < 1 or > 3600) errors.Add("audio.ffmpeg_timeout_seconds", "must be between 1 and 3600");
     }
 }
 

@@ -231,7 +231,7 @@ public static class WhisperService
         var started = Stopwatch.GetTimestamp();
         var request = await ReadAsync(http, config, engine.Manifest.Name, task, ct);
         var decodeStart = Stopwatch.GetTimestamp();
-        var audio = Decode(request.Audio, config.Whisper.MaxAudioSeconds);
+        var audio = await DecodeAsync(request.Audio, config.Whisper.MaxAudioSeconds, config.Audio.Options, ct);
         var decodeSeconds = Stopwatch.GetElapsedTime(decodeStart).TotalSeconds;
         var transcript = await TranscribeAsync(engine, audio.Samples, request.Options, config, ctx.Metrics, ct);
         var total = Stopwatch.GetElapsedTime(started).TotalSeconds;
@@ -254,12 +254,12 @@ public static class WhisperService
         };
     }
 
-    /// <summary>Decodes an upload; a missing audio library is a 503 naming the package.</summary>
-    internal static DecodedAudio Decode(byte[] bytes, double maxSeconds)
+    /// <summary>Decodes an upload (ffmpeg for what the built-in decoders refuse); a missing audio library is a 503 naming the package.</summary>
+    internal static async Task<DecodedAudio> DecodeAsync(byte[] bytes, double maxSeconds, FfmpegOptions ffmpeg, CancellationToken ct)
     {
         try
         {
-            return AudioDecoder.Decode(bytes, maxSeconds);
+            return await AudioDecoder.DecodeAsync(bytes, maxSeconds, ffmpeg, ct);
         }
         catch (AudioUnavailableException e)
         {

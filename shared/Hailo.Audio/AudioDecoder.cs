@@ -92,6 +92,29 @@ public static unsafe class AudioDecoder
         }
     }
 
+    /// <summary>
+    /// <see cref="Decode"/>, and what it refuses as an unsupported format (415) goes to ffmpeg when
+    /// <paramref name="ffmpeg"/> finds one: MP4/M4A/AAC (Safari's MediaRecorder), WebM with Vorbis, AIFF, CAF, WMA and
+    /// more. Without ffmpeg the 415 says that installing it adds those. When ffmpeg cannot decode the file either, a
+    /// container recognised by its magic bytes is a 400 (it is that format, but broken); anything else stays a 415.
+    /// </summary>
+    public static Task<DecodedAudio> DecodeAsync(ReadOnlyMemory<byte> data, double maxSeconds, FfmpegOptions ffmpeg, CancellationToken ct) =>
+        FfmpegConverter.DecodeAsync(data, maxSeconds, ffmpeg, ct);
+
+    /// <summary>Containers recognised by their magic bytes that only ffmpeg decodes here, or null.</summary>
+    internal static string? OnlyFfmpegReads(ReadOnlySpan<byte> d)
+    {
+        static bool At(ReadOnlySpan<byte> d, int offset, string magic) =>
+            d.Length >= offset + magic.Length && d.Slice(offset, magic.Length).SequenceEqual(System.Text.Encoding.ASCII.GetBytes(magic));
+        if (At(d, 4, "ftyp")) return "MP4/M4A";
+        if (WebmDemuxer.HasMagic(d)) return "WebM/Matroska";
+        if (At(d, 0, "FORM") && (At(d, 8, "AIFF") || At(d, 8, "AIFC"))) return "AIFF";
+        if (At(d, 0, "caff")) return "CAF";
+        if (At(d, 0, ".snd")) return "Sun AU";
+        if (d.Length >= 2 && d[0] == 0xFF && (d[1] & 0xF6) == 0xF0) return "AAC (ADTS)";
+        return null;
+    }
+
     private static ApiException TooLong(double seconds, double max) =>
         new(413, "audio_too_long", $"the audio is {seconds:0.#} s long; this service accepts at most {max:0.#} s") { Param = "file" };
 

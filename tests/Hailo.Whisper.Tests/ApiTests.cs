@@ -187,6 +187,22 @@ public sealed class ApiTests(CpuServiceFixture f) : IClassFixture<CpuServiceFixt
         await Error(await Client.PostAsync("/v1/audio/transcriptions", Form(garbage, "x.webm")), 400, "invalid_audio");
     }
 
+    [Fact]
+    public async Task M4a_from_safari_is_converted_by_ffmpeg_and_a_broken_one_is_a_400()
+    {
+        var m4a = File.ReadAllBytes(FfmpegTests.SpeechM4a());
+        var r = await Client.PostAsync("/v1/audio/transcriptions", Form(m4a, "recording.mp4", ("language", "en")));
+        var body = await r.Content.ReadAsStringAsync();
+        Assert.True(r.IsSuccessStatusCode, body);
+        var expected = Transcriber.Run(new CpuWhisperModel(f.ModelPath, 1),
+            (await AudioDecoder.DecodeAsync(m4a, 60, new FfmpegOptions(), CancellationToken.None)).Samples, new TranscribeOptions { Language = "en" }, 30, CancellationToken.None);
+        Assert.Equal(expected.Text, JsonDocument.Parse(body).RootElement.GetProperty("text").GetString());
+        Assert.InRange(double.Parse(r.Headers.GetValues("X-Audio-Seconds").Single(), System.Globalization.CultureInfo.InvariantCulture), 7.05, 7.15);
+        await Error(await Client.PostAsync("/v1/audio/transcriptions", Form(m4a[..(m4a.Length / 2)], "cut.m4a")), 400, "invalid_audio");
+        byte[] garbage = [.. m4a[..32], .. new Random(8).GetItems<byte>(Enumerable.Range(0, 256).Select(i => (byte)i).ToArray(), 4000)];
+        await Error(await Client.PostAsync("/v1/audio/transcriptions", Form(garbage, "x.m4a")), 400, "invalid_audio");
+    }
+
     public static TheoryData<string> Endpoints() => ["/v1/audio/transcriptions", "/v1/audio/translations", "/inference"];
 
     private async Task<JsonElement> Error(HttpResponseMessage r, int status, string code)
