@@ -29,6 +29,8 @@ public sealed class NpuGeneration : IAsyncEnumerable<string>, IAsyncDisposable, 
     private readonly long _start = Stopwatch.GetTimestamp();
     private int _enumerated;
     private volatile bool _abortRequested;
+    private readonly Lock _freeLock = new();
+    private bool _freed;
 
     /// <summary>Takes ownership of <paramref name="handle"/>; the owner's busy flag is released when the reader ends.</summary>
     internal NpuGeneration(GenAiModel owner, CompletionHandle handle, TimeSpan pieceTimeout, CancellationToken token)
@@ -60,13 +62,13 @@ public sealed class NpuGeneration : IAsyncEnumerable<string>, IAsyncDisposable, 
     public void Abort()
     {
         _abortRequested = true;
-        try
+        // Under the lock the reader takes before freeing the completion: an abort call in flight would otherwise hold
+        // the SafeHandle and delay hs_completion_free past EndGeneration, and the next request on this model would
+        // find a completion still alive (hs_llm_clear_context refuses then).
+        lock (_freeLock)
         {
+            if (_freed) return; // already finished and freed: nothing to abort
             _ = NativeMethods.hs_completion_abort(_handle); // a failure here shows up in the reader's final status
-        }
-        catch (ObjectDisposedException)
-        {
-            // Already finished and freed: nothing to abort.
         }
     }
 
@@ -91,7 +93,11 @@ public sealed class NpuGeneration : IAsyncEnumerable<string>, IAsyncDisposable, 
         finally
         {
             _registration.Dispose();
-            _handle.Dispose(); // hs_completion_free: only here, never while this thread reads
+            lock (_freeLock)
+            {
+                _freed = true;
+                _handle.Dispose(); // hs_completion_free: only here, never while this thread reads or an abort runs
+            }
             _owner.EndGeneration();
             _pieces.Writer.TryComplete();
             if (error is null) _done.SetResult(result!);
