@@ -237,6 +237,28 @@ public sealed class HttpBehaviourTests
     }
 
     [Fact]
+    public async Task A_client_leaving_a_started_stream_is_counted_as_499_not_an_error()
+    {
+        await using var s = await Start();
+        using (var r = await s.Client.GetAsync("/stream", HttpCompletionOption.ResponseHeadersRead))
+        {
+            Assert.Equal(HttpStatusCode.OK, r.StatusCode);
+            using var reader = new StreamReader(await r.Content.ReadAsStreamAsync());
+            Assert.Equal("first line", await reader.ReadLineAsync());
+        } // disposing the unread response closes the connection
+        const string expected = "hailo_http_requests_total{service=\"hailo-test\",method=\"GET\",route=\"/stream\",status=\"499\"} 1";
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        string text;
+        do
+        {
+            await Task.Delay(50);
+            text = await s.Client.GetStringAsync("/metrics");
+        } while (!text.Contains(expected) && DateTime.UtcNow < deadline);
+        Assert.Contains(expected, text);
+        Assert.DoesNotContain("route=\"/stream\",status=\"200\"", text);
+    }
+
+    [Fact]
     public async Task Metrics_count_requests_by_route_and_status()
     {
         await using var s = await Start();

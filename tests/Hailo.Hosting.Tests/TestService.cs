@@ -95,6 +95,13 @@ public static class TestService
                 await req.Body.CopyToAsync(ms);
                 return TypedResults.Json(new EchoResponse("bytes", (int)ms.Length), TestJson.Default.EchoResponse);
             }).WithBodyLimit(4096).Accepts<EchoRequest>("application/octet-stream");
+            app.MapGet("/stream", async (HttpContext http, CancellationToken ct) =>
+            {
+                // A streamed answer whose client goes away: the first line is sent, then the handler waits to be cancelled.
+                await http.Response.WriteAsync("first line\n", ct);
+                await http.Response.Body.FlushAsync(ct);
+                await Task.Delay(Timeout.Infinite, ct);
+            });
             app.MapPost("/run", async (ModelSlot<FakeModel> slot, CancellationToken ct) =>
             {
                 var n = await slot.RunAsync(m =>

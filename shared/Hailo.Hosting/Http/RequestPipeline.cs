@@ -20,6 +20,7 @@ internal sealed class ErrorAndMetricsMiddleware(RequestDelegate next, IErrorWrit
     public async Task InvokeAsync(HttpContext context)
     {
         var start = Stopwatch.GetTimestamp();
+        var clientGone = false;
         try
         {
             await next(context);
@@ -40,7 +41,8 @@ internal sealed class ErrorAndMetricsMiddleware(RequestDelegate next, IErrorWrit
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {
-            context.Response.StatusCode = 499; // client went away; nothing to write
+            clientGone = true; // nothing to write; the status can no longer be set once a response has started
+            if (!context.Response.HasStarted) context.Response.StatusCode = 499;
         }
         catch (Exception e)
         {
@@ -50,7 +52,7 @@ internal sealed class ErrorAndMetricsMiddleware(RequestDelegate next, IErrorWrit
         finally
         {
             var route = (context.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? "unmatched";
-            metrics.ObserveRequest(context.Request.Method, route, context.Response.StatusCode, Stopwatch.GetElapsedTime(start).TotalSeconds);
+            metrics.ObserveRequest(context.Request.Method, route, clientGone ? 499 : context.Response.StatusCode, Stopwatch.GetElapsedTime(start).TotalSeconds);
         }
     }
 
