@@ -77,14 +77,12 @@ public static unsafe class AudioDecoder
             // MP3 lengths are estimates from the bit rate; the others come from the header.
             if (known && major != SfMajor.Mpeg && info.Frames > limitFrames) throw TooLong(info.Frames / (double)info.SampleRate, maxSeconds);
 
-            var mono = ReadMono(file, info, limitFrames, maxSeconds, known ? info.Frames : 0);
-            if (known && major == SfMajor.Flac && mono.Count < info.Frames - info.SampleRate / 10)
+            var (samples, frames) = ReadResampled(file, info, limitFrames, maxSeconds, known ? info.Frames : 0);
+            if (known && major == SfMajor.Flac && frames < info.Frames - info.SampleRate / 10)
                 throw ApiException.BadRequest("invalid_audio",
-                    $"the FLAC file is truncated: its header says {info.Frames / (double)info.SampleRate:0.###} s, only {mono.Count / (double)info.SampleRate:0.###} s decode", "file");
-            if (mono.Count == 0) throw ApiException.BadRequest("invalid_audio", $"the {format} file holds no audio samples", "file");
-
-            var samples = Resample(CollectionsMarshal.AsSpan(mono), info.SampleRate);
-            return new DecodedAudio(samples, format, info.SampleRate, info.Channels, mono.Count / (double)info.SampleRate);
+                    $"the FLAC file is truncated: its header says {info.Frames / (double)info.SampleRate:0.###} s, only {frames / (double)info.SampleRate:0.###} s decode", "file");
+            if (frames == 0) throw ApiException.BadRequest("invalid_audio", $"the {format} file holds no audio samples", "file");
+            return new DecodedAudio(samples, format, info.SampleRate, info.Channels, frames / (double)info.SampleRate);
         }
         finally
         {
@@ -118,24 +116,29 @@ public static unsafe class AudioDecoder
     private static ApiException TooLong(double seconds, double max) =>
         new(413, "audio_too_long", $"the audio is {seconds:0.#} s long; this service accepts at most {max:0.#} s") { Param = "file" };
 
-    private static List<float> ReadMono(IntPtr file, SfInfo info, long limitFrames, double maxSeconds, long expected)
+    /// <summary>
+    /// Reads every frame in blocks, mixes each block to mono and pushes it through the resampler: memory holds the
+    /// 16 kHz result, never the whole track at its source rate.
+    /// </summary>
+    private static (float[] Samples, long Frames) ReadResampled(IntPtr file, SfInfo info, long limitFrames, double maxSeconds, long expected)
     {
         var channels = info.Channels;
         const int block = 16384;
         var buffer = new float[block * channels];
-        var mono = new List<float>(expected > 0 ? (int)Math.Min(expected, limitFrames + 1) : block);
+        var mono = new float[block];
+        using var resampler = new Resampler(info.SampleRate, expected > 0 ? Math.Min(expected, limitFrames + 1) : 0);
+        long frames = 0;
         while (true)
         {
             long got;
             fixed (float* p = buffer) got = SndFileApi.sf_readf_float(file, p, block);
             if (got <= 0) break;
-            if (mono.Count + got > limitFrames) throw TooLong((mono.Count + got) / (double)info.SampleRate, maxSeconds);
-            var start = mono.Count;
-            CollectionsMarshal.SetCount(mono, start + (int)got);
-            var dst = CollectionsMarshal.AsSpan(mono).Slice(start);
-            Mix(buffer.AsSpan(0, (int)got * channels), channels, dst);
+            if (frames + got > limitFrames) throw TooLong((frames + got) / (double)info.SampleRate, maxSeconds);
+            Mix(buffer.AsSpan(0, (int)got * channels), channels, mono.AsSpan(0, (int)got));
+            resampler.Push(mono.AsSpan(0, (int)got));
+            frames += got;
         }
-        return mono;
+        return (frames == 0 ? [] : resampler.Finish(), frames);
     }
 
     /// <summary>Averages interleaved channels into <paramref name="mono"/> (copies when there is one channel).</summary>
@@ -158,19 +161,10 @@ public static unsafe class AudioDecoder
     /// <summary>Resamples mono audio to 16 kHz with libsoxr (HQ recipe); returns a copy when it is already 16 kHz.</summary>
     public static float[] Resample(ReadOnlySpan<float> mono, int fromRate)
     {
-        if (fromRate == TargetRate) return mono.ToArray();
         if (mono.IsEmpty) return [];
-        NativeAudio.EnsureAvailable();
-        var outLen = (int)Math.Ceiling(mono.Length * (double)TargetRate / fromRate);
-        var output = new float[outLen];
-        nuint inDone = 0, outDone = 0;
-        var quality = SoxrApi.soxr_quality_spec(SoxrApi.RecipeHq, 0);
-        byte* error;
-        fixed (float* src = mono)
-        fixed (float* dst = output)
-            error = SoxrApi.soxr_oneshot(fromRate, TargetRate, 1, src, (nuint)mono.Length, &inDone, dst, (nuint)outLen, &outDone, null, &quality, null);
-        if (error != null) throw new InvalidOperationException("libsoxr: " + Marshal.PtrToStringUTF8((IntPtr)error));
-        return (int)outDone == outLen ? output : output.AsSpan(0, (int)outDone).ToArray();
+        using var resampler = new Resampler(fromRate, mono.Length);
+        resampler.Push(mono);
+        return resampler.Finish();
     }
 
     /// <summary>

@@ -213,6 +213,15 @@ internal static unsafe partial class SoxrApi
     [LibraryImport(NativeAudio.Soxr)] public static partial QualitySpec soxr_quality_spec(nuint recipe, nuint flags);
 
     [LibraryImport(NativeAudio.Soxr)]
+    public static partial IntPtr soxr_create(double inputRate, double outputRate, uint channels, byte** error, void* ioSpec, QualitySpec* qualitySpec, void* runtimeSpec);
+
+    /// <summary>Input null with length 0 drains the filter's tail.</summary>
+    [LibraryImport(NativeAudio.Soxr)]
+    public static partial byte* soxr_process(IntPtr resampler, float* input, nuint inLen, nuint* inDone, float* output, nuint outLen, nuint* outDone);
+
+    [LibraryImport(NativeAudio.Soxr)] public static partial void soxr_delete(IntPtr resampler);
+
+    [LibraryImport(NativeAudio.Soxr)]
     public static partial byte* soxr_oneshot(double inputRate, double outputRate, uint channels, float* input, nuint inLen, nuint* inDone,
         float* output, nuint outLen, nuint* outDone, void* ioSpec, QualitySpec* qualitySpec, void* runtimeSpec);
 }

@@ -74,15 +74,19 @@ internal static unsafe class WebmOpus
             throw new ApiException(413, "audio_too_long",
                 $"the audio is {(total - preSkip) / (double)Rate:0.#} s long; this service accepts at most {maxSeconds:0.#} s") { Param = "file" };
 
-        var mono = new float[total];
-        var written = 0;
+        // Decoded packet by packet into the resampler: the pre-skip dropped from the front, the output gain (Q7.8 dB)
+        // applied, the whole track never held at 48 kHz.
+        var factor = gain != 0 ? (float)Math.Pow(10, gain / (20.0 * 256)) : 1f;
         var pcm = new float[OpusApi.MaxFrameSamples * channels];
+        var mono = new float[OpusApi.MaxFrameSamples];
+        long decoded = 0, toSkip = preSkip;
+        using var resampler = new Resampler(Rate, total);
         int error;
         var decoder = OpusApi.opus_decoder_create(Rate, channels, &error);
         if (decoder == IntPtr.Zero) throw new InvalidOperationException("libopus: " + OpusApi.Error(error));
         try
         {
-            for (var i = 0; i < frames.Count; i++)
+            for (var i = 0; i < frames.Count && decoded < total; i++)
             {
                 var f = frames[i];
                 int n;
@@ -91,9 +95,16 @@ internal static unsafe class WebmOpus
                     n = OpusApi.opus_decode_float(decoder, p, f.Length, o, OpusApi.MaxFrameSamples, 0);
                 if (n < 0) throw Invalid($"Opus packet {i} of the {container} file does not decode ({OpusApi.Error(n)})");
                 if (f.DiscardPaddingNs > 0) n -= (int)Math.Min(n, (f.DiscardPaddingNs * Rate + 500_000_000) / 1_000_000_000);
-                n = Math.Min(n, mono.Length - written);
-                AudioDecoder.Mix(pcm.AsSpan(0, n * channels), channels, mono.AsSpan(written, n));
-                written += n;
+                n = (int)Math.Min(n, total - decoded);
+                decoded += n;
+                var block = mono.AsSpan(0, n);
+                AudioDecoder.Mix(pcm.AsSpan(0, n * channels), channels, block);
+                var skip = (int)Math.Min(toSkip, n);
+                toSkip -= skip;
+                block = block[skip..];
+                if (factor != 1f)
+                    foreach (ref var v in block) v *= factor;
+                if (!block.IsEmpty) resampler.Push(block);
             }
         }
         finally
@@ -101,17 +112,8 @@ internal static unsafe class WebmOpus
             OpusApi.opus_decoder_destroy(decoder);
         }
 
-        var audio = mono.AsSpan(0, written);
-        audio = audio[Math.Min(preSkip, audio.Length)..];
-        if (audio.IsEmpty) throw Invalid($"the {container} file holds no audio after the Opus pre-skip");
-        if (gain != 0)
-        {
-            // Output gain: Q7.8 dB.
-            var factor = (float)Math.Pow(10, gain / (20.0 * 256));
-            foreach (ref var s in audio) s *= factor;
-        }
-        var samples = AudioDecoder.Resample(audio, Rate);
-        return new DecodedAudio(samples, container + "/opus", Rate, channels, audio.Length / (double)Rate);
+        if (resampler.Pushed == 0) throw Invalid($"the {container} file holds no audio after the Opus pre-skip");
+        return new DecodedAudio(resampler.Finish(), container + "/opus", Rate, channels, resampler.Pushed / (double)Rate);
     }
 
     private static ApiException Invalid(string message) => ApiException.BadRequest("invalid_audio", message, "file");
