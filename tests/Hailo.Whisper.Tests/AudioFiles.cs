@@ -50,4 +50,19 @@ public static class AudioFiles
     public static string Speech(string name, string text) => Make(name, "espeak-ng", ["-w", "{out}", text]);
 
     public static byte[] Bytes(string path) => File.ReadAllBytes(path);
+
+    /// <summary>
+    /// Asserts <paramref name="audio"/> is the test sine (<see cref="Sine"/>: 2 s, 440 Hz, amplitude 0.5) at 16 kHz:
+    /// its length, its pitch from the zero crossings of the middle second (880 per second), its RMS level (0.354).
+    /// </summary>
+    public static void AssertIsTheSine(Hailo.Audio.DecodedAudio audio, string what)
+    {
+        Xunit.Assert.InRange(audio.Seconds, 1.95, 2.1);
+        var mid = audio.Samples.AsSpan(Hailo.Audio.AudioDecoder.TargetRate / 2, Hailo.Audio.AudioDecoder.TargetRate);
+        var crossings = 0;
+        for (var i = 1; i < mid.Length; i++) if ((mid[i - 1] < 0) != (mid[i] < 0)) crossings++;
+        Xunit.Assert.InRange(crossings, 870, 890);
+        var rms = Math.Sqrt(mid.ToArray().Average(x => x * (double)x));
+        Xunit.Assert.True(Math.Abs(rms - 0.3536) < 0.03, $"{what}: RMS {rms:0.000}");
+    }
 }
