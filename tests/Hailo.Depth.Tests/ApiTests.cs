@@ -1,7 +1,6 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
 using System.Net;
-using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using Hailo.Media;
@@ -191,70 +190,24 @@ public sealed class ApiTests(DepthServiceFixture fixture)
         Assert.True(doc.GetProperty("components").GetProperty("schemas").TryGetProperty("DepthResponse", out _));
     }
 
-    public static TheoryData<string> BadInputs => new()
-    {
-        "empty-json-body", "empty-raw-body", "json-null", "json-array", "truncated-json", "json-wrong-type", "json-unknown-field",
-        "json-missing-image", "invalid-base64", "data-url-not-base64", "image-url", "image-right", "file-path-instead-of-image",
-        "non-image-bytes", "truncated-jpeg", "png-bomb-header", "too-many-pixels", "wrong-field-name", "unknown-form-field",
-        "unknown-query-parameter", "malformed-multipart", "bad-colormap", "bad-output-format", "bad-normalize", "bad-statistics",
-        "oversized-body", "wrong-content-type", "no-content-type",
-    };
+    private static readonly BadImageRequests BadRequests = new BadImageRequests("/v1/depth/estimate", () => Png.Value, () => Jpeg.Value,
+            wrongTypeJson: b64 => $"{{\"image\": \"{b64}\", \"normalize\": \"maybe\"}}", missingImageJson: "{\"colormap\": \"jet\"}",
+            unknownFormField: ("format", "npy"), unknownQuery: "?cmap=jet", goodQuery: "?output_format=numpy")
+        .Add("image-url", "", () => Json("{\"image_url\": \"http://169.254.169.254/latest\"}"), HttpStatusCode.BadRequest, "unsupported_image_source")
+        .Add("image-right", "", () => Json($"{{\"image\": \"{Base64}\", \"image_right\": \"{Base64}\"}}"), HttpStatusCode.BadRequest, "invalid_parameter")
+        .Add("too-many-pixels", "", () => Raw(BigJpeg.Value, "image/jpeg"), HttpStatusCode.BadRequest, "image_too_large")
+        .Add("bad-colormap", "?colormap=rainbow", () => Raw(Png.Value), HttpStatusCode.BadRequest, "invalid_parameter")
+        .Add("bad-output-format", "", () => Json($"{{\"image\": \"{Base64}\", \"output_format\": \"tiff\"}}"), HttpStatusCode.BadRequest, "invalid_parameter")
+        .Add("bad-normalize", "", () => BadImageRequests.Form("image", Png.Value, ("normalize", "perhaps")), HttpStatusCode.BadRequest, "invalid_parameter")
+        .Add("bad-statistics", "?statistics=2", () => Raw(Png.Value), HttpStatusCode.BadRequest, "invalid_parameter");
+
+    private static string Base64 => Convert.ToBase64String(Png.Value);
+
+    public static TheoryData<string> BadInputs => BadRequests.Kinds;
 
     [Theory]
     [MemberData(nameof(BadInputs))]
-    public async Task Bad_input_gets_a_clear_4xx_and_the_service_keeps_working(string kind)
-    {
-        var jpeg = Jpeg.Value;
-        MultipartFormDataContent Form(string field, byte[] b)
-        {
-            var f = new MultipartFormDataContent();
-            f.Add(new ByteArrayContent(b) { Headers = { ContentType = new("image/png") } }, field, "x.png");
-            return f;
-        }
-        var b64 = Convert.ToBase64String(Png.Value);
-        const string url = "/v1/depth/estimate";
-        var (path, content, status, code) = kind switch
-        {
-            "empty-json-body" => (url, Json(""), 400, "invalid_json"),
-            "empty-raw-body" => (url, Raw([]), 400, "missing_image"),
-            "json-null" => (url, Json("null"), 400, "invalid_json"),
-            "json-array" => (url, Json("[1,2]"), 400, "invalid_json"),
-            "truncated-json" => (url, Json("{\"image\": \"abc"), 400, "invalid_json"),
-            "json-wrong-type" => (url, Json($"{{\"image\": \"{b64}\", \"normalize\": \"maybe\"}}"), 400, "invalid_json"),
-            "json-unknown-field" => (url, Json($"{{\"img\": \"{b64}\"}}"), 400, "invalid_json"),
-            "json-missing-image" => (url, Json("{\"colormap\": \"jet\"}"), 400, "missing_image"),
-            "invalid-base64" => (url, Json("{\"image\": \"@@@not base64@@@\"}"), 400, "invalid_base64"),
-            "data-url-not-base64" => (url, Json("{\"image\": \"data:image/png,rawdata\"}"), 400, "invalid_base64"),
-            "image-url" => (url, Json("{\"image_url\": \"http://169.254.169.254/latest\"}"), 400, "unsupported_image_source"),
-            "image-right" => (url, Json($"{{\"image\": \"{b64}\", \"image_right\": \"{b64}\"}}"), 400, "invalid_parameter"),
-            "file-path-instead-of-image" => (url, Json("{\"image\": \"file:///etc/shadow\"}"), 400, "unsupported_image_source"),
-            "non-image-bytes" => (url, Raw(Encoding.UTF8.GetBytes("%PDF-1.4 definitely not an image")), 400, "invalid_image"),
-            "truncated-jpeg" => (url, Raw(jpeg[..(jpeg.Length / 2)], "image/jpeg"), 400, "invalid_image"),
-            "png-bomb-header" => (url, Raw(ImageFiles.PngHeaderOnly(30000, 30000)), 400, "image_too_large"),
-            "too-many-pixels" => (url, Raw(BigJpeg.Value, "image/jpeg"), 400, "image_too_large"),
-            "wrong-field-name" => (url, Form("picture", Png.Value), 400, "unknown_field"),
-            "unknown-form-field" => (url, AddField(Form("image", Png.Value), "format", "npy"), 400, "unknown_field"),
-            "unknown-query-parameter" => (url + "?cmap=jet", Raw(Png.Value), 400, "unknown_field"),
-            "malformed-multipart" => (url, new ByteArrayContent("--xyz\r\nbroken"u8.ToArray()) { Headers = { ContentType = MediaTypeHeaderValue.Parse("multipart/form-data; boundary=xyz") } }, 400, "invalid_multipart"),
-            "bad-colormap" => (url + "?colormap=rainbow", Raw(Png.Value), 400, "invalid_parameter"),
-            "bad-output-format" => (url, Json($"{{\"image\": \"{b64}\", \"output_format\": \"tiff\"}}"), 400, "invalid_parameter"),
-            "bad-normalize" => (url, AddField(Form("image", Png.Value), "normalize", "perhaps"), 400, "invalid_parameter"),
-            "bad-statistics" => (url + "?statistics=2", Raw(Png.Value), 400, "invalid_parameter"),
-            "oversized-body" => (url, Raw(new byte[21 * 1024 * 1024]), 413, "body_too_large"),
-            "wrong-content-type" => (url, new StringContent("image=abc", Encoding.UTF8, "text/plain"), 415, "unsupported_media_type"),
-            _ => (url, new ByteArrayContent(Png.Value), 415, "unsupported_media_type"),
-        };
-        var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = content };
-        request.Headers.ExpectContinue = kind == "oversized-body";
-        var r = await Client.SendAsync(request);
-        var text = await r.Content.ReadAsStringAsync();
-        Assert.True((HttpStatusCode)status == r.StatusCode, $"expected {status}, got {(int)r.StatusCode}: {text}");
-        var e = JsonDocument.Parse(text).RootElement.GetProperty("error");
-        Assert.Equal(code, e.GetProperty("code").GetString());
-        Assert.False(string.IsNullOrWhiteSpace(e.GetProperty("message").GetString()));
-        Assert.Equal(HttpStatusCode.OK, (await Client.GetAsync("/health")).StatusCode);
-        Assert.Equal(HttpStatusCode.OK, (await Client.PostAsync(url + "?output_format=numpy", Raw(Png.Value))).StatusCode);
-    }
+    public Task Bad_input_gets_a_clear_4xx_and_the_service_keeps_working(string kind) => BadRequests.AssertRefusedAndStillServing(Client, kind);
 
     [Fact]
     public async Task Unknown_route_and_wrong_method_are_json()
@@ -265,11 +218,5 @@ public sealed class ApiTests(DepthServiceFixture fixture)
             Assert.Equal(status, (int)r.StatusCode);
             Assert.Equal(status, JsonDocument.Parse(await r.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetProperty("status").GetInt32());
         }
-    }
-
-    private static MultipartFormDataContent AddField(MultipartFormDataContent f, string name, string value)
-    {
-        f.Add(new StringContent(value), name);
-        return f;
     }
 }

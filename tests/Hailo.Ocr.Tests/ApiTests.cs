@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using Hailo.Ocr.Tests.EndToEnd;
@@ -29,16 +28,7 @@ public sealed class ApiTests(OcrServiceFixture fixture)
         return JsonDocument.Parse(text).RootElement.Clone();
     }
 
-    private static async Task AssertError(HttpResponseMessage r, HttpStatusCode status, string code)
-    {
-        var body = await r.Content.ReadAsStringAsync();
-        Assert.True(status == r.StatusCode, $"expected {(int)status}, got {(int)r.StatusCode}: {body}");
-        Assert.Equal("application/json", r.Content.Headers.ContentType?.MediaType);
-        var e = JsonDocument.Parse(body).RootElement.GetProperty("error");
-        Assert.Equal(code, e.GetProperty("code").GetString());
-        Assert.Equal((int)status, e.GetProperty("status").GetInt32());
-        Assert.False(string.IsNullOrWhiteSpace(e.GetProperty("message").GetString()));
-    }
+    private static Task AssertError(HttpResponseMessage r, HttpStatusCode status, string code) => ErrorResponses.AssertError(r, status, code);
 
     private static string TextOf(JsonElement body) => body.GetProperty("text").GetString()!;
 
@@ -144,68 +134,21 @@ public sealed class ApiTests(OcrServiceFixture fixture)
         Assert.True(schemas.TryGetProperty("ErrorEnvelope", out _));
     }
 
-    public static TheoryData<string> BadInputs => new()
-    {
-        "empty-json-body", "empty-raw-body", "json-null", "json-array", "truncated-json", "json-wrong-type", "json-unknown-field",
-        "json-missing-image", "invalid-base64", "data-url-not-base64", "url-instead-of-image", "file-path-instead-of-image",
-        "non-image-bytes", "truncated-jpeg", "png-bomb-header", "wrong-field-name", "unknown-form-field", "unknown-query-parameter",
-        "malformed-multipart", "bad-threshold", "threshold-not-a-number", "bad-bool", "unsupported-language", "oversized-body",
-        "wrong-content-type", "no-content-type",
-    };
+    private static readonly BadImageRequests BadRequests = new BadImageRequests("/v1/ocr/extract", () => Png.Value, () => Jpeg.Value,
+            wrongTypeJson: _ => "{\"image\": 42}", missingImageJson: "{\"languages\": [\"en\"]}",
+            unknownFormField: ("lang", "en"), unknownQuery: "?langs=en")
+        .Add("bad-threshold", "", () => BadImageRequests.Json($"{{\"image\": \"{Base64}\", \"det_threshold\": 7}}"), HttpStatusCode.BadRequest, "invalid_parameter")
+        .Add("threshold-not-a-number", "?rec_threshold=high", () => BadImageRequests.Raw(Png.Value), HttpStatusCode.BadRequest, "invalid_parameter")
+        .Add("bad-bool", "?use_angle_cls=perhaps", () => BadImageRequests.Raw(Png.Value), HttpStatusCode.BadRequest, "invalid_parameter")
+        .Add("unsupported-language", "", () => BadImageRequests.Json($"{{\"image\": \"{Base64}\", \"languages\": [\"klingon\"]}}"), HttpStatusCode.BadRequest, "unsupported_language");
+
+    private static string Base64 => Convert.ToBase64String(Png.Value);
+
+    public static TheoryData<string> BadInputs => BadRequests.Kinds;
 
     [Theory]
     [MemberData(nameof(BadInputs))]
-    public async Task Bad_input_gets_a_clear_4xx_and_the_service_keeps_working(string kind)
-    {
-        var jpeg = Jpeg.Value;
-        HttpContent Json(string s) => new StringContent(s, Encoding.UTF8, "application/json");
-        HttpContent Raw(byte[] b, string type = "image/png") => new ByteArrayContent(b) { Headers = { ContentType = new(type) } };
-        MultipartFormDataContent Form(string field, byte[] b)
-        {
-            var f = new MultipartFormDataContent();
-            f.Add(new ByteArrayContent(b) { Headers = { ContentType = new("image/png") } }, field, "x.png");
-            return f;
-        }
-        var b64 = Convert.ToBase64String(Png.Value);
-        var (url, content, status, code) = kind switch
-        {
-            "empty-json-body" => ("/v1/ocr/extract", Json(""), 400, "invalid_json"),
-            "empty-raw-body" => ("/v1/ocr/extract", Raw([]), 400, "missing_image"),
-            "json-null" => ("/v1/ocr/extract", Json("null"), 400, "invalid_json"),
-            "json-array" => ("/v1/ocr/extract", Json("[1,2]"), 400, "invalid_json"),
-            "truncated-json" => ("/v1/ocr/extract", Json("{\"image\": \"abc"), 400, "invalid_json"),
-            "json-wrong-type" => ("/v1/ocr/extract", Json("{\"image\": 42}"), 400, "invalid_json"),
-            "json-unknown-field" => ("/v1/ocr/extract", Json($"{{\"img\": \"{b64}\"}}"), 400, "invalid_json"),
-            "json-missing-image" => ("/v1/ocr/extract", Json("{\"languages\": [\"en\"]}"), 400, "missing_image"),
-            "invalid-base64" => ("/v1/ocr/extract", Json("{\"image\": \"@@@not base64@@@\"}"), 400, "invalid_base64"),
-            "data-url-not-base64" => ("/v1/ocr/extract", Json("{\"image\": \"data:image/png,rawdata\"}"), 400, "invalid_base64"),
-            "url-instead-of-image" => ("/v1/ocr/extract", Json("{\"image\": \"http://169.254.169.254/latest\"}"), 400, "unsupported_image_source"),
-            "file-path-instead-of-image" => ("/v1/ocr/extract", Json("{\"image\": \"file:///etc/shadow\"}"), 400, "unsupported_image_source"),
-            "non-image-bytes" => ("/v1/ocr/extract", Raw(Encoding.UTF8.GetBytes("%PDF-1.4 definitely not an image")), 400, "invalid_image"),
-            "truncated-jpeg" => ("/v1/ocr/extract", Raw(jpeg[..(jpeg.Length / 2)], "image/jpeg"), 400, "invalid_image"),
-            "png-bomb-header" => ("/v1/ocr/extract", Raw(ImageFiles.PngHeaderOnly(30000, 30000)), 400, "image_too_large"),
-            "wrong-field-name" => ("/v1/ocr/extract", Form("picture", Png.Value), 400, "unknown_field"),
-            "unknown-form-field" => ("/v1/ocr/extract", AddField(Form("image", Png.Value), "lang", "en"), 400, "unknown_field"),
-            "unknown-query-parameter" => ("/v1/ocr/extract?langs=en", Raw(Png.Value), 400, "unknown_field"),
-            "malformed-multipart" => ("/v1/ocr/extract", new ByteArrayContent("--xyz\r\nbroken"u8.ToArray()) { Headers = { ContentType = MediaTypeHeaderValue.Parse("multipart/form-data; boundary=xyz") } }, 400, "invalid_multipart"),
-            "bad-threshold" => ("/v1/ocr/extract", Json($"{{\"image\": \"{b64}\", \"det_threshold\": 7}}"), 400, "invalid_parameter"),
-            "threshold-not-a-number" => ("/v1/ocr/extract?rec_threshold=high", Raw(Png.Value), 400, "invalid_parameter"),
-            "bad-bool" => ("/v1/ocr/extract?use_angle_cls=perhaps", Raw(Png.Value), 400, "invalid_parameter"),
-            "unsupported-language" => ("/v1/ocr/extract", Json($"{{\"image\": \"{b64}\", \"languages\": [\"klingon\"]}}"), 400, "unsupported_language"),
-            "oversized-body" => ("/v1/ocr/extract", Raw(new byte[21 * 1024 * 1024]), 413, "body_too_large"),
-            "wrong-content-type" => ("/v1/ocr/extract", new StringContent("image=abc", Encoding.UTF8, "text/plain"), 415, "unsupported_media_type"),
-            _ => ("/v1/ocr/extract", new ByteArrayContent(Png.Value), 415, "unsupported_media_type"),
-        };
-        // Clients such as curl ask before sending large bodies (Expect: 100-continue), so a refused upload is never sent.
-        var request = new HttpRequestMessage(HttpMethod.Post, url) { Content = content };
-        request.Headers.ExpectContinue = kind == "oversized-body";
-        var r = await Client.SendAsync(request);
-        await AssertError(r, (HttpStatusCode)status, code);
-        Assert.Equal(HttpStatusCode.OK, (await Client.GetAsync("/health")).StatusCode);
-        // The model still serves real requests afterwards.
-        var ok = await Client.PostAsync("/v1/ocr/extract", Raw(Png.Value));
-        Assert.Equal(HttpStatusCode.OK, ok.StatusCode);
-    }
+    public Task Bad_input_gets_a_clear_4xx_and_the_service_keeps_working(string kind) => BadRequests.AssertRefusedAndStillServing(Client, kind);
 
     [Fact]
     public async Task Unknown_route_and_wrong_method_are_json()
@@ -213,11 +156,5 @@ public sealed class ApiTests(OcrServiceFixture fixture)
         await AssertError(await Client.GetAsync("/v1/ocr/extract"), HttpStatusCode.MethodNotAllowed, "method_not_allowed");
         await AssertError(await Client.GetAsync("/v1/ocr/nope"), HttpStatusCode.NotFound, "not_found");
         await AssertError(await Client.PostAsync("/v1/models", new StringContent("{}", Encoding.UTF8, "application/json")), HttpStatusCode.MethodNotAllowed, "method_not_allowed");
-    }
-
-    private static MultipartFormDataContent AddField(MultipartFormDataContent f, string name, string value)
-    {
-        f.Add(new StringContent(value), name);
-        return f;
     }
 }

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using Hailo.Media;
@@ -30,16 +29,7 @@ public sealed class ApiTests(PoseServiceFixture fixture)
         return JsonDocument.Parse(text).RootElement.Clone();
     }
 
-    private static async Task AssertError(HttpResponseMessage r, HttpStatusCode status, string code)
-    {
-        var body = await r.Content.ReadAsStringAsync();
-        Assert.True(status == r.StatusCode, $"expected {(int)status}, got {(int)r.StatusCode}: {body}");
-        Assert.Equal("application/json", r.Content.Headers.ContentType?.MediaType);
-        var e = JsonDocument.Parse(body).RootElement.GetProperty("error");
-        Assert.Equal(code, e.GetProperty("code").GetString());
-        Assert.Equal((int)status, e.GetProperty("status").GetInt32());
-        Assert.False(string.IsNullOrWhiteSpace(e.GetProperty("message").GetString()));
-    }
+    private static Task AssertError(HttpResponseMessage r, HttpStatusCode status, string code) => ErrorResponses.AssertError(r, status, code);
 
     [Fact]
     public async Task Multipart_json_data_url_and_raw_body_find_the_same_people_where_they_are()
@@ -190,71 +180,28 @@ public sealed class ApiTests(PoseServiceFixture fixture)
         Assert.True(doc.GetProperty("components").GetProperty("schemas").TryGetProperty("PoseResponse", out _));
     }
 
-    public static TheoryData<string> BadInputs => new()
-    {
-        "empty-json-body", "empty-raw-body", "json-null", "json-array", "truncated-json", "json-wrong-type", "json-unknown-field",
-        "json-missing-image", "invalid-base64", "data-url-not-base64", "url-instead-of-image", "file-path-instead-of-image",
-        "non-image-bytes", "truncated-jpeg", "png-bomb-header", "wrong-field-name", "unknown-form-field", "unknown-query-parameter",
-        "malformed-multipart", "confidence-out-of-range", "threshold-not-a-number", "iou-zero", "keypoint-threshold-negative",
-        "max-detections-zero", "max-detections-too-many", "max-detections-not-integer", "bad-bool", "bad-format", "bad-annotate",
-        "negative-image-id", "oversized-body", "wrong-content-type", "no-content-type",
-    };
+    private static readonly BadImageRequests BadRequests = new BadImageRequests("/v1/pose/detect", () => Png.Value, () => Jpeg.Value,
+            wrongTypeJson: b64 => $"{{\"image\": \"{b64}\", \"max_detections\": \"ten\"}}", missingImageJson: "{\"confidence_threshold\": 0.5}",
+            unknownFormField: ("threshold", "0.5"), unknownQuery: "?conf=0.5")
+        .Add("confidence-out-of-range", "", () => Json($"{{\"image\": \"{Base64}\", \"confidence_threshold\": 1.5}}"), HttpStatusCode.BadRequest, "invalid_parameter")
+        .Add("threshold-not-a-number", "?iou_threshold=high", () => Raw(Png.Value), HttpStatusCode.BadRequest, "invalid_parameter")
+        .Add("iou-zero", "?iou_threshold=0", () => Raw(Png.Value), HttpStatusCode.BadRequest, "invalid_parameter")
+        .Add("keypoint-threshold-negative", "", () => BadImageRequests.Form("image", Png.Value, ("keypoint_threshold", "-0.1")), HttpStatusCode.BadRequest, "invalid_parameter")
+        .Add("max-detections-zero", "?max_detections=0", () => Raw(Png.Value), HttpStatusCode.BadRequest, "invalid_parameter")
+        .Add("max-detections-too-many", "", () => Json($"{{\"image\": \"{Base64}\", \"max_detections\": 100000}}"), HttpStatusCode.BadRequest, "invalid_parameter")
+        .Add("max-detections-not-integer", "?max_detections=2.5", () => Raw(Png.Value), HttpStatusCode.BadRequest, "invalid_parameter")
+        .Add("bad-bool", "?skeleton=perhaps", () => Raw(Png.Value), HttpStatusCode.BadRequest, "invalid_parameter")
+        .Add("bad-format", "?format=xml", () => Raw(Png.Value), HttpStatusCode.BadRequest, "invalid_parameter")
+        .Add("bad-annotate", "", () => Json($"{{\"image\": \"{Base64}\", \"annotate\": \"gif\"}}"), HttpStatusCode.BadRequest, "invalid_parameter")
+        .Add("negative-image-id", "?image_id=-4&format=coco", () => Raw(Png.Value), HttpStatusCode.BadRequest, "invalid_parameter");
+
+    private static string Base64 => Convert.ToBase64String(Png.Value);
+
+    public static TheoryData<string> BadInputs => BadRequests.Kinds;
 
     [Theory]
     [MemberData(nameof(BadInputs))]
-    public async Task Bad_input_gets_a_clear_4xx_and_the_service_keeps_working(string kind)
-    {
-        var jpeg = Jpeg.Value;
-        MultipartFormDataContent Form(string field, byte[] b)
-        {
-            var f = new MultipartFormDataContent();
-            f.Add(new ByteArrayContent(b) { Headers = { ContentType = new("image/png") } }, field, "x.png");
-            return f;
-        }
-        var b64 = Convert.ToBase64String(Png.Value);
-        const string url = "/v1/pose/detect";
-        var (path, content, status, code) = kind switch
-        {
-            "empty-json-body" => (url, Json(""), 400, "invalid_json"),
-            "empty-raw-body" => (url, Raw([]), 400, "missing_image"),
-            "json-null" => (url, Json("null"), 400, "invalid_json"),
-            "json-array" => (url, Json("[1,2]"), 400, "invalid_json"),
-            "truncated-json" => (url, Json("{\"image\": \"abc"), 400, "invalid_json"),
-            "json-wrong-type" => (url, Json($"{{\"image\": \"{b64}\", \"max_detections\": \"ten\"}}"), 400, "invalid_json"),
-            "json-unknown-field" => (url, Json($"{{\"img\": \"{b64}\"}}"), 400, "invalid_json"),
-            "json-missing-image" => (url, Json("{\"confidence_threshold\": 0.5}"), 400, "missing_image"),
-            "invalid-base64" => (url, Json("{\"image\": \"@@@not base64@@@\"}"), 400, "invalid_base64"),
-            "data-url-not-base64" => (url, Json("{\"image\": \"data:image/png,rawdata\"}"), 400, "invalid_base64"),
-            "url-instead-of-image" => (url, Json("{\"image\": \"http://169.254.169.254/latest\"}"), 400, "unsupported_image_source"),
-            "file-path-instead-of-image" => (url, Json("{\"image\": \"/etc/shadow\"}"), 400, "unsupported_image_source"),
-            "non-image-bytes" => (url, Raw(Encoding.UTF8.GetBytes("%PDF-1.4 definitely not an image")), 400, "invalid_image"),
-            "truncated-jpeg" => (url, Raw(jpeg[..(jpeg.Length / 2)], "image/jpeg"), 400, "invalid_image"),
-            "png-bomb-header" => (url, Raw(ImageFiles.PngHeaderOnly(30000, 30000)), 400, "image_too_large"),
-            "wrong-field-name" => (url, Form("picture", Png.Value), 400, "unknown_field"),
-            "unknown-form-field" => (url, AddField(Form("image", Png.Value), "threshold", "0.5"), 400, "unknown_field"),
-            "unknown-query-parameter" => (url + "?conf=0.5", Raw(Png.Value), 400, "unknown_field"),
-            "malformed-multipart" => (url, new ByteArrayContent("--xyz\r\nbroken"u8.ToArray()) { Headers = { ContentType = MediaTypeHeaderValue.Parse("multipart/form-data; boundary=xyz") } }, 400, "invalid_multipart"),
-            "confidence-out-of-range" => (url, Json($"{{\"image\": \"{b64}\", \"confidence_threshold\": 1.5}}"), 400, "invalid_parameter"),
-            "threshold-not-a-number" => (url + "?iou_threshold=high", Raw(Png.Value), 400, "invalid_parameter"),
-            "iou-zero" => (url + "?iou_threshold=0", Raw(Png.Value), 400, "invalid_parameter"),
-            "keypoint-threshold-negative" => (url, AddField(Form("image", Png.Value), "keypoint_threshold", "-0.1"), 400, "invalid_parameter"),
-            "max-detections-zero" => (url + "?max_detections=0", Raw(Png.Value), 400, "invalid_parameter"),
-            "max-detections-too-many" => (url, Json($"{{\"image\": \"{b64}\", \"max_detections\": 100000}}"), 400, "invalid_parameter"),
-            "max-detections-not-integer" => (url + "?max_detections=2.5", Raw(Png.Value), 400, "invalid_parameter"),
-            "bad-bool" => (url + "?skeleton=perhaps", Raw(Png.Value), 400, "invalid_parameter"),
-            "bad-format" => (url + "?format=xml", Raw(Png.Value), 400, "invalid_parameter"),
-            "bad-annotate" => (url, Json($"{{\"image\": \"{b64}\", \"annotate\": \"gif\"}}"), 400, "invalid_parameter"),
-            "negative-image-id" => (url + "?image_id=-4&format=coco", Raw(Png.Value), 400, "invalid_parameter"),
-            "oversized-body" => (url, Raw(new byte[21 * 1024 * 1024]), 413, "body_too_large"),
-            "wrong-content-type" => (url, new StringContent("image=abc", Encoding.UTF8, "text/plain"), 415, "unsupported_media_type"),
-            _ => (url, new ByteArrayContent(Png.Value), 415, "unsupported_media_type"),
-        };
-        var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = content };
-        request.Headers.ExpectContinue = kind == "oversized-body";
-        await AssertError(await Client.SendAsync(request), (HttpStatusCode)status, code);
-        Assert.Equal(HttpStatusCode.OK, (await Client.GetAsync("/health")).StatusCode);
-        Assert.Equal(HttpStatusCode.OK, (await Client.PostAsync(url, Raw(Png.Value))).StatusCode);
-    }
+    public Task Bad_input_gets_a_clear_4xx_and_the_service_keeps_working(string kind) => BadRequests.AssertRefusedAndStillServing(Client, kind);
 
     [Fact]
     public async Task Unknown_route_and_wrong_method_are_json()
@@ -263,11 +210,5 @@ public sealed class ApiTests(PoseServiceFixture fixture)
         await AssertError(await Client.GetAsync("/v1/pose/nope"), HttpStatusCode.NotFound, "not_found");
         await AssertError(await Client.PostAsync("/v1/models", Json("{}")), HttpStatusCode.MethodNotAllowed, "method_not_allowed");
         await AssertError(await Client.PostAsync("/health", Json("{}")), HttpStatusCode.MethodNotAllowed, "method_not_allowed");
-    }
-
-    private static MultipartFormDataContent AddField(MultipartFormDataContent f, string name, string value)
-    {
-        f.Add(new StringContent(value), name);
-        return f;
     }
 }
