@@ -1,5 +1,4 @@
 using System.Net;
-using System.Text.Json;
 using Hailo.Media;
 using Hailo.TestSupport;
 using HailoDepth;
@@ -13,54 +12,34 @@ namespace Hailo.Depth.Tests.Process;
 /// Runs the JIT build by default, the Native AOT binary when AOT_BINARY_HAILO_DEPTH names it (CI does both).
 /// </summary>
 [Collection("fake-shim")]
-public sealed class ServiceProcessTests : IDisposable
+public sealed class ServiceProcessTests() : ServiceProcessTestBase("hailo-depth")
 {
-    private static string Binary => ServiceProcess.Binary("hailo-depth", "AOT_BINARY_HAILO_DEPTH");
-    private const int SigTerm = 15;
-    private readonly string _models = Directory.CreateTempSubdirectory("hailo-depth-proc-").FullName;
-
-    public void Dispose() => Directory.Delete(_models, true);
-
-    private string[] Args(params string[] extra) =>
-        ["--port", "{port}", "--models-dir", _models, "--models.search_paths", "", "--config", "/dev/null", "--threads", "1", .. extra];
-
     private static ByteArrayContent Image() => new(DepthServiceFixture.Image()) { Headers = { ContentType = new("image/png") } };
 
     [Fact]
     public async Task Cpu_backend_loads_the_model_notifies_ready_serves_and_stops_on_sigterm()
     {
-        DepthServiceFixture.WriteModel(_models);
-        await using var p = ServiceProcess.Start(Binary, Args("--device", "cpu"), new Dictionary<string, string?> { ["WATCHDOG_USEC"] = "400000" });
-        await p.WaitForDatagram("STATUS=loading model midas-small", TimeSpan.FromSeconds(30));
-        await p.WaitForDatagram("READY=1", TimeSpan.FromSeconds(60));
-        Assert.Contains(p.Datagrams, d => d.Message.Contains("STATUS=ready (cpu", StringComparison.Ordinal) && d.Message.Contains("midas-small", StringComparison.Ordinal));
+        DepthServiceFixture.WriteModel(Models);
+        await using var p = StartWithWatchdog(Args("--device", "cpu"));
+        await p.WaitForDatagram("STATUS=loading model midas-small", StartTimeout);
+        await p.WaitForDatagram("READY=1", LoadTimeout);
+        AssertDatagram(p, "STATUS=ready (cpu", "midas-small");
         var r = await p.Client.PostAsync("/v1/depth/estimate?output_format=npy&normalize=false", Image());
-        var body = JsonDocument.Parse(await r.Content.ReadAsStringAsync()).RootElement;
+        var body = await Json(r);
         Assert.Equal(HttpStatusCode.OK, r.StatusCode);
         var npy = Convert.FromBase64String(body.GetProperty("depth_npy").GetString()!);
         Assert.Equal(DepthServiceFixture.LeftDepth, BitConverter.ToSingle(npy, 128 + 4 * (5 * 1280 + 5)), 1e-4f);
-        p.Signal(SigTerm);
-        Assert.Equal(0, await p.WaitForExit(TimeSpan.FromSeconds(20)));
-        Assert.Contains(p.Datagrams, d => d.Message.StartsWith("STOPPING=1", StringComparison.Ordinal));
+        await AssertStopsCleanlyOnSigterm(p);
     }
 
     [Fact]
     public async Task Npu_backend_runs_in_the_binary_against_the_fake_shim()
     {
-        _ = FakeShim.Runtime;
-        Npu.FakeDepthHef.Write(Path.Combine(_models, DepthModels.NpuDefault), "scdepthv3.hef", Npu.FakeDepthHef.Ramp(out var logit));
-        var env = new Dictionary<string, string?>
-        {
-            ["HAILO_SHIM_PATH"] = FakeShim.LibraryPath, ["HS_BACKEND"] = "fake", ["HS_FAKE_STATE_DIR"] = FakeShim.StateDir,
-        };
-        await using var p = ServiceProcess.Start(Binary, Args("--device", "npu"), env);
-        await p.WaitForDatagram("READY=1", TimeSpan.FromSeconds(60));
-        var health = JsonDocument.Parse(await (await p.Client.GetAsync("/health")).Content.ReadAsStringAsync()).RootElement;
-        Assert.Equal("npu", health.GetProperty("backend").GetString());
-        Assert.True(health.GetProperty("ready").GetBoolean(), health.ToString());
+        Npu.FakeDepthHef.Write(Path.Combine(Models, DepthModels.NpuDefault), "scdepthv3.hef", Npu.FakeDepthHef.Ramp(out var logit));
+        await using var p = await StartOnFakeNpu();
         using var img = RgbaImage.Filled(320, 256, 5, 5, 5);
         var content = new ByteArrayContent(img.Encode(ImageFormat.Png)) { Headers = { ContentType = new("image/png") } };
-        var body = JsonDocument.Parse(await (await p.Client.PostAsync("/v1/depth/estimate?output_format=npy&normalize=false", content)).Content.ReadAsStringAsync()).RootElement;
+        var body = await Json(await p.Client.PostAsync("/v1/depth/estimate?output_format=npy&normalize=false", content));
         Assert.Equal("metre", body.GetProperty("unit").GetString());
         var npy = Convert.FromBase64String(body.GetProperty("depth_npy").GetString()!);
         Assert.Equal(Npu.FakeDepthHef.Depth(logit(200)), BitConverter.ToSingle(npy, 128 + 4 * (10 * 320 + 200)), 1e-4);
@@ -69,36 +48,22 @@ public sealed class ServiceProcessTests : IDisposable
     [Fact]
     public async Task Without_its_model_the_service_starts_degraded_and_names_the_pull()
     {
-        await using var p = ServiceProcess.Start(Binary, Args("--device", "cpu"));
-        await p.WaitForDatagram("READY=1", TimeSpan.FromSeconds(30));
-        Assert.Contains(p.Datagrams, d => d.Message.Contains("STATUS=degraded: model midas-small is missing", StringComparison.Ordinal)
-                                           && d.Message.Contains($"hailo-depth pull midas-small --models-dir {_models}", StringComparison.Ordinal));
-        Assert.Equal(HttpStatusCode.ServiceUnavailable, (await p.Client.GetAsync("/health")).StatusCode);
+        await using var p = Start(Args("--device", "cpu"));
+        await AssertStartsDegraded(p, "STATUS=degraded: model midas-small is missing", $"hailo-depth pull midas-small --models-dir {Models}");
         var r = await p.Client.PostAsync("/v1/depth/estimate", Image());
         Assert.Equal(HttpStatusCode.ServiceUnavailable, r.StatusCode);
         Assert.Contains("pull midas-small", await r.Content.ReadAsStringAsync());
-        DepthServiceFixture.WriteModel(_models);
+        DepthServiceFixture.WriteModel(Models);
         Assert.Equal(HttpStatusCode.OK, (await p.Client.PostAsync("/v1/depth/estimate", Image())).StatusCode);
     }
 
     [Fact]
     public async Task Commands_and_bad_config()
     {
-        var (code, stdout, _) = await ServiceProcess.RunToEnd(Binary, ["models", "--config", "/dev/null", "--models-dir", _models]);
-        Assert.Equal(0, code);
-        Assert.Contains("model-small.onnx", stdout);
-        Assert.Contains("scdepthv3.hef", stdout);
-        (code, stdout, _) = await ServiceProcess.RunToEnd(Binary, ["print-config", "--config", "/dev/null", "--depth.colormap", "turbo"]);
-        Assert.Equal(0, code);
-        Assert.Contains("port: 11439", stdout);
-        Assert.Contains("colormap: \"turbo\"", stdout);
-        var yaml = Path.Combine(_models, "bad.yaml");
-        await File.WriteAllTextAsync(yaml, "depth:\n  colormap: rainbow\n  output_format: tiff\n");
-        string err;
-        (code, _, err) = await ServiceProcess.RunToEnd(Binary, ["check-config", "--config", yaml]);
-        Assert.Equal(2, code);
-        Assert.Contains("depth.colormap: 'rainbow' is not one of: viridis, plasma, magma, turbo, jet", err);
-        Assert.Contains("depth.output_format: 'tiff' is not one of", err);
+        await AssertCommandPrints(["models", "--config", "/dev/null", "--models-dir", Models], "model-small.onnx", "scdepthv3.hef");
+        await AssertCommandPrints(["print-config", "--config", "/dev/null", "--depth.colormap", "turbo"], "port: 11439", "colormap: \"turbo\"");
+        await AssertConfigRefused("depth:\n  colormap: rainbow\n  output_format: tiff\n",
+            "depth.colormap: 'rainbow' is not one of: viridis, plasma, magma, turbo, jet", "depth.output_format: 'tiff' is not one of");
     }
 }
 
