@@ -193,13 +193,13 @@ public sealed class ApiTests(DepthServiceFixture fixture)
     private static readonly BadImageRequests BadRequests = new BadImageRequests("/v1/depth/estimate", () => Png.Value, () => Jpeg.Value,
             wrongTypeJson: b64 => $"{{\"image\": \"{b64}\", \"normalize\": \"maybe\"}}", missingImageJson: "{\"colormap\": \"jet\"}",
             unknownFormField: ("format", "npy"), unknownQuery: "?cmap=jet", goodQuery: "?output_format=numpy")
-        .Add("image-url", "", () => Json("{\"image_url\": \"http://169.254.169.254/latest\"}"), HttpStatusCode.BadRequest, "unsupported_image_source")
-        .Add("image-right", "", () => Json($"{{\"image\": \"{Base64}\", \"image_right\": \"{Base64}\"}}"), HttpStatusCode.BadRequest, "invalid_parameter")
-        .Add("too-many-pixels", "", () => Raw(BigJpeg.Value, "image/jpeg"), HttpStatusCode.BadRequest, "image_too_large")
-        .Add("bad-colormap", "?colormap=rainbow", () => Raw(Png.Value), HttpStatusCode.BadRequest, "invalid_parameter")
-        .Add("bad-output-format", "", () => Json($"{{\"image\": \"{Base64}\", \"output_format\": \"tiff\"}}"), HttpStatusCode.BadRequest, "invalid_parameter")
-        .Add("bad-normalize", "", () => BadImageRequests.Form("image", Png.Value, ("normalize", "perhaps")), HttpStatusCode.BadRequest, "invalid_parameter")
-        .Add("bad-statistics", "?statistics=2", () => Raw(Png.Value), HttpStatusCode.BadRequest, "invalid_parameter");
+        .Add("image-url", "", () => Json("{\"image_url\": \"http://169.254.169.254/latest\"}"), "unsupported_image_source")
+        .Add("image-right", "", () => Json($"{{\"image\": \"{Base64}\", \"image_right\": \"{Base64}\"}}"), "invalid_parameter")
+        .Add("too-many-pixels", "", () => Raw(BigJpeg.Value, "image/jpeg"), "image_too_large")
+        .Add("bad-colormap", "?colormap=rainbow", () => Raw(Png.Value), "invalid_parameter")
+        .Add("bad-output-format", "", () => Json($"{{\"image\": \"{Base64}\", \"output_format\": \"tiff\"}}"), "invalid_parameter")
+        .Add("bad-normalize", "", () => BadImageRequests.Form("image", Png.Value, ("normalize", "perhaps")), "invalid_parameter")
+        .Add("bad-statistics", "?statistics=2", () => Raw(Png.Value), "invalid_parameter");
 
     private static string Base64 => Convert.ToBase64String(Png.Value);
 

@@ -183,17 +183,17 @@ public sealed class ApiTests(PoseServiceFixture fixture)
     private static readonly BadImageRequests BadRequests = new BadImageRequests("/v1/pose/detect", () => Png.Value, () => Jpeg.Value,
             wrongTypeJson: b64 => $"{{\"image\": \"{b64}\", \"max_detections\": \"ten\"}}", missingImageJson: "{\"confidence_threshold\": 0.5}",
             unknownFormField: ("threshold", "0.5"), unknownQuery: "?conf=0.5")
-        .Add("confidence-out-of-range", "", () => Json($"{{\"image\": \"{Base64}\", \"confidence_threshold\": 1.5}}"), HttpStatusCode.BadRequest, "invalid_parameter")
-        .Add("threshold-not-a-number", "?iou_threshold=high", () => Raw(Png.Value), HttpStatusCode.BadRequest, "invalid_parameter")
-        .Add("iou-zero", "?iou_threshold=0", () => Raw(Png.Value), HttpStatusCode.BadRequest, "invalid_parameter")
-        .Add("keypoint-threshold-negative", "", () => BadImageRequests.Form("image", Png.Value, ("keypoint_threshold", "-0.1")), HttpStatusCode.BadRequest, "invalid_parameter")
-        .Add("max-detections-zero", "?max_detections=0", () => Raw(Png.Value), HttpStatusCode.BadRequest, "invalid_parameter")
-        .Add("max-detections-too-many", "", () => Json($"{{\"image\": \"{Base64}\", \"max_detections\": 100000}}"), HttpStatusCode.BadRequest, "invalid_parameter")
-        .Add("max-detections-not-integer", "?max_detections=2.5", () => Raw(Png.Value), HttpStatusCode.BadRequest, "invalid_parameter")
-        .Add("bad-bool", "?skeleton=perhaps", () => Raw(Png.Value), HttpStatusCode.BadRequest, "invalid_parameter")
-        .Add("bad-format", "?format=xml", () => Raw(Png.Value), HttpStatusCode.BadRequest, "invalid_parameter")
-        .Add("bad-annotate", "", () => Json($"{{\"image\": \"{Base64}\", \"annotate\": \"gif\"}}"), HttpStatusCode.BadRequest, "invalid_parameter")
-        .Add("negative-image-id", "?image_id=-4&format=coco", () => Raw(Png.Value), HttpStatusCode.BadRequest, "invalid_parameter");
+        .Add("confidence-out-of-range", "", () => Json($"{{\"image\": \"{Base64}\", \"confidence_threshold\": 1.5}}"), "invalid_parameter")
+        .Add("threshold-not-a-number", "?iou_threshold=high", () => Raw(Png.Value), "invalid_parameter")
+        .Add("iou-zero", "?iou_threshold=0", () => Raw(Png.Value), "invalid_parameter")
+        .Add("keypoint-threshold-negative", "", () => BadImageRequests.Form("image", Png.Value, ("keypoint_threshold", "-0.1")), "invalid_parameter")
+        .Add("max-detections-zero", "?max_detections=0", () => Raw(Png.Value), "invalid_parameter")
+        .Add("max-detections-too-many", "", () => Json($"{{\"image\": \"{Base64}\", \"max_detections\": 100000}}"), "invalid_parameter")
+        .Add("max-detections-not-integer", "?max_detections=2.5", () => Raw(Png.Value), "invalid_parameter")
+        .Add("bad-bool", "?skeleton=perhaps", () => Raw(Png.Value), "invalid_parameter")
+        .Add("bad-format", "?format=xml", () => Raw(Png.Value), "invalid_parameter")
+        .Add("bad-annotate", "", () => Json($"{{\"image\": \"{Base64}\", \"annotate\": \"gif\"}}"), "invalid_parameter")
+        .Add("negative-image-id", "?image_id=-4&format=coco", () => Raw(Png.Value), "invalid_parameter");
 
     private static string Base64 => Convert.ToBase64String(Png.Value);
 

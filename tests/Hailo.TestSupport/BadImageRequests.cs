@@ -83,6 +83,10 @@ public sealed class BadImageRequests
         return this;
     }
 
+    /// <summary>A case of the service's own that gets a 400 with <paramref name="code"/>.</summary>
+    public BadImageRequests Add(string kind, string query, Func<HttpContent> content, string code) =>
+        Add(kind, query, content, HttpStatusCode.BadRequest, code);
+
     /// <summary>Sends the case, asserts its 4xx JSON error, then that /health is 200 and a good request is served.</summary>
     public async Task AssertRefusedAndStillServing(HttpClient client, string kind)
     {
