@@ -58,8 +58,32 @@ internal static class DepthEncoder
                 row.Fill((byte)Colormaps.Index(1));
                 return;
             }
-            for (var x = 0; x < src.Length; x++) row[x] = (byte)Colormaps.Index(1 - (src[x] - min) * k);
+            Indices(src, min, k, row);
         });
+    }
+
+    /// <summary>
+    /// row[x] = Colormaps.Index(1 − (d[x] − min)·k): the same float operations in the same order, eight or more at a
+    /// time (float → int conversion saturates and NaN becomes 0, as Index does).
+    /// </summary>
+    internal static void Indices(ReadOnlySpan<float> depth, float min, float k, Span<byte> row)
+    {
+        var x = 0;
+        if (Vector.IsHardwareAccelerated)
+        {
+            var n = Vector<float>.Count;
+            var minV = new Vector<float>(min);
+            var kV = new Vector<float>(k);
+            static Vector<uint> Index(Vector<float> d, Vector<float> minV, Vector<float> kV) =>
+                Vector.AsVectorUInt32(Vector.Min(Vector.Max(Vector.ConvertToInt32((Vector<float>.One - (d - minV) * kV) * new Vector<float>(256f)), Vector<int>.Zero), new Vector<int>(255)));
+            for (; x <= depth.Length - 4 * n; x += 4 * n)
+            {
+                var low = Vector.Narrow(Index(new Vector<float>(depth[x..]), minV, kV), Index(new Vector<float>(depth[(x + n)..]), minV, kV));
+                var high = Vector.Narrow(Index(new Vector<float>(depth[(x + 2 * n)..]), minV, kV), Index(new Vector<float>(depth[(x + 3 * n)..]), minV, kV));
+                Vector.Narrow(low, high).CopyTo(row[x..]);
+            }
+        }
+        for (; x < depth.Length; x++) row[x] = (byte)Colormaps.Index(1 - (depth[x] - min) * k);
     }
 
     /// <summary>

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using System.IO.Compression;
 using System.IO.Hashing;
@@ -56,36 +57,54 @@ internal static class PngWriter
     private static byte[] Write(int width, int height, byte bitDepth, byte colourType, int bytesPerPixel, PngRowWriter fill, byte[]? palette = null)
     {
         var stride = 1 + width * bytesPerPixel;
-        var rows = new byte[height * stride];
-        for (var y = 0; y < height; y++)
+        var length = height * stride;
+        // Rows and the output stream are sized once (the output for data that does not compress at all): growing or
+        // fresh buffers of a megabyte cost page faults on every request.
+        var rows = ArrayPool<byte>.Shared.Rent(length);
+        try
         {
-            var line = rows.AsSpan(y * stride, stride);
-            var samples = line[1..];
-            fill(y, samples);
-            line[0] = SubFilter;
-            // Sub: byte − the byte one pixel to the left (mod 256), right to left so the left byte is still unfiltered.
-            for (var i = samples.Length - 1; i >= bytesPerPixel; i--) samples[i] -= samples[i - bytesPerPixel];
-        }
+            for (var y = 0; y < height; y++)
+            {
+                var line = rows.AsSpan(y * stride, stride);
+                var samples = line[1..];
+                fill(y, samples);
+                line[0] = SubFilter;
+                // Sub: byte − the byte one pixel to the left (mod 256), right to left so the left byte is still unfiltered.
+                for (var i = samples.Length - 1; i >= bytesPerPixel; i--) samples[i] -= samples[i - bytesPerPixel];
+            }
 
-        using var ms = new MemoryStream(rows.Length / 4 + 1024);
-        ms.Write(Signature);
-        Span<byte> ihdr = stackalloc byte[13];
-        BinaryPrimitives.WriteInt32BigEndian(ihdr, width);
-        BinaryPrimitives.WriteInt32BigEndian(ihdr[4..], height);
-        ihdr[8] = bitDepth;
-        ihdr[9] = colourType;
-        ihdr[10] = 0; // deflate
-        ihdr[11] = 0; // adaptive filtering (every row: Sub)
-        ihdr[12] = 0; // no interlace
-        Chunk(ms, "IHDR"u8, ihdr);
-        if (palette is not null) Chunk(ms, "PLTE"u8, palette);
-        using (var z = new MemoryStream(rows.Length / 4 + 64))
-        {
-            using (var zlib = new ZLibStream(z, Compression, leaveOpen: true)) zlib.Write(rows);
-            Chunk(ms, "IDAT"u8, z.GetBuffer().AsSpan(0, (int)z.Length));
+            using var ms = new MemoryStream(length + length / 64 + 1024);
+            ms.Write(Signature);
+            Span<byte> ihdr = stackalloc byte[13];
+            BinaryPrimitives.WriteInt32BigEndian(ihdr, width);
+            BinaryPrimitives.WriteInt32BigEndian(ihdr[4..], height);
+            ihdr[8] = bitDepth;
+            ihdr[9] = colourType;
+            ihdr[10] = 0; // deflate
+            ihdr[11] = 0; // adaptive filtering (every row: Sub)
+            ihdr[12] = 0; // no interlace
+            Chunk(ms, "IHDR"u8, ihdr);
+            if (palette is not null) Chunk(ms, "PLTE"u8, palette);
+
+            // IDAT compressed in place: length placeholder, type, zlib stream, then the length and CRC filled in.
+            var at = (int)ms.Position;
+            ms.Write([0, 0, 0, 0]);
+            ms.Write("IDAT"u8);
+            using (var zlib = new ZLibStream(ms, Compression, leaveOpen: true)) zlib.Write(rows, 0, length);
+            var end = (int)ms.Position;
+            var buffer = ms.GetBuffer();
+            BinaryPrimitives.WriteInt32BigEndian(buffer.AsSpan(at), end - at - 8);
+            Span<byte> crc = stackalloc byte[4];
+            BinaryPrimitives.WriteUInt32BigEndian(crc, Crc32.HashToUInt32(buffer.AsSpan(at + 4, end - at - 4)));
+            ms.Write(crc);
+
+            Chunk(ms, "IEND"u8, []);
+            return ms.ToArray();
         }
-        Chunk(ms, "IEND"u8, []);
-        return ms.ToArray();
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(rows);
+        }
     }
 
     private static void Chunk(Stream s, ReadOnlySpan<byte> type, ReadOnlySpan<byte> data)

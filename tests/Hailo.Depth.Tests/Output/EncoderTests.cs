@@ -58,6 +58,24 @@ public sealed class EncoderTests
     }
 
     [Fact]
+    public void Vectorised_indices_equal_the_scalar_formula_including_nan_infinities_and_out_of_range()
+    {
+        var rng = new Random(4);
+        var depth = Enumerable.Range(0, 1000).Select(_ => rng.NextSingle() * 6 - 1).ToArray();
+        float[] special = [float.NaN, float.PositiveInfinity, float.NegativeInfinity, 2f, 2.0000002f, 5f, 4.9999995f, -1e30f, 1e30f];
+        special.CopyTo(depth, 0);
+        special.CopyTo(depth, 500);
+        special.CopyTo(depth, 991);
+        foreach (var (min, max) in new[] { (2f, 5f), (0f, 1f), (-1f, 5f) })
+        {
+            var k = 1 / (max - min);
+            var row = new byte[depth.Length];
+            DepthEncoder.Indices(depth, min, k, row);
+            for (var i = 0; i < depth.Length; i++) Assert.Equal((byte)Colormaps.Index(1 - (depth[i] - min) * k), row[i]);
+        }
+    }
+
+    [Fact]
     public void A_flat_map_is_the_bright_end_everywhere()
     {
         var r = Map(10, 3, (_, _) => 2.5f);
