@@ -32,6 +32,23 @@ public abstract class ServiceProcessTestBase : IDisposable
     /// <summary>An empty models directory of this test's own, deleted afterwards.</summary>
     protected string Models { get; }
 
+    /// <summary>
+    /// Starts the binary the way systemd's MemoryDenyWriteExecute=yes confines it: prctl(PR_SET_MDWE,
+    /// PR_MDWE_REFUSE_EXEC_GAIN) (Linux ≥ 6.3), which exec keeps, so no mapping may become writable and executable.
+    /// A JIT cannot run like this; the Native AOT binary must.
+    /// </summary>
+    protected ServiceProcess StartDenyingWriteExecute(string[] args)
+    {
+        const string wrapper = """
+            import ctypes, os, sys
+            libc = ctypes.CDLL(None, use_errno=True)
+            if libc.prctl(65, 1, 0, 0, 0) != 0 or libc.prctl(66, 0, 0, 0, 0) != 1:
+                sys.exit("prctl(PR_SET_MDWE) is not available: errno %d" % ctypes.get_errno())
+            os.execv(sys.argv[1], sys.argv[1:])
+            """;
+        return ServiceProcess.Start("/usr/bin/python3", ["-c", wrapper, Binary, .. args]);
+    }
+
     /// <summary>hailo-ocr → AOT_BINARY_HAILO_OCR (the Makefile's <c>tr a-z- A-Z_</c>).</summary>
     public static string AotBinaryVariable(string service) => "AOT_BINARY_" + service.ToUpperInvariant().Replace('-', '_');
 

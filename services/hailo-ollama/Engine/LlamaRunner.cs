@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using System.Text;
 using System.Threading.Channels;
 using LLama;
@@ -283,20 +284,43 @@ public sealed class LlamaRunner : IModelRunner
     }
 }
 
-/// <summary>One-time native set-up of llama.cpp: its log goes to ours (warnings and errors only).</summary>
-public static class LlamaNative
+/// <summary>
+/// One-time native set-up of llama.cpp: its log goes to ours (warnings and errors only). The callback is a static
+/// [UnmanagedCallersOnly] function handed to llama_log_set of the library LLamaSharp loaded: a managed delegate would
+/// need a thunk written at run time, which MemoryDenyWriteExecute=yes (the systemd unit's hardening) forbids.
+/// </summary>
+public static unsafe class LlamaNative
 {
     private static int s_done;
     public static Microsoft.Extensions.Logging.ILogger? Log { get; set; }
 
+    // ggml_log_level (ggml.h)
+    private const int LevelWarn = 3, LevelError = 4;
+
     public static void Configure()
     {
         if (Interlocked.Exchange(ref s_done, 1) != 0) return;
-        NativeLibraryConfig.All.WithLogCallback((level, message) =>
+        NativeApi.llama_empty_call(); // loads the build of llama.cpp LLamaSharp picks for this CPU
+        // Already loaded, so the name finds that very library (by its SONAME) rather than loading another.
+        if (NativeLibrary.TryLoad("libllama.so", out var library) && NativeLibrary.TryGetExport(library, "llama_log_set", out var logSet))
+            ((delegate* unmanaged<delegate* unmanaged<int, byte*, void*, void>, void*, void>)logSet)(&OnLog, null);
+        else
+            Log?.LogWarning("llama.cpp's log could not be redirected (llama_log_set not found); it goes to standard error");
+    }
+
+    [UnmanagedCallersOnly]
+    private static void OnLog(int level, byte* text, void* user)
+    {
+        try
         {
-            if (Log is null || level is not (LLamaLogLevel.Error or LLamaLogLevel.Warning)) return;
-            Log.Log(level == LLamaLogLevel.Error ? Microsoft.Extensions.Logging.LogLevel.Error : Microsoft.Extensions.Logging.LogLevel.Warning,
-                "llama.cpp: {Message}", message.TrimEnd());
-        });
+            if (Log is null || level is not (LevelWarn or LevelError) || text == null) return;
+            var message = Marshal.PtrToStringUTF8((IntPtr)text)?.TrimEnd();
+            if (string.IsNullOrEmpty(message)) return;
+            Log.Log(level == LevelError ? Microsoft.Extensions.Logging.LogLevel.Error : Microsoft.Extensions.Logging.LogLevel.Warning, "llama.cpp: {Message}", message);
+        }
+        catch
+        {
+            // Nothing may unwind into native code.
+        }
     }
 }

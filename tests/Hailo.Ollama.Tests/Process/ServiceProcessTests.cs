@@ -30,6 +30,18 @@ public sealed class ServiceProcessTests() : ServiceProcessTestBase("hailo-ollama
         await AssertStopsCleanlyOnSigterm(p);
     }
 
+    [AotFact("hailo-ollama")]
+    public async Task The_aot_binary_loads_and_generates_where_memory_may_not_be_writable_and_executable()
+    {
+        // The package's unit has MemoryDenyWriteExecute=yes: llama.cpp's log callback must not need a run-time thunk.
+        OllamaFixture.WriteDefaultModel(Models);
+        await using var p = StartDenyingWriteExecute(Args("--device", "cpu"));
+        await p.WaitForDatagram("READY=1", LoadTimeout);
+        var r = await p.Client.PostAsync("/api/generate", JsonBody("""{"model":"qwen2.5:0.5b","prompt":"Hello","stream":false,"options":{"num_predict":4}}"""));
+        Assert.Equal(HttpStatusCode.OK, r.StatusCode);
+        Assert.Equal(4, (await Json(r)).GetProperty("eval_count").GetInt32());
+    }
+
     [Fact]
     public async Task Npu_backend_runs_in_the_binary_against_the_fake_shim()
     {
