@@ -49,15 +49,33 @@ internal static class ServiceBench
         return (Stats.Median(ready), rss);
     }
 
-    public static async Task<byte[]> Post(HttpClient client, string path, byte[] jpeg)
+    /// <summary>
+    /// POSTs the JPEG and reads the answer into a buffer reused across calls, as a client that handles a stream of
+    /// answers would: a fresh, growing buffer per answer (ReadAsByteArrayAsync) cost this client more than the service's
+    /// whole encoding of a 5 MB depth answer (new pages fault at ~18 µs each on these machines). The memory returned is
+    /// valid until the next call.
+    /// </summary>
+    public static async Task<ReadOnlyMemory<byte>> Post(HttpClient client, string path, byte[] jpeg)
     {
         using var content = new ByteArrayContent(jpeg);
         content.Headers.ContentType = new MediaTypeHeaderValue("image/jpeg");
-        using var r = await client.PostAsync(path, content);
-        var body = await r.Content.ReadAsByteArrayAsync();
-        if (!r.IsSuccessStatusCode) throw new InvalidOperationException(System.Text.Encoding.UTF8.GetString(body));
+        using var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = content };
+        using var r = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+        await using var stream = await r.Content.ReadAsStreamAsync();
+        var length = 0;
+        while (true)
+        {
+            if (length == s_answer.Length) Array.Resize(ref s_answer, s_answer.Length * 2);
+            var n = await stream.ReadAsync(s_answer.AsMemory(length));
+            if (n == 0) break;
+            length += n;
+        }
+        var body = s_answer.AsMemory(0, length);
+        if (!r.IsSuccessStatusCode) throw new InvalidOperationException(System.Text.Encoding.UTF8.GetString(body.Span));
         return body;
     }
+
+    private static byte[] s_answer = new byte[16 << 20];
 
     /// <summary>Milliseconds of each of <paramref name="iterations"/> runs of <paramref name="work"/> after a warm-up.</summary>
     public static List<double> Time(int iterations, Action work, int warmup = 20)
