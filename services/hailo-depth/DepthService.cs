@@ -136,7 +136,7 @@ public static class DepthService
         using var image = ImageDecoder.Decode(bytes, config.Depth.MaxImagePixels);
         var decodeMs = Stopwatch.GetElapsedTime(decodeStart).TotalMilliseconds;
 
-        var (result, spec) = await engine.RunAsync(p => (p.Run(image), p.Spec), ct);
+        var (result, spec) = await engine.RunAsync(p => (p.Run(image, options.Statistics), p.Spec), ct);
         var encodeStart = Stopwatch.GetTimestamp();
         var encoded = DepthEncoder.Encode(result, spec, options);
         var encodeMs = Stopwatch.GetElapsedTime(encodeStart).TotalMilliseconds;
@@ -148,7 +148,7 @@ public static class DepthService
             [image.Height, image.Width, 3], [result.Height, result.Width],
             Math.Round(t.PreprocessMs + t.ModelMs + t.PostprocessMs, 2),
             options.Normalize, spec.Unit, options.OutputFormat, options.Colormap,
-            options.Statistics ? new DepthStatistics(R(s.Min), R(s.Max), R(s.Mean), R(s.Median), R(s.P5), R(s.P95)) : null,
+            s is null ? null : new DepthStatistics(R(s.Min), R(s.Max), R(s.Mean), R(s.Median), R(s.P5), R(s.P95)),
             encoded.Npz, encoded.Npy, encoded.Image, encoded.Png16, encoded.Png16Scale, encoded.Png16Offset,
             new DepthPerformance(Math.Round(decodeMs, 2), Math.Round(t.PreprocessMs, 2), Math.Round(t.ModelMs, 2), Math.Round(t.PostprocessMs, 2),
                 Math.Round(encodeMs, 2), Math.Round(Stopwatch.GetElapsedTime(start).TotalMilliseconds, 2)));

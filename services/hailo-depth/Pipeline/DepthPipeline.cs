@@ -15,8 +15,8 @@ internal sealed class DepthTimer
 /// <summary>A float map on the model's output grid, row-major.</summary>
 internal sealed record DepthGrid(float[] Values, int Width, int Height);
 
-/// <summary>Depth at the image's own size (row-major, the model's unit), statistics on the model's grid, and stage timings.</summary>
-internal sealed record DepthResult(float[] Depth, int Width, int Height, DepthStats Stats, DepthTimer Timer);
+/// <summary>Depth at the image's own size (row-major, the model's unit), statistics on the model's grid when asked for, and stage timings.</summary>
+internal sealed record DepthResult(float[] Depth, int Width, int Height, DepthStats? Stats, DepthTimer Timer);
 
 /// <summary>A depth model on one backend: the image stretched to its input, run, its raw output as floats.</summary>
 internal interface IDepthModel : IDisposable
@@ -35,18 +35,21 @@ internal sealed class DepthPipeline(IDepthModel model, DepthModel spec, ServiceM
     public DepthModel Spec { get; } = spec;
     public string ModelFile => model.ModelFile;
 
-    public DepthResult Run(RgbaImage image)
+    public DepthResult Run(RgbaImage image, bool statistics = true)
     {
         var timer = new DepthTimer();
         var grid = model.Run(image, timer);
         var start = Stopwatch.GetTimestamp();
         DepthDecoder.ToDepth(grid.Values, Spec.Output);
-        // Statistics on the model's grid while the map is resampled to the image's size.
-        DepthStats stats = null!;
+        // Statistics (when asked for) on the model's grid while the map is resampled to the image's size.
+        DepthStats? stats = null;
         float[] depth = null!;
-        Parallel.Invoke(
-            () => stats = DepthStats.Of(grid.Values),
-            () => depth = Resample.Bilinear(grid.Values, grid.Width, grid.Height, image.Width, image.Height));
+        if (statistics)
+            Parallel.Invoke(
+                () => stats = DepthStats.Of(grid.Values),
+                () => depth = Resample.Bilinear(grid.Values, grid.Width, grid.Height, image.Width, image.Height));
+        else
+            depth = Resample.Bilinear(grid.Values, grid.Width, grid.Height, image.Width, image.Height);
         timer.PostprocessMs += Elapsed(start);
         if (metrics is not null)
         {

@@ -81,7 +81,7 @@ public sealed class NpuDepthModelTests : IDisposable
         foreach (var x in new[] { 0, 1, 100, 160, 319 })
             Assert.Equal(FakeDepthHef.Depth(logit(x)), r.Depth[77 * 320 + x], 1e-5);
         Assert.True(r.Depth[0] > r.Depth[319], "higher logits are nearer");
-        Assert.Equal(FakeDepthHef.Depth(logit(319)), r.Stats.Min, 1e-5);
+        Assert.Equal(FakeDepthHef.Depth(logit(319)), r.Stats!.Min, 1e-5);
     }
 
     [Theory]

@@ -37,7 +37,7 @@ public sealed class OnnxDepthModelTests : IDisposable
         var expected = 1 / (DepthOnnx.ChannelMean(Normalization.ImageNet, r, g, b) + 3);
         Assert.Equal((640, 480), (result.Width, result.Height));
         Assert.All(result.Depth, d => Assert.Equal(expected, d, 1e-4f));
-        Assert.Equal(expected, result.Stats.Median, 1e-4f);
+        Assert.Equal(expected, result.Stats!.Median, 1e-4f);
     }
 
     [Fact]
@@ -56,8 +56,12 @@ public sealed class OnnxDepthModelTests : IDisposable
             Assert.Equal(left, result.Depth[y * 1280 + 100], 1e-4);
             Assert.Equal(right, result.Depth[y * 1280 + 1180], 1e-4);
         }
-        Assert.Equal(left, result.Stats.Min, 1e-4);
-        Assert.Equal(right, result.Stats.Max, 1e-4);
+        Assert.Equal(left, result.Stats!.Min, 1e-4);
+        Assert.Equal(right, result.Stats!.Max, 1e-4);
+        // Not asked for, not computed; the map is the same.
+        var without = p.Run(image, statistics: false);
+        Assert.Null(without.Stats);
+        Assert.Equal(result.Depth, without.Depth);
     }
 
     [Fact]
