@@ -133,7 +133,10 @@ public static class DepthService
         var options = Resolve(request, config);
 
         var decodeStart = Stopwatch.GetTimestamp();
-        using var image = ImageDecoder.Decode(bytes, config.Depth.MaxImagePixels);
+        // The model sees the image stretched to its input: once it is loaded (its input size known), a JPEG is decoded
+        // reduced to the smallest DCT scale covering that size; the map still comes back at the source size.
+        var loaded = engine.Loaded;
+        using var image = ImageDecoder.Decode(bytes, config.Depth.MaxImagePixels, loaded is null ? null : (_, _) => loaded.InputSize);
         var decodeMs = Stopwatch.GetElapsedTime(decodeStart).TotalMilliseconds;
 
         var (result, spec) = await engine.RunAsync(p => (p.Run(image, options.Statistics), p.Spec), ct);
@@ -145,7 +148,7 @@ public static class DepthService
         var s = result.Stats;
         var response = new DepthResponse(
             spec.Manifest.Name, "monocular", engine.Backend,
-            [image.Height, image.Width, 3], [result.Height, result.Width],
+            [image.SourceHeight, image.SourceWidth, 3], [result.Height, result.Width],
             Math.Round(t.PreprocessMs + t.ModelMs + t.PostprocessMs, 2),
             options.Normalize, spec.Unit, options.OutputFormat, options.Colormap,
             s is null ? null : new DepthStatistics(R(s.Min), R(s.Max), R(s.Mean), R(s.Median), R(s.P5), R(s.P95)),

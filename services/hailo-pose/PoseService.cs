@@ -155,7 +155,11 @@ public static class PoseService
         var options = Resolve(request, config);
 
         var decodeStart = Stopwatch.GetTimestamp();
-        using var image = ImageDecoder.Decode(bytes, config.Pose.MaxImagePixels);
+        // Only the letterboxed size is needed unless the image is drawn on: a JPEG is then decoded reduced (DCT
+        // scaling), once the model is loaded and its input size known.
+        var draws = options.Annotate is not null || options.Format is "png" or "jpeg";
+        var loaded = draws ? null : engine.Loaded;
+        using var image = ImageDecoder.Decode(bytes, config.Pose.MaxImagePixels, loaded is null ? null : loaded.FittedSize);
         var decodeMs = Stopwatch.GetElapsedTime(decodeStart).TotalMilliseconds;
 
         var (outcome, file) = await engine.RunAsync(p => (p.Run(image, options.Pipeline), p.ModelFile), ct);
@@ -179,7 +183,7 @@ public static class PoseService
             people.Select((p, i) => ToEntry(p, i, options)).ToArray(),
             people.Count,
             (int)Math.Round(t.ModelMs),
-            new PoseImageSize(image.Width, image.Height),
+            new PoseImageSize(image.SourceWidth, image.SourceHeight),
             new PosePerformance(Math.Round(decodeMs, 2), Math.Round(t.PreprocessMs, 2), Math.Round(t.ModelMs, 2), Math.Round(t.PostprocessMs, 2),
                 Math.Round(annotateMs, 2), Math.Round(Stopwatch.GetElapsedTime(start).TotalMilliseconds, 2)),
             new PoseModelInfo(engine.Manifest.Name, engine.Backend, file),

@@ -43,6 +43,11 @@ public sealed class ModelSlot<T> : IDisposable where T : class, IDisposable
 
     public string Name { get; }
     public bool IsLoaded => Volatile.Read(ref _model) is not null;
+    /// <summary>
+    /// The loaded model, or null: only for reading what does not change once it is loaded (e.g. its input size, to
+    /// prepare a request before its turn). Running it goes through <see cref="RunAsync{TResult}"/>.
+    /// </summary>
+    public T? Loaded => Volatile.Read(ref _model);
     /// <summary>Requests waiting for a free slot right now.</summary>
     public int QueueLength => Volatile.Read(ref _waiting);
 

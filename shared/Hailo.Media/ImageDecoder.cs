@@ -17,7 +17,15 @@ public static class ImageDecoder
     /// <summary>The default limit: 40 megapixels (a 8K×5K photo), well above any camera a Pi is used with.</summary>
     public const long DefaultMaxPixels = 40_000_000;
 
-    public static RgbaImage Decode(ReadOnlySpan<byte> data, long maxPixels = DefaultMaxPixels)
+    /// <summary>
+    /// Decodes the image upright. With <paramref name="atLeast"/>, a JPEG may be decoded reduced: the function gets
+    /// the upright source size and returns the size the caller will resize to; the decoder then picks the smallest of
+    /// libjpeg's DCT scales (1/8 … 8/8) that still covers that size, which skips most of the IDCT, colour conversion
+    /// and the caller's downscaling (1280×720 → 640×360: 12.4 → 5.1 ms here). The DCT scale is an area filter, so the
+    /// result is what a good downscale gives. <see cref="RgbaImage.SourceWidth"/>/<see cref="RgbaImage.SourceHeight"/>
+    /// keep the source size, in which results are reported. Other formats are always decoded whole.
+    /// </summary>
+    public static RgbaImage Decode(ReadOnlySpan<byte> data, long maxPixels = DefaultMaxPixels, Func<int, int, (int Width, int Height)>? atLeast = null)
     {
         if (data.IsEmpty) throw new InvalidImageException(400, "invalid_image", "the image is empty (0 bytes)");
         using var skData = SKData.CreateCopy(data);
@@ -37,7 +45,12 @@ public static class ImageDecoder
                 $"the image is {info.Width}×{info.Height} = {(long)info.Width * info.Height} pixels; the limit is {maxPixels} pixels");
 
         var hasAlpha = info.AlphaType != SKAlphaType.Opaque;
-        var decodeInfo = new SKImageInfo(info.Width, info.Height, SKColorType.Rgba8888, hasAlpha ? SKAlphaType.Premul : SKAlphaType.Opaque);
+        var swapped = (int)codec.EncodedOrigin >= 5; // EXIF 5-8 turn the image by 90°
+        var (uprightWidth, uprightHeight) = swapped ? (info.Height, info.Width) : (info.Width, info.Height);
+        var size = atLeast is not null && codec.EncodedFormat == SKEncodedImageFormat.Jpeg
+            ? ReducedSize(codec, atLeast(uprightWidth, uprightHeight), swapped)
+            : new SKSizeI(info.Width, info.Height);
+        var decodeInfo = new SKImageInfo(size.Width, size.Height, SKColorType.Rgba8888, hasAlpha ? SKAlphaType.Premul : SKAlphaType.Opaque);
         var decoded = new SKBitmap(decodeInfo);
         try
         {
@@ -52,6 +65,7 @@ public static class ImageDecoder
             var upright = Orientation.Apply(image, codec.EncodedOrigin);
             if (!ReferenceEquals(upright, image)) image.Dispose();
             decoded = null!;
+            upright.SetSourceSize(uprightWidth, uprightHeight);
             return upright;
         }
         catch
@@ -59,6 +73,18 @@ public static class ImageDecoder
             decoded?.Dispose();
             throw;
         }
+    }
+
+    /// <summary>The smallest DCT scale k/8 whose (stored-orientation) size covers the wanted upright size.</summary>
+    private static SKSizeI ReducedSize(SKCodec codec, (int Width, int Height) wanted, bool swapped)
+    {
+        var (w, h) = swapped ? (wanted.Height, wanted.Width) : (wanted.Width, wanted.Height);
+        for (var k = 1; k < 8; k++)
+        {
+            var size = codec.GetScaledDimensions(k / 8f);
+            if (size.Width >= w && size.Height >= h) return size;
+        }
+        return new SKSizeI(codec.Info.Width, codec.Info.Height);
     }
 
     /// <summary>Reads only the header: format and size, without decoding pixels.</summary>

@@ -17,6 +17,26 @@ public sealed class RgbaImage : IDisposable
     /// <summary>Bytes between rows (may exceed Width*4).</summary>
     public int RowBytes => Bitmap.RowBytes;
 
+    /// <summary>
+    /// The upright size of the encoded image these pixels were decoded from. Equal to <see cref="Width"/>×
+    /// <see cref="Height"/> unless the decoder was allowed to decode a reduced image (see
+    /// <see cref="ImageDecoder.Decode(ReadOnlySpan{byte}, long, Func{int, int, ValueTuple{int, int}}?)"/>); results
+    /// are reported in these coordinates.
+    /// </summary>
+    public int SourceWidth => _sourceWidth > 0 ? _sourceWidth : Width;
+    /// <inheritdoc cref="SourceWidth"/>
+    public int SourceHeight => _sourceHeight > 0 ? _sourceHeight : Height;
+    /// <summary>True when the pixels are a reduced decode of a larger source.</summary>
+    public bool IsReduced => SourceWidth != Width || SourceHeight != Height;
+
+    private int _sourceWidth, _sourceHeight;
+
+    internal void SetSourceSize(int width, int height)
+    {
+        _sourceWidth = width;
+        _sourceHeight = height;
+    }
+
     internal RgbaImage(SKBitmap bitmap)
     {
         if (bitmap.ColorType != SKColorType.Rgba8888) throw new ArgumentException("expected an RGBA8888 bitmap", nameof(bitmap));

@@ -76,7 +76,7 @@ public static class TensorPrep
     public static LetterboxTransform LetterboxHwcBytes(RgbaImage image, Span<byte> hwc, int width, int height, (byte R, byte G, byte B) pad, bool centre = true)
     {
         if (hwc.Length < width * height * 3) throw new ArgumentException("tensor too small", nameof(hwc));
-        var fit = LetterboxTransform.Fit(image.Width, image.Height, width, height, centre);
+        var fit = LetterboxTransform.Fit(image.SourceWidth, image.SourceHeight, width, height, centre);
         var row = hwc[..(width * 3)];
         for (var x = 0; x < width; x++)
         {
@@ -85,8 +85,9 @@ public static class TensorPrep
             row[3 * x + 2] = pad.B;
         }
         for (var y = 1; y < height; y++) row.CopyTo(hwc.Slice(y * width * 3, width * 3));
-        using var resized = image.Resize(fit.ScaledWidth, fit.ScaledHeight);
-        ToHwcBytes(resized, hwc, width, (int)fit.PadX, (int)fit.PadY);
+        var resized = ResizedTo(image, fit);
+        try { ToHwcBytes(resized, hwc, width, (int)fit.PadX, (int)fit.PadY); }
+        finally { if (!ReferenceEquals(resized, image)) resized.Dispose(); }
         return fit;
     }
 
@@ -96,11 +97,39 @@ public static class TensorPrep
     /// </summary>
     public static LetterboxTransform LetterboxChw(RgbaImage image, Span<float> chw, int width, int height, (byte R, byte G, byte B) pad, Normalization n, bool centre = true)
     {
-        var fit = LetterboxTransform.Fit(image.Width, image.Height, width, height, centre);
-        FillChw(chw, width, height, pad.R, pad.G, pad.B, n);
-        using var resized = image.Resize(fit.ScaledWidth, fit.ScaledHeight);
-        ToChw(resized, chw, width, height, n, (int)fit.PadX, (int)fit.PadY);
+        var fit = LetterboxTransform.Fit(image.SourceWidth, image.SourceHeight, width, height, centre);
+        FillChwOutside(chw, width, height, (int)fit.PadX, (int)fit.PadY, fit.ScaledWidth, fit.ScaledHeight, pad, n);
+        var resized = ResizedTo(image, fit);
+        try { ToChw(resized, chw, width, height, n, (int)fit.PadX, (int)fit.PadY); }
+        finally { if (!ReferenceEquals(resized, image)) resized.Dispose(); }
         return fit;
+    }
+
+    /// <summary>
+    /// The image at the fit's scaled size: itself when it already is (a reduced decode made for this fit), else a
+    /// resized copy. The fit is in source coordinates, so a reduced decode maps back to the source.
+    /// </summary>
+    private static RgbaImage ResizedTo(RgbaImage image, LetterboxTransform fit) =>
+        image.Width == fit.ScaledWidth && image.Height == fit.ScaledHeight ? image : image.Resize(fit.ScaledWidth, fit.ScaledHeight);
+
+    /// <summary>Fills the planes with the normalised pad colour outside the rectangle (x0, y0, w, h) the image will cover.</summary>
+    private static void FillChwOutside(Span<float> chw, int planeWidth, int planeHeight, int x0, int y0, int w, int h, (byte R, byte G, byte B) pad, Normalization n)
+    {
+        var plane = planeWidth * planeHeight;
+        ReadOnlySpan<float> values = [pad.R * n.ScaleR + n.OffsetR, pad.G * n.ScaleG + n.OffsetG, pad.B * n.ScaleB + n.OffsetB];
+        for (var c = 0; c < 3; c++)
+        {
+            var p = chw.Slice(c * plane, plane);
+            var v = values[c];
+            p[..(y0 * planeWidth)].Fill(v);
+            p[((y0 + h) * planeWidth)..].Fill(v);
+            for (var y = y0; y < y0 + h; y++)
+            {
+                var row = p.Slice(y * planeWidth, planeWidth);
+                row[..x0].Fill(v);
+                row[(x0 + w)..].Fill(v);
+            }
+        }
     }
 
     /// <summary>One row of packed RGBA (as little-endian uint) into three normalised float planes.</summary>

@@ -21,6 +21,8 @@ public sealed class ModelEngine<T> : IPreloadable, IDisposable where T : class, 
     public BackendChoice Choice { get; }
     public string Backend => Choice.Backend;
     public ModelSlot<T> Slot => _slot;
+    /// <inheritdoc cref="ModelSlot{T}.Loaded"/>
+    public T? Loaded => _slot.Loaded;
 
     /// <param name="cpuModel">The ONNX model the CPU backend loads.</param>
     /// <param name="npuModel">The HEF model the NPU backend loads, or null when the service has none.</param>

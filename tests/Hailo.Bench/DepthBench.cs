@@ -45,7 +45,7 @@ public sealed class DepthBench(string repo)
                 $"generated model with MiDaS small's signature, lighter ({midasGflops:0.0} GFLOPs)", ["both"], target: false);
 
             report.Note($"The CPU models are generated (no depth model is in a registry CI reaches): SC-DepthV3's ONNX signature on a convolution trunk of {scdepthGflops:0.0} GFLOPs, the cost Hailo's model zoo gives for scdepthv3 (10.7 GOPs at 256×320), and MiDaS small's signature on a lighter trunk ({midasGflops:0.0} GFLOPs). Their speed says nothing about the real models' accuracy; the ratio is the service's overhead next to a model of that cost.");
-            report.Note("End-to-end is the client's view over loopback of a 1280×720 JPEG: upload, decode, resize, model, depth formula, resize back to 1280×720, encoding (.npz/.npy: 3.7 MB of float32; PNG), base64 in JSON, download.");
+            report.Note("End-to-end is the client's view over loopback of a 1280×720 JPEG: upload, decode (at 3/8 DCT scale, 480×270), resize to 320×256, model, depth formula, resize back to 1280×720, encoding (.npz/.npy: 3.7 MB of float32; PNG), base64 in JSON, download.");
             report.Note("The machine is shared and noisy: compare ratios, not absolute times, across runs.");
         }
         finally

@@ -36,7 +36,7 @@ public sealed class PoseBench(string repo)
             foreach (var (label, channels, target) in new[] { ("the size of yolov8s-pose, the default", new[] { 32, 64, 128, 256, 512 }, true), ("the size of yolov8n-pose", new[] { 16, 32, 64, 128, 256 }, false) })
                 await EndToEnd(report, binary, args, models, jpeg, label, channels, target);
             report.Note("The CPU models are generated (no YOLOv8-pose model is in a registry CI reaches): the export's I/O signature on convolution trunks of about the cost of yolov8s-pose (30.2 GFLOPs) and yolov8n-pose (9.2 GFLOPs). Their speed says nothing about the real models'; the ratio is the service's overhead next to a model of that cost. Their output holds three people and nothing else above the threshold, so postprocessing rounds to 0.0 ms here; the decoder over all 8400 candidates is measured on its own above.");
-            report.Note("End-to-end is the client's view over loopback: upload, JPEG decode, letterbox, model, decode, NMS, JSON. Model-only runs the same ONNX file with the same threads in the bench process, interleaved with the requests.");
+            report.Note("End-to-end is the client's view over loopback: upload, JPEG decode (at 4/8 DCT scale, straight to the letterboxed 640×360), letterbox padding, model, decode, NMS, JSON. Model-only runs the same ONNX file with the same threads in the bench process, interleaved with the requests.");
             report.Note("The machine is shared and noisy: compare ratios, not absolute times, across runs.");
         }
         finally

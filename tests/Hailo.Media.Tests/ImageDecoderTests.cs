@@ -167,4 +167,89 @@ public sealed class ImageDecoderTests
         var e = Assert.Throws<InvalidImageException>(() => ImageDecoder.Decode(ico));
         Assert.Equal((415, "unsupported_image_format"), (e.Status, e.Code));
     }
+
+    /// <summary>A w×h JPEG (quality 90) of smooth gradients and a dark 16-px square at (x0, y0).</summary>
+    internal static byte[] GradientJpeg(int w, int h, int x0, int y0)
+    {
+        var px = new byte[w * h * 4];
+        for (var y = 0; y < h; y++)
+            for (var x = 0; x < w; x++)
+            {
+                var i = (y * w + x) * 4;
+                var dark = x >= x0 && x < x0 + 16 && y >= y0 && y < y0 + 16;
+                (px[i], px[i + 1], px[i + 2], px[i + 3]) = dark
+                    ? ((byte)10, (byte)10, (byte)10, (byte)255)
+                    : ((byte)(60 + 150 * x / w), (byte)(60 + 150 * y / h), (byte)160, (byte)255);
+            }
+        using var img = RgbaImage.FromRgba(px, w, h);
+        return img.Encode(ImageFormat.Jpeg, 90);
+    }
+
+    [Theory]
+    [InlineData(640, 360, 640, 360)]   // 4/8
+    [InlineData(641, 10, 800, 450)]    // 4/8 is one pixel short: 5/8
+    [InlineData(320, 256, 480, 270)]   // 2/8 is too low (180 < 256): 3/8
+    [InlineData(100, 50, 160, 90)]     // 1/8, the smallest DCT scale
+    [InlineData(1280, 720, 1280, 720)] // the whole image
+    [InlineData(5000, 5000, 1280, 720)] // never more than the whole image
+    public void A_jpeg_is_decoded_at_the_smallest_dct_scale_covering_the_wanted_size(int wantW, int wantH, int w, int h)
+    {
+        var jpeg = GradientJpeg(1280, 720, 600, 300);
+        var asked = (0, 0);
+        using var img = ImageDecoder.Decode(jpeg, atLeast: (sw, sh) => { asked = (sw, sh); return (wantW, wantH); });
+        Assert.Equal((1280, 720), asked);
+        Assert.Equal((w, h), (img.Width, img.Height));
+        Assert.Equal((1280, 720), (img.SourceWidth, img.SourceHeight));
+        Assert.Equal(w != 1280, img.IsReduced);
+    }
+
+    [Fact]
+    public void A_reduced_decode_looks_like_the_whole_image_downscaled()
+    {
+        var jpeg = GradientJpeg(1280, 720, 600, 300);
+        using var full = ImageDecoder.Decode(jpeg);
+        Assert.False(full.IsReduced);
+        using var expected = full.Resize(640, 360);
+        using var reduced = ImageDecoder.Decode(jpeg, atLeast: (_, _) => (640, 360));
+        Assert.Equal((640, 360), (reduced.Width, reduced.Height));
+        long diff = 0, worst = 0;
+        for (var y = 0; y < 360; y++)
+        {
+            var a = expected.Row(y);
+            var b = reduced.Row(y);
+            for (var i = 0; i < a.Length; i++)
+            {
+                var d = Math.Abs(a[i] - b[i]);
+                diff += d;
+                worst = Math.Max(worst, d);
+            }
+        }
+        Assert.InRange(diff / (640.0 * 360 * 4), 0, 2.0);
+        // The dark square is at half its coordinates: (300..308, 150..158).
+        AssertNear((10, 10, 10), Pixel(reduced, 304, 154), 25);
+        AssertNear(Pixel(expected, 290, 154), Pixel(reduced, 290, 154), 12);
+    }
+
+    [Fact]
+    public void A_reduced_decode_follows_the_exif_orientation()
+    {
+        // Stored 1280×720, shown rotated 90° clockwise: upright 720×1280; the square moves to (720-316..720-300, 600..616).
+        var jpeg = ImageFiles.WithExifOrientation(GradientJpeg(1280, 720, 600, 300), 6);
+        var asked = (0, 0);
+        using var img = ImageDecoder.Decode(jpeg, atLeast: (w, h) => { asked = (w, h); return (w / 2, h / 2); });
+        Assert.Equal((720, 1280), asked);
+        Assert.Equal((360, 640), (img.Width, img.Height));
+        Assert.Equal((720, 1280), (img.SourceWidth, img.SourceHeight));
+        AssertNear((10, 10, 10), Pixel(img, (720 - 308) / 2, 608 / 2), 25);
+    }
+
+    [Fact]
+    public void Other_formats_are_decoded_whole_whatever_size_is_wanted()
+    {
+        var png = Encode(SKEncodedImageFormat.Png);
+        using var img = ImageDecoder.Decode(png, atLeast: (_, _) => (1, 1));
+        Assert.Equal((40, 20), (img.Width, img.Height));
+        Assert.Equal((40, 20), (img.SourceWidth, img.SourceHeight));
+        Assert.False(img.IsReduced);
+    }
 }

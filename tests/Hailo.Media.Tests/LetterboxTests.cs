@@ -73,4 +73,54 @@ public sealed class LetterboxTests
         var bare = new LetterboxTransform(0.5f, 0, 10, 100, 50, 100, 100);
         Assert.Equal((20f, 20f), bare.ToOriginal(10, 20));
     }
+
+    [Theory]
+    [InlineData(1280, 720)]
+    [InlineData(1279, 719)]
+    [InlineData(1920, 1080)]
+    [InlineData(720, 1280)]
+    [InlineData(3000, 1000)]
+    public void A_reduced_decode_letterboxes_in_source_coordinates(int w, int h)
+    {
+        // The dark 16-px square's centre in the source; a reduced decode made for the letterbox must put it where the
+        // transform (in source coordinates) says, and the transform must be the one the whole image gets.
+        var (x0, y0) = (w * 3 / 5, h / 4);
+        var jpeg = ImageDecoderTests.GradientJpeg(w, h, x0, y0);
+        using var full = ImageDecoder.Decode(jpeg);
+        using var reduced = ImageDecoder.Decode(jpeg, atLeast: (sw, sh) =>
+        {
+            var f = LetterboxTransform.Fit(sw, sh, 640, 640);
+            return (f.ScaledWidth, f.ScaledHeight);
+        });
+        Assert.True(reduced.IsReduced);
+        Assert.Equal((w, h), (reduced.SourceWidth, reduced.SourceHeight));
+
+        var chwFull = new float[3 * 640 * 640];
+        var chw = new float[3 * 640 * 640];
+        var fit = TensorPrep.LetterboxChw(full, chwFull, 640, 640, (114, 114, 114), Normalization.Unit);
+        Assert.Equal(fit, TensorPrep.LetterboxChw(reduced, chw, 640, 640, (114, 114, 114), Normalization.Unit));
+        var hwc = new byte[640 * 640 * 3];
+        Assert.Equal(fit, TensorPrep.LetterboxHwcBytes(reduced, hwc, 640, 640, (114, 114, 114)));
+
+        var (ex, ey) = fit.ToInput(x0 + 8, y0 + 8);
+        double sx = 0, sy = 0, n = 0;
+        for (var y = 0; y < 640; y++)
+            for (var x = 0; x < 640; x++)
+            {
+                // Darkness below the surrounding gradient (≥ 60 in every channel) weighs the centroid.
+                var wgt = Math.Max(0, 0.2f - chw[y * 640 + x]);
+                (sx, sy, n) = (sx + wgt * (x + 0.5), sy + wgt * (y + 0.5), n + wgt);
+                Assert.Equal(chw[640 * 640 + y * 640 + x], hwc[(y * 640 + x) * 3 + 1] / 255f, 1e-6f);
+            }
+        Assert.Equal(ex, sx / n, 0.75);
+        Assert.Equal(ey, sy / n, 0.75);
+        // Everything outside the image is the pad colour, in all three planes.
+        for (var c = 0; c < 3; c++)
+            for (var y = 0; y < 640; y++)
+                for (var x = 0; x < 640; x++)
+                {
+                    var inside = x >= fit.PadX && x < fit.PadX + fit.ScaledWidth && y >= fit.PadY && y < fit.PadY + fit.ScaledHeight;
+                    if (!inside) Assert.Equal(114 / 255f, chw[c * 640 * 640 + y * 640 + x], 1e-6f);
+                }
+    }
 }

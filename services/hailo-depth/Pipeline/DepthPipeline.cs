@@ -34,6 +34,7 @@ internal sealed class DepthPipeline(IDepthModel model, DepthModel spec, ServiceM
 {
     public DepthModel Spec { get; } = spec;
     public string ModelFile => model.ModelFile;
+    public (int Width, int Height) InputSize => model.InputSize;
 
     public DepthResult Run(RgbaImage image, bool statistics = true)
     {
@@ -47,9 +48,9 @@ internal sealed class DepthPipeline(IDepthModel model, DepthModel spec, ServiceM
         if (statistics)
             Parallel.Invoke(
                 () => stats = DepthStats.Of(grid.Values),
-                () => depth = Resample.Bilinear(grid.Values, grid.Width, grid.Height, image.Width, image.Height));
+                () => depth = Resample.Bilinear(grid.Values, grid.Width, grid.Height, image.SourceWidth, image.SourceHeight));
         else
-            depth = Resample.Bilinear(grid.Values, grid.Width, grid.Height, image.Width, image.Height);
+            depth = Resample.Bilinear(grid.Values, grid.Width, grid.Height, image.SourceWidth, image.SourceHeight);
         timer.PostprocessMs += Elapsed(start);
         if (metrics is not null)
         {
@@ -58,7 +59,7 @@ internal sealed class DepthPipeline(IDepthModel model, DepthModel spec, ServiceM
             metrics.ObserveInference(name, "model", timer.ModelMs / 1000);
             metrics.ObserveInference(name, "postprocess", timer.PostprocessMs / 1000);
         }
-        return new DepthResult(depth, image.Width, image.Height, stats, timer);
+        return new DepthResult(depth, image.SourceWidth, image.SourceHeight, stats, timer);
     }
 
     internal static double Elapsed(long start) => Stopwatch.GetElapsedTime(start).TotalMilliseconds;

@@ -42,6 +42,14 @@ internal sealed class PosePipeline(IPoseModel model, string name, ServiceMetrics
 
     public string Name { get; } = name;
     public string ModelFile => model.ModelFile;
+    public (int Width, int Height) InputSize => model.InputSize;
+
+    /// <summary>The size an image of <paramref name="width"/>×<paramref name="height"/> is resized to inside the model input.</summary>
+    public (int Width, int Height) FittedSize(int width, int height)
+    {
+        var fit = LetterboxTransform.Fit(width, height, model.InputSize.Width, model.InputSize.Height);
+        return (fit.ScaledWidth, fit.ScaledHeight);
+    }
 
     public PoseOutcome Run(RgbaImage image, PoseOptions options)
     {
@@ -51,7 +59,7 @@ internal sealed class PosePipeline(IPoseModel model, string name, ServiceMetrics
         var start = Stopwatch.GetTimestamp();
         var kept = PoseNms.Run(_candidates, options.Iou, options.MaxDetections);
         var people = new Person[kept.Length];
-        for (var i = 0; i < kept.Length; i++) people[i] = ToImage(_candidates.Row(kept[i]), fit, image.Width, image.Height);
+        for (var i = 0; i < kept.Length; i++) people[i] = ToImage(_candidates.Row(kept[i]), fit, image.SourceWidth, image.SourceHeight);
         timer.PostprocessMs += Stopwatch.GetElapsedTime(start).TotalMilliseconds;
         if (metrics is not null)
         {

@@ -65,6 +65,30 @@ public sealed class OnnxDepthModelTests : IDisposable
     }
 
     [Fact]
+    public void A_jpeg_decoded_reduced_for_the_model_gives_the_map_at_the_source_size()
+    {
+        // The service decodes a JPEG at the DCT scale covering the model input (480×270 for 1280×720 into 320×256);
+        // the map must still cover the source image, each half keeping its depth.
+        using var p = Pipeline(DepthOnnx.ScdepthLike(), DepthModels.ScdepthV3Onnx);
+        var n = DepthModels.ScdepthV3Onnx.Normalization;
+        byte[] jpeg;
+        using (var source = DepthOnnx.Halves(1280, 720, (250, 250, 250), (10, 20, 30))) jpeg = source.Encode(ImageFormat.Jpeg, 95);
+        using var image = ImageDecoder.Decode(jpeg, atLeast: (_, _) => p.InputSize);
+        Assert.Equal((480, 270), (image.Width, image.Height));
+        var result = p.Run(image);
+        Assert.Equal((1280, 720), (result.Width, result.Height));
+        Assert.Equal(1280 * 720, result.Depth.Length);
+        double Depth(float logit) => 1 / (10 / (1 + Math.Exp(-logit)) + 0.009);
+        var left = Depth(DepthOnnx.ChannelMean(n, 250, 250, 250));
+        var right = Depth(DepthOnnx.ChannelMean(n, 10, 20, 30));
+        for (var y = 0; y < 720; y += 90)
+        {
+            Assert.Equal(left, result.Depth[y * 1280 + 100], left * 0.02);
+            Assert.Equal(right, result.Depth[y * 1280 + 1180], right * 0.02);
+        }
+    }
+
+    [Fact]
     public void The_first_input_plane_is_red()
     {
         // A model whose logit is the first input plane only: a red-left, blue-right image must be near on the left.

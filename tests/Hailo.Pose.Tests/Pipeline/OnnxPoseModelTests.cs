@@ -44,6 +44,25 @@ public sealed class OnnxPoseModelTests : IDisposable
     }
 
     [Theory]
+    [InlineData(1280, 720)]
+    [InlineData(1920, 1080)]
+    [InlineData(720, 1280)]
+    public void A_jpeg_decoded_reduced_for_the_letterbox_gives_people_in_source_pixels(int width, int height)
+    {
+        // The service decodes a JPEG at the DCT scale covering the letterboxed size (640×360 for 1280×720); the
+        // people must still come back in the source image's pixels.
+        var (expected, encoded) = PoseOnnx.Scene(width, height);
+        using var pipeline = Pipeline(PoseOnnx.Build(encoded));
+        byte[] jpeg;
+        using (var source = RgbaImage.Filled(width, height, 30, 60, 90)) jpeg = source.Encode(ImageFormat.Jpeg);
+        using var image = ImageDecoder.Decode(jpeg, atLeast: pipeline.FittedSize);
+        Assert.True(image.IsReduced);
+        Assert.True(image.Width < width);
+        var outcome = pipeline.Run(image, new PoseOptions(0.5f, 0.45f, 10));
+        PoseAssert.AllMatch(expected, outcome.People, 0.05f);
+    }
+
+    [Theory]
     [InlineData(1280, 720, 200, 100, 30)]
     [InlineData(500, 900, 10, 250, 120)]
     public void Preprocessing_feeds_rgb_planes_in_0_1_letterboxed_with_grey_114(int width, int height, byte r, byte g, byte b)
