@@ -139,10 +139,13 @@ public static class DepthService
         using var image = ImageDecoder.Decode(bytes, config.Depth.MaxImagePixels, loaded is null ? null : (_, _) => loaded.InputSize);
         var decodeMs = Stopwatch.GetElapsedTime(decodeStart).TotalMilliseconds;
 
-        var (result, spec) = await engine.RunAsync(p => (p.Run(image, options.Statistics), p.Spec), ct);
+        var (result, spec, buffers) = await engine.RunAsync(p => (p.Run(image, options.Statistics), p.Spec, p.Buffers), ct);
         var encodeStart = Stopwatch.GetTimestamp();
-        var encoded = DepthEncoder.Encode(result, spec, options);
+        var encoded = DepthEncoder.Encode(result, spec, options, buffers.Files);
         var encodeMs = Stopwatch.GetElapsedTime(encodeStart).TotalMilliseconds;
+        // The map is encoded: its array serves the next request. The files go back once the answer is written.
+        buffers.Maps.Return(result.Depth);
+        http.Response.RegisterForDispose(new ReturnFiles(buffers.Files, encoded.Npz, encoded.Npy));
 
         var t = result.Timer;
         var s = result.Stats;
@@ -156,6 +159,15 @@ public static class DepthService
             new DepthPerformance(Math.Round(decodeMs, 2), Math.Round(t.PreprocessMs, 2), Math.Round(t.ModelMs, 2), Math.Round(t.PostprocessMs, 2),
                 Math.Round(encodeMs, 2), Math.Round(Stopwatch.GetElapsedTime(start).TotalMilliseconds, 2)));
         return TypedResults.Json(response, DepthJson.Default.DepthResponse);
+    }
+
+    private sealed class ReturnFiles(ArrayCache<byte> cache, byte[]? npz, byte[]? npy) : IDisposable
+    {
+        public void Dispose()
+        {
+            cache.Return(npz);
+            cache.Return(npy);
+        }
     }
 
     private static double R(float v) => float.IsFinite(v) ? Math.Round(v, 5) : 0;

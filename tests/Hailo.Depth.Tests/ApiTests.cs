@@ -72,6 +72,16 @@ public sealed class ApiTests(DepthServiceFixture fixture)
         var viaRaw = await Body(await Client.PostAsync("/v1/depth/estimate?colormap=viridis", Raw(Png.Value)));
         var reference = Bytes(viaForm, "depth_map");
         foreach (var b in new[] { viaJson, viaDataUrl, viaRaw }) Assert.Equal(reference, Bytes(b, "depth_map"));
+        // Arrays go back for reuse once an answer is written: answers written at the same time, of two different
+        // images, must each keep their own bytes. (Giving an array back before its answer is written fails here in
+        // about half the runs: the overlap depends on timing.)
+        byte[] swapped;
+        using (var img = DepthOnnx.Halves(W, H, DepthServiceFixture.Right, DepthServiceFixture.Left)) swapped = img.Encode(ImageFormat.Png);
+        var referenceSwapped = Bytes(await Body(await Client.PostAsync("/v1/depth/estimate", Raw(swapped))), "depth_map");
+        Assert.NotEqual(reference, referenceSwapped);
+        var together = await Task.WhenAll(Enumerable.Range(0, 8).Select(async i =>
+            Bytes(await Body(await Client.PostAsync("/v1/depth/estimate?output_format=numpy", Raw(i % 2 == 0 ? Png.Value : swapped))), "depth_map")));
+        for (var i = 0; i < together.Length; i++) Assert.Equal(i % 2 == 0 ? reference : referenceSwapped, together[i]);
         var jpeg = await Body(await Client.PostAsync("/v1/depth/estimate", Json($$"""{"image":"{{Convert.ToBase64String(Jpeg.Value)}}"}""")));
         Assert.Equal([H, W], jpeg.GetProperty("depth_shape").EnumerateArray().Select(x => x.GetInt32()));
     }

@@ -16,7 +16,8 @@ internal sealed record EncodedDepth(byte[]? Npz, byte[]? Npy, byte[]? Image, byt
 /// </summary>
 internal static class DepthEncoder
 {
-    public static EncodedDepth Encode(DepthResult r, DepthModel spec, DepthService.Resolved o)
+    /// <summary>Encodes as asked; .npz/.npy files come from <paramref name="files"/> when given (give them back when sent).</summary>
+    public static EncodedDepth Encode(DepthResult r, DepthModel spec, DepthService.Resolved o, ArrayCache<byte>? files = null)
     {
         var (min, max) = Range(r.Depth);
         var wantsArray = o.OutputFormat is "numpy" or "both" or "npy";
@@ -27,8 +28,8 @@ internal static class DepthEncoder
         void Array()
         {
             var map = o.Normalize ? ValueMap.Normalized(min, max) : default;
-            if (o.OutputFormat == "npy") npy = NpyWriter.Npy(r.Depth, r.Height, r.Width, map);
-            else npz = NpyWriter.Npz("depth", r.Depth, r.Height, r.Width, map);
+            if (o.OutputFormat == "npy") npy = NpyWriter.Npy(r.Depth, r.Height, r.Width, map, files is null ? null : files.Rent);
+            else npz = NpyWriter.Npz("depth", r.Depth, r.Height, r.Width, map, files is null ? null : files.Rent);
         }
         void Image() => image = ColourImage(r, o.Colormap, min, max);
 

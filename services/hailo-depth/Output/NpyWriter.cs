@@ -31,12 +31,12 @@ internal static class NpyWriter
         return header;
     }
 
-    /// <summary>A whole .npy file of a rows × columns float32 matrix.</summary>
-    public static byte[] Npy(ReadOnlySpan<float> values, int rows, int columns, ValueMap map = default)
+    /// <summary>A whole .npy file of a rows × columns float32 matrix, in a new array or one from <paramref name="allocate"/>.</summary>
+    public static byte[] Npy(ReadOnlySpan<float> values, int rows, int columns, ValueMap map = default, Func<int, byte[]>? allocate = null)
     {
         Check(values, rows, columns);
         var header = Header(rows, columns);
-        var file = new byte[header.Length + values.Length * 4];
+        var file = Allocate(header.Length + values.Length * 4, allocate);
         WriteNpy(header, values, map, file);
         return file;
     }
@@ -45,14 +45,17 @@ internal static class NpyWriter
     /// An .npz holding one array under <paramref name="key"/> (numpy.load(...)[key]): a ZIP with one stored member
     /// (local header, the .npy, central directory, end record; no data descriptor, dated 1980-01-01 00:00).
     /// </summary>
-    public static byte[] Npz(string key, ReadOnlySpan<float> values, int rows, int columns, ValueMap map = default)
+    public static byte[] Npz(string key, ReadOnlySpan<float> values, int rows, int columns, ValueMap map = default, Func<int, byte[]>? allocate = null)
     {
         Check(values, rows, columns);
         var name = Encoding.ASCII.GetBytes(key + ".npy");
         var header = Header(rows, columns);
         var npyLength = header.Length + values.Length * 4;
         const int local = 30, central = 46, end = 22;
-        var zip = new byte[local + name.Length + npyLength + central + name.Length + end];
+        var zip = Allocate(local + name.Length + npyLength + central + name.Length + end, allocate);
+        // Every byte outside the .npy is a header field, most of them 0; a reused array still holds its last file.
+        zip.AsSpan(0, local + name.Length).Clear();
+        zip.AsSpan(local + name.Length + npyLength).Clear();
         var npy = zip.AsSpan(local + name.Length, npyLength);
         WriteNpy(header, values, map, npy);
         var crc = Crc32.HashToUInt32(npy);
@@ -91,6 +94,13 @@ internal static class NpyWriter
         BinaryPrimitives.WriteUInt32LittleEndian(s[18..], (uint)size); // uncompressed
         BinaryPrimitives.WriteUInt16LittleEndian(s[22..], (ushort)nameLength);
         BinaryPrimitives.WriteUInt16LittleEndian(s[24..], 0); // extra field length
+    }
+
+    private static byte[] Allocate(int length, Func<int, byte[]>? allocate)
+    {
+        var array = allocate?.Invoke(length) ?? new byte[length];
+        if (array.Length != length) throw new InvalidOperationException($"the allocator returned {array.Length} bytes, not {length}");
+        return array;
     }
 
     private static void Check(ReadOnlySpan<float> values, int rows, int columns)

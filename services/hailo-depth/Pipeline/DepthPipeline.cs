@@ -33,6 +33,8 @@ internal interface IDepthModel : IDisposable
 internal sealed class DepthPipeline(IDepthModel model, DepthModel spec, ServiceMetrics? metrics = null, IDisposable? owned = null) : IDisposable
 {
     public DepthModel Spec { get; } = spec;
+    /// <summary>Arrays reused between requests; a map goes back to <see cref="DepthBuffers.Maps"/> once encoded.</summary>
+    public DepthBuffers Buffers { get; } = new();
     public string ModelFile => model.ModelFile;
     public (int Width, int Height) InputSize => model.InputSize;
 
@@ -48,9 +50,9 @@ internal sealed class DepthPipeline(IDepthModel model, DepthModel spec, ServiceM
         if (statistics)
             Parallel.Invoke(
                 () => stats = DepthStats.Of(grid.Values),
-                () => depth = Resample.Bilinear(grid.Values, grid.Width, grid.Height, image.SourceWidth, image.SourceHeight));
+                () => depth = Resample.Bilinear(grid.Values, grid.Width, grid.Height, image.SourceWidth, image.SourceHeight, Buffers.Maps.Rent));
         else
-            depth = Resample.Bilinear(grid.Values, grid.Width, grid.Height, image.SourceWidth, image.SourceHeight);
+            depth = Resample.Bilinear(grid.Values, grid.Width, grid.Height, image.SourceWidth, image.SourceHeight, Buffers.Maps.Rent);
         timer.PostprocessMs += Elapsed(start);
         if (metrics is not null)
         {

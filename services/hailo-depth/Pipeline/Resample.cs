@@ -6,9 +6,10 @@ namespace HailoDepth.Pipeline;
 /// <summary>Bilinear resampling of a float grid with pixel centres aligned (align_corners = false), edges clamped.</summary>
 internal static class Resample
 {
-    public static float[] Bilinear(ReadOnlySpan<float> src, int srcWidth, int srcHeight, int width, int height)
+    /// <summary>A new map, or one from <paramref name="allocate"/> (of exactly width × height).</summary>
+    public static float[] Bilinear(ReadOnlySpan<float> src, int srcWidth, int srcHeight, int width, int height, Func<int, float[]>? allocate = null)
     {
-        var dst = new float[width * height];
+        var dst = allocate?.Invoke(width * height) ?? new float[width * height];
         Bilinear(src, srcWidth, srcHeight, dst, width, height);
         return dst;
     }

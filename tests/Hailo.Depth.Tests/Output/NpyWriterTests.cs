@@ -52,6 +52,25 @@ public sealed class NpyWriterTests
     }
 
     [Fact]
+    public void A_reused_array_full_of_old_bytes_gives_the_same_files()
+    {
+        // The service writes files into arrays kept from earlier requests: nothing of the old content may survive.
+        float[] values = [1, 2, 3, 4, 5, 6];
+        var cache = new HailoDepth.Pipeline.ArrayCache<byte>(1 << 20);
+        byte[] Dirty(int n)
+        {
+            var a = cache.Rent(n);
+            a.AsSpan().Fill(0xA5);
+            return a;
+        }
+        Assert.Equal(NpyWriter.Npz("depth", values, 2, 3), NpyWriter.Npz("depth", values, 2, 3, allocate: Dirty));
+        Assert.Equal(NpyWriter.Npy(values, 3, 2), NpyWriter.Npy(values, 3, 2, allocate: Dirty));
+        var map = ValueMap.Normalized(1, 6);
+        Assert.Equal(NpyWriter.Npz("depth", values, 2, 3, map), NpyWriter.Npz("depth", values, 2, 3, map, Dirty));
+        Assert.Throws<InvalidOperationException>(() => NpyWriter.Npy(values, 3, 2, allocate: n => new byte[n + 1]));
+    }
+
+    [Fact]
     public void Numpy_loads_both_files_when_it_is_installed()
     {
         // CI installs python3-numpy (.ci/install-deps); this is the check that numpy itself reads what we write.
