@@ -21,33 +21,13 @@ internal static class PngWriter
     private static readonly ZLibCompressionOptions Compression = new() { CompressionLevel = 1, CompressionStrategy = ZLibCompressionStrategy.HuffmanOnly };
     private const byte SubFilter = 1;
 
-    /// <summary>A 16-bit greyscale PNG (colour type 0, bit depth 16; samples big-endian as PNG requires).</summary>
-    public static byte[] Gray16(ReadOnlySpan<ushort> pixels, int width, int height)
-    {
-        if (pixels.Length != width * height) throw new ArgumentException($"expected {width}×{height} pixels", nameof(pixels));
-        var copy = pixels.ToArray();
-        return Gray16(width, height, (y, row) =>
-        {
-            var src = copy.AsSpan(y * width, width);
-            for (var x = 0; x < width; x++) BinaryPrimitives.WriteUInt16BigEndian(row[(2 * x)..], src[x]);
-        });
-    }
-
-    /// <summary>A 16-bit greyscale PNG whose rows (2·width bytes, big-endian samples) <paramref name="fill"/> writes.</summary>
+    /// <summary>A 16-bit greyscale PNG (colour type 0, bit depth 16) whose rows (2·width bytes, big-endian samples as PNG requires) <paramref name="fill"/> writes.</summary>
     public static byte[] Gray16(int width, int height, PngRowWriter fill) => Write(width, height, bitDepth: 16, colourType: 0, bytesPerPixel: 2, fill);
 
     /// <summary>
     /// An 8-bit palette PNG (colour type 3): one index byte per pixel and a PLTE chunk of up to 256 RGB entries. A
-    /// colormapped image is exactly this, at a third of the data to compress.
+    /// colormapped image is exactly this, at a third of the data to compress. <paramref name="fill"/> writes each row of indices.
     /// </summary>
-    public static byte[] Indexed8(ReadOnlySpan<byte> indices, int width, int height, ReadOnlySpan<byte> paletteRgb)
-    {
-        if (indices.Length != width * height) throw new ArgumentException($"expected {width}×{height} pixels", nameof(indices));
-        var copy = indices.ToArray();
-        return Indexed8(width, height, paletteRgb, (y, row) => copy.AsSpan(y * width, width).CopyTo(row));
-    }
-
-    /// <summary>An 8-bit palette PNG whose rows of indices <paramref name="fill"/> writes.</summary>
     public static byte[] Indexed8(int width, int height, ReadOnlySpan<byte> paletteRgb, PngRowWriter fill)
     {
         if (paletteRgb.Length % 3 != 0 || paletteRgb.Length is 0 or > 768) throw new ArgumentException("a palette has 1 to 256 RGB entries", nameof(paletteRgb));

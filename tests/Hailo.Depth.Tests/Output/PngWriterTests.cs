@@ -9,6 +9,15 @@ namespace Hailo.Depth.Tests.Output;
 /// <summary>The PNG writer: chunk structure and CRCs, 16-bit big-endian samples, and images a real decoder (Skia) reads.</summary>
 public sealed class PngWriterTests
 {
+    /// <summary>A whole buffer of samples through the row writer the service uses.</summary>
+    private static byte[] Gray16(ushort[] pixels, int width, int height) => PngWriter.Gray16(width, height, (y, row) =>
+    {
+        for (var x = 0; x < width; x++) BinaryPrimitives.WriteUInt16BigEndian(row[(2 * x)..], pixels[y * width + x]);
+    });
+
+    private static byte[] Indexed8(byte[] indices, int width, int height, byte[] palette) =>
+        PngWriter.Indexed8(width, height, palette, (y, row) => indices.AsSpan(y * width, width).CopyTo(row));
+
     private static List<(string Type, byte[] Data, uint Crc)> Chunks(byte[] png)
     {
         Assert.Equal([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A], png[..8]);
@@ -27,7 +36,7 @@ public sealed class PngWriterTests
     public void Gray16_has_16_bit_grey_header_and_big_endian_rows()
     {
         ushort[] px = [0, 1, 256, 65535, 4660, 32768];
-        var png = PngWriter.Gray16(px, 3, 2);
+        var png = Gray16(px, 3, 2);
         var chunks = Chunks(png);
         Assert.Equal(["IHDR", "IDAT", "IEND"], chunks.Select(c => c.Type));
         Assert.Equal([0, 0, 0, 3, 0, 0, 0, 2, 16, 0, 0, 0, 0], chunks[0].Data);
@@ -84,7 +93,7 @@ public sealed class PngWriterTests
         var w = 40; var h = 7;
         var gray = new ushort[w * h];
         for (var i = 0; i < gray.Length; i++) gray[i] = (ushort)(i * 200);
-        using (var img = ImageDecoder.Decode(PngWriter.Gray16(gray, w, h)))
+        using (var img = ImageDecoder.Decode(Gray16(gray, w, h)))
         {
             Assert.Equal((w, h), (img.Width, img.Height));
             Assert.InRange(img.Row(3)[4 * 10], (3 * w + 10) * 200 / 256 - 1, (3 * w + 10) * 200 / 256 + 1);
@@ -93,7 +102,7 @@ public sealed class PngWriterTests
         for (var i = 0; i < palette.Length; i++) palette[i] = (byte)(i * 7 + 3);
         var indices = new byte[w * h];
         for (var i = 0; i < indices.Length; i++) indices[i] = (byte)(i * 13);
-        using (var img = ImageDecoder.Decode(PngWriter.Indexed8(indices, w, h, palette)))
+        using (var img = ImageDecoder.Decode(Indexed8(indices, w, h, palette)))
         {
             Assert.Equal((w, h), (img.Width, img.Height));
             for (var y = 0; y < h; y++)
