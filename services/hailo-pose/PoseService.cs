@@ -156,9 +156,9 @@ public static class PoseService
 
         var decodeStart = Stopwatch.GetTimestamp();
         // Only the letterboxed size is needed unless the image is drawn on: a JPEG is then decoded reduced (DCT
-        // scaling), once the model is loaded and its input size known.
-        var draws = options.Annotate is not null || options.Format is "png" or "jpeg";
-        var loaded = draws ? null : engine.Loaded;
+        // scaling), once the model is loaded and its input size known. COCO results are never drawn.
+        var drawAs = options.Format switch { "png" => ImageFormat.Png, "jpeg" => ImageFormat.Jpeg, "coco" => null, _ => options.Annotate };
+        var loaded = drawAs is null ? engine.Loaded : null;
         using var image = ImageDecoder.Decode(bytes, config.Pose.MaxImagePixels, loaded is null ? null : loaded.FittedSize);
         var decodeMs = Stopwatch.GetElapsedTime(decodeStart).TotalMilliseconds;
 
@@ -169,7 +169,6 @@ public static class PoseService
             return TypedResults.Json(people.Select(p => ToCoco(p, options.ImageId)).ToArray(), PoseJson.Default.CocoKeypointResultArray);
 
         var annotateStart = Stopwatch.GetTimestamp();
-        var drawAs = options.Format switch { "png" => ImageFormat.Png, "jpeg" => ImageFormat.Jpeg, _ => options.Annotate };
         var drawn = drawAs is { } f ? PoseRenderer.Draw(image, people, options.KeypointThreshold, f) : null;
         var annotateMs = drawn is null ? 0 : Stopwatch.GetElapsedTime(annotateStart).TotalMilliseconds;
         if (options.Format is "png" or "jpeg")

@@ -45,13 +45,8 @@ public static class TensorPrep
     }
 
     /// <summary>Fills a planar float tensor with one normalised colour (letterbox padding).</summary>
-    public static void FillChw(Span<float> chw, int planeWidth, int planeHeight, byte r, byte g, byte b, Normalization n)
-    {
-        var plane = planeWidth * planeHeight;
-        chw[..plane].Fill(r * n.ScaleR + n.OffsetR);
-        chw.Slice(plane, plane).Fill(g * n.ScaleG + n.OffsetG);
-        chw.Slice(2 * plane, plane).Fill(b * n.ScaleB + n.OffsetB);
-    }
+    public static void FillChw(Span<float> chw, int planeWidth, int planeHeight, byte r, byte g, byte b, Normalization n) =>
+        FillChwOutside(chw, planeWidth, planeHeight, 0, 0, 0, 0, (r, g, b), n);
 
     /// <summary>Interleaved RGB bytes (H, W, 3), e.g. for a HEF's uint8 NHWC input.</summary>
     public static void ToHwcBytes(RgbaImage image, Span<byte> hwc, int planeWidth, int x0 = 0, int y0 = 0)

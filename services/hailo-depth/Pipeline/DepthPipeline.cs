@@ -47,12 +47,9 @@ internal sealed class DepthPipeline(IDepthModel model, DepthModel spec, ServiceM
         // Statistics (when asked for) on the model's grid while the map is resampled to the image's size.
         DepthStats? stats = null;
         float[] depth = null!;
-        if (statistics)
-            Parallel.Invoke(
-                () => stats = DepthStats.Of(grid.Values),
-                () => depth = Resample.Bilinear(grid.Values, grid.Width, grid.Height, image.SourceWidth, image.SourceHeight, Buffers.Maps.Rent));
-        else
-            depth = Resample.Bilinear(grid.Values, grid.Width, grid.Height, image.SourceWidth, image.SourceHeight, Buffers.Maps.Rent);
+        void ToImageSize() => depth = Resample.Bilinear(grid.Values, grid.Width, grid.Height, image.SourceWidth, image.SourceHeight, Buffers.Maps.Rent);
+        if (statistics) Parallel.Invoke(() => stats = DepthStats.Of(grid.Values), ToImageSize);
+        else ToImageSize();
         timer.PostprocessMs += Elapsed(start);
         if (metrics is not null)
         {

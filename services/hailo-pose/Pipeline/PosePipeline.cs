@@ -42,8 +42,6 @@ internal sealed class PosePipeline(IPoseModel model, string name, ServiceMetrics
 
     public string Name { get; } = name;
     public string ModelFile => model.ModelFile;
-    public (int Width, int Height) InputSize => model.InputSize;
-
     /// <summary>The size an image of <paramref name="width"/>×<paramref name="height"/> is resized to inside the model input.</summary>
     public (int Width, int Height) FittedSize(int width, int height)
     {
