@@ -155,6 +155,17 @@ public sealed class ImageDecoderTests
         var e = Assert.Throws<InvalidImageException>(() => ImageDecoder.Decode(bytes));
         Assert.Equal(400, e.Status);
         Assert.Equal("invalid_image", e.Code);
+        // The same when a reduced decode is allowed (the smallest DCT scale here).
+        var reduced = Assert.Throws<InvalidImageException>(() => ImageDecoder.Decode(bytes, atLeast: (_, _) => (1, 1)));
+        Assert.Equal((400, "invalid_image"), (reduced.Status, reduced.Code));
+    }
+
+    [Fact]
+    public void A_truncated_jpeg_decoded_reduced_is_a_clear_400()
+    {
+        var jpeg = GradientJpeg(1280, 720, 600, 300);
+        var e = Assert.Throws<InvalidImageException>(() => ImageDecoder.Decode(jpeg[..(jpeg.Length / 2)], atLeast: (_, _) => (640, 360)));
+        Assert.Equal((400, "invalid_image"), (e.Status, e.Code));
     }
 
     [Fact]
