@@ -59,10 +59,12 @@ test: build models shim test-dotnet test-shim test-aot test-deb
 test-dotnet:
 	HAILO_TEST_MODELS=$(MODELS) $(DOTNET) test hailo.slnx -c $(CONFIG) --no-build --logger "console;verbosity=minimal"
 
-# The shim's ctest suite natively, and cross-built for the Pi (its single-threaded tests run under qemu-user).
+# The shim's ctest suite natively, and cross-built for the Pi (its single-threaded tests run under qemu-user);
+# then the real HailoRT backend compiled against HailoRT's public headers of each version, for both architectures.
 test-shim:
 	native-shim/build.sh x64 --test
 	native-shim/build.sh aarch64 --test
+	native-shim/check-hailort.sh
 
 # Native AOT for both architectures with zero trim/AOT warnings, each x64 binary through its service's process
 # tests (tests/Hailo.<Name>.Tests, binary named by AOT_BINARY_HAILO_<NAME>), each arm64 binary under qemu-user
