@@ -318,8 +318,7 @@ HS_API int32_t hs_segments_count(hs_segments *segs, uint32_t *count);           
 HS_API int32_t hs_segment_get(hs_segments *segs, uint32_t index, float *start_sec, float *end_sec, const char **text, size_t *text_len); /* one segment; text is owned by segs (valid until hs_segments_free) */
 HS_API int32_t hs_segments_free(hs_segments *segs);                                      /* free a transcription result */
 
-/* ---------------------------------------------------------------- fake backend only */
-HS_API int32_t hs_fake_set_fault(const char *faults);   /* comma-separated fault names ("" or NULL clears); NOT_SUPPORTED unless the fake backend is active */
+/* Tests control the fake backend through hailo_shim_fake.h. */
 
 #ifdef __cplusplus
 }

@@ -1,6 +1,7 @@
 // The exported C surface: argument validation, handle registry, last-error text,
 // UTF-8 assembly of streamed pieces, JSON splitting, and dispatch to a backend.
 #include "hailo_shim.h"
+#include "hailo_shim_fake.h"
 #include "json.hpp"
 #include "shim_internal.hpp"
 #include "utf8.hpp"

@@ -1,5 +1,6 @@
 # Fails unless the dynamic symbol table of LIB defines exactly the functions that
-# HEADER declares with HS_API (and nothing else).
+# the headers in HEADERS (a ;-list: the public header and the fake-only one) declare
+# with HS_API (and nothing else).
 execute_process(COMMAND ${NM} -D --defined-only ${LIB}
                 OUTPUT_VARIABLE out RESULT_VARIABLE rc)
 if(NOT rc EQUAL 0)
@@ -16,7 +17,16 @@ foreach(line ${lines})
     list(APPEND exported ${sym})
   endif()
 endforeach()
-file(READ ${HEADER} header_text)
+set(header_text "")
+foreach(h ${HEADERS})
+  file(READ ${h} one)
+  string(APPEND header_text "${one}")
+endforeach()
+list(GET HEADERS 0 public_header)
+file(READ ${public_header} public_text)
+if(public_text MATCHES "HS_API[^\n(]*hs_fake_")
+  message(FATAL_ERROR "${public_header} declares a fake-backend control; it belongs in hailo_shim_fake.h")
+endif()
 string(REGEX MATCHALL "\nHS_API [^\n(]*\\(" decls "${header_text}")
 set(declared "")
 foreach(d ${decls})

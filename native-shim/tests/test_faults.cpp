@@ -1,4 +1,5 @@
 // Injected faults of the fake backend (hs_fake_set_fault and HS_FAKE_FAULT).
+#include "hailo_shim_fake.h"
 #include "hs_test.hpp"
 
 #include <chrono>
