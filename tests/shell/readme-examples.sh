@@ -84,7 +84,7 @@ cd "$repo"
 kill -INT -- -"$run"
 for _ in $(seq 60); do kill -0 "$run" 2>/dev/null || break; sleep 0.25; done
 if kill -0 "$run" 2>/dev/null; then fail "make run still running 15 s after SIGINT"; else ok; fi
-left=$(pgrep -g "$run" 2>/dev/null | paste -sd' ')
+left=$(for f in /proc/[0-9]*/stat; do { read -r pid comm _ _ pgrp _ < "$f"; } 2>/dev/null && [ "$pgrp" = "$run" ] && echo "$pid$comm"; done | paste -sd' ')
 [ -z "$left" ] && ok || fail "processes left after SIGINT: $left"
 for p in "${!service_at[@]}"; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then fail "${service_at[$p]} still listens on $p after SIGINT"; else ok; fi
