@@ -6,9 +6,6 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 SERVICES := hailo-ocr hailo-pose hailo-depth hailo-whisper hailo-ollama
-# Services whose test and default models a registry CI reaches ships (`make models` pulls them). No reachable
-# registry has a pose or depth model: their tests generate models with the real I/O signatures.
-MODEL_SERVICES := hailo-ocr
 SERVICE ?=
 RID ?= linux-x64
 CONFIG ?= Release
@@ -26,38 +23,64 @@ export DOTNET_NOLOGO := 1
 
 bin = services/$(1)/bin/$(CONFIG)/net10.0/$(1)
 
-.PHONY: help deps build test test-dotnet test-shim test-aot test-deb models shim publish publish-all deb apt-repo run bench clean
+ifneq ($(filter-out $(SERVICES),$(SERVICE)),)
+$(error unknown SERVICE=$(SERVICE); the services are: $(SERVICES))
+endif
+
+# Targets that need the .NET SDK check for it first, and say how to get it.
+need-dotnet:
+	@command -v $(DOTNET) >/dev/null 2>&1 || { echo "make: the .NET 10 SDK is not installed; run: .ci/install-deps" >&2; exit 1; }
+	@$(DOTNET) --list-sdks 2>/dev/null | grep -q '^1[0-9]\.' || { echo "make: the .NET 10 SDK is not installed ($$($(DOTNET) --list-sdks 2>/dev/null | tail -1 | cut -d' ' -f1) is too old); run: .ci/install-deps" >&2; exit 1; }
+
+need-models:
+	@test -d $(MODELS) || { echo "make: no models in $(MODELS); run: make models" >&2; exit 1; }
+
+.PHONY: help deps build test test-dotnet test-shell test-shim test-aot test-deb models shim publish publish-all deb apt-repo run bench clean need-dotnet need-models
 
 help:
-	@echo "make deps        install prerequisites (apt; needs sudo)"
+	@echo "make help        this list"
+	@echo "make deps        install the prerequisites and the .NET 10 SDK (.ci/install-deps; as root, or asks sudo)"
 	@echo "make build       build every project ($(CONFIG))"
-	@echo "make models      fetch the models the tests and the default config need (sha256-checked) into build/models"
-	@echo "make run         run every service whose model is present, in the foreground (SERVICE=hailo-ocr for one)"
-	@echo "make test        the whole test suite: .NET tests, native shim tests, Native AOT publish + binary tests, packages"
+	@echo "make models      each service's default model where its host answers (sha256-checked), into build/models; a one-line reason where not"
+	@echo "make run         run every service in the foreground, with its model or degraded, and print their table (SERVICE=hailo-ocr for one)"
+	@echo "make test        the whole test suite: .NET tests, shell tests, native shim tests, Native AOT publish + binary tests, packages"
+	@echo "make test-dotnet the .NET tests"
+	@echo "make test-shell  the shell tests: install-deps' decisions, make's targets and errors, the README's examples against make run"
+	@echo "make test-shim   the native shim's ctest suite, natively and cross-built for arm64 under qemu-user"
+	@echo "make test-aot    Native AOT publish of every service for both architectures, the binaries through their tests"
+	@echo "make test-deb    the packages: lintian, arm64 under qemu-user, amd64 under systemd on Debian 12 and 13"
+	@echo "make shim        build the native shim (x64)"
 	@echo "make publish SERVICE=hailo-ocr RID=linux-x64|linux-arm64   Native AOT binary into build/publish/<service>/<rid>"
+	@echo "make publish-all every service for both architectures"
 	@echo "make bench       benchmarks; figures go into each service's README"
 	@echo "make deb [SERVICE=hailo-ocr] [ARCH=amd64|arm64]   .debs (with hailo-common) into build/deb"
 	@echo "make apt-repo    every package of both architectures as an apt repository in build/apt-repo"
+	@echo "make clean       remove build outputs (keeps build/models)"
 
 deps:
 	.ci/install-deps
 
-build:
+build: need-dotnet
 	$(DOTNET) build hailo.slnx -c $(CONFIG) -warnaserror
 
 shim:
 	native-shim/build.sh x64 >/dev/null
 
 models: build
-	@for s in $(MODEL_SERVICES); do $(call bin,$$s) pull --config /dev/null --models-dir $(MODELS); done
-	@# No registry CI reaches serves an LLM: hailo-ollama gets a generated random-weight stand-in, stand-in:tiny (make run's default).
-	@$(DOTNET) run --no-build -c $(CONFIG) --project tests/Hailo.Ollama.ModelWriter -- $(MODELS)
+	@.ci/models $(CONFIG) $(MODELS) $(if $(SERVICE),$(SERVICE),$(SERVICES))
 
-test: build models shim test-dotnet test-shim test-aot test-deb
+test: build models shim test-dotnet test-shell test-shim test-aot test-deb
 	@echo "all tests passed"
 
-test-dotnet:
+test-dotnet: need-dotnet need-models
 	HAILO_TEST_MODELS=$(MODELS) $(DOTNET) test hailo.slnx -c $(CONFIG) --no-build --logger "console;verbosity=minimal"
+
+# install-deps' decisions, make's targets against `make help` and the README, and every README example marked
+# "tested" against the services as `make run` starts them (the built binaries and build/models).
+test-shell: need-dotnet need-models
+	tests/shell/install-deps.sh
+	tests/shell/make-targets.sh
+	tests/shell/readme-examples.sh $(CONFIG) $(MODELS)
 
 # The shim's ctest suite natively, and cross-built for the Pi (its single-threaded tests run under qemu-user);
 # then the real HailoRT backend compiled against HailoRT's public headers of each version, for both architectures.
@@ -69,7 +92,7 @@ test-shim:
 # Native AOT for both architectures with zero trim/AOT warnings, each x64 binary through its service's process
 # tests (tests/Hailo.<Name>.Tests, binary named by AOT_BINARY_HAILO_<NAME>), each arm64 binary under qemu-user
 # until /health answers with its model loaded and one request comes back right.
-test-aot:
+test-aot: need-dotnet need-models
 	@for s in $(SERVICES); do \
 	  .ci/publish-check $$s linux-x64 $(PUBLISH); \
 	  .ci/publish-check $$s linux-arm64 $(PUBLISH); \
@@ -82,16 +105,16 @@ test-aot:
 	done
 	@for s in $(SERVICES); do .ci/qemu-smoke $$s $(PUBLISH)/$$s/linux-arm64 $(MODELS); done
 
-publish:
+publish: need-dotnet
 	@test -n "$(SERVICE)" || { echo "name a service: make publish SERVICE=hailo-ocr RID=$(RID)"; exit 2; }
 	.ci/publish-check $(SERVICE) $(RID) $(PUBLISH)
 
-publish-all:
+publish-all: need-dotnet
 	@for s in $(SERVICES); do for r in linux-x64 linux-arm64; do .ci/publish-check $$s $$r $(PUBLISH); done; done
 
 # hailo-common, then each service from its Native AOT publish (re-published first unless DEB_REUSE_PUBLISH=1
 # and the binary is there), for each architecture. debian/README.md describes the packaging.
-deb:
+deb: need-dotnet
 	@for a in $(if $(ARCH),$(ARCH),amd64 arm64); do \
 	  case $$a in amd64) rid=linux-x64 shim=x64 ;; arm64) rid=linux-arm64 shim=aarch64 ;; \
 	    *) echo "ARCH=$$a: packages are built for amd64 and arm64" >&2; exit 2 ;; esac; \
@@ -111,7 +134,7 @@ apt-repo:
 # The packages: lintian and contents for both architectures, each arm64 service binary from its .deb under
 # qemu-user, and the amd64 packages under a real systemd in systemd-nspawn containers of Debian 12 and 13
 # (.ci/deb-e2e; the second run reuses the upgrade build of the first).
-test-deb:
+test-deb: need-dotnet need-models
 	$(MAKE) --no-print-directory apt-repo DEB_REUSE_PUBLISH=1
 	.ci/deb-lint $(DEBS) $(DEB_VERSION) hailo-common $(SERVICES)
 	@for s in $(SERVICES); do .ci/deb-qemu $(DEBS)/$${s}_$(DEB_VERSION)_arm64.deb $(MODELS); done

@@ -283,6 +283,9 @@ public static class ServiceHost
         return 0;
     }
 
+    /// <summary>How long `pull` waits for a download server to take the connection: offline it fails in seconds, not minutes.</summary>
+    public static readonly TimeSpan PullConnectTimeout = TimeSpan.FromSeconds(10);
+
     private static async Task<int> PullAsync<TConfig>(ServiceDefinition<TConfig> definition, TConfig config, IReadOnlyList<string> names)
         where TConfig : ServiceConfig
     {
@@ -293,7 +296,7 @@ public static class ServiceHost
             await Console.Error.WriteLineAsync($"{definition.Name}: name a model to pull ({string.Join(", ", definition.Catalog.Select(m => m.Name))})");
             return 2;
         }
-        using var http = new HttpClient { Timeout = TimeSpan.FromMinutes(30) };
+        using var http = new HttpClient(new SocketsHttpHandler { ConnectTimeout = PullConnectTimeout }) { Timeout = TimeSpan.FromMinutes(30) };
         http.DefaultRequestHeaders.UserAgent.ParseAdd($"{definition.Name}/{definition.Version}");
         var progress = new ConsoleProgress();
         foreach (var name in wanted)
