@@ -78,12 +78,13 @@ internal static class RequestJson
         if (!o.TryGetProperty("keep_alive", out var v) || v.ValueKind == JsonValueKind.Null) return null;
         var text = v.ValueKind switch
         {
-            JsonValueKind.Number => v.GetDouble().ToString(CultureInfo.InvariantCulture),
+            JsonValueKind.Number => v.TryGetDouble(out var d) ? d.ToString(CultureInfo.InvariantCulture) : null,
             JsonValueKind.String => v.GetString(),
             _ => null,
         };
         if (!KeepAliveValue.TryParse(text, out var ka))
-            throw Err.Bad($"'keep_alive' must be a number of seconds or a duration such as \"5m\", \"300s\", \"-1\"; got {v.GetRawText()}", "keep_alive");
+            throw Err.Bad("'keep_alive' must be a duration such as \"5m\", \"1h30m\" or \"300s\" (units ns, us, ms, s, m, h), a number of seconds, " +
+                $"a negative value such as -1 (keep the model loaded) or 0 (unload it after the request); got {v.GetRawText()}", "keep_alive");
         return ka;
     }
 

@@ -90,8 +90,27 @@ public sealed class LlamaRunner : IModelRunner
 
     public int CountTokens(string text, bool addSpecial) => Tokenize(text, addSpecial).Length;
 
+    /// <summary>Tokens in the model's vocabulary: valid ids are 0 to this minus one.</summary>
+    public int VocabSize => _weights.Vocab.Count;
+
+    /// <summary>
+    /// Checks token ids a client sent before any reaches llama.cpp, which aborts the process on one outside the
+    /// vocabulary. <paramref name="field"/> names them in the message (e.g. "context").
+    /// </summary>
+    /// <exception cref="EngineException">400 naming the first id that is not in the vocabulary, and its size.</exception>
+    public void CheckTokenIds(ReadOnlySpan<long> ids, string field)
+    {
+        var vocab = VocabSize;
+        for (var i = 0; i < ids.Length; i++)
+            if (ids[i] < 0 || ids[i] >= vocab)
+                throw new EngineException(400, $"{field}[{i}] is {ids[i]}, not a token id of this model: its vocabulary has {vocab} tokens (ids 0 to {vocab - 1})");
+    }
+
+    /// <summary>The text of <paramref name="tokens"/> (ids outside the vocabulary are refused, not sent to llama.cpp).</summary>
     public string Detokenize(ReadOnlySpan<int> tokens)
     {
+        foreach (var t in tokens)
+            if ((uint)t >= (uint)VocabSize) throw new EngineException(400, $"{t} is not a token id of this model (its vocabulary has {VocabSize} tokens)");
         var d = new StreamingTokenDecoder(Encoding.UTF8, _weights);
         foreach (var t in tokens) d.Add(t);
         return d.Read();
