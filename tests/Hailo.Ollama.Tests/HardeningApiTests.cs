@@ -102,6 +102,26 @@ public sealed class HardeningApiTests(OllamaFixture f) : IClassFixture<OllamaFix
         Assert.Contains("number of seconds", message);
     }
 
+    [Fact]
+    public async Task A_huge_repeat_last_n_is_bounded_by_the_context()
+    {
+        // llama.cpp keeps a buffer of repeat_last_n tokens: 2^31 of them held the model for over a minute.
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var r = await C.PostAsync("/api/generate", Json("""{"model":"qwen2.5:0.5b","prompt":"hi","stream":false,"options":{"repeat_last_n":2147483647,"num_predict":2}}"""), cts.Token);
+        Assert.Equal(HttpStatusCode.OK, r.StatusCode);
+    }
+
+    [Fact]
+    public async Task An_empty_string_embeds_nothing_as_in_ollama()
+    {
+        var (status, body) = await Post("/api/embed", """{"model":"qwen2.5:0.5b","input":""}""");
+        Assert.True(status == HttpStatusCode.OK, body);
+        Assert.Equal(0, JsonDocument.Parse(body).RootElement.GetProperty("embeddings").GetArrayLength());
+        (status, body) = await Post("/api/embeddings", """{"model":"qwen2.5:0.5b","prompt":""}""");
+        Assert.True(status == HttpStatusCode.OK, body);
+        Assert.Equal(0, JsonDocument.Parse(body).RootElement.GetProperty("embedding").GetArrayLength());
+    }
+
     // ---------------------------------------------------------------- models without a chat template
 
     /// <summary>A stand-in GGUF (as `make models` writes) without tokenizer.chat_template, recorded as <paramref name="name"/>.</summary>

@@ -377,12 +377,14 @@ internal sealed class NativeApi(CompletionEngine engine, Func<string, string> pu
             CheckImages(m, "images", model);
             var content = m.Str("content") ?? "";
             List<ToolCall>? calls = null;
-            if (m.TryGetProperty("tool_calls", out var tc) && tc.ValueKind == JsonValueKind.Array)
+            if (m.TryGetProperty("tool_calls", out var tc) && tc.ValueKind is not (JsonValueKind.Array or JsonValueKind.Null))
+                throw Err.Bad($"messages[{i}].tool_calls must be an array", "messages");
+            if (tc.ValueKind == JsonValueKind.Array)
             {
                 calls = [];
                 foreach (var c in tc.EnumerateArray())
                 {
-                    if (!c.TryGetProperty("function", out var fn) || fn.ValueKind != JsonValueKind.Object || fn.Str("name") is not { } fname)
+                    if (c.ValueKind != JsonValueKind.Object || !c.TryGetProperty("function", out var fn) || fn.ValueKind != JsonValueKind.Object || fn.Str("name") is not { } fname)
                         throw Err.Bad($"messages[{i}].tool_calls entries need function.name", "messages");
                     var args = fn.TryGetProperty("arguments", out var a) ? a : default;
                     if (args.ValueKind == JsonValueKind.String)
@@ -454,7 +456,8 @@ internal sealed class NativeApi(CompletionEngine engine, Func<string, string> pu
         var field = legacy ? "prompt" : "input";
         if (r.TryGetProperty(field, out var input))
         {
-            if (input.ValueKind == JsonValueKind.String) inputs.Add(input.GetString()!);
+            // An empty string embeds nothing (Ollama answers it with no embeddings); "" in an array is an input.
+            if (input.ValueKind == JsonValueKind.String) { if (input.GetString() is { Length: > 0 } one) inputs.Add(one); }
             else if (input.ValueKind == JsonValueKind.Array)
                 foreach (var e in input.EnumerateArray())
                     inputs.Add(e.ValueKind == JsonValueKind.String ? e.GetString()! : throw Err.Bad($"'{field}' must be a string or an array of strings", field));

@@ -125,8 +125,8 @@ internal static class RequestJson
         if (N("typical_p") is { } ty) { if (ty is < 0 or > 1) throw Err.Bad($"{where}.typical_p must be between 0 and 1, got {ty}", "typical_p"); o = o with { TypicalP = (float)ty }; }
         if (N("repeat_penalty") is { } rp) { if (rp < 0) throw Err.Bad($"{where}.repeat_penalty must not be negative, got {rp}", "repeat_penalty"); o = o with { RepeatPenalty = (float)rp }; }
         if (I("repeat_last_n") is { } rl) { if (rl < -1) throw Err.Bad($"{where}.repeat_last_n must be -1 or more, got {rl}", "repeat_last_n"); o = o with { RepeatLastN = rl }; }
-        if (N("presence_penalty") is { } pp) o = o with { PresencePenalty = (float)pp };
-        if (N("frequency_penalty") is { } fp) o = o with { FrequencyPenalty = (float)fp };
+        if (N("presence_penalty") is { } pp) { if (pp is < -2 or > 2) throw Err.Bad($"{where}.presence_penalty must be between -2 and 2, got {pp}", "presence_penalty"); o = o with { PresencePenalty = (float)pp }; }
+        if (N("frequency_penalty") is { } fp) { if (fp is < -2 or > 2) throw Err.Bad($"{where}.frequency_penalty must be between -2 and 2, got {fp}", "frequency_penalty"); o = o with { FrequencyPenalty = (float)fp }; }
         if (map.TryGetValue("seed", out var sv) && sv.ValueKind == JsonValueKind.Number)
         {
             if (!sv.TryGetInt64(out var seed)) throw Err.Bad($"{where}.seed must be an integer", "seed");

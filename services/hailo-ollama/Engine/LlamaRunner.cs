@@ -208,7 +208,8 @@ public sealed class LlamaRunner : IModelRunner
             MinP = o.MinP,
             TypicalP = o.TypicalP,
             RepeatPenalty = o.RepeatPenalty,
-            PenaltyCount = o.RepeatLastN < 0 ? ctxSize : o.RepeatLastN,
+            // No further back than the context: llama.cpp allocates a buffer of this many tokens.
+            PenaltyCount = o.RepeatLastN < 0 ? ctxSize : Math.Min(o.RepeatLastN, ctxSize),
             PresencePenalty = o.PresencePenalty,
             FrequencyPenalty = o.FrequencyPenalty,
             Seed = o.Seed ?? (uint)Random.Shared.Next(),
@@ -271,6 +272,7 @@ public sealed class LlamaRunner : IModelRunner
                 text = Detokenize(tokens.AsSpan(0, ctx - 1));
                 tokens = Tokenize(text, true);
             }
+            if (tokens.Length == 0) throw new EngineException(400, $"input {i} is empty: it has no tokens to embed");
             total += tokens.Length;
             var e = _embedder.GetEmbeddings(text, ct).GetAwaiter().GetResult();
             var v = e.Count == 1 ? e[0] : Mean(e);
