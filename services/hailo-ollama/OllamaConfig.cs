@@ -29,6 +29,8 @@ public sealed class OllamaSection
     public int MaxNumCtx { get; set; } = 32768;
     /// <summary>Tokens evaluated per llama.cpp batch while reading the prompt.</summary>
     public int NumBatch { get; set; } = 512;
+    /// <summary>Most messages a chat request may carry; more is refused with 400 (each dropped turn costs a render).</summary>
+    public int MaxMessages { get; set; } = 4096;
     /// <summary>Largest model file accepted by POST /api/blobs, in MiB.</summary>
     public int MaxBlobMb { get; set; } = 8192;
     /// <summary>The Ollama version /api/version reports (clients check it for features).</summary>
@@ -42,6 +44,7 @@ public sealed class OllamaSection
         if (NumCtx is < 64 or > 1 << 20) errors.Add("ollama.num_ctx", "must be between 64 and 1048576");
         if (MaxNumCtx < NumCtx || MaxNumCtx > 1 << 20) errors.Add("ollama.max_num_ctx", "must be at least ollama.num_ctx and at most 1048576");
         if (NumBatch is < 1 or > 8192) errors.Add("ollama.num_batch", "must be between 1 and 8192");
+        if (MaxMessages is < 1 or > 1_000_000) errors.Add("ollama.max_messages", "must be between 1 and 1000000");
         if (MaxBlobMb is < 1 or > 1 << 20) errors.Add("ollama.max_blob_mb", "must be between 1 and 1048576");
         if (string.IsNullOrWhiteSpace(ApiVersion)) errors.Add("ollama.api_version", "must not be empty");
     }
@@ -94,7 +97,8 @@ public static class KeepAliveValue
             var start = i;
             while (i < s.Length && (char.IsAsciiDigit(s[i]) || s[i] == '.')) i++;
             if (start == i) return false;
-            var num = double.Parse(s[start..i], System.Globalization.CultureInfo.InvariantCulture);
+            if (!double.TryParse(s.AsSpan(start, i - start), System.Globalization.NumberStyles.AllowDecimalPoint,
+                    System.Globalization.CultureInfo.InvariantCulture, out var num)) return false; // "1..5m", "."
             var u = i;
             while (i < s.Length && char.IsAsciiLetter(s[i]) || (i < s.Length && s[i] == 'µ')) i++;
             var unit = s[u..i];

@@ -5,14 +5,14 @@ namespace Hailo.TestSupport;
 /// <summary>
 /// Writes small GGUF v3 models that llama.cpp loads: llama or qwen2 architecture, random F32 weights, a real
 /// GPT-2-style byte-level BPE tokenizer section (256 byte tokens, a few merges, ChatML or Llama 3 special tokens)
-/// and a chat template. The weights are random, so the text is gibberish; what the tests prove is the path around it.
+/// and a chat template (or, like a base model, none). The weights are random, so the text is gibberish; what the tests prove is the path around it.
 /// With <see cref="Spec.Q8"/> the matrices are Q8_0 (random int8 blocks with an F16 scale, as llama.cpp stores them):
 /// a model in a real model's shapes then has about that model's size and compute per token.
 /// </summary>
 public static class GgufWriter
 {
     public sealed record Spec(string Architecture, int Embd = 32, int Layers = 1, int Heads = 4, int KvHeads = 2, int Ff = 64,
-        int Context = 2048, string? ChatTemplate = null, int Seed = 1, int ExtraVocab = 0, bool Q8 = false);
+        int Context = 2048, string? ChatTemplate = null, int Seed = 1, int ExtraVocab = 0, bool Q8 = false, bool NoChatTemplate = false);
 
     /// <summary>Qwen2.5-0.5B-Instruct's shapes (vocabulary 151,936 with the byte and special tokens, 24 layers), Q8_0.</summary>
     public static Spec Qwen05BShapes(int seed = 1) => new("qwen2", Embd: 896, Layers: 24, Heads: 14, KvHeads: 2, Ff: 4864,
@@ -87,7 +87,7 @@ public static class GgufWriter
             U32("tokenizer.ggml.eos_token_id", (uint)Id("<|eot_id|>"));
             Bool("tokenizer.ggml.add_bos_token", true);
         }
-        Str("tokenizer.chat_template", spec.ChatTemplate ?? (qwen ? QwenTemplate : Llama3Template));
+        if (!spec.NoChatTemplate) Str("tokenizer.chat_template", spec.ChatTemplate ?? (qwen ? QwenTemplate : Llama3Template));
 
         var head = spec.Embd / spec.Heads;
         var kvDim = head * spec.KvHeads;

@@ -89,6 +89,8 @@ internal sealed class CompletionEngine(Scheduler scheduler, ModelRegistry regist
 
     private async Task RunCoreAsync(CompletionJob job, ICompletionSink sink, long startTimestamp, Action onToken, CancellationToken ct)
     {
+        if (job.Turns is { Count: var count } && count > config.Ollama.MaxMessages)
+            throw Err.Bad($"the chat has {count} messages, more than the {config.Ollama.MaxMessages} allowed (ollama.max_messages)", "messages");
         var numCtx = NumCtx(job.Options);
         using var lease = await AcquireAsync(job.Model, numCtx, job.KeepAlive, ct).ConfigureAwait(false);
         var model = lease.Model;
@@ -96,14 +98,14 @@ internal sealed class CompletionEngine(Scheduler scheduler, ModelRegistry regist
         GenerationInput input;
         try
         {
-            input = BuildInput(job, model, ctxSize);
+            input = BuildInput(job, model, ctxSize, ct);
         }
         catch (EngineException e)
         {
             throw Err.From(e);
         }
 
-        var stop = new StopFilter(job.Options.Stop);
+        var stop = new StopFilter(input.Options.Stop);
         var holdTools = job.Tools is { Count: > 0 };
         var text = new StringBuilder();
         var held = new StringBuilder();
@@ -192,31 +194,43 @@ internal sealed class CompletionEngine(Scheduler scheduler, ModelRegistry regist
     /// <summary>
     /// The prompt as the backend takes it. A chat that does not fit the context loses its oldest turns (the system
     /// prompt and the last turn are kept); what still does not fit is cut from the front by the runner. With
-    /// truncate: false such a request is refused instead.
+    /// truncate: false such a request is refused instead. The turns kept are found with O(log n) renders of at most
+    /// about twice what fits, so a chat of many turns costs one tokenisation of the whole plus little more.
     /// </summary>
-    private GenerationInput BuildInput(CompletionJob job, IModelRunner model, int ctxSize)
+    internal GenerationInput BuildInput(CompletionJob job, IModelRunner model, int ctxSize, CancellationToken ct)
     {
         var reserve = Math.Min(Math.Max(job.Options.NumPredict, 0), ctxSize / 4);
         var budget = Math.Max(1, ctxSize - Math.Max(1, reserve));
-        if (job.Turns is { } turns0)
+        if (job.Turns is { } turns)
         {
-            var turns = turns0.ToList();
             if (model.Backend == "npu")
-                return new GenerationInput("", job.Options, ctxSize, job.Grammar, false, turns, job.Tools);
+                return new GenerationInput("", job.Options, ctxSize, job.Grammar, false, turns.ToList(), job.Tools);
             var template = registry.Template(job.Model);
-            string Render() => template is not null ? template.Render(turns, job.Tools) : LlamaFallback(model, turns);
-            var prompt = Render();
-            var tokens = model.CountTokens(prompt, false);
-            if (tokens > budget && !job.Truncate)
-                throw new EngineException(400, $"the input is {tokens} tokens, longer than the context of {ctxSize} (num_ctx); shorten it or allow truncation");
-            var firstDroppable = turns.Count > 0 && turns[0].Role == "system" ? 1 : 0;
-            while (tokens > budget && turns.Count - firstDroppable > 1)
+            var options = job.Options;
+            var addSpecial = false;
+            Func<IReadOnlyList<ChatTurn>, string> render;
+            if (template is not null) render = t => template.Render(t, job.Tools);
+            else if (HasNoTemplate(job.Model))
             {
-                turns.RemoveAt(firstDroppable);
-                prompt = Render();
-                tokens = model.CountTokens(prompt, false);
+                if (job.Tools is { Count: > 0 })
+                    throw new EngineException(400, $"model '{job.Model.Name}' does not support tools: it has no chat template");
+                render = NoTemplate.Transcript;
+                addSpecial = true;
+                options = options with { Stop = [.. options.Stop, .. NoTemplate.StopStrings] };
             }
-            return new GenerationInput(prompt, job.Options, ctxSize, job.Grammar, false, turns, job.Tools);
+            else render = t => LlamaFallback(model, t);
+
+            ct.ThrowIfCancellationRequested();
+            var prompt = render(turns);
+            var tokens = model.CountTokens(prompt, addSpecial);
+            var kept = turns;
+            if (tokens > budget)
+            {
+                if (!job.Truncate)
+                    throw new EngineException(400, $"the input is {tokens} tokens, longer than the context of {ctxSize} (num_ctx); shorten it or allow truncation");
+                (kept, prompt) = DropOldestTurns(turns, render, t => model.CountTokens(t, addSpecial), budget, ct);
+            }
+            return new GenerationInput(prompt, options, ctxSize, job.Grammar, addSpecial, kept, job.Tools);
         }
         var p = job.Prompt ?? "";
         if (!job.Truncate && model.Backend == "cpu")
@@ -227,13 +241,75 @@ internal sealed class CompletionEngine(Scheduler scheduler, ModelRegistry regist
         return new GenerationInput(p, job.Options, ctxSize, job.Grammar, job.AddSpecial);
     }
 
-    /// <summary>A model whose template family this service does not render: llama.cpp's own template code.</summary>
+    /// <summary>
+    /// The newest turns that fit <paramref name="budget"/> (the system prompt and the last turn always stay), given
+    /// that the whole chat does not. Keeping more turns never makes the prompt shorter, so the number kept is
+    /// searched for: doubled until it no longer fits, then halved between the last fit and the first misfit.
+    /// Only prompts of about twice what fits are rendered and tokenised, O(log n) times.
+    /// </summary>
+    internal static (IReadOnlyList<ChatTurn> Turns, string Prompt) DropOldestTurns(IReadOnlyList<ChatTurn> turns,
+        Func<IReadOnlyList<ChatTurn>, string> render, Func<string, int> countTokens, int budget, CancellationToken ct)
+    {
+        var first = turns.Count > 0 && turns[0].Role == "system" ? 1 : 0;
+        var last = turns.Count - 1;
+        var droppable = last - first; // turns [first, last) may go; the whole chat (all kept) is known not to fit
+        if (droppable <= 0) return (turns, render(turns));
+
+        List<ChatTurn> Keep(int newest)
+        {
+            var list = new List<ChatTurn>(first + newest + 1);
+            for (var i = 0; i < first; i++) list.Add(turns[i]);
+            for (var i = last - newest; i <= last; i++) list.Add(turns[i]);
+            return list;
+        }
+        (List<ChatTurn> Turns, string Prompt, bool Fits) Try(int newest)
+        {
+            ct.ThrowIfCancellationRequested();
+            var t = Keep(newest);
+            var prompt = render(t);
+            return (t, prompt, countTokens(prompt) <= budget);
+        }
+
+        var best = Try(0);
+        if (!best.Fits) return (best.Turns, best.Prompt); // even the last turn alone is too long: the runner cuts it
+        int good = 0, bad = droppable;
+        for (var n = 1; n < droppable; n *= 2)
+        {
+            var r = Try(n);
+            if (!r.Fits) { bad = n; break; }
+            (good, best) = (n, r);
+        }
+        while (bad - good > 1)
+        {
+            var mid = good + (bad - good) / 2;
+            var r = Try(mid);
+            if (r.Fits) (good, best) = (mid, r);
+            else bad = mid;
+        }
+        return (best.Turns, best.Prompt);
+    }
+
+    /// <summary>A CPU model whose file carries no chat template (a base model): prompted as Ollama prompts one (<see cref="NoTemplate"/>).</summary>
+    internal bool HasNoTemplate(LocalModel m) =>
+        m.Backend == "cpu" && registry.Template(m) is null && string.IsNullOrEmpty(registry.Gguf(m)?.ChatTemplate);
+
+    /// <summary>
+    /// A model whose template family this service does not render: llama.cpp's own template code, which knows
+    /// more families by their markers. A template it does not know either is prompted as one without a template.
+    /// </summary>
     private static string LlamaFallback(IModelRunner model, IReadOnlyList<ChatTurn> turns)
     {
         if (model is not LlamaRunner lr) throw new EngineException(400, "this model has no chat template the service can render");
-        var t = new LLamaTemplate(lr.Weights) { AddAssistant = true };
-        foreach (var turn in turns) t.Add(turn.Role, turn.Content);
-        return Encoding.UTF8.GetString(t.Apply());
+        try
+        {
+            var t = new LLamaTemplate(lr.Weights) { AddAssistant = true };
+            foreach (var turn in turns) t.Add(turn.Role, turn.Content);
+            return Encoding.UTF8.GetString(t.Apply());
+        }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException or LLama.Exceptions.RuntimeError)
+        {
+            return NoTemplate.Transcript(turns);
+        }
     }
 }
 

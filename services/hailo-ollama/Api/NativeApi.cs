@@ -179,11 +179,18 @@ internal sealed class NativeApi(CompletionEngine engine, Func<string, string> pu
         CheckImages(r, "images", model);
         var options = Options(r, model);
         var grammar = Format(r, model);
-        int[]? context = null;
+        long[]? context = null;
         if (r.TryGetProperty("context", out var ctxEl) && ctxEl.ValueKind != JsonValueKind.Null)
         {
             if (ctxEl.ValueKind != JsonValueKind.Array) throw Err.Bad("'context' must be an array of token ids", "context");
-            context = ctxEl.EnumerateArray().Select(e => e.ValueKind == JsonValueKind.Number && e.TryGetInt32(out var t) && t >= 0 ? t : throw Err.Bad("'context' must be an array of token ids", "context")).ToArray();
+            var ids = new List<long>();
+            foreach (var e in ctxEl.EnumerateArray())
+            {
+                if (e.ValueKind != JsonValueKind.Number || !e.TryGetInt64(out var id))
+                    throw Err.Bad($"'context' must be an array of token ids (integers); context[{ids.Count}] is {e.GetRawText()}", "context");
+                ids.Add(id);
+            }
+            context = [.. ids];
         }
         if (suffix is { Length: > 0 }) throw Err.Bad($"model '{name}' does not support insert (suffix)", "suffix");
 
@@ -203,11 +210,16 @@ internal sealed class NativeApi(CompletionEngine engine, Func<string, string> pu
             finalPrompt = prompt;
             addSpecial = true;
         }
+        else if (template is null && engine.HasNoTemplate(model))
+        {
+            finalPrompt = NoTemplate.Prompt(effectiveSystem, prompt); // Ollama's default template: {{ .Prompt }}
+            addSpecial = true;
+        }
         else if (template is not null)
         {
             try
             {
-                finalPrompt = GoTemplate.Render(template, new Dictionary<string, string>
+                finalPrompt = GoTemplate.Render(template, new Dictionary<string, string>(StringComparer.Ordinal)
                 {
                     ["System"] = effectiveSystem ?? "", ["Prompt"] = prompt, ["Response"] = "",
                 });
@@ -230,7 +242,16 @@ internal sealed class NativeApi(CompletionEngine engine, Func<string, string> pu
         {
             if (model.Backend != "cpu") throw Err.Bad("'context' is not supported on the NPU backend", "context");
             using var lease0 = await engine.AcquireAsync(model, engine.NumCtx(options), keepAlive, http.RequestAborted);
-            var previous = lease0.Model.Detokenize(context);
+            string previous;
+            try
+            {
+                if (lease0.Model is LlamaRunner lr) lr.CheckTokenIds(context, "context");
+                previous = lease0.Model.Detokenize(Array.ConvertAll(context, t => (int)t));
+            }
+            catch (EngineException e)
+            {
+                throw Err.From(e);
+            }
             if (turns is not null)
             {
                 var rendered = Registry.Template(model)?.Render(turns) ?? prompt;
@@ -356,12 +377,14 @@ internal sealed class NativeApi(CompletionEngine engine, Func<string, string> pu
             CheckImages(m, "images", model);
             var content = m.Str("content") ?? "";
             List<ToolCall>? calls = null;
-            if (m.TryGetProperty("tool_calls", out var tc) && tc.ValueKind == JsonValueKind.Array)
+            if (m.TryGetProperty("tool_calls", out var tc) && tc.ValueKind is not (JsonValueKind.Array or JsonValueKind.Null))
+                throw Err.Bad($"messages[{i}].tool_calls must be an array", "messages");
+            if (tc.ValueKind == JsonValueKind.Array)
             {
                 calls = [];
                 foreach (var c in tc.EnumerateArray())
                 {
-                    if (!c.TryGetProperty("function", out var fn) || fn.ValueKind != JsonValueKind.Object || fn.Str("name") is not { } fname)
+                    if (c.ValueKind != JsonValueKind.Object || !c.TryGetProperty("function", out var fn) || fn.ValueKind != JsonValueKind.Object || fn.Str("name") is not { } fname)
                         throw Err.Bad($"messages[{i}].tool_calls entries need function.name", "messages");
                     var args = fn.TryGetProperty("arguments", out var a) ? a : default;
                     if (args.ValueKind == JsonValueKind.String)
@@ -433,7 +456,8 @@ internal sealed class NativeApi(CompletionEngine engine, Func<string, string> pu
         var field = legacy ? "prompt" : "input";
         if (r.TryGetProperty(field, out var input))
         {
-            if (input.ValueKind == JsonValueKind.String) inputs.Add(input.GetString()!);
+            // An empty string embeds nothing (Ollama answers it with no embeddings); "" in an array is an input.
+            if (input.ValueKind == JsonValueKind.String) { if (input.GetString() is { Length: > 0 } one) inputs.Add(one); }
             else if (input.ValueKind == JsonValueKind.Array)
                 foreach (var e in input.EnumerateArray())
                     inputs.Add(e.ValueKind == JsonValueKind.String ? e.GetString()! : throw Err.Bad($"'{field}' must be a string or an array of strings", field));

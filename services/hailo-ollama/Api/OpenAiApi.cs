@@ -18,8 +18,8 @@ internal sealed class OpenAiApi(CompletionEngine engine, NativeApi native)
         var o = RequestJson.Options(null, model.Parameters, engine.Config.Ollama.MaxNumCtx);
         if (r.Num("temperature") is { } t) { if (t is < 0 or > 2) throw Bad("temperature must be between 0 and 2", "temperature"); o = o with { Temperature = (float)t }; }
         if (r.Num("top_p") is { } tp) { if (tp is < 0 or > 1) throw Bad("top_p must be between 0 and 1", "top_p"); o = o with { TopP = (float)tp }; }
-        if (r.Num("frequency_penalty") is { } fp) o = o with { FrequencyPenalty = (float)fp };
-        if (r.Num("presence_penalty") is { } pp) o = o with { PresencePenalty = (float)pp };
+        if (r.Num("frequency_penalty") is { } fp) { if (fp is < -2 or > 2) throw Bad("frequency_penalty must be between -2 and 2", "frequency_penalty"); o = o with { FrequencyPenalty = (float)fp }; }
+        if (r.Num("presence_penalty") is { } pp) { if (pp is < -2 or > 2) throw Bad("presence_penalty must be between -2 and 2", "presence_penalty"); o = o with { PresencePenalty = (float)pp }; }
         if (r.Int("seed") is { } seed) o = o with { Seed = (uint)seed };
         var max = r.Int("max_completion_tokens") ?? r.Int("max_tokens");
         if (max is { } m) { if (m < 1) throw Bad("max_tokens must be at least 1", "max_tokens"); o = o with { NumPredict = m }; }
@@ -48,12 +48,14 @@ internal sealed class OpenAiApi(CompletionEngine engine, NativeApi native)
             if (role is not ("system" or "user" or "assistant" or "tool")) throw Bad($"messages[{i}].role '{role}' is not supported", "messages");
             var content = Content(m, i, model);
             List<ToolCall>? calls = null;
-            if (m.TryGetProperty("tool_calls", out var tc) && tc.ValueKind == JsonValueKind.Array)
+            if (m.TryGetProperty("tool_calls", out var tc) && tc.ValueKind is not (JsonValueKind.Array or JsonValueKind.Null))
+                throw Bad($"messages[{i}].tool_calls must be an array", "messages");
+            if (tc.ValueKind == JsonValueKind.Array)
             {
                 calls = [];
                 foreach (var c in tc.EnumerateArray())
                 {
-                    if (!c.TryGetProperty("function", out var fn) || fn.ValueKind != JsonValueKind.Object || fn.Str("name") is not { } name)
+                    if (c.ValueKind != JsonValueKind.Object || !c.TryGetProperty("function", out var fn) || fn.ValueKind != JsonValueKind.Object || fn.Str("name") is not { } name)
                         throw Bad($"messages[{i}].tool_calls[].function.name is required", "messages");
                     var argsText = fn.Str("arguments") ?? "{}";
                     JsonElement args;

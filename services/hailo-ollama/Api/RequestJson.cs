@@ -78,12 +78,13 @@ internal static class RequestJson
         if (!o.TryGetProperty("keep_alive", out var v) || v.ValueKind == JsonValueKind.Null) return null;
         var text = v.ValueKind switch
         {
-            JsonValueKind.Number => v.GetDouble().ToString(CultureInfo.InvariantCulture),
+            JsonValueKind.Number => v.TryGetDouble(out var d) ? d.ToString(CultureInfo.InvariantCulture) : null,
             JsonValueKind.String => v.GetString(),
             _ => null,
         };
         if (!KeepAliveValue.TryParse(text, out var ka))
-            throw Err.Bad($"'keep_alive' must be a number of seconds or a duration such as \"5m\", \"300s\", \"-1\"; got {v.GetRawText()}", "keep_alive");
+            throw Err.Bad("'keep_alive' must be a duration such as \"5m\", \"1h30m\" or \"300s\" (units ns, us, ms, s, m, h), a number of seconds, " +
+                $"a negative value such as -1 (keep the model loaded) or 0 (unload it after the request); got {v.GetRawText()}", "keep_alive");
         return ka;
     }
 
@@ -124,8 +125,8 @@ internal static class RequestJson
         if (N("typical_p") is { } ty) { if (ty is < 0 or > 1) throw Err.Bad($"{where}.typical_p must be between 0 and 1, got {ty}", "typical_p"); o = o with { TypicalP = (float)ty }; }
         if (N("repeat_penalty") is { } rp) { if (rp < 0) throw Err.Bad($"{where}.repeat_penalty must not be negative, got {rp}", "repeat_penalty"); o = o with { RepeatPenalty = (float)rp }; }
         if (I("repeat_last_n") is { } rl) { if (rl < -1) throw Err.Bad($"{where}.repeat_last_n must be -1 or more, got {rl}", "repeat_last_n"); o = o with { RepeatLastN = rl }; }
-        if (N("presence_penalty") is { } pp) o = o with { PresencePenalty = (float)pp };
-        if (N("frequency_penalty") is { } fp) o = o with { FrequencyPenalty = (float)fp };
+        if (N("presence_penalty") is { } pp) { if (pp is < -2 or > 2) throw Err.Bad($"{where}.presence_penalty must be between -2 and 2, got {pp}", "presence_penalty"); o = o with { PresencePenalty = (float)pp }; }
+        if (N("frequency_penalty") is { } fp) { if (fp is < -2 or > 2) throw Err.Bad($"{where}.frequency_penalty must be between -2 and 2, got {fp}", "frequency_penalty"); o = o with { FrequencyPenalty = (float)fp }; }
         if (map.TryGetValue("seed", out var sv) && sv.ValueKind == JsonValueKind.Number)
         {
             if (!sv.TryGetInt64(out var seed)) throw Err.Bad($"{where}.seed must be an integer", "seed");

@@ -22,7 +22,7 @@ public enum TemplateFamily
 
 /// <summary>
 /// Renders conversations for the families this service knows. The family comes from the GGUF's
-/// tokenizer.chat_template (recognised by its markers) or from the architecture when the file has none.
+/// tokenizer.chat_template (recognised by its markers); a file without one has none.
 /// </summary>
 public sealed class ChatTemplate
 {
@@ -54,18 +54,13 @@ public sealed class ChatTemplate
     /// <summary>
     /// The family of a Jinja chat template, or null when it is none this service renders. ChatML templates that
     /// insert a default system prompt (Qwen2.5: "You are Qwen, …"; Qwen2: "You are a helpful assistant.") keep it.
+    /// A file without a template (a base model) has no family whatever its architecture: it is prompted as Ollama
+    /// prompts one (<see cref="NoTemplate"/>).
     /// </summary>
     public static ChatTemplate? Recognise(string? jinja, string? architecture)
     {
-        if (string.IsNullOrEmpty(jinja))
-        {
-            return architecture switch
-            {
-                "qwen2" => new ChatTemplate(TemplateFamily.ChatMl, QwenDefaultSystem, "(none in the file; ChatML for qwen2)"),
-                "llama" => null,
-                _ => null,
-            };
-        }
+        _ = architecture;
+        if (string.IsNullOrEmpty(jinja)) return null;
         if (jinja.Contains("<|im_start|>", StringComparison.Ordinal))
         {
             var system = jinja.Contains(QwenDefaultSystem, StringComparison.Ordinal) ? QwenDefaultSystem
@@ -200,6 +195,30 @@ public sealed class ChatTemplate
         }
         header(sb, m.Role);
         sb.Append(m.Content.Trim()).Append("<|eot_id|>");
+    }
+}
+
+/// <summary>
+/// How a model without a chat template is prompted, as Ollama does with its default template <c>{{ .Prompt }}</c>:
+/// generate sends the prompt as it is (a system prompt goes before it, separated by a blank line); a chat becomes a
+/// plain transcript, one "Role: content" line per turn, ending with "Assistant:" for the model to continue.
+/// </summary>
+public static class NoTemplate
+{
+    /// <summary>Ends a transcript reply where the model starts writing the user's next turn.</summary>
+    public static IReadOnlyList<string> StopStrings { get; } = ["\nUser:"];
+
+    public static string Prompt(string? system, string prompt) => string.IsNullOrEmpty(system) ? prompt : system + "\n\n" + prompt;
+
+    public static string Transcript(IReadOnlyList<ChatTurn> turns)
+    {
+        var sb = new StringBuilder();
+        foreach (var t in turns)
+        {
+            sb.Append(t.Role switch { "system" => "System", "user" => "User", "assistant" => "Assistant", "tool" => "Tool", _ => t.Role })
+              .Append(": ").Append(t.Content.Trim()).Append('\n');
+        }
+        return sb.Append("Assistant:").ToString();
     }
 }
 

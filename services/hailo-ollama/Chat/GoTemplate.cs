@@ -6,20 +6,91 @@ namespace HailoOllama.Chat;
 /// The subset of Go's text/template that Ollama's simple prompt templates use: {{ .System }}, {{ .Prompt }},
 /// {{ .Response }}, {{ if .X }}…{{ else }}…{{ end }} and the {{- / -}} whitespace trimming. A template that uses
 /// anything else (range over .Messages, functions) is refused with a message naming the construct.
+/// Parsing and rendering are loops, not recursion, and a template is limited in length and in how deeply its
+/// {{ if }} blocks nest, so no template can exhaust the stack or the processor.
 /// </summary>
 public static class GoTemplate
 {
-    public static string Render(string template, IReadOnlyDictionary<string, string> values)
+    /// <summary>The longest template accepted, in characters.</summary>
+    public const int MaxLength = 64 * 1024;
+    /// <summary>The deepest nesting of {{ if }} blocks accepted.</summary>
+    public const int MaxDepth = 100;
+
+    public static string Render(string template, IReadOnlyDictionary<string, string> values) => Parse(template).Render(values);
+
+    /// <summary>Checks a template (length, nesting, constructs) and returns it ready to render.</summary>
+    /// <exception cref="FormatException">the template is refused; the message says why.</exception>
+    public static Parsed Parse(string template)
     {
+        if (template.Length > MaxLength)
+            throw new FormatException($"template: {template.Length} characters is longer than the {MaxLength} allowed");
         var tokens = Lex(template);
-        var pos = 0;
-        var sb = new StringBuilder();
-        Eval(tokens, ref pos, values, sb, emit: true, stopAtElseOrEnd: false);
-        if (pos < tokens.Count) throw new FormatException($"template: unexpected {{{{ {tokens[pos].Text} }}}}");
-        return sb.ToString();
+        var jump = new int[tokens.Count]; // if → its else or end; else → its end
+        var open = new Stack<int>();
+        for (var i = 0; i < tokens.Count; i++)
+        {
+            var tok = tokens[i];
+            if (!tok.IsAction) continue;
+            var a = tok.Text;
+            if (a.StartsWith("if ", StringComparison.Ordinal))
+            {
+                Field(a[3..].Trim(), null);
+                if (open.Count == MaxDepth)
+                    throw new FormatException($"template: {{{{ if }}}} blocks nest more than {MaxDepth} deep");
+                open.Push(i);
+            }
+            else if (a == "else")
+            {
+                if (open.Count == 0 || tokens[open.Peek()].Text == "else") throw new FormatException("template: {{ else }} without {{ if }}");
+                jump[open.Pop()] = i;
+                open.Push(i);
+            }
+            else if (a == "end")
+            {
+                if (open.Count == 0) throw new FormatException("template: {{ end }} without {{ if }}");
+                jump[open.Pop()] = i;
+            }
+            else if (!a.StartsWith("/*", StringComparison.Ordinal)) Field(a, null);
+        }
+        if (open.Count > 0) throw new FormatException("template: {{ if }} without {{ end }}");
+        return new Parsed(tokens, jump);
     }
 
-    private sealed record Token(bool IsAction, string Text);
+    /// <summary>A checked template.</summary>
+    public sealed class Parsed
+    {
+        private readonly List<Token> _tokens;
+        private readonly int[] _jump;
+
+        internal Parsed(List<Token> tokens, int[] jump)
+        {
+            _tokens = tokens;
+            _jump = jump;
+        }
+
+        public string Render(IReadOnlyDictionary<string, string> values)
+        {
+            var sb = new StringBuilder();
+            var pos = 0;
+            while (pos < _tokens.Count)
+            {
+                var tok = _tokens[pos];
+                if (!tok.IsAction) { sb.Append(tok.Text); pos++; continue; }
+                var a = tok.Text;
+                if (a.StartsWith("if ", StringComparison.Ordinal))
+                {
+                    // True: into the block; false: past its else (or its end).
+                    pos = Field(a[3..].Trim(), values).Length > 0 ? pos + 1 : _jump[pos] + 1;
+                }
+                else if (a == "else") pos = _jump[pos] + 1; // reached from the true branch: skip to the end
+                else if (a == "end" || a.StartsWith("/*", StringComparison.Ordinal)) pos++;
+                else { sb.Append(Field(a, values)); pos++; }
+            }
+            return sb.ToString();
+        }
+    }
+
+    internal sealed record Token(bool IsAction, string Text);
 
     private static List<Token> Lex(string t)
     {
@@ -45,48 +116,11 @@ public static class GoTemplate
         return list;
     }
 
-    private static string Eval(List<Token> tokens, ref int pos, IReadOnlyDictionary<string, string> values, StringBuilder sb, bool emit, bool stopAtElseOrEnd)
-    {
-        while (pos < tokens.Count)
-        {
-            var tok = tokens[pos];
-            if (!tok.IsAction)
-            {
-                if (emit) sb.Append(tok.Text);
-                pos++;
-                continue;
-            }
-            var a = tok.Text;
-            if (a is "end" or "else")
-            {
-                if (!stopAtElseOrEnd) throw new FormatException($"template: {{{{ {a} }}}} without {{{{ if }}}}");
-                return a;
-            }
-            pos++;
-            if (a.StartsWith("if ", StringComparison.Ordinal))
-            {
-                var cond = Field(a[3..].Trim(), values).Length > 0;
-                var stop = Eval(tokens, ref pos, values, sb, emit && cond, true);
-                pos++;
-                if (stop == "else")
-                {
-                    stop = Eval(tokens, ref pos, values, sb, emit && !cond, true);
-                    pos++;
-                }
-                if (stop != "end") throw new FormatException("template: {{ if }} without {{ end }}");
-                continue;
-            }
-            if (a.StartsWith("/*", StringComparison.Ordinal)) continue; // comment
-            if (emit) sb.Append(Field(a, values));
-        }
-        if (stopAtElseOrEnd) throw new FormatException("template: {{ if }} without {{ end }}");
-        return "";
-    }
-
-    private static string Field(string expr, IReadOnlyDictionary<string, string> values)
+    /// <summary>The value of a field expression (null values: only check that it is one).</summary>
+    private static string Field(string expr, IReadOnlyDictionary<string, string>? values)
     {
         if (expr.Length > 1 && expr[0] == '.' && expr.AsSpan(1).IndexOfAny(" (|") < 0)
-            return values.TryGetValue(expr[1..], out var v) ? v : "";
+            return values is not null && values.TryGetValue(expr[1..], out var v) ? v : "";
         throw new FormatException($"template: '{{{{ {expr} }}}}' is not supported (only .System, .Prompt, .Response, if/else/end)");
     }
 }

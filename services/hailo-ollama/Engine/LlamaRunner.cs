@@ -90,8 +90,27 @@ public sealed class LlamaRunner : IModelRunner
 
     public int CountTokens(string text, bool addSpecial) => Tokenize(text, addSpecial).Length;
 
+    /// <summary>Tokens in the model's vocabulary: valid ids are 0 to this minus one.</summary>
+    public int VocabSize => _weights.Vocab.Count;
+
+    /// <summary>
+    /// Checks token ids a client sent before any reaches llama.cpp, which aborts the process on one outside the
+    /// vocabulary. <paramref name="field"/> names them in the message (e.g. "context").
+    /// </summary>
+    /// <exception cref="EngineException">400 naming the first id that is not in the vocabulary, and its size.</exception>
+    public void CheckTokenIds(ReadOnlySpan<long> ids, string field)
+    {
+        var vocab = VocabSize;
+        for (var i = 0; i < ids.Length; i++)
+            if (ids[i] < 0 || ids[i] >= vocab)
+                throw new EngineException(400, $"{field}[{i}] is {ids[i]}, not a token id of this model: its vocabulary has {vocab} tokens (ids 0 to {vocab - 1})");
+    }
+
+    /// <summary>The text of <paramref name="tokens"/> (ids outside the vocabulary are refused, not sent to llama.cpp).</summary>
     public string Detokenize(ReadOnlySpan<int> tokens)
     {
+        foreach (var t in tokens)
+            if ((uint)t >= (uint)VocabSize) throw new EngineException(400, $"{t} is not a token id of this model (its vocabulary has {VocabSize} tokens)");
         var d = new StreamingTokenDecoder(Encoding.UTF8, _weights);
         foreach (var t in tokens) d.Add(t);
         return d.Read();
@@ -189,7 +208,8 @@ public sealed class LlamaRunner : IModelRunner
             MinP = o.MinP,
             TypicalP = o.TypicalP,
             RepeatPenalty = o.RepeatPenalty,
-            PenaltyCount = o.RepeatLastN < 0 ? ctxSize : o.RepeatLastN,
+            // No further back than the context: llama.cpp allocates a buffer of this many tokens.
+            PenaltyCount = o.RepeatLastN < 0 ? ctxSize : Math.Min(o.RepeatLastN, ctxSize),
             PresencePenalty = o.PresencePenalty,
             FrequencyPenalty = o.FrequencyPenalty,
             Seed = o.Seed ?? (uint)Random.Shared.Next(),
@@ -252,6 +272,7 @@ public sealed class LlamaRunner : IModelRunner
                 text = Detokenize(tokens.AsSpan(0, ctx - 1));
                 tokens = Tokenize(text, true);
             }
+            if (tokens.Length == 0) throw new EngineException(400, $"input {i} is empty: it has no tokens to embed");
             total += tokens.Length;
             var e = _embedder.GetEmbeddings(text, ct).GetAwaiter().GetResult();
             var v = e.Count == 1 ? e[0] : Mean(e);

@@ -1,0 +1,198 @@
+using Hailo.Hosting.Models;
+using Hailo.TestSupport;
+using HailoOllama;
+using HailoOllama.Api;
+using HailoOllama.Chat;
+using HailoOllama.Engine;
+using Xunit;
+
+namespace Hailo.Ollama.Tests;
+
+/// <summary>
+/// In-process checks of what once crashed the service or held a model for minutes: deeply nested Go templates,
+/// keep_alive strings that broke the parser, the prompt of a model without a chat template, and context truncation
+/// of a chat with very many turns (counted in renders and tokenisations, not timed).
+/// </summary>
+public sealed class HardeningTests
+{
+    private static string NestedIfs(int depth) =>
+        string.Concat(Enumerable.Repeat("{{if .Prompt}}", depth)) + "x" + string.Concat(Enumerable.Repeat("{{end}}", depth));
+
+    [Fact]
+    public void Fifty_thousand_nested_ifs_are_refused_not_a_stack_overflow()
+    {
+        // The recursive evaluator overflowed the stack here, which kills the process (no catch can stop it).
+        var e = Assert.Throws<FormatException>(() => GoTemplate.Render(NestedIfs(50_000), new Dictionary<string, string> { ["Prompt"] = "p" }));
+        Assert.Contains("longer than", e.Message);
+        // Short enough to pass the length limit, too deep for the nesting limit.
+        var deep = "{{if .A}}" + string.Concat(Enumerable.Repeat("{{if .A}}", GoTemplate.MaxDepth)) + string.Concat(Enumerable.Repeat("{{end}}", GoTemplate.MaxDepth + 1));
+        Assert.True(deep.Length < GoTemplate.MaxLength);
+        e = Assert.Throws<FormatException>(() => GoTemplate.Parse(deep));
+        Assert.Contains($"nest more than {GoTemplate.MaxDepth} deep", e.Message);
+        // The deepest nesting allowed renders.
+        Assert.Equal("x", GoTemplate.Render(NestedIfs(GoTemplate.MaxDepth), new Dictionary<string, string> { ["Prompt"] = "p" }));
+        Assert.Equal("", GoTemplate.Render(NestedIfs(GoTemplate.MaxDepth), new Dictionary<string, string>()));
+    }
+
+    [Theory]
+    [InlineData("{{ if .System }}S={{ .System }};{{ else }}none;{{ end }}P={{ .Prompt }}", "sys", "S=sys;P=p")]
+    [InlineData("{{ if .System }}S={{ .System }};{{ else }}none;{{ end }}P={{ .Prompt }}", "", "none;P=p")]
+    [InlineData("{{ if .System }}a{{ if .Prompt }}b{{ else }}c{{ end }}d{{ else }}e{{ if .Prompt }}f{{ end }}{{ end }}!", "s", "abd!")]
+    [InlineData("{{ if .System }}a{{ if .Prompt }}b{{ else }}c{{ end }}d{{ else }}e{{ if .Prompt }}f{{ end }}{{ end }}!", "", "ef!")]
+    [InlineData("<s>  {{- .Prompt -}}  </s>{{/* note */}}", "", "<s>p</s>")]
+    [InlineData("{{ .Response }}[{{ .Unknown }}]", "", "[]")]
+    public void Templates_render_as_before(string template, string system, string expected) =>
+        Assert.Equal(expected, GoTemplate.Render(template, new Dictionary<string, string> { ["System"] = system, ["Prompt"] = "p", ["Response"] = "" }));
+
+    [Theory]
+    [InlineData("{{ if .A }}x", "without {{ end }}")]
+    [InlineData("x{{ end }}", "{{ end }} without {{ if }}")]
+    [InlineData("{{ else }}", "{{ else }} without {{ if }}")]
+    [InlineData("{{ if .A }}1{{ else }}2{{ else }}3{{ end }}", "{{ else }} without {{ if }}")]
+    [InlineData("{{ if .A }}{{ range .Messages }}{{ end }}", "'{{ range .Messages }}' is not supported")]
+    [InlineData("{{ .Prompt", "unclosed")]
+    public void Malformed_templates_are_refused_whichever_branch_runs(string template, string message)
+    {
+        // The check covers every action, also those in a branch the values would not take.
+        var e = Assert.Throws<FormatException>(() => GoTemplate.Render(template, new Dictionary<string, string>()));
+        Assert.Contains(message, e.Message);
+    }
+
+    [Theory]
+    [InlineData("1..5m")]
+    [InlineData(".")]
+    [InlineData("1.2.3s")]
+    [InlineData("abc")]
+    [InlineData("5x")]
+    [InlineData("m")]
+    [InlineData("NaN")]
+    public void Keep_alive_strings_that_are_no_duration_parse_as_false_without_throwing(string s) =>
+        Assert.False(KeepAliveValue.TryParse(s, out _)); // "1..5m" threw a FormatException: a 500
+
+    [Fact]
+    public void Keep_alive_go_durations_still_parse()
+    {
+        Assert.True(KeepAliveValue.TryParse("1.5h", out var v)); Assert.Equal(TimeSpan.FromMinutes(90), v);
+        Assert.True(KeepAliveValue.TryParse(".5s", out v)); Assert.Equal(TimeSpan.FromMilliseconds(500), v);
+        Assert.True(KeepAliveValue.TryParse("-1m", out v)); Assert.Equal(KeepAliveValue.Forever, v);
+    }
+
+    [Fact]
+    public void A_model_without_a_template_gets_ollamas_plain_prompt_and_a_transcript()
+    {
+        Assert.Null(ChatTemplate.Recognise(null, "qwen2"));
+        Assert.Null(ChatTemplate.Recognise("", "llama"));
+        Assert.Equal("why?", NoTemplate.Prompt(null, "why?"));
+        Assert.Equal("Be brief.\n\nwhy?", NoTemplate.Prompt("Be brief.", "why?"));
+        var turns = new[] { new ChatTurn("system", "Be brief."), new ChatTurn("user", "hi "), new ChatTurn("assistant", "hello"), new ChatTurn("user", "why?") };
+        Assert.Equal("System: Be brief.\nUser: hi\nAssistant: hello\nUser: why?\nAssistant:", NoTemplate.Transcript(turns));
+    }
+
+    // ---------------------------------------------------------------- context truncation
+
+    /// <summary>Counts tokenisations and the characters tokenised; a token is 4 characters.</summary>
+    private sealed class CountingRunner(Action<int>? onCount = null) : IModelRunner
+    {
+        public int Calls;
+        public long Chars;
+        public string Backend => "cpu";
+        public int ContextSize => 512;
+        public int TrainedContext => 2048;
+        public bool CanEmbed => false;
+        public long MemoryBytes => 0;
+
+        public int CountTokens(string text, bool addSpecial)
+        {
+            Calls++;
+            Chars += text.Length;
+            onCount?.Invoke(Calls);
+            return (text.Length + 3) / 4;
+        }
+
+        public string Detokenize(ReadOnlySpan<int> tokens) => throw new NotSupportedException();
+        public int[] Tokenize(string text, bool addSpecial) => throw new NotSupportedException();
+        public IAsyncEnumerable<GenerationEvent> GenerateAsync(GenerationInput input, CancellationToken ct) => throw new NotSupportedException();
+        public (float[][] Vectors, int Tokens) Embed(IReadOnlyList<string> inputs, bool truncate, int numCtx, CancellationToken ct) => throw new NotSupportedException();
+        public void Dispose() { }
+    }
+
+    private sealed class Engine : IDisposable
+    {
+        private readonly string _dir = Directory.CreateTempSubdirectory("hailo-ollama-trunc-").FullName;
+        public CompletionEngine Completion { get; }
+        public LocalModel Model { get; }
+
+        public Engine()
+        {
+            var path = Path.Combine(_dir, "m.gguf");
+            GgufWriter.Write(path, new GgufWriter.Spec("qwen2")); // ChatML: the template is rendered, the runner only counts
+            var config = OllamaFixture.Config(_dir);
+            config.Ollama.MaxMessages = 1_000_000;
+            Model = new LocalModel { Name = "m:1", Backend = "cpu", Path = path };
+            Completion = new CompletionEngine(null!, new ModelRegistry(new ModelStore(_dir, [], OllamaModels.Catalog), "cpu"), config);
+        }
+
+        public CompletionJob Chat(int turns) => new()
+        {
+            Model = Model, Options = new SamplingOptions { NumPredict = 16 },
+            Turns = [new ChatTurn("system", "Be brief."), .. Enumerable.Range(0, turns).Select(i => new ChatTurn(i % 2 == 0 ? "user" : "assistant", $"message {i}"))],
+        };
+
+        public void Dispose() => Directory.Delete(_dir, true);
+    }
+
+    [Fact]
+    public void Truncating_a_chat_of_100k_turns_tokenises_logarithmically_often_and_keeps_what_fits()
+    {
+        using var e = new Engine();
+        var runner = new CountingRunner();
+        var job = e.Chat(100_000);
+        var input = e.Completion.BuildInput(job, runner, 512, CancellationToken.None);
+        // The whole chat once, then O(log n) prompts of about what fits: the old loop tokenised the whole prompt
+        // once per dropped turn (100,000 times, about 10^11 characters).
+        Assert.InRange(runner.Calls, 2, 2 + 2 * 17);
+        var whole = ChatTemplate.ChatMl().Render(job.Turns!).Length;
+        Assert.InRange(runner.Chars, whole, whole + 40L * 2 * 512 * 4);
+        // What is kept: the system prompt, then the newest turns; one more turn would not fit.
+        var kept = input.Turns!;
+        Assert.Equal("system", kept[0].Role);
+        Assert.Equal("message 99999", kept[^1].Content);
+        Assert.Equal($"message {100_000 - (kept.Count - 1)}", kept[1].Content);
+        var budget = 512 - 16;
+        Assert.True((input.Prompt.Length + 3) / 4 <= budget);
+        var oneMore = ChatTemplate.ChatMl().Render([kept[0], job.Turns![100_001 - kept.Count], .. kept.Skip(1)]);
+        Assert.True((oneMore.Length + 3) / 4 > budget);
+    }
+
+    [Theory]
+    [InlineData(1, 1)]
+    [InlineData(2, 40)]
+    [InlineData(2, 12)]
+    [InlineData(7, 3)]
+    [InlineData(50, 8)]
+    [InlineData(333, 20)]
+    public void Truncation_keeps_the_same_turns_as_dropping_one_at_a_time(int turns, int budget)
+    {
+        // Reference: the old loop (drop the oldest turn after the system prompt until it fits or one is left).
+        var chat = new List<ChatTurn> { new("system", "S") };
+        for (var i = 0; i < turns; i++) chat.Add(new ChatTurn("user", new string('x', 1 + i * 7 % 13)));
+        static string Render(IReadOnlyList<ChatTurn> t) => string.Concat(t.Select(x => x.Role + ":" + x.Content + "\n"));
+        var expected = chat.ToList();
+        while (Render(expected).Length > budget && expected.Count - 1 > 1) expected.RemoveAt(1);
+        // Called, as BuildInput does, only when the whole chat does not fit.
+        var (kept, prompt) = Render(chat).Length <= budget ? (chat, Render(chat))
+            : CompletionEngine.DropOldestTurns(chat, Render, s => s.Length, budget, CancellationToken.None);
+        Assert.Equal(expected, kept);
+        Assert.Equal(Render(expected), prompt);
+    }
+
+    [Fact]
+    public void Truncation_stops_when_the_request_is_cancelled()
+    {
+        using var e = new Engine();
+        using var cts = new CancellationTokenSource();
+        var runner = new CountingRunner(calls => { if (calls == 2) cts.Cancel(); });
+        Assert.Throws<OperationCanceledException>(() => e.Completion.BuildInput(e.Chat(20_000), runner, 512, cts.Token));
+        Assert.Equal(2, runner.Calls); // nothing more after the cancellation
+    }
+}
