@@ -11,6 +11,8 @@ using HailoDepth.Output;
 using HailoDepth.Pipeline;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
@@ -55,6 +57,7 @@ public static class DepthService
         ctx.Builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, DepthJson.Default));
         ctx.Builder.Services.AddSingleton(sp => CreateEngine(ctx, sp.GetRequiredService<ILogger<DepthPipeline>>(), sp.GetService<Func<NpuProbe>>()));
         ctx.Builder.Services.AddSingleton<IPreloadable>(sp => sp.GetRequiredService<ModelEngine<DepthPipeline>>());
+        ctx.Builder.Services.TryAddSingleton<IImageDecoder>(SkiaImageDecoder.Instance);
     }
 
     internal static ModelEngine<DepthPipeline> CreateEngine(ServiceContext<DepthConfig> ctx, ILogger log, Func<NpuProbe>? probe)
@@ -84,7 +87,8 @@ public static class DepthService
     {
         var engine = app.Services.GetRequiredService<ModelEngine<DepthPipeline>>();
 
-        app.MapPost("/v1/depth/estimate", (HttpContext http, ModelEngine<DepthPipeline> e, CancellationToken ct) => EstimateAsync(http, e, ctx.Config, ct))
+        app.MapPost("/v1/depth/estimate", (HttpContext http, ModelEngine<DepthPipeline> e, [FromServices] IImageDecoder decoder, CancellationToken ct) =>
+                EstimateAsync(http, e, decoder, ctx.Config, ct))
             .WithName("estimate").WithTags("depth")
             .WithSummary("Estimate a depth map from one image")
             .WithDescription("Send the image as multipart (file field 'image'), as JSON {\"image\": base64 or data URL}, or as the raw body with an image/* content type. " +
@@ -126,20 +130,23 @@ public static class DepthService
         return new Resolved(format, colormap, r.Normalize ?? c.Normalize, r.Statistics ?? c.IncludeStats);
     }
 
-    internal static async Task<IResult> EstimateAsync(HttpContext http, ModelEngine<DepthPipeline> engine, DepthConfig config, CancellationToken ct)
+    internal static async Task<IResult> EstimateAsync(HttpContext http, ModelEngine<DepthPipeline> engine, IImageDecoder decoder, DepthConfig config, CancellationToken ct)
     {
         var start = Stopwatch.GetTimestamp();
         var (bytes, request) = await ImageRequest.ReadAsync(http.Request, RequestFormat, ct);
         var options = Resolve(request, config);
 
+        // The image is decoded once this request holds its place in the model's queue: a full queue is a 503 before
+        // any decoding, and concurrent uploads are decoded one at a time, not all at once.
+        using var admission = await engine.Slot.AdmitAsync(ct);
         var decodeStart = Stopwatch.GetTimestamp();
         // The model sees the image stretched to its input: once it is loaded (its input size known), a JPEG is decoded
         // reduced to the smallest DCT scale covering that size; the map still comes back at the source size.
         var loaded = engine.Loaded;
-        using var image = ImageDecoder.Decode(bytes, config.Depth.MaxImagePixels, loaded is null ? null : (_, _) => loaded.InputSize);
+        using var image = decoder.Decode(bytes, config.Depth.MaxImagePixels, loaded is null ? null : (_, _) => loaded.InputSize);
         var decodeMs = Stopwatch.GetElapsedTime(decodeStart).TotalMilliseconds;
 
-        var (result, spec, buffers) = await engine.RunAsync(p => (p.Run(image, options.Statistics), p.Spec, p.Buffers), ct);
+        var (result, spec, buffers) = await admission.RunAsync(p => (p.Run(image, options.Statistics), p.Spec, p.Buffers), ct);
         var encodeStart = Stopwatch.GetTimestamp();
         var encoded = DepthEncoder.Encode(result, spec, options, buffers.Files);
         var encodeMs = Stopwatch.GetElapsedTime(encodeStart).TotalMilliseconds;

@@ -122,8 +122,9 @@ internal sealed class OcrEngine : IPreloadable, IDisposable
 
     public Task PreloadAsync(CancellationToken ct) => _slot.PreloadAsync(ct);
 
-    public Task<OcrOutcome> RunAsync(RgbaImage image, OcrOptions options, CancellationToken ct) =>
-        _slot.RunAsync(p =>
+    /// <summary>Runs the pipeline on an image decoded under <paramref name="admission"/> (see <see cref="ModelSlot{T}.AdmitAsync"/>).</summary>
+    public Task<OcrOutcome> RunAsync(ModelSlot<OcrPipeline>.Admission admission, RgbaImage image, OcrOptions options, CancellationToken ct) =>
+        admission.RunAsync(p =>
         {
             if (options.UseAngleClassifier && !p.HasClassifier)
                 throw Hailo.Hosting.Http.ApiException.BadRequest("classifier_unavailable",

@@ -7,6 +7,8 @@ using HailoOcr.Api;
 using HailoOcr.Pipeline;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
@@ -34,6 +36,7 @@ public static class OcrService
         ctx.Builder.Services.AddSingleton(sp => new OcrEngine(ctx.Config, ctx.State, ctx.Metrics, ctx.Models,
             sp.GetRequiredService<ILogger<OcrEngine>>(), ctx.PullCommand, sp.GetService<Func<Hailo.Runtime.NpuProbe>>()));
         ctx.Builder.Services.AddSingleton<IPreloadable>(sp => sp.GetRequiredService<OcrEngine>());
+        ctx.Builder.Services.TryAddSingleton<IImageDecoder>(SkiaImageDecoder.Instance);
     }
 
     private static void Map(WebApplication app, ServiceContext<OcrConfig> ctx)
@@ -41,7 +44,8 @@ public static class OcrService
         // Resolve the engine now so /health reports the model state from the first request on.
         app.Services.GetRequiredService<OcrEngine>();
 
-        app.MapPost("/v1/ocr/extract", (HttpContext http, OcrEngine engine, CancellationToken ct) => ExtractAsync(http, engine, ctx.Config, ct))
+        app.MapPost("/v1/ocr/extract", (HttpContext http, OcrEngine engine, [FromServices] IImageDecoder decoder, CancellationToken ct) =>
+                ExtractAsync(http, engine, decoder, ctx.Config, ct))
             .WithName("extract").WithTags("ocr")
             .WithSummary("Read the text in an image")
             .WithDescription("Send the image as multipart (file field 'image'), as JSON {\"image\": base64 or data URL}, or as the raw body with an image/* content type. Options: languages, use_angle_cls, det_threshold, box_threshold, rec_threshold (form fields, JSON fields or query parameters).")
@@ -58,7 +62,7 @@ public static class OcrService
             .WithName("models-legacy").WithTags("ocr").WithSummary("Same as /v1/models (earlier implementation's path)").Produces<ModelList>(200);
     }
 
-    internal static async Task<IResult> ExtractAsync(HttpContext http, OcrEngine engine, OcrConfig config, CancellationToken ct)
+    internal static async Task<IResult> ExtractAsync(HttpContext http, OcrEngine engine, IImageDecoder decoder, OcrConfig config, CancellationToken ct)
     {
         var start = Stopwatch.GetTimestamp();
         var (bytes, request) = await ImageRequest.ReadAsync(http.Request, RequestFormat, ct);
@@ -67,11 +71,14 @@ public static class OcrService
         if (languages.Contains("zh") && !engine.ReadsChinese)
             throw ApiException.BadRequest("unsupported_language", $"the {engine.Backend} model {engine.Manifest.Name} reads English only; Chinese needs device: cpu", "languages");
 
+        // The image is decoded once this request holds its place in the model's queue: a full queue is a 503 before
+        // any decoding, and concurrent uploads are decoded one at a time, not all at once.
+        using var admission = await engine.Slot.AdmitAsync(ct);
         var decodeStart = Stopwatch.GetTimestamp();
-        using var image = ImageDecoder.Decode(bytes, config.Ocr.MaxImagePixels);
+        using var image = decoder.Decode(bytes, config.Ocr.MaxImagePixels);
         var decodeMs = Stopwatch.GetElapsedTime(decodeStart).TotalMilliseconds;
 
-        var outcome = await engine.RunAsync(image, options, ct);
+        var outcome = await engine.RunAsync(admission, image, options, ct);
         var (pipelineDet, pipelineRec) = engine.Choice.IsNpu ? (OcrModels.NpuDetFile, OcrModels.NpuRecFile) : (OcrModels.DetFile, OcrModels.RecFile);
         var regions = outcome.Lines.Select((l, i) => new OcrRegion(
             l.Text, Math.Round(l.Confidence, 4),

@@ -10,6 +10,8 @@ using HailoPose.Api;
 using HailoPose.Pipeline;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
@@ -54,6 +56,7 @@ public static class PoseService
         ctx.Builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, PoseJson.Default));
         ctx.Builder.Services.AddSingleton(sp => CreateEngine(ctx, sp.GetRequiredService<ILogger<PosePipeline>>(), sp.GetService<Func<NpuProbe>>()));
         ctx.Builder.Services.AddSingleton<IPreloadable>(sp => sp.GetRequiredService<ModelEngine<PosePipeline>>());
+        ctx.Builder.Services.TryAddSingleton<IImageDecoder>(SkiaImageDecoder.Instance);
     }
 
     internal static ModelEngine<PosePipeline> CreateEngine(ServiceContext<PoseConfig> ctx, ILogger log, Func<NpuProbe>? probe)
@@ -84,7 +87,8 @@ public static class PoseService
         // Resolve the engine now so /health reports the model state from the first request on.
         app.Services.GetRequiredService<ModelEngine<PosePipeline>>();
 
-        app.MapPost("/v1/pose/detect", (HttpContext http, ModelEngine<PosePipeline> engine, CancellationToken ct) => DetectAsync(http, engine, ctx.Config, ct))
+        app.MapPost("/v1/pose/detect", (HttpContext http, ModelEngine<PosePipeline> engine, [FromServices] IImageDecoder decoder, CancellationToken ct) =>
+                DetectAsync(http, engine, decoder, ctx.Config, ct))
             .WithName("detect").WithTags("pose")
             .WithSummary("Find people and their 17 COCO keypoints")
             .WithDescription("Send the image as multipart (file field 'image'), as JSON {\"image\": base64 or data URL}, or as the raw body with an image/* content type. " +
@@ -148,21 +152,24 @@ public static class PoseService
             r.ImageId ?? 0);
     }
 
-    internal static async Task<IResult> DetectAsync(HttpContext http, ModelEngine<PosePipeline> engine, PoseConfig config, CancellationToken ct)
+    internal static async Task<IResult> DetectAsync(HttpContext http, ModelEngine<PosePipeline> engine, IImageDecoder decoder, PoseConfig config, CancellationToken ct)
     {
         var start = Stopwatch.GetTimestamp();
         var (bytes, request) = await ImageRequest.ReadAsync(http.Request, RequestFormat, ct);
         var options = Resolve(request, config);
 
+        // The image is decoded once this request holds its place in the model's queue: a full queue is a 503 before
+        // any decoding, and concurrent uploads are decoded one at a time, not all at once.
+        using var admission = await engine.Slot.AdmitAsync(ct);
         var decodeStart = Stopwatch.GetTimestamp();
         // Only the letterboxed size is needed unless the image is drawn on: a JPEG is then decoded reduced (DCT
         // scaling), once the model is loaded and its input size known. COCO results are never drawn.
         var drawAs = options.Format switch { "png" => ImageFormat.Png, "jpeg" => ImageFormat.Jpeg, "coco" => null, _ => options.Annotate };
         var loaded = drawAs is null ? engine.Loaded : null;
-        using var image = ImageDecoder.Decode(bytes, config.Pose.MaxImagePixels, loaded is null ? null : loaded.FittedSize);
+        using var image = decoder.Decode(bytes, config.Pose.MaxImagePixels, loaded is null ? null : loaded.FittedSize);
         var decodeMs = Stopwatch.GetElapsedTime(decodeStart).TotalMilliseconds;
 
-        var (outcome, file) = await engine.RunAsync(p => (p.Run(image, options.Pipeline), p.ModelFile), ct);
+        var (outcome, file) = await admission.RunAsync(p => (p.Run(image, options.Pipeline), p.ModelFile), ct);
         var people = outcome.People;
 
         if (options.Format == "coco")

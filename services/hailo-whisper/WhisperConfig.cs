@@ -1,5 +1,6 @@
 using System.Text.Json.Serialization;
 using Hailo.Hosting.Config;
+using HailoWhisper.Wyoming;
 
 namespace HailoWhisper;
 
@@ -79,20 +80,44 @@ public sealed class WhisperSection
 
 public sealed class WyomingSection
 {
-    /// <summary>Serve the Wyoming protocol (Home Assistant's voice integration) on TCP.</summary>
+    /// <summary>Serve the Wyoming protocol (Home Assistant's voice integration) on TCP. The protocol has no authentication.</summary>
     public bool Enabled { get; set; }
     /// <summary>Interface for the Wyoming server; 0.0.0.0 lets Home Assistant on another machine connect.</summary>
     public string Host { get; set; } = "127.0.0.1";
     /// <summary>TCP port (10300 is the convention for speech-to-text).</summary>
     public int Port { get; set; } = 10300;
-    /// <summary>Connections served at once; more wait in the TCP backlog.</summary>
+    /// <summary>Connections served at once; more are answered with an error event and closed.</summary>
     public int MaxConnections { get; set; } = 8;
+    /// <summary>Addresses or CIDR networks allowed to connect (e.g. 192.168.1.10, 192.168.1.0/24); empty = anyone who can reach the port.</summary>
+    public List<string> AllowedClients { get; set; } = [];
+    /// <summary>Audio one utterance (audio-start … audio-stop) may send, in MiB; more ends the connection.</summary>
+    public double MaxSessionMb { get; set; } = 32;
+    /// <summary>A connection silent this long between events is closed.</summary>
+    public double IdleTimeoutSeconds { get; set; } = 60;
+    /// <summary>An event that takes longer than this to arrive once it has begun closes the connection.</summary>
+    public double ReadTimeoutSeconds { get; set; } = 30;
+
+    /// <summary>The limits the server applies (the config's keys over the protocol's fixed bounds).</summary>
+    public WyomingLimits Limits() => new()
+    {
+        MaxConnections = MaxConnections,
+        MaxSessionBytes = (long)(MaxSessionMb * 1024 * 1024),
+        IdleTimeout = TimeSpan.FromSeconds(IdleTimeoutSeconds),
+        ReadTimeout = TimeSpan.FromSeconds(ReadTimeoutSeconds),
+        AllowedClients = AllowedClients.Select(c => WyomingLimits.TryParseClient(c, out var n) ? n : throw new InvalidOperationException($"invalid client {c}")).ToArray(),
+    };
 
     internal void Validate(ConfigErrors errors)
     {
         if (!System.Net.IPAddress.TryParse(Host, out _)) errors.Add("wyoming.host", $"'{Host}' is not an IP address");
         if (Port is < 0 or > 65535) errors.Add("wyoming.port", $"{Port} is not a TCP port (0-65535)");
         if (MaxConnections is < 1 or > 1000) errors.Add("wyoming.max_connections", "must be between 1 and 1000");
+        foreach (var c in AllowedClients)
+            if (!WyomingLimits.TryParseClient(c ?? "", out _))
+                errors.Add("wyoming.allowed_clients", $"'{c}' is not an IP address or a network in CIDR notation (e.g. 192.168.1.0/24; no host bits after the prefix)");
+        if (MaxSessionMb is < 0.01 or > 1024) errors.Add("wyoming.max_session_mb", "must be between 0.01 and 1024");
+        if (IdleTimeoutSeconds is < 1 or > 86_400) errors.Add("wyoming.idle_timeout_seconds", "must be between 1 and 86400");
+        if (ReadTimeoutSeconds is < 1 or > 3600) errors.Add("wyoming.read_timeout_seconds", "must be between 1 and 3600");
     }
 }
 

@@ -46,8 +46,8 @@ public static class WhisperService
         ctx.Builder.Services.AddSingleton(sp => CreateEngine(ctx, sp.GetRequiredService<ILogger<ISpeechModel>>(), sp.GetService<Func<NpuProbe>>()));
         ctx.Builder.Services.AddSingleton<IPreloadable>(sp => sp.GetRequiredService<ModelEngine<ISpeechModel>>());
         if (ctx.Config.Wyoming.Enabled)
-            ctx.Builder.Services.AddSingleton<IHostedService>(sp => new WyomingServer(ctx.Config, sp.GetRequiredService<ModelEngine<ISpeechModel>>(),
-                ctx.Metrics, sp.GetRequiredService<ILogger<WyomingServer>>()));
+            ctx.Builder.Services.AddSingleton<IHostedService>(sp => new WyomingServer(ctx.Config, ctx.Config.Wyoming.Limits(),
+                sp.GetRequiredService<ModelEngine<ISpeechModel>>(), ctx.Metrics, sp.GetRequiredService<ILogger<WyomingServer>>()));
         if (!NativeAudio.Available)
             ctx.State.SetModel(new ModelStatus(AudioComponent, ModelState.Failed, NativeAudio.Reason, NativeAudio.Fix));
     }
@@ -230,10 +230,13 @@ public static class WhisperService
     {
         var started = Stopwatch.GetTimestamp();
         var request = await ReadAsync(http, config, engine.Manifest.Name, task, ct);
+        // Decoding (an hour of audio is 230 MB of samples) waits for this request's place in the model's queue: a
+        // full queue is a 503 before anything is decoded, and uploads are decoded one at a time, not all at once.
+        using var admission = await engine.Slot.AdmitAsync(ct);
         var decodeStart = Stopwatch.GetTimestamp();
         var audio = await DecodeAsync(request.Audio, config.Whisper.MaxAudioSeconds, config.Audio.Options, ct);
         var decodeSeconds = Stopwatch.GetElapsedTime(decodeStart).TotalSeconds;
-        var transcript = await TranscribeAsync(engine, audio.Samples, request.Options, config, ctx.Metrics, ct);
+        var transcript = await TranscribeAsync(admission, engine, audio.Samples, request.Options, config, ctx.Metrics, ct);
         var total = Stopwatch.GetElapsedTime(started).TotalSeconds;
 
         ctx.Metrics.ObserveInference(engine.Manifest.Name, "decode_audio", decodeSeconds);
@@ -267,17 +270,20 @@ public static class WhisperService
         }
     }
 
-    /// <summary>Transcribes 16 kHz mono samples on the engine's model (both the HTTP API and Wyoming come here).</summary>
-    internal static async Task<Transcript> TranscribeAsync(ModelEngine<ISpeechModel> engine, float[] samples, TranscribeOptions options,
-        WhisperConfig config, Hailo.Hosting.Metrics.ServiceMetrics metrics, CancellationToken ct)
+    /// <summary>
+    /// Transcribes 16 kHz mono samples on the engine's model, in the queue place <paramref name="admission"/> holds
+    /// (both the HTTP API and Wyoming come here). Every window and segment counts as progress for the watchdog.
+    /// </summary>
+    internal static async Task<Transcript> TranscribeAsync(ModelSlot<ISpeechModel>.Admission admission, ModelEngine<ISpeechModel> engine,
+        float[] samples, TranscribeOptions options, WhisperConfig config, Hailo.Hosting.Metrics.ServiceMetrics metrics, CancellationToken ct)
     {
-        var transcript = await engine.RunAsync(m =>
+        var transcript = await admission.RunAsync((m, work) =>
         {
             if (options.WordTimestamps && !m.SupportsWordTimestamps)
                 throw ApiException.BadRequest("word_timestamps_unsupported",
                     $"the {m.Backend} backend reports segment times only (HailoRT Speech2Text has no word times); ask for timestamp_granularities[]=segment",
                     "timestamp_granularities[]");
-            return Transcriber.Run(m, samples, options, config.Whisper.WindowSeconds, ct);
+            return Transcriber.Run(m, samples, options, config.Whisper.WindowSeconds, ct, work.Progress);
         }, ct);
         metrics.ObserveInference(engine.Manifest.Name, "transcribe", transcript.ModelSeconds);
         return transcript;

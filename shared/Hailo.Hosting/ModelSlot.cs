@@ -15,7 +15,8 @@ public sealed class ModelMissingException(string model, string detail, string fi
 
 /// <summary>
 /// Holds one loaded model: loads it once (at start or on first use), reports its state, bounds the
-/// queue of requests waiting for it (503 + Retry-After beyond that) and times every use for /metrics.
+/// queue of requests waiting for it (503 + Retry-After beyond that), bounds how many of them decode their input at
+/// once (<see cref="AdmitAsync"/>) and times every use for /metrics.
 /// </summary>
 public sealed class ModelSlot<T> : IDisposable where T : class, IDisposable
 {
@@ -24,8 +25,11 @@ public sealed class ModelSlot<T> : IDisposable where T : class, IDisposable
     private readonly ServiceMetrics? _metrics;
     private readonly ILogger? _log;
     private readonly SemaphoreSlim _gate;
+    private readonly SemaphoreSlim _prepare;
     private readonly SemaphoreSlim _loadLock = new(1, 1);
+    private readonly int _concurrency;
     private readonly int _maxQueued;
+    private int _admitted;
     private int _waiting;
     private T? _model;
     private long _lastFailureTicks;
@@ -48,7 +52,7 @@ public sealed class ModelSlot<T> : IDisposable where T : class, IDisposable
     /// prepare a request before its turn). Running it goes through <see cref="RunAsync{TResult}"/>.
     /// </summary>
     public T? Loaded => Volatile.Read(ref _model);
-    /// <summary>Requests waiting for a free slot right now.</summary>
+    /// <summary>Requests admitted and not yet running (preparing their input or waiting for a free slot) right now.</summary>
     public int QueueLength => Volatile.Read(ref _waiting);
 
     public ModelSlot(string name, Func<CancellationToken, T> load, ServiceState state, int concurrency, int maxQueued,
@@ -61,7 +65,9 @@ public sealed class ModelSlot<T> : IDisposable where T : class, IDisposable
         _metrics = metrics;
         _log = log;
         _gate = new SemaphoreSlim(concurrency, concurrency);
-        _maxQueued = maxQueued;
+        _prepare = new SemaphoreSlim(concurrency, concurrency);
+        _concurrency = concurrency;
+        _maxQueued = Math.Max(0, maxQueued);
         _state.SetModel(probe?.Invoke() ?? new ModelStatus(name, ModelState.Idle));
     }
 
@@ -73,40 +79,127 @@ public sealed class ModelSlot<T> : IDisposable where T : class, IDisposable
     }
 
     /// <summary>Runs <paramref name="work"/> with the loaded model once a slot is free.</summary>
-    public async Task<TResult> RunAsync<TResult>(Func<T, TResult> work, CancellationToken ct)
+    public Task<TResult> RunAsync<TResult>(Func<T, TResult> work, CancellationToken ct) => RunAsync((m, _) => work(m), ct);
+
+    /// <summary>
+    /// Runs <paramref name="work"/> with the loaded model once a slot is free; long work reports progress on the
+    /// <see cref="ServiceState.WorkItem"/> it is given so the watchdog does not take it for stuck.
+    /// </summary>
+    public async Task<TResult> RunAsync<TResult>(Func<T, ServiceState.WorkItem, TResult> work, CancellationToken ct)
+    {
+        using var admission = await AdmitAsync(ct).ConfigureAwait(false);
+        return await admission.RunAsync(work, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Takes a place in this model's queue before a request's input is decoded: 503 + Retry-After when
+    /// <c>concurrency + maxQueued</c> requests are already admitted, so an excess request is refused before it costs
+    /// any memory. The returned admission is then held while the input is prepared: at most <c>concurrency</c>
+    /// requests prepare (or hold prepared input waiting for the model) at once, so N concurrent uploads never decode
+    /// N images or hours of audio side by side. <see cref="Admission.RunAsync{TResult}(Func{T, TResult}, CancellationToken)"/>
+    /// then runs the model; disposing the admission gives back whatever it still holds.
+    /// </summary>
+    public async Task<Admission> AdmitAsync(CancellationToken ct)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        if (Interlocked.Increment(ref _waiting) > _maxQueued && _gate.CurrentCount == 0)
+        if (Interlocked.Increment(ref _admitted) > _concurrency + _maxQueued)
         {
-            Interlocked.Decrement(ref _waiting);
+            Interlocked.Decrement(ref _admitted);
             _metrics?.CountRejected(Name);
             throw ApiException.Unavailable("queue_full", $"model {Name} is busy and {_maxQueued} requests are already waiting; retry shortly", 1);
         }
+        Interlocked.Increment(ref _waiting);
         try
         {
-            await _gate.WaitAsync(ct).ConfigureAwait(false);
+            await _prepare.WaitAsync(ct).ConfigureAwait(false);
         }
-        finally
+        catch
         {
             Interlocked.Decrement(ref _waiting);
+            Interlocked.Decrement(ref _admitted);
+            throw;
         }
-        try
+        return new Admission(this);
+    }
+
+    /// <summary>A request's place in the queue, from before its input is decoded until its model run ends.</summary>
+    public sealed class Admission : IDisposable
+    {
+        private readonly ModelSlot<T> _slot;
+        private bool _preparing = true;
+        private bool _waiting = true;
+        private bool _left;
+        private bool _done;
+
+        internal Admission(ModelSlot<T> slot) => _slot = slot;
+
+        /// <inheritdoc cref="ModelSlot{T}.RunAsync{TResult}(Func{T, TResult}, CancellationToken)"/>
+        public Task<TResult> RunAsync<TResult>(Func<T, TResult> work, CancellationToken ct) => RunAsync((m, _) => work(m), ct);
+
+        /// <summary>Waits for a free slot (giving up the preparing place once it has one) and runs <paramref name="work"/> once.</summary>
+        public async Task<TResult> RunAsync<TResult>(Func<T, ServiceState.WorkItem, TResult> work, CancellationToken ct)
         {
-            var model = await EnsureLoadedAsync(ct).ConfigureAwait(false);
-            using var scope = _state.BeginWork();
+            ObjectDisposedException.ThrowIf(_done, this);
+            if (!_waiting) throw new InvalidOperationException("an admission runs the model once");
             try
             {
-                return work(model);
+                await _slot._gate.WaitAsync(ct).ConfigureAwait(false);
             }
-            catch (Exception e) when (BackendFault?.Invoke(e) is { } reason)
+            finally
             {
-                Invalidate(model, reason);
-                throw ApiException.Unavailable("backend_fault", $"model {Name} is unavailable: {reason}; retrying", (int)Math.Ceiling(RetryFailedAfter.TotalSeconds));
+                // Running (or leaving): the next request may prepare its input now.
+                ReleasePreparing();
+                _waiting = false;
+                Interlocked.Decrement(ref _slot._waiting);
+            }
+            try
+            {
+                var model = await _slot.EnsureLoadedAsync(ct).ConfigureAwait(false);
+                using var item = _slot._state.BeginWork();
+                try
+                {
+                    return work(model, item);
+                }
+                catch (Exception e) when (_slot.BackendFault?.Invoke(e) is { } reason)
+                {
+                    _slot.Invalidate(model, reason);
+                    throw ApiException.Unavailable("backend_fault", $"model {_slot.Name} is unavailable: {reason}; retrying",
+                        (int)Math.Ceiling(_slot.RetryFailedAfter.TotalSeconds));
+                }
+            }
+            finally
+            {
+                _slot._gate.Release();
+                Leave();
             }
         }
-        finally
+
+        /// <summary>Gives the queue place back (once): after the run, or on dispose when it never ran.</summary>
+        private void Leave()
         {
-            _gate.Release();
+            if (_left) return;
+            _left = true;
+            Interlocked.Decrement(ref _slot._admitted);
+        }
+
+        private void ReleasePreparing()
+        {
+            if (!_preparing) return;
+            _preparing = false;
+            _slot._prepare.Release();
+        }
+
+        public void Dispose()
+        {
+            if (_done) return;
+            _done = true;
+            ReleasePreparing();
+            if (_waiting)
+            {
+                _waiting = false;
+                Interlocked.Decrement(ref _slot._waiting);
+            }
+            Leave();
         }
     }
 

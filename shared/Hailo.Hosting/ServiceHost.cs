@@ -172,7 +172,8 @@ public static class ServiceHost
         builder.Services.AddSingleton(new HostPolicy(ReadToken(config.Server), MaxBody(config)));
         builder.Services.AddSingleton<SystemdNotifier>();
         builder.Services.AddHostedService(sp => new SystemdIntegration(sp.GetRequiredService<SystemdNotifier>(), state,
-            sp.GetRequiredService<IHostApplicationLifetime>(), sp.GetRequiredService<ILogger<SystemdIntegration>>(), TimeSpan.FromMinutes(2)));
+            sp.GetRequiredService<IHostApplicationLifetime>(), sp.GetRequiredService<ILogger<SystemdIntegration>>(), TimeSpan.FromMinutes(2),
+            SystemdIntegration.WatchdogInterval()));
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, HostingJsonContext.Default));
         builder.Services.AddOpenApi(o => o.AddDocumentTransformer((doc, _, _) =>
         {

@@ -20,12 +20,14 @@ public sealed record ModelStatus(string Name, ModelState State, string? Detail =
 /// What the service is doing right now: backend, model states, in-flight work. /health, the systemd
 /// STATUS= line and the watchdog all read it, so they never disagree.
 /// </summary>
-public sealed class ServiceState(string serviceName, string version)
+/// <param name="clock">Time source of the work items' ages and progress (tests pass a manual one).</param>
+public sealed class ServiceState(string serviceName, string version, TimeProvider? clock = null)
 {
     private readonly Lock _lock = new();
     private readonly Dictionary<string, ModelStatus> _models = new(StringComparer.Ordinal);
     private readonly List<string> _order = [];
-    private readonly Dictionary<long, long> _work = [];
+    private readonly Dictionary<long, WorkItem> _work = [];
+    private readonly TimeProvider _clock = clock ?? TimeProvider.System;
     private long _nextWork;
     private readonly TaskCompletionSource _startup = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -104,14 +106,19 @@ public sealed class ServiceState(string serviceName, string version)
         return models.Count == 0 ? $"ready ({backend})" : $"ready ({backend}): {names}";
     }
 
-    /// <summary>Marks a unit of work (an inference) as in flight until disposed; the watchdog checks its age.</summary>
-    public WorkScope BeginWork()
+    /// <summary>
+    /// Marks a unit of work (an inference) as in flight until disposed. Long work reports progress on it (a window
+    /// transcribed, a token generated, a pipeline stage done); the watchdog counts work as stuck only when it has
+    /// reported no progress for a while, however long it runs in all.
+    /// </summary>
+    public WorkItem BeginWork()
     {
         lock (_lock)
         {
             var id = ++_nextWork;
-            _work[id] = Environment.TickCount64;
-            return new WorkScope(this, id);
+            var item = new WorkItem(this, id, _clock.GetTimestamp());
+            _work[id] = item;
+            return item;
         }
     }
 
@@ -128,14 +135,48 @@ public sealed class ServiceState(string serviceName, string version)
             lock (_lock)
             {
                 if (_work.Count == 0) return TimeSpan.Zero;
-                var oldest = _work.Values.Min();
-                return TimeSpan.FromMilliseconds(Environment.TickCount64 - oldest);
+                return _clock.GetElapsedTime(_work.Values.Min(w => w.Started));
             }
         }
     }
 
-    public readonly struct WorkScope(ServiceState owner, long id) : IDisposable
+    /// <summary>
+    /// The longest time any in-flight unit of work has gone without reporting progress (since it began when it
+    /// never reported any), or zero when idle.
+    /// </summary>
+    public TimeSpan LongestStall
     {
-        public void Dispose() => owner.EndWork(id);
+        get
+        {
+            lock (_lock)
+            {
+                if (_work.Count == 0) return TimeSpan.Zero;
+                return _clock.GetElapsedTime(_work.Values.Min(w => w.LastProgress));
+            }
+        }
+    }
+
+    /// <summary>One unit of in-flight work; <see cref="Progress"/> tells the watchdog it is still moving.</summary>
+    public sealed class WorkItem : IDisposable
+    {
+        private readonly ServiceState _owner;
+        private readonly long _id;
+        private long _lastProgress;
+
+        internal WorkItem(ServiceState owner, long id, long now)
+        {
+            _owner = owner;
+            _id = id;
+            Started = now;
+            _lastProgress = now;
+        }
+
+        internal long Started { get; }
+        internal long LastProgress => Volatile.Read(ref _lastProgress);
+
+        /// <summary>Records that the work moved on (cheap: one timestamp; call it as often as is natural).</summary>
+        public void Progress() => Volatile.Write(ref _lastProgress, _owner._clock.GetTimestamp());
+
+        public void Dispose() => _owner.EndWork(_id);
     }
 }

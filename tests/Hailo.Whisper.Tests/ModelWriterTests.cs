@@ -16,6 +16,25 @@ public sealed class ModelWriterTests : IDisposable
     public void Dispose() => Directory.Delete(_dir, true);
 
     [Fact]
+    public void Transcription_reports_progress_from_inside_whisper_and_after_every_window()
+    {
+        // The watchdog's sign of life: whisper.cpp's progress and segment callbacks within a window, and the
+        // transcriber after each window, so an hour-long transcription is never taken for a stuck one.
+        var path = WhisperTestModels.WriteTiny(_dir);
+        using var model = new CpuWhisperModel(path, 1);
+        var speech = AudioDecoder.Decode(File.ReadAllBytes(AudioFiles.LibriVox()), 3600).Samples;
+        var inside = 0;
+        model.Transcribe(speech, new TranscribeOptions { Language = "en" }, () => inside++);
+        Assert.True(inside > 0, "whisper.cpp reported no progress inside a window");
+
+        var audio = speech.Concat(speech).Concat(speech).ToArray();
+        var calls = 0;
+        var t = Transcriber.Run(model, audio, new TranscribeOptions { Language = "en" }, 5, CancellationToken.None, () => calls++);
+        Assert.True(t.Windows >= 3);
+        Assert.True(calls >= t.Windows + inside, $"{calls} progress reports for {t.Windows} windows");
+    }
+
+    [Fact]
     public void A_written_model_loads_and_transcribes_speech_into_segments_inside_the_audio()
     {
         var path = WhisperTestModels.WriteTiny(_dir);

@@ -16,6 +16,7 @@ public sealed partial class CpuWhisperModel : ISpeechModel
     private readonly int _cacheSize;
     private readonly LinkedList<(string Key, WhisperProcessor Processor)> _decoders = new();
     private List<SegmentData>? _collect;
+    private Action? _progress;
 
     public CpuWhisperModel(string path, int threads, int cachedDecoders = 2)
     {
@@ -43,12 +44,13 @@ public sealed partial class CpuWhisperModel : ISpeechModel
     /// <summary>Decoders kept right now (for tests of the reuse).</summary>
     internal int CachedDecoders => _decoders.Count;
 
-    public WindowResult Transcribe(ReadOnlySpan<float> samples, TranscribeOptions options)
+    public WindowResult Transcribe(ReadOnlySpan<float> samples, TranscribeOptions options, Action? progress = null)
     {
         var processor = Decoder(options);
         processor.ChangeLanguage(options.Language ?? "auto");
         var collected = new List<SegmentData>();
         _collect = collected;
+        _progress = progress;
         try
         {
             processor.Process(samples);
@@ -56,6 +58,7 @@ public sealed partial class CpuWhisperModel : ISpeechModel
         finally
         {
             _collect = null;
+            _progress = null;
         }
         string? language = null;
         var segments = new List<RawSegment>(collected.Count);
@@ -135,7 +138,13 @@ public sealed partial class CpuWhisperModel : ISpeechModel
         var builder = _factory.CreateBuilder()
             .WithThreads(_threads)
             .WithLanguage("auto")
-            .WithSegmentEventHandler(s => _collect?.Add(s));
+            // whisper.cpp reports each segment and each 30 s step of a window: both are progress for the watchdog.
+            .WithSegmentEventHandler(s =>
+            {
+                _collect?.Add(s);
+                _progress?.Invoke();
+            })
+            .WithProgressHandler(_ => _progress?.Invoke());
         if (o.Task == SpeechTask.Translate) builder = builder.WithTranslate();
         if (!string.IsNullOrWhiteSpace(o.Prompt)) builder = builder.WithPrompt(o.Prompt);
         if (o.Temperature > 0) builder = builder.WithTemperature(o.Temperature);

@@ -12,7 +12,8 @@ public sealed class NpuWhisperModel(SpeechToText model, VDevice? owned = null) :
     public string ModelFile => Path.GetFileName(model.HefPath);
     public bool SupportsWordTimestamps => false;
 
-    public WindowResult Transcribe(ReadOnlySpan<float> samples, TranscribeOptions options)
+    /// <remarks>HailoRT runs a window in one call; progress is reported per window by the caller.</remarks>
+    public WindowResult Transcribe(ReadOnlySpan<float> samples, TranscribeOptions options, Action? progress = null)
     {
         var segments = model.Transcribe(samples, new SpeechToTextOptions { Task = options.Task, Language = options.Language ?? "" });
         return new WindowResult(null, segments.Select(s => new RawSegment(s.StartSeconds, s.EndSeconds, s.Text, [], null, null)).ToArray());

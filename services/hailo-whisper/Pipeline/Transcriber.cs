@@ -10,7 +10,9 @@ namespace HailoWhisper.Pipeline;
 /// </summary>
 public static class Transcriber
 {
-    public static Transcript Run(ISpeechModel model, float[] samples, TranscribeOptions options, double windowSeconds, CancellationToken ct)
+    /// <param name="progress">Called after every window and whenever the model reports progress inside one (the watchdog's sign of life).</param>
+    public static Transcript Run(ISpeechModel model, float[] samples, TranscribeOptions options, double windowSeconds, CancellationToken ct,
+        Action? progress = null)
     {
         var segments = new List<Segment>();
         string? language = options.Language;
@@ -23,8 +25,9 @@ public static class Transcriber
             var window = samples.AsSpan(start, length);
             if (AudioWindows.IsSilent(window)) continue;
             modelTime.Start();
-            var result = model.Transcribe(window, options with { Language = language });
+            var result = model.Transcribe(window, options with { Language = language }, progress);
             modelTime.Stop();
+            progress?.Invoke();
             language ??= result.Language;
             var offset = start / (double)AudioWindows.Rate;
             var windowEnd = (start + length) / (double)AudioWindows.Rate;

@@ -42,6 +42,6 @@ public interface ISpeechModel : IDisposable
     string ModelFile { get; }
     /// <summary>Whether the backend reports word times (whisper.cpp does; HailoRT Speech2Text gives segments only).</summary>
     bool SupportsWordTimestamps { get; }
-    /// <summary>Transcribes one window of 16 kHz mono audio.</summary>
-    WindowResult Transcribe(ReadOnlySpan<float> samples, TranscribeOptions options);
+    /// <summary>Transcribes one window of 16 kHz mono audio; <paramref name="progress"/>, when given, is called as decoding moves on.</summary>
+    WindowResult Transcribe(ReadOnlySpan<float> samples, TranscribeOptions options, Action? progress = null);
 }

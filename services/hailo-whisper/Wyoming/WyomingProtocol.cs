@@ -13,7 +13,11 @@ public sealed record WyomingEvent(string Type, JsonElement Data, byte[]? Payload
 }
 
 /// <summary>A peer broke the framing (bad header, sizes out of bounds); the connection is closed after an error event.</summary>
-public sealed class WyomingProtocolException(string message) : Exception(message);
+public class WyomingProtocolException(string message, string code = "protocol_error") : Exception(message)
+{
+    /// <summary>The error event's code.</summary>
+    public string Code { get; } = code;
+}
 
 /// <summary>
 /// Wyoming framing: a JSON header line {"type", "data"?, "data_length"?, "payload_length"?, "version"?} and '\n', then
@@ -23,15 +27,36 @@ public sealed class WyomingProtocolException(string message) : Exception(message
 public static class WyomingProtocol
 {
     public const string Version = "1.5.3";
-    public const int MaxHeaderBytes = 64 * 1024;
-    public const int MaxDataBytes = 1024 * 1024;
-    public const int MaxPayloadBytes = 16 * 1024 * 1024;
 
-    /// <summary>Reads the next event, or null at a clean end of stream.</summary>
-    public static async Task<WyomingEvent?> ReadAsync(Stream stream, CancellationToken ct)
+    /// <summary>
+    /// Reads the next event, or null at a clean end of stream. Sizes beyond <paramref name="limits"/> are refused
+    /// before anything is allocated for them; a peer silent for <see cref="WyomingLimits.IdleTimeout"/> between
+    /// events, or slower than <see cref="WyomingLimits.ReadTimeout"/> to send one, gets a timeout.
+    /// </summary>
+    public static async Task<WyomingEvent?> ReadAsync(Stream stream, WyomingLimits limits, CancellationToken ct)
     {
-        var line = await ReadLineAsync(stream, ct);
-        if (line is null) return null;
+        using var timer = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timer.CancelAfter(limits.IdleTimeout);
+        try
+        {
+            var first = new byte[1];
+            do
+            {
+                if (await stream.ReadAsync(first, timer.Token) == 0) return null;
+            } while (first[0] == (byte)'\n'); // tolerate blank lines
+            timer.CancelAfter(limits.ReadTimeout);
+            return await ReadEventAsync(stream, first[0], limits, timer.Token);
+        }
+        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        {
+            throw new WyomingProtocolException(
+                $"no complete event in time (at most {limits.IdleTimeout.TotalSeconds:0.#} s between events and {limits.ReadTimeout.TotalSeconds:0.#} s for one event)", "timeout");
+        }
+    }
+
+    private static async Task<WyomingEvent> ReadEventAsync(Stream stream, byte first, WyomingLimits limits, CancellationToken ct)
+    {
+        var line = await ReadLineAsync(stream, first, limits.MaxHeaderBytes, ct);
         JsonElement header;
         try
         {
@@ -44,8 +69,8 @@ public static class WyomingProtocol
         }
         if (header.ValueKind != JsonValueKind.Object || !header.TryGetProperty("type", out var typeEl) || typeEl.ValueKind != JsonValueKind.String)
             throw new WyomingProtocolException("the event header has no \"type\"");
-        var dataLength = Length(header, "data_length", MaxDataBytes);
-        var payloadLength = Length(header, "payload_length", MaxPayloadBytes);
+        var dataLength = Length(header, "data_length", limits.MaxDataBytes);
+        var payloadLength = Length(header, "payload_length", limits.MaxPayloadBytes);
 
         var merged = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
         if (header.TryGetProperty("data", out var inline) && inline.ValueKind == JsonValueKind.Object)
@@ -79,7 +104,7 @@ public static class WyomingProtocol
         if (!header.TryGetProperty(name, out var v) || v.ValueKind == JsonValueKind.Null) return 0;
         if (v.ValueKind != JsonValueKind.Number || !v.TryGetInt64(out var n) || n < 0)
             throw new WyomingProtocolException($"\"{name}\" must be a non-negative integer");
-        if (n > max) throw new WyomingProtocolException($"\"{name}\" {n} is larger than the limit of {max} bytes");
+        if (n > max) throw new WyomingProtocolException($"\"{name}\" {n} is larger than the limit of {max} bytes", "too_large");
         return (int)n;
     }
 
@@ -100,24 +125,16 @@ public static class WyomingProtocol
         return doc.RootElement.Clone();
     }
 
-    private static async Task<byte[]?> ReadLineAsync(Stream stream, CancellationToken ct)
+    /// <summary>The rest of a header line whose first byte was already read (not a newline).</summary>
+    private static async Task<byte[]> ReadLineAsync(Stream stream, byte first, int maxBytes, CancellationToken ct)
     {
-        var line = new List<byte>(256);
+        var line = new List<byte>(256) { first };
         var one = new byte[1];
         while (true)
         {
-            var n = await stream.ReadAsync(one, ct);
-            if (n == 0)
-            {
-                if (line.Count == 0) return null;
-                throw new WyomingProtocolException("the stream ended inside an event header");
-            }
-            if (one[0] == (byte)'\n')
-            {
-                if (line.Count == 0) continue; // tolerate blank lines
-                return line.ToArray();
-            }
-            if (line.Count >= MaxHeaderBytes) throw new WyomingProtocolException($"an event header is longer than {MaxHeaderBytes} bytes");
+            if (await stream.ReadAsync(one, ct) == 0) throw new WyomingProtocolException("the stream ended inside an event header");
+            if (one[0] == (byte)'\n') return line.ToArray();
+            if (line.Count >= maxBytes) throw new WyomingProtocolException($"an event header is longer than {maxBytes} bytes", "too_large");
             line.Add(one[0]);
         }
     }

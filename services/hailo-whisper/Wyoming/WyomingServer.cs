@@ -13,13 +13,16 @@ namespace HailoWhisper.Wyoming;
 
 /// <summary>
 /// The Wyoming speech-to-text server Home Assistant's Wyoming integration talks to: describe → info; transcribe
-/// (language), audio-start, audio-chunk…, audio-stop → transcript. Audio of any rate, width and channel count is
-/// converted to 16 kHz mono; audio-stop without audio answers an empty transcript. Failures answer an error event.
+/// (language), audio-start, audio-chunk…, audio-stop → transcript. Audio within <see cref="WyomingLimits"/> (rate,
+/// width, channels) is converted to 16 kHz mono; audio-stop without audio answers an empty transcript. Failures
+/// answer an error event; a peer that breaks the framing or the limits, idles or is not on the allow-list is
+/// answered an error event and disconnected.
 /// </summary>
-public sealed class WyomingServer(WhisperConfig config, ModelEngine<ISpeechModel> engine, ServiceMetrics metrics, ILogger<WyomingServer> log)
-    : BackgroundService
+public sealed class WyomingServer(WhisperConfig config, WyomingLimits limits, ModelEngine<ISpeechModel> engine, ServiceMetrics metrics,
+    ILogger<WyomingServer> log) : BackgroundService
 {
     private TcpListener? _listener;
+    private int _connections;
     private readonly TaskCompletionSource<int> _bound = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     /// <summary>The port actually listened on (useful with port 0 in tests).</summary>
@@ -42,29 +45,14 @@ public sealed class WyomingServer(WhisperConfig config, ModelEngine<ISpeechModel
         var port = ((IPEndPoint)_listener.LocalEndpoint).Port;
         _bound.TrySetResult(port);
         log.LogInformation("Wyoming speech-to-text on {Host}:{Port}", w.Host, port);
-        using var gate = new SemaphoreSlim(w.MaxConnections, w.MaxConnections);
         var running = new List<Task>();
         try
         {
             while (!stoppingToken.IsCancellationRequested)
             {
-                await gate.WaitAsync(stoppingToken);
-                TcpClient client;
-                try
-                {
-                    client = await _listener.AcceptTcpClientAsync(stoppingToken);
-                }
-                catch
-                {
-                    gate.Release();
-                    throw;
-                }
+                var client = await _listener.AcceptTcpClientAsync(stoppingToken);
                 running.RemoveAll(t => t.IsCompleted);
-                running.Add(Task.Run(async () =>
-                {
-                    try { await ServeAsync(client, stoppingToken); }
-                    finally { gate.Release(); }
-                }, CancellationToken.None));
+                running.Add(Task.Run(() => AcceptAsync(client, stoppingToken), CancellationToken.None));
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -77,12 +65,61 @@ public sealed class WyomingServer(WhisperConfig config, ModelEngine<ISpeechModel
         }
     }
 
+    /// <summary>Applies the allow-list and the connection cap, then serves the connection.</summary>
+    private async Task AcceptAsync(TcpClient client, CancellationToken ct)
+    {
+        using var _ = client;
+        var peer = (client.Client.RemoteEndPoint as IPEndPoint)?.Address;
+        if (peer is null || !limits.Allows(peer))
+        {
+            log.LogWarning("Wyoming: refused a connection from {Peer}: not in wyoming.allowed_clients", peer);
+            await Refuse(client, "this address may not use the service (wyoming.allowed_clients)", "forbidden", ct);
+            return;
+        }
+        if (Interlocked.Increment(ref _connections) > limits.MaxConnections)
+        {
+            Interlocked.Decrement(ref _connections);
+            log.LogWarning("Wyoming: refused a connection from {Peer}: {Max} connections are already open", peer, limits.MaxConnections);
+            await Refuse(client, $"the server is busy: {limits.MaxConnections} connections are open (wyoming.max_connections); retry shortly", "busy", ct);
+            return;
+        }
+        try
+        {
+            await ServeAsync(client, ct);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _connections);
+        }
+    }
+
+    private async Task Refuse(TcpClient client, string text, string code, CancellationToken ct)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(TimeSpan.FromSeconds(5));
+        try
+        {
+            await TryWriteError(client.GetStream(), text, code, timeout.Token);
+        }
+        catch (Exception e) when (e is IOException or SocketException or InvalidOperationException)
+        {
+        }
+    }
+
     private sealed class Session
     {
         public string? Language;
         public bool Started;
         public readonly List<(int Rate, int Width, int Channels, MemoryStream Pcm)> Groups = [];
         public double Seconds;
+        public long Bytes;
+
+        public void Reset()
+        {
+            Groups.Clear();
+            Seconds = 0;
+            Bytes = 0;
+        }
     }
 
     internal async Task ServeAsync(TcpClient client, CancellationToken ct)
@@ -95,7 +132,7 @@ public sealed class WyomingServer(WhisperConfig config, ModelEngine<ISpeechModel
         {
             while (!ct.IsCancellationRequested)
             {
-                var e = await WyomingProtocol.ReadAsync(stream, ct);
+                var e = await WyomingProtocol.ReadAsync(stream, limits, ct);
                 if (e is null) return;
                 await HandleAsync(stream, session, e, ct);
             }
@@ -103,7 +140,9 @@ public sealed class WyomingServer(WhisperConfig config, ModelEngine<ISpeechModel
         catch (WyomingProtocolException ex)
         {
             log.LogWarning("Wyoming: closing a connection: {Message}", ex.Message);
-            await TryWriteError(stream, ex.Message, "protocol_error", ct);
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+            timeout.CancelAfter(TimeSpan.FromSeconds(5));
+            await TryWriteError(stream, ex.Message, ex.Code, timeout.Token);
         }
         catch (Exception ex) when (ex is IOException or SocketException or EndOfStreamException or ObjectDisposedException)
         {
@@ -139,21 +178,18 @@ public sealed class WyomingServer(WhisperConfig config, ModelEngine<ISpeechModel
                 s.Language = Languages.Normalize(e.String("language"));
                 break;
             case "audio-start":
-                s.Groups.Clear();
-                s.Seconds = 0;
+                CheckFormat(e);
+                s.Reset();
                 s.Started = true;
                 break;
             case "audio-chunk":
             {
+                var (rate, width, channels) = CheckFormat(e);
                 if (e.Payload is not { Length: > 0 } pcm) break;
-                var rate = e.Int("rate") ?? 16000;
-                var width = e.Int("width") ?? 2;
-                var channels = e.Int("channels") ?? 1;
-                if (rate is < 1000 or > 768_000 || width is < 1 or > 4 || channels is < 1 or > 64)
-                {
-                    await TryWriteError(stream, $"unsupported audio: rate {rate}, width {width}, channels {channels}", "invalid_audio", ct);
-                    break;
-                }
+                s.Bytes += pcm.Length;
+                if (s.Bytes > limits.MaxSessionBytes)
+                    throw new WyomingProtocolException(
+                        $"the audio sent since audio-start exceeds {limits.MaxSessionBytes} bytes (wyoming.max_session_mb)", "audio_too_large");
                 s.Seconds += pcm.Length / (double)(width * channels) / rate;
                 if (s.Seconds > config.Whisper.MaxAudioSeconds) break; // reported at audio-stop
                 if (s.Groups.Count == 0 || s.Groups[^1].Rate != rate || s.Groups[^1].Width != width || s.Groups[^1].Channels != channels)
@@ -163,14 +199,24 @@ public sealed class WyomingServer(WhisperConfig config, ModelEngine<ISpeechModel
             }
             case "audio-stop":
                 await TranscribeAsync(stream, s, ct);
-                s.Groups.Clear();
-                s.Seconds = 0;
+                s.Reset();
                 s.Started = false;
                 break;
             default:
                 log.LogDebug("Wyoming: ignoring event {Type}", e.Type);
                 break;
         }
+    }
+
+    /// <summary>The event's audio format (Wyoming's defaults where it names none); a format out of bounds ends the connection.</summary>
+    private (int Rate, int Width, int Channels) CheckFormat(WyomingEvent e)
+    {
+        var rate = e.Int("rate") ?? 16000;
+        var width = e.Int("width") ?? 2;
+        var channels = e.Int("channels") ?? 1;
+        if (limits.CheckFormat(rate, width, channels) is { } why)
+            throw new WyomingProtocolException($"unsupported audio format: {why}", "invalid_audio");
+        return (rate, width, channels);
     }
 
     private async Task TranscribeAsync(Stream stream, Session s, CancellationToken ct)
@@ -186,10 +232,13 @@ public sealed class WyomingServer(WhisperConfig config, ModelEngine<ISpeechModel
         {
             try
             {
+                // The conversion to 16 kHz float happens once this request holds its place in the model's queue.
+                using var admission = await engine.Slot.AdmitAsync(ct);
                 var samples = s.Groups.SelectMany(g => AudioDecoder.FromPcm(g.Pcm.GetBuffer().AsSpan(0, (int)g.Pcm.Length), g.Rate, g.Width, g.Channels)).ToArray();
+                s.Groups.Clear();
                 if (samples.Length > 0)
                 {
-                    var t = await WhisperService.TranscribeAsync(engine, samples, new TranscribeOptions
+                    var t = await WhisperService.TranscribeAsync(admission, engine, samples, new TranscribeOptions
                     {
                         Language = s.Language ?? (config.Whisper.Language.Length > 0 ? config.Whisper.Language : null),
                         Temperature = (float)config.Whisper.Temperature,

@@ -7,12 +7,15 @@ namespace Hailo.Hosting.Systemd;
 /// Tells systemd what the service is doing: READY=1 once the HTTP port is open and start-up loading is
 /// over, STATUS= on every state change, WATCHDOG=1 only while healthy, STOPPING=1 on stop.
 /// </summary>
+/// <param name="stallLimit">Work that reports no progress for this long is stuck: the pings stop.</param>
+/// <param name="watchdogInterval">How often to ping (half of systemd's WATCHDOG_USEC), or null when no watchdog is asked for.</param>
 internal sealed class SystemdIntegration(
     SystemdNotifier notifier,
     ServiceState state,
     IHostApplicationLifetime lifetime,
     ILogger<SystemdIntegration> log,
-    TimeSpan stuckWorkLimit) : BackgroundService
+    TimeSpan stallLimit,
+    TimeSpan? watchdogInterval) : BackgroundService
 {
     private string? _lastStatus;
 
@@ -40,18 +43,18 @@ internal sealed class SystemdIntegration(
         notifier.Notify("READY=1\nSTATUS=" + state.StatusLine());
         log.LogInformation("{Service} {Status}", state.ServiceName, state.StatusLine());
 
-        var interval = WatchdogInterval();
-        if (interval is null) return;
-        using var timer = new PeriodicTimer(interval.Value);
+        if (watchdogInterval is not { } interval) return;
+        using var timer = new PeriodicTimer(interval);
         try
         {
             while (await timer.WaitForNextTickAsync(stoppingToken).ConfigureAwait(false))
             {
-                // The tick itself proves the thread pool is alive; an inference stuck far beyond its
-                // bound means the pipeline is wedged, so stop petting and let systemd restart us.
-                var age = state.OldestWorkAge;
-                if (age < stuckWorkLimit) notifier.Notify("WATCHDOG=1");
-                else log.LogError("an inference has been running for {Seconds:F0} s; withholding the watchdog ping", age.TotalSeconds);
+                // The tick itself proves the thread pool is alive. Work may run for an hour (a long transcription)
+                // as long as it keeps reporting progress; work silent far beyond that means the pipeline is
+                // wedged, so stop petting and let systemd restart us.
+                var stall = state.LongestStall;
+                if (stall < stallLimit) notifier.Notify("WATCHDOG=1");
+                else log.LogError("an inference has made no progress for {Seconds:F0} s; withholding the watchdog ping", stall.TotalSeconds);
             }
         }
         catch (OperationCanceledException) { }
