@@ -138,7 +138,9 @@ public sealed class ServiceProcessTests() : ServiceProcessTestBase("hailo-ollama
     private static async Task<string> Upload(ServiceProcess p, byte[] bytes, TimeSpan pause)
     {
         var digest = Convert.ToHexStringLower(SHA256.HashData(bytes));
-        var r = await p.Client.PostAsync("/api/blobs/sha256:" + digest, new TrickleContent(bytes, 16 << 10, pause));
+        // Slow uploads come in 40 pieces, so a kill lands in the middle of one as often as after it.
+        var piece = pause > TimeSpan.Zero ? Math.Max(1, bytes.Length / 40) : bytes.Length;
+        var r = await p.Client.PostAsync("/api/blobs/sha256:" + digest, new TrickleContent(bytes, piece, pause));
         Assert.Equal(HttpStatusCode.Created, r.StatusCode);
         return digest;
     }
@@ -179,8 +181,8 @@ public sealed class ServiceProcessTests() : ServiceProcessTestBase("hailo-ollama
         var seed = Environment.TickCount;
         var random = new Random(seed);
         OllamaFixture.WriteDefaultModel(Models);
-        await using var server = new SlowFileServer(chunkBytes: 8 << 10, pause: TimeSpan.FromMilliseconds(15));
         var pulled = SmallGguf(50);
+        await using var server = new SlowFileServer(chunkBytes: Math.Max(1, pulled.Length / 40), pause: TimeSpan.FromMilliseconds(15)); // ~0.6 s
         server.Serve("qwen2.5-1.5b-instruct-q4_k_m.gguf", pulled);
         var env = new Dictionary<string, string?> { ["HAILO_MODELS_MIRROR"] = server.BaseAddress };
         async Task<ServiceProcess> Up()
@@ -209,7 +211,7 @@ public sealed class ServiceProcessTests() : ServiceProcessTestBase("hailo-ollama
                     victim = $"victim{i}:1";
                     await Create(p, victim, await Upload(p, SmallGguf(100 + i), TimeSpan.Zero));
                 }
-                var delay = TimeSpan.FromMilliseconds(random.Next(0, op is "pull" or "upload+create" ? 900 : 40));
+                var delay = TimeSpan.FromMilliseconds(random.Next(0, op is "pull" or "upload+create" ? 800 : 40));
                 var running = p;
                 var work = op switch
                 {
