@@ -39,8 +39,8 @@ public static class OcrModels
         "PaddleOCR detection + English recognition compiled for Hailo-10H (HEF)",
         "Apache-2.0 (PaddleOCR weights), compiled by Hailo",
         [
-            new ModelFile(NpuDetFile, null, null, Url: "https://hailo-csdata.s3.eu-west-2.amazonaws.com/resources/hefs/h10/ocr_det.hef"),
-            new ModelFile(NpuRecFile, null, null, Url: "https://hailo-csdata.s3.eu-west-2.amazonaws.com/resources/hefs/h10/ocr.hef"),
+            new ModelFile(NpuDetFile, null, null, Url: "https://hailo-csdata.s3.eu-west-2.amazonaws.com/resources/hefs/h10/ocr_det.hef", Unverified: true),
+            new ModelFile(NpuRecFile, null, null, Url: "https://hailo-csdata.s3.eu-west-2.amazonaws.com/resources/hefs/h10/ocr.hef", Unverified: true),
         ]);
 
     public static readonly IReadOnlyList<ModelManifest> Catalog = [PaddleOcrV4, PaddleOcrHailo10H];

@@ -6,8 +6,9 @@ namespace HailoOllama;
 /// Models `pull` knows by Ollama name. On the CPU a name maps to a GGUF, on the NPU to a HEF of Hailo's GenAI model
 /// zoo (the "-hef" names). Download addresses are public; CI reaches neither Hugging Face nor Hailo's server, so
 /// these are never fetched in tests (the tests and `make models` write random-weight GGUFs instead). A sha256 is
-/// pinned where the publisher states one (Hailo's GenAI manifests); the Hugging Face GGUFs are fetched unpinned
-/// over HTTPS and hashed after download (the digest /api/tags shows).
+/// pinned where the publisher states one (Hailo's GenAI manifests); the other files are marked unverified: fetched
+/// over HTTPS, reported as unverified by pull, never resumed from a partial download, and hashed after download
+/// (the digest /api/tags shows).
 /// </summary>
 public static class OllamaModels
 {
@@ -23,15 +24,15 @@ public static class OllamaModels
     public static readonly IReadOnlyList<ModelManifest> Catalog =
     [
         new("qwen2.5:0.5b", "cpu", "Qwen2.5 0.5B Instruct, Q4_K_M GGUF (Qwen on Hugging Face)", "Apache-2.0",
-            [new ModelFile("qwen2.5-0.5b-instruct-q4_k_m.gguf", null, null, HfQwen05 + "qwen2.5-0.5b-instruct-q4_k_m.gguf")]),
+            [new ModelFile("qwen2.5-0.5b-instruct-q4_k_m.gguf", null, null, HfQwen05 + "qwen2.5-0.5b-instruct-q4_k_m.gguf", Unverified: true)]),
         new("qwen2.5:1.5b", "cpu", "Qwen2.5 1.5B Instruct, Q4_K_M GGUF (Qwen on Hugging Face)", "Apache-2.0",
-            [new ModelFile("qwen2.5-1.5b-instruct-q4_k_m.gguf", null, null, HfQwen15 + "qwen2.5-1.5b-instruct-q4_k_m.gguf")]),
+            [new ModelFile("qwen2.5-1.5b-instruct-q4_k_m.gguf", null, null, HfQwen15 + "qwen2.5-1.5b-instruct-q4_k_m.gguf", Unverified: true)]),
         new("llama3.2:1b", "cpu", "Llama 3.2 1B Instruct, Q4_K_M GGUF (bartowski's quantisation on Hugging Face)", "Llama 3.2 Community License",
-            [new ModelFile("Llama-3.2-1B-Instruct-Q4_K_M.gguf", null, null, HfLlama1b + "Llama-3.2-1B-Instruct-Q4_K_M.gguf")]),
+            [new ModelFile("Llama-3.2-1B-Instruct-Q4_K_M.gguf", null, null, HfLlama1b + "Llama-3.2-1B-Instruct-Q4_K_M.gguf", Unverified: true)]),
         new("qwen2.5:1.5b" + HefSuffix, "npu", "Qwen2.5 1.5B Instruct compiled for Hailo-10H (Hailo GenAI model zoo 5.1.1)", "Apache-2.0",
             [new ModelFile("Qwen2.5-1.5B-Instruct.hef", "5310176848638505fbc28add04ba60c97abe345cdb0ec7e3b8ffaa4b0a8c65dd", null, HailoGenAi + "Qwen2.5-1.5B-Instruct.hef")]),
         new("llama3.2:1b" + HefSuffix, "npu", "Llama 3.2 1B Instruct compiled for Hailo-10H (Hailo GenAI model zoo 5.1.1)", "Llama 3.2 Community License",
-            [new ModelFile("Llama3.2-1B-Instruct.hef", null, null, HailoGenAi + "Llama3.2-1B-Instruct.hef")]),
+            [new ModelFile("Llama3.2-1B-Instruct.hef", null, null, HailoGenAi + "Llama3.2-1B-Instruct.hef", Unverified: true)]),
     ];
 
     /// <summary>The store manifest of an Ollama name on a backend.</summary>

@@ -61,7 +61,11 @@ public static class OllamaService
         var scheduler = new Scheduler(
             (m, numCtx) => m.Backend == "npu" ? NpuRunner.Load(m.Path) : LlamaRunner.Load(m.Path, threads, Math.Min(numCtx, config.Ollama.MaxNumCtx), config.Ollama.NumBatch),
             ctx.State, ctx.Metrics, log, config.Ollama.MaxLoadedModels, config.Server.MaxQueuedRequests, keep,
-            ModelName.TryNormalise(config.Ollama.DefaultModel, out var def) ? def : config.Ollama.DefaultModel);
+            ModelName.TryNormalise(config.Ollama.DefaultModel, out var def) ? def : config.Ollama.DefaultModel)
+        {
+            // On stop the server first drains its requests (up to the same time), then the models are freed.
+            DrainTimeout = TimeSpan.FromSeconds(Math.Max(config.Server.ShutdownTimeoutSeconds, 5)),
+        };
         return new EngineHost(new CompletionEngine(scheduler, registry, config, log), ctx, log);
     }
 
@@ -113,7 +117,8 @@ public static class OllamaService
         app.MapPost("/v1/embeddings", (HttpContext h, OpenAiApi api) => api.EmbeddingsAsync(h)).WithBodyLimit()
             .WithName("openai-embeddings").WithTags("openai").WithSummary("OpenAI embeddings");
 
-        app.Lifetime.ApplicationStopping.Register(() => app.Services.GetRequiredService<EngineHost>().Dispose());
+        // Stopped, not Stopping: the models are freed after the server has drained (or cancelled) its requests.
+        app.Lifetime.ApplicationStopped.Register(() => app.Services.GetRequiredService<EngineHost>().Dispose());
     }
 }
 

@@ -20,14 +20,14 @@ public static class PoseModels
         CpuDefault, "cpu",
         "YOLOv8s-pose ONNX export (bring your own: yolo export model=yolov8s-pose.pt format=onnx imgsz=640)",
         "AGPL-3.0 (Ultralytics weights)",
-        [new ModelFile("yolov8s-pose.onnx", null, null)]);
+        [new ModelFile("yolov8s-pose.onnx", null, null, Unverified: true)]);
 
     /// <summary>YOLOv8n-pose, the smallest export: about 3× faster than s on a Pi's CPU, less accurate.</summary>
     public static readonly ModelManifest YoloV8nPoseOnnx = new(
         "yolov8n-pose", "cpu",
         "YOLOv8n-pose ONNX export (bring your own: yolo export model=yolov8n-pose.pt format=onnx imgsz=640)",
         "AGPL-3.0 (Ultralytics weights)",
-        [new ModelFile("yolov8n-pose.onnx", null, null)]);
+        [new ModelFile("yolov8n-pose.onnx", null, null, Unverified: true)]);
 
     private const string Zoo = "https://hailo-model-zoo.s3.eu-west-2.amazonaws.com/ModelZoo/Compiled/v5.1.0/hailo10h/";
 
@@ -36,14 +36,14 @@ public static class PoseModels
         NpuDefault, "npu",
         "YOLOv8s-pose compiled for Hailo-10H (Hailo model zoo HEF)",
         "AGPL-3.0 (Ultralytics weights), compiled by Hailo",
-        [new ModelFile("yolov8s_pose.hef", null, null, Url: Zoo + "yolov8s_pose.hef")]);
+        [new ModelFile("yolov8s_pose.hef", null, null, Url: Zoo + "yolov8s_pose.hef", Unverified: true)]);
 
     /// <summary>YOLOv8m-pose compiled for Hailo-10H (the hailo-apps default), more accurate and slower than s.</summary>
     public static readonly ModelManifest YoloV8mPoseHailo = new(
         "yolov8m_pose", "npu",
         "YOLOv8m-pose compiled for Hailo-10H (Hailo model zoo HEF)",
         "AGPL-3.0 (Ultralytics weights), compiled by Hailo",
-        [new ModelFile("yolov8m_pose.hef", null, null, Url: Zoo + "yolov8m_pose.hef")]);
+        [new ModelFile("yolov8m_pose.hef", null, null, Url: Zoo + "yolov8m_pose.hef", Unverified: true)]);
 
     public static readonly IReadOnlyList<ModelManifest> Catalog = [YoloV8sPoseOnnx, YoloV8nPoseOnnx, YoloV8sPoseHailo, YoloV8mPoseHailo];
 }

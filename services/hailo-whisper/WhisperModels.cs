@@ -31,7 +31,7 @@ public static class WhisperModels
     public static readonly ModelManifest BaseHailo = new(
         NpuDefault, "npu", "Whisper-Base compiled for Hailo-10H (Hailo GenAI model zoo HEF, HailoRT Speech2Text)",
         "MIT (OpenAI Whisper weights), compiled by Hailo",
-        [new ModelFile("Whisper-Base.hef", null, null, Url: GenAiZoo + "Whisper-Base.hef")]);
+        [new ModelFile("Whisper-Base.hef", null, null, Url: GenAiZoo + "Whisper-Base.hef", Unverified: true)]);
 
     public static readonly IReadOnlyList<ModelManifest> Catalog = [Base, BaseEn, Tiny, TinyEn, Small, SmallEn, BaseHailo];
 }

@@ -277,7 +277,7 @@ public static class ServiceHost
         foreach (var m in definition.Catalog)
         {
             var loc = store.Locate(m);
-            Console.Out.WriteLine($"{m.Name,-28} {m.Backend,-4} {(loc.Complete ? "present" : "missing"),-8} {m.Description}");
+            Console.Out.WriteLine($"{m.Name,-28} {m.Backend,-4} {(loc.Complete ? "present" : "missing"),-8} {m.Description}{(m.Verified ? "" : " [unverified: no pinned sha256]")}");
             foreach (var f in m.Files)
                 Console.Out.WriteLine($"    {f.Name,-40} {(loc.Paths.TryGetValue(f.Name, out var p) ? p : "(missing)")}");
         }
@@ -338,7 +338,7 @@ public static class ServiceHost
 
         commands:
           run (default)     serve the HTTP API (127.0.0.1:{d.DefaultPort} unless configured)
-          pull [MODEL...]   download models into the models directory, verifying sha256
+          pull [MODEL...]   download models into the models directory (sha256-checked where the catalog pins one)
           models            list known models and where their files are
           check-config      validate the configuration and exit
           print-config      print the effective configuration as YAML

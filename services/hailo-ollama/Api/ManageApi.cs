@@ -28,45 +28,71 @@ internal sealed class ManageApi(CompletionEngine engine, NativeApi native, IHttp
             await ctx.Response.StartAsync(ctx.RequestAborted);
             await JsonOut.LineAsync(ctx.Response, w => w.WriteString("status", "pulling manifest"), ctx.RequestAborted);
         }
-        var progress = new Channel(ctx.Response, stream, manifest.Files[0].Sha256);
+        // The store reports progress on the downloading thread; a pump writes each report as a line as it comes.
+        var progress = new ProgressLines(ctx.Response, stream, manifest.Files[0].Sha256, ctx.RequestAborted);
         try
         {
-            await Registry.Store.PullAsync(manifest, http.Client, progress, ctx.RequestAborted);
-            await progress.DrainAsync(ctx.RequestAborted);
+            try
+            {
+                await Registry.Store.PullAsync(manifest, http.Client, progress, ctx.RequestAborted);
+            }
+            finally
+            {
+                await progress.CompleteAsync();
+            }
         }
         catch (Exception e) when (e is HttpRequestException or InvalidDataException or IOException or InvalidOperationException or TaskCanceledException && !ctx.RequestAborted.IsCancellationRequested)
         {
             var error = new ApiException(502, "pull_failed", $"pulling {name} failed: {e.Message}");
             if (!stream) throw error;
-            await progress.DrainAsync(ctx.RequestAborted);
             await JsonOut.LineAsync(ctx.Response, w => w.WriteString("error", error.Message), ctx.RequestAborted);
             return;
         }
-        if (stream)
+        if (stream) await JsonOut.LineAsync(ctx.Response, w => w.WriteString("status", "success"), ctx.RequestAborted);
+        else await JsonOut.SingleAsync(ctx.Response, w =>
         {
-            foreach (var s in (string[])["verifying sha256 digest", "writing manifest", "success"])
-                await JsonOut.LineAsync(ctx.Response, w => w.WriteString("status", s), ctx.RequestAborted);
-        }
-        else await JsonOut.SingleAsync(ctx.Response, w => w.WriteString("status", "success"), ctx.RequestAborted);
+            w.WriteString("status", "success");
+            if (!manifest.Verified) w.WriteBoolean("verified", false);
+        }, ctx.RequestAborted);
     }
 
-    /// <summary>Collects the store's progress reports and writes them as Ollama's pull status lines.</summary>
-    private sealed class Channel(HttpResponse response, bool stream, string? digest) : IProgress<PullProgress>
+    /// <summary>Writes the store's progress reports as Ollama's pull status lines while the download runs.</summary>
+    private sealed class ProgressLines : IProgress<PullProgress>
     {
-        private readonly System.Threading.Channels.Channel<PullProgress> _queue = System.Threading.Channels.Channel.CreateUnbounded<PullProgress>();
+        private readonly System.Threading.Channels.Channel<PullProgress> _queue = System.Threading.Channels.Channel.CreateUnbounded<PullProgress>(
+            new System.Threading.Channels.UnboundedChannelOptions { SingleReader = true });
+        private readonly HttpResponse _response;
+        private readonly string? _digest;
+        private readonly Task _pump;
+
+        public ProgressLines(HttpResponse response, bool stream, string? digest, CancellationToken ct)
+        {
+            _response = response;
+            _digest = digest;
+            _pump = stream ? PumpAsync(ct) : Task.CompletedTask;
+        }
+
         public void Report(PullProgress value) => _queue.Writer.TryWrite(value);
 
-        public async Task DrainAsync(CancellationToken ct)
+        /// <summary>Ends the stream of reports and waits until every line is written.</summary>
+        public async Task CompleteAsync()
         {
-            while (_queue.Reader.TryRead(out var p))
+            _queue.Writer.TryComplete();
+            try { await _pump; }
+            catch (Exception e) when (e is OperationCanceledException or IOException) { /* the client went away */ }
+        }
+
+        private async Task PumpAsync(CancellationToken ct)
+        {
+            await foreach (var p in _queue.Reader.ReadAllAsync(ct))
             {
-                if (!stream || p.Status is "success" or "verifying sha256 digest") continue;
-                await JsonOut.LineAsync(response, w =>
+                if (p.Status == "success") continue; // written once the pull has returned
+                await JsonOut.LineAsync(_response, w =>
                 {
                     w.WriteString("status", p.Status);
                     if (p.Total > 0)
                     {
-                        w.WriteString("digest", "sha256:" + (digest ?? ""));
+                        if (_digest is not null) w.WriteString("digest", "sha256:" + _digest);
                         w.WriteNumber("total", p.Total);
                         w.WriteNumber("completed", p.Completed);
                     }
@@ -90,7 +116,8 @@ internal sealed class ManageApi(CompletionEngine engine, NativeApi native, IHttp
         using var doc = await RequestJson.ReadAsync(ctx.Request, ctx.RequestAborted);
         var source = native.Resolve(doc.RootElement.Model("source"));
         var destination = doc.RootElement.Model("destination");
-        Registry.Save(source with { Name = destination, ModifiedAt = DateTime.UtcNow, ParentModel = source.Name });
+        try { Registry.Save(source with { Name = destination, ModifiedAt = DateTime.UtcNow, ParentModel = source.Name }); }
+        catch (FileNotFoundException e) { throw new ApiException(404, "not_found", e.Message); }
         ctx.Response.StatusCode = 200;
     }
 
@@ -110,7 +137,12 @@ internal sealed class ManageApi(CompletionEngine engine, NativeApi native, IHttp
         return d.ToLowerInvariant();
     }
 
-    /// <summary>Stores the body as a blob when its sha256 is the digest in the path; else 400 and nothing is kept.</summary>
+    /// <summary>
+    /// Stores the body as a blob when its sha256 is the digest in the path; else 400 and nothing is kept. The body goes
+    /// to a temporary file, is checked and flushed, and is renamed into place: a blob on disk is always whole and
+    /// verified. Uploads of the same blob at the same time all succeed (201): the first to finish puts it in place,
+    /// the others find it there.
+    /// </summary>
     public async Task BlobPostAsync(HttpContext ctx, string digest)
     {
         var hex = Hex(digest);
@@ -121,7 +153,7 @@ internal sealed class ManageApi(CompletionEngine engine, NativeApi native, IHttp
             ctx.Response.StatusCode = 201;
             return;
         }
-        var tmp = final + "." + Guid.NewGuid().ToString("N")[..8] + ".partial";
+        var tmp = DurableFile.TempName(final);
         try
         {
             using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
@@ -134,10 +166,18 @@ internal sealed class ManageApi(CompletionEngine engine, NativeApi native, IHttp
                     sha.AppendData(buffer, 0, n);
                     await file.WriteAsync(buffer.AsMemory(0, n), ctx.RequestAborted);
                 }
+                file.Flush(flushToDisk: true);
             }
             var actual = Convert.ToHexStringLower(sha.GetHashAndReset());
             if (actual != hex) throw Err.Bad($"digest mismatch: the body's sha256 is {actual}, the path says {hex}", "digest");
-            File.Move(tmp, final, overwrite: false);
+            try
+            {
+                DurableFile.Commit(tmp, final, overwrite: false);
+            }
+            catch (IOException) when (File.Exists(final))
+            {
+                // Another upload of the same blob finished first; it holds the same verified bytes.
+            }
             ctx.Response.StatusCode = 201;
         }
         finally
@@ -217,7 +257,8 @@ internal sealed class ManageApi(CompletionEngine engine, NativeApi native, IHttp
             ModifiedAt = DateTime.UtcNow,
             ParentModel = baseModel?.Name,
         };
-        Registry.Save(model);
+        try { Registry.Save(model); }
+        catch (FileNotFoundException e) { throw Err.Bad(e.Message, "files"); }
         engine.Scheduler.UnloadByName(name);
         if (stream)
         {

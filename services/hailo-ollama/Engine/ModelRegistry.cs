@@ -37,15 +37,29 @@ public sealed record LocalModel
 [JsonSerializable(typeof(LocalModel))]
 internal sealed partial class RegistryJson : JsonSerializerContext;
 
-/// <summary>The models on this machine: catalog files the store finds, and records in models.dir/manifests.</summary>
-public sealed class ModelRegistry(ModelStore store, string backend)
+/// <summary>
+/// The models on this machine: catalog files the store finds, and records in models.dir/manifests. Nothing stored is
+/// ever half-written: blobs and records are written to a temporary name, flushed and renamed (a blob before the record
+/// that names it), a record is deleted before the blob it used, and a record whose file is missing is not listed. The
+/// temporary files of an interrupted upload or write are removed when the registry opens.
+/// </summary>
+public sealed class ModelRegistry
 {
     private readonly ConcurrentDictionary<string, (long Size, DateTime Mtime, string Hash)> _hashes = new();
     private readonly ConcurrentDictionary<string, (long Size, DateTime Mtime, GgufInfo? Info)> _gguf = new();
     private readonly Lock _write = new();
 
-    public ModelStore Store { get; } = store;
-    public string Backend { get; } = backend;
+    public ModelRegistry(ModelStore store, string backend)
+    {
+        Store = store;
+        Backend = backend;
+        // What a killed process left: temporary records and upload files (".*.tmp"; "*.partial" of older versions).
+        DurableFile.SweepTemporaries(ManifestDir, "*.json.tmp");
+        DurableFile.SweepTemporaries(BlobDir, "sha256-*.partial");
+    }
+
+    public ModelStore Store { get; }
+    public string Backend { get; }
     public string ManifestDir => System.IO.Path.Combine(Store.ModelsDir, "manifests");
     public string BlobDir => System.IO.Path.Combine(Store.ModelsDir, "blobs");
 
@@ -91,11 +105,11 @@ public sealed class ModelRegistry(ModelStore store, string backend)
     {
         lock (_write)
         {
+            // Under the lock a delete also takes: a record is never written for a file deleted meanwhile.
+            if (!File.Exists(System.IO.Path.Combine(Store.ModelsDir, model.Path)))
+                throw new FileNotFoundException($"the file of {model.Name} is no longer there (deleted meanwhile?)", model.Path);
             Directory.CreateDirectory(ManifestDir);
-            var path = RecordPath(model.Name);
-            var tmp = path + ".tmp";
-            File.WriteAllText(tmp, JsonSerializer.Serialize(model with { Stored = false }, RegistryJson.Default.LocalModel));
-            File.Move(tmp, path, overwrite: true);
+            DurableFile.WriteAllText(RecordPath(model.Name), JsonSerializer.Serialize(model with { Stored = false }, RegistryJson.Default.LocalModel));
         }
     }
 
@@ -106,10 +120,10 @@ public sealed class ModelRegistry(ModelStore store, string backend)
         {
             var m = Find(name);
             if (m is null) return false;
-            var record = RecordPath(name);
-            if (File.Exists(record)) File.Delete(record);
+            // The record goes first (and is gone on disk) so no record is ever left naming a deleted file.
+            DurableFile.Delete(RecordPath(name));
             var stillUsed = List().Any(o => o.Path == m.Path);
-            if (!stillUsed && (m.Path.StartsWith(Store.ModelsDir + "/", StringComparison.Ordinal)) && File.Exists(m.Path)) File.Delete(m.Path);
+            if (!stillUsed && (m.Path.StartsWith(Store.ModelsDir + "/", StringComparison.Ordinal)) && File.Exists(m.Path)) DurableFile.Delete(m.Path);
             return true;
         }
     }

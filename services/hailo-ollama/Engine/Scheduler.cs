@@ -15,6 +15,7 @@ public sealed class Runner(string name, IModelRunner model, LocalModel source)
     public SemaphoreSlim Gate { get; } = new(1, 1);
     public DateTime LoadedAt { get; } = DateTime.UtcNow;
     public int Active;
+    /// <summary>Requests that hold this runner and wait for its gate; counted under the scheduler's lock from the moment they find it.</summary>
     public int Pending;
     /// <summary>UTC expiry; null while a request is using it or after keep_alive -1.</summary>
     public DateTime? ExpiresAt { get; set; }
@@ -43,6 +44,11 @@ public sealed class Lease(Scheduler owner, Runner runner, long loadNs) : IDispos
 /// one is unloaded first; on the NPU one model, since one LLM holds the KV cache), runs one request per model at a
 /// time, bounds the requests waiting across all models (server.max_queued_requests; more get 503 + Retry-After)
 /// and unloads a model when its keep_alive runs out (0 = right after the request, negative = never).
+/// A model is disposed only once no request holds it: an unload waits for the model's gate and then lets it go, so
+/// requests still queued on it see it unloaded and load it again. On stop (<see cref="Dispose"/>) new requests get
+/// 503 and the loaded models are disposed once their running requests have finished, waiting at most
+/// <see cref="DrainTimeout"/>; a model still busy then is left to the process exit rather than freed under its
+/// generation.
 /// </summary>
 public sealed class Scheduler : IDisposable
 {
@@ -56,10 +62,15 @@ public sealed class Scheduler : IDisposable
     private readonly int _maxLoaded;
     private readonly int _maxQueued;
     private readonly Timer _timer;
+    private readonly HashSet<Task> _unloading = [];
     private int _waiting;
+    private volatile bool _stopping;
 
     public TimeSpan DefaultKeepAlive { get; }
     public string DefaultModel { get; }
+
+    /// <summary>How long <see cref="Dispose"/> waits for running requests before it gives up on disposing their models.</summary>
+    public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
     public Scheduler(Func<LocalModel, int, IModelRunner> load, ServiceState state, ServiceMetrics metrics, ILogger log,
         int maxLoaded, int maxQueued, TimeSpan defaultKeepAlive, string defaultModel)
@@ -85,6 +96,7 @@ public sealed class Scheduler : IDisposable
     /// <summary>Loads <paramref name="model"/> if needed and waits for its turn.</summary>
     public async Task<Lease> AcquireAsync(LocalModel model, int numCtx, TimeSpan? keepAlive, CancellationToken ct)
     {
+        ThrowIfStopping();
         // Requests that cannot start at once wait; beyond max_queued_requests of them a new one is refused.
         if (Interlocked.Increment(ref _waiting) > _maxQueued && MustWait(model.Name))
         {
@@ -96,33 +108,40 @@ public sealed class Scheduler : IDisposable
         {
             while (true)
             {
+                // The runner comes back with this request counted in Pending, so nothing unloads it from under us.
                 var (runner, loadNs) = await GetOrLoadAsync(model, numCtx, ct).ConfigureAwait(false);
-                Interlocked.Increment(ref runner.Pending);
                 try
                 {
                     await runner.Gate.WaitAsync(ct).ConfigureAwait(false);
                 }
-                finally
+                catch
                 {
-                    Interlocked.Decrement(ref runner.Pending);
+                    lock (_lock) runner.Pending--;
+                    throw;
                 }
                 lock (_lock)
                 {
-                    if (runner.Unloaded)
+                    runner.Pending--;
+                    if (!runner.Unloaded)
                     {
-                        runner.Gate.Release();
-                        continue; // unloaded while we waited (keep_alive 0 of the previous request): load again
+                        runner.Active++;
+                        runner.ExpiresAt = null;
+                        return new Lease(this, runner, loadNs) { KeepAliveOverride = keepAlive };
                     }
-                    runner.Active++;
-                    runner.ExpiresAt = null;
                 }
-                return new Lease(this, runner, loadNs) { KeepAliveOverride = keepAlive };
+                runner.Gate.Release(); // unloaded while we waited (keep_alive 0 of the previous request): load again
+                ThrowIfStopping();
             }
         }
         finally
         {
             Interlocked.Decrement(ref _waiting);
         }
+    }
+
+    private void ThrowIfStopping()
+    {
+        if (_stopping) throw new EngineException(503, "the service is stopping", 5);
     }
 
     /// <summary>True when a request for the model cannot start right now (it is busy, or another load runs).</summary>
@@ -132,15 +151,15 @@ public sealed class Scheduler : IDisposable
             return _loaded.TryGetValue(name, out var r) && !r.Unloaded ? r.Gate.CurrentCount == 0 : _loadGate.CurrentCount == 0;
     }
 
+    /// <summary>The loaded runner of the model (loading it first if need be), with the caller counted in its Pending.</summary>
     private async Task<(Runner, long)> GetOrLoadAsync(LocalModel model, int numCtx, CancellationToken ct)
     {
-        lock (_lock)
-            if (_loaded.TryGetValue(model.Name, out var r) && !r.Unloaded && r.Source.Path == model.Path) return (r, 0);
+        if (TryHold(model) is { } held) return (held, 0);
         await _loadGate.WaitAsync(ct).ConfigureAwait(false);
         try
         {
-            lock (_lock)
-                if (_loaded.TryGetValue(model.Name, out var r) && !r.Unloaded && r.Source.Path == model.Path) return (r, 0);
+            ThrowIfStopping();
+            if (TryHold(model) is { } held2) return (held2, 0);
             Runner? stale;
             lock (_lock) _loaded.TryGetValue(model.Name, out stale);
             if (stale is not null) Unload(stale, "replaced");
@@ -174,14 +193,34 @@ public sealed class Scheduler : IDisposable
             var elapsed = Stopwatch.GetElapsedTime(start);
             _metrics.ObserveLoad(model.Name, elapsed.TotalSeconds);
             _log.LogInformation("model {Model} loaded in {Ms:F0} ms", model.Name, elapsed.TotalMilliseconds);
-            var runner = new Runner(model.Name, loaded, model) { KeepAlive = DefaultKeepAlive };
-            lock (_lock) _loaded[model.Name] = runner;
+            var runner = new Runner(model.Name, loaded, model) { KeepAlive = DefaultKeepAlive, Pending = 1 };
+            var stopping = false;
+            lock (_lock)
+            {
+                if (_stopping) stopping = true;
+                else _loaded[model.Name] = runner;
+            }
+            if (stopping)
+            {
+                loaded.Dispose();
+                ThrowIfStopping();
+            }
             if (isDefault) _state.SetModel(new ModelStatus(model.Name, ModelState.Ready));
             return (runner, (long)(elapsed.TotalMilliseconds * 1e6));
         }
         finally
         {
             _loadGate.Release();
+        }
+    }
+
+    private Runner? TryHold(LocalModel model)
+    {
+        lock (_lock)
+        {
+            if (!_loaded.TryGetValue(model.Name, out var r) || r.Unloaded || r.Source.Path != model.Path) return null;
+            r.Pending++;
+            return r;
         }
     }
 
@@ -254,7 +293,7 @@ public sealed class Scheduler : IDisposable
         return true;
     }
 
-    private void Unload(Runner r, string why)
+    private void Unload(Runner r, string why, TimeSpan? limit = null)
     {
         lock (_lock)
         {
@@ -263,14 +302,26 @@ public sealed class Scheduler : IDisposable
             if (_loaded.TryGetValue(r.Name, out var cur) && cur == r) _loaded.Remove(r.Name);
         }
         _log.LogInformation("unloading model {Model} ({Why})", r.Name, why);
-        // A request may still be between its last token and releasing the gate: dispose once the gate is free.
-        _ = Task.Run(async () =>
+        // A request may still be running or between its last token and releasing the gate: dispose once the gate is
+        // free, then release it so requests queued on this runner see it unloaded and load the model again.
+        var task = Task.Run(async () =>
         {
-            await r.Gate.WaitAsync().ConfigureAwait(false);
+            if (limit is { } l)
+            {
+                if (!await r.Gate.WaitAsync(l).ConfigureAwait(false))
+                {
+                    _log.LogWarning("model {Model} is still busy after {Seconds:F0} s; not freed", r.Name, l.TotalSeconds);
+                    return;
+                }
+            }
+            else await r.Gate.WaitAsync().ConfigureAwait(false);
             try { r.Model.Dispose(); }
             catch (Exception e) { _log.LogWarning(e, "unloading {Model} failed", r.Name); }
-            if (r.Name == DefaultModel) _state.SetModel(new ModelStatus(r.Name, ModelState.Idle));
+            finally { r.Gate.Release(); }
+            if (r.Name == DefaultModel && !_stopping) _state.SetModel(new ModelStatus(r.Name, ModelState.Idle));
         });
+        lock (_lock) _unloading.Add(task);
+        _ = task.ContinueWith(t => { lock (_lock) _unloading.Remove(t); }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
     private void Expire()
@@ -281,15 +332,32 @@ public sealed class Scheduler : IDisposable
         foreach (var r in expired) Unload(r, "keep_alive expired");
     }
 
+    /// <summary>
+    /// Stops: new requests get 503, a load under way finishes, and every model is disposed once its running request
+    /// has ended (at most <see cref="DrainTimeout"/> in all). Call it after the server has stopped taking requests.
+    /// </summary>
     public void Dispose()
     {
+        lock (_lock)
+        {
+            if (_stopping) return;
+            _stopping = true;
+        }
         _timer.Dispose();
+        var deadline = DateTime.UtcNow + DrainTimeout;
+        if (_loadGate.Wait(DrainTimeout)) _loadGate.Release(); // a load under way ends first (it then sees _stopping)
         List<Runner> all;
         lock (_lock) all = _loaded.Values.ToList();
-        foreach (var r in all)
+        var left = Max(deadline - DateTime.UtcNow, TimeSpan.Zero);
+        foreach (var r in all) Unload(r, "stopping", left);
+        Task[] unloading;
+        lock (_lock) unloading = _unloading.ToArray();
+        try
         {
-            lock (_lock) r.Unloaded = true;
-            try { r.Model.Dispose(); } catch (Exception) { /* shutting down */ }
+            Task.WaitAll(unloading, Max(deadline - DateTime.UtcNow, TimeSpan.FromMilliseconds(100)));
         }
+        catch (AggregateException) { /* logged by the unload */ }
     }
+
+    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
 }

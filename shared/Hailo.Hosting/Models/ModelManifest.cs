@@ -10,10 +10,18 @@ public sealed record ModelManifest(
     string Description,
     string License,
     IReadOnlyList<ModelFile> Files,
-    ModelArchive? Archive = null);
+    ModelArchive? Archive = null)
+{
+    /// <summary>True when every file's sha256 is pinned, so a download is checked (an archive member by its own hash).</summary>
+    public bool Verified => Files.All(f => f.Sha256 is not null);
+}
 
-/// <summary>One file of a model. Sha256 may be null only for vendor files whose checksum is not pinned.</summary>
-public sealed record ModelFile(string Name, string? Sha256, long? Size, string? Url = null, string? ArchiveMember = null);
+/// <summary>
+/// One file of a model. A file either has a pinned sha256 (and its size where known) or says it has none with
+/// <paramref name="Unverified"/>: its publisher gives no checksum, so a download of it is taken as it comes, reported
+/// as unverified and never resumed. <see cref="ModelStore"/> refuses a catalog that does neither.
+/// </summary>
+public sealed record ModelFile(string Name, string? Sha256, long? Size, string? Url = null, string? ArchiveMember = null, bool Unverified = false);
 
 /// <summary>A tar.gz that holds several files of a model.</summary>
 public sealed record ModelArchive(string Url, string Sha256, long Size);

@@ -1,5 +1,7 @@
 using System.Net;
+using System.Security.Cryptography;
 using System.Text;
+using System.Text.Json;
 using Hailo.TestSupport;
 using Xunit;
 
@@ -71,5 +73,182 @@ public sealed class ServiceProcessTests() : ServiceProcessTestBase("hailo-ollama
     {
         await AssertCommandPrints(["models", "--config", "/dev/null", "--models-dir", Models], "qwen2.5:0.5b");
         await AssertCommandPrints(["print-config", "--config", "/dev/null"], "port: 11434");
+    }
+
+    [Fact]
+    public async Task Sigterm_with_a_generation_running_lets_it_end_before_the_model_is_freed()
+    {
+        // A model slow enough that the generation is still running when the stop comes (it would fill 4096 tokens).
+        var dir = Path.Combine(Models, "qwen2.5:0.5b");
+        Directory.CreateDirectory(dir);
+        GgufWriter.Write(Path.Combine(dir, "qwen2.5-0.5b-instruct-q4_k_m.gguf"),
+            new GgufWriter.Spec("qwen2", Embd: 512, Layers: 8, Heads: 8, KvHeads: 2, Ff: 2048, Context: 8192, Seed: 3, Q8: true));
+        await using var p = Start(Args("--device", "cpu", "--ollama.num_ctx", "4096", "--server.shutdown_timeout_seconds", "2"));
+        await p.WaitForDatagram("READY=1", LoadTimeout);
+        var req = new HttpRequestMessage(HttpMethod.Post, "/api/generate")
+        { Content = JsonBody("""{"model":"qwen2.5:0.5b","prompt":"go on","options":{"num_predict":-2,"temperature":0}}""") };
+        using var r = await p.Client.SendAsync(req, HttpCompletionOption.ResponseHeadersRead);
+        using var lines = new StreamReader(await r.Content.ReadAsStreamAsync());
+        Assert.NotNull(await lines.ReadLineAsync());
+        p.Signal(SigTerm);
+        // The server drains for its shutdown time, then cancels the request; the stream ends either way.
+        try { while (await lines.ReadLineAsync() is not null) { } }
+        catch (Exception e) when (e is IOException or HttpRequestException) { }
+        Assert.Equal(0, await p.WaitForExit(TimeSpan.FromSeconds(30)));
+        await Task.Delay(100); // the output readers drain
+        var log = p.Stdout + p.Stderr;
+        Assert.DoesNotContain("ObjectDisposedException", log);
+        Assert.DoesNotContain("Unhandled exception", log);
+        // The generation stopped (cancelled by the server's stop) and only then was the model freed.
+        var stopped = log.IndexOf("generation stopped", StringComparison.Ordinal);
+        var freed = log.IndexOf("unloading model qwen2.5:0.5b (stopping)", StringComparison.Ordinal);
+        Assert.True(stopped >= 0 && freed > stopped, log);
+    }
+
+    /// <summary>A small qwen2 GGUF's bytes (a model that loads and generates).</summary>
+    private byte[] SmallGguf(int seed)
+    {
+        var path = Path.Combine(Models, $"gguf-{seed}.tmp");
+        GgufWriter.Write(path, new GgufWriter.Spec("qwen2", Embd: 64, Ff: 128, Seed: seed));
+        var bytes = File.ReadAllBytes(path);
+        File.Delete(path);
+        return bytes;
+    }
+
+    /// <summary>A request body sent in small pieces with a pause between them.</summary>
+    private sealed class TrickleContent(byte[] bytes, int piece, TimeSpan pause) : HttpContent
+    {
+        protected override async Task SerializeToStreamAsync(Stream stream, TransportContext? context)
+        {
+            for (var at = 0; at < bytes.Length; at += piece)
+            {
+                await stream.WriteAsync(bytes.AsMemory(at, Math.Min(piece, bytes.Length - at)));
+                await stream.FlushAsync();
+                await Task.Delay(pause);
+            }
+        }
+
+        protected override bool TryComputeLength(out long length)
+        {
+            length = bytes.Length;
+            return true;
+        }
+    }
+
+    private static async Task<string> Upload(ServiceProcess p, byte[] bytes, TimeSpan pause)
+    {
+        var digest = Convert.ToHexStringLower(SHA256.HashData(bytes));
+        // Slow uploads come in 40 pieces, so a kill lands in the middle of one as often as after it.
+        var piece = pause > TimeSpan.Zero ? Math.Max(1, bytes.Length / 40) : bytes.Length;
+        var r = await p.Client.PostAsync("/api/blobs/sha256:" + digest, new TrickleContent(bytes, piece, pause));
+        Assert.Equal(HttpStatusCode.Created, r.StatusCode);
+        return digest;
+    }
+
+    private static async Task Create(ServiceProcess p, string name, string digest)
+    {
+        var r = await p.Client.PostAsync("/api/create", JsonBody($$"""{"model":"{{name}}","files":{"m.gguf":"sha256:{{digest}}"},"stream":false}"""));
+        Assert.Equal(HttpStatusCode.OK, r.StatusCode);
+    }
+
+    /// <summary>
+    /// What /api/tags lists after a restart: every model there loads and generates, every manifest is whole JSON, and
+    /// no temporary file of an interrupted write is left.
+    /// </summary>
+    private async Task<HashSet<string>> AssertWholeModels(ServiceProcess p, string when)
+    {
+        var tags = await GetJson(p, "/api/tags");
+        var names = tags.GetProperty("models").EnumerateArray().Select(m => m.GetProperty("name").GetString()!).ToHashSet();
+        foreach (var name in names)
+        {
+            var g = await p.Client.PostAsync("/api/generate", JsonBody($$$"""{"model":"{{{name}}}","prompt":"x","stream":false,"keep_alive":0,"options":{"num_predict":1}}"""));
+            Assert.True(g.StatusCode == HttpStatusCode.OK, $"{when}: {name} is listed but does not run: {(int)g.StatusCode} {await g.Content.ReadAsStringAsync()}");
+        }
+        foreach (var dir in new[] { "manifests", "blobs" }.Select(d => Path.Combine(Models, d)).Where(Directory.Exists))
+        {
+            var left = Directory.EnumerateFiles(dir).Select(Path.GetFileName).Where(f => f!.EndsWith(".tmp", StringComparison.Ordinal) || f.EndsWith(".partial", StringComparison.Ordinal)).ToList();
+            Assert.True(left.Count == 0, $"{when}: left behind in {Path.GetFileName(dir)}: {string.Join(", ", left)}");
+        }
+        if (Directory.Exists(Path.Combine(Models, "manifests")))
+            foreach (var f in Directory.EnumerateFiles(Path.Combine(Models, "manifests"), "*.json"))
+                _ = JsonDocument.Parse(await File.ReadAllTextAsync(f));
+        return names;
+    }
+
+    [Fact]
+    public async Task A_process_killed_mid_pull_upload_create_copy_or_delete_leaves_only_whole_models_and_keeps_the_old_ones()
+    {
+        var seed = Environment.TickCount;
+        var random = new Random(seed);
+        OllamaFixture.WriteDefaultModel(Models);
+        var pulled = SmallGguf(50);
+        await using var server = new SlowFileServer(chunkBytes: Math.Max(1, pulled.Length / 40), pause: TimeSpan.FromMilliseconds(15)); // ~0.6 s
+        server.Serve("qwen2.5-1.5b-instruct-q4_k_m.gguf", pulled);
+        var env = new Dictionary<string, string?> { ["HAILO_MODELS_MIRROR"] = server.BaseAddress };
+        async Task<ServiceProcess> Up()
+        {
+            var proc = Start(Args("--device", "cpu", "--models.preload", "false"), env);
+            await proc.WaitForDatagram("READY=1", LoadTimeout);
+            return proc;
+        }
+
+        ServiceProcess? p = await Up();
+        try
+        {
+            await Create(p, "base:1", await Upload(p, SmallGguf(51), TimeSpan.Zero));
+            Assert.Equal(HttpStatusCode.OK, (await p.Client.PostAsync("/api/copy", JsonBody("""{"source":"base:1","destination":"keep:1"}"""))).StatusCode);
+            var kept = await AssertWholeModels(p, "before");
+            Assert.Equal(["base:1", "keep:1", "qwen2.5:0.5b"], kept.Order());
+
+            // Each operation is cut by kill -9 at a random moment (the seed is in the messages), then the service restarts.
+            string[] ops = ["pull", "upload+create", "copy", "delete", "pull", "upload+create", "delete", "copy"];
+            for (var i = 0; i < ops.Length; i++)
+            {
+                var op = ops[i];
+                string? victim = null;
+                if (op == "delete")
+                {
+                    victim = $"victim{i}:1";
+                    await Create(p, victim, await Upload(p, SmallGguf(100 + i), TimeSpan.Zero));
+                }
+                var delay = TimeSpan.FromMilliseconds(random.Next(0, op is "pull" or "upload+create" ? 800 : 40));
+                var running = p;
+                var work = op switch
+                {
+                    "pull" => running.Client.PostAsync("/api/pull", JsonBody("""{"model":"qwen2.5:1.5b"}""")),
+                    "upload+create" => Task.Run(async () =>
+                    {
+                        var digest = await Upload(running, SmallGguf(200 + i), TimeSpan.FromMilliseconds(10));
+                        await Create(running, $"new{i}:1", digest);
+                        return new HttpResponseMessage(HttpStatusCode.OK);
+                    }),
+                    "copy" => running.Client.PostAsync("/api/copy", JsonBody($$"""{"source":"base:1","destination":"copy{{i}}:1"}""")),
+                    _ => running.Client.SendAsync(new HttpRequestMessage(HttpMethod.Delete, "/api/delete") { Content = JsonBody($$"""{"model":"{{victim}}"}""") }),
+                };
+                await Task.Delay(delay);
+                running.Signal(9);
+                await running.WaitForExit(TimeSpan.FromSeconds(10));
+                _ = await Record.ExceptionAsync(() => work); // cut off, or done just before the kill
+                p = null;
+                await running.DisposeAsync();
+
+                p = await Up();
+                var when = $"after kill -9 {delay.TotalMilliseconds:F0} ms into {op} (seed {seed})";
+                var now = await AssertWholeModels(p, when);
+                Assert.True(kept.IsSubsetOf(now), $"{when}: lost {string.Join(", ", kept.Except(now))}");
+            }
+
+            // A pull after all that completes, from the start (the file is unverified: no partial of it is resumed).
+            server.Pause = TimeSpan.Zero;
+            var done = await p.Client.PostAsync("/api/pull", JsonBody("""{"model":"qwen2.5:1.5b","stream":false}"""));
+            Assert.Equal(HttpStatusCode.OK, done.StatusCode);
+            Assert.Contains("qwen2.5:1.5b", await AssertWholeModels(p, "after the last pull"));
+            Assert.All(server.Requests, r => Assert.Null(r.Range));
+            Assert.Equal(pulled, await File.ReadAllBytesAsync(Path.Combine(Models, "qwen2.5:1.5b", "qwen2.5-1.5b-instruct-q4_k_m.gguf")));
+        }
+        finally
+        {
+            if (p is not null) await p.DisposeAsync();
+        }
     }
 }
