@@ -66,7 +66,7 @@ public static class OllamaService
             // On stop the server first drains its requests (up to the same time), then the models are freed.
             DrainTimeout = TimeSpan.FromSeconds(Math.Max(config.Server.ShutdownTimeoutSeconds, 5)),
         };
-        return new EngineHost(new CompletionEngine(scheduler, registry, config, log), ctx, log);
+        return new EngineHost(new CompletionEngine(scheduler, registry, config, log, ctx.State), ctx, log);
     }
 
     private static void Map(WebApplication app, ServiceContext<OllamaConfig> ctx)

@@ -61,6 +61,29 @@ public sealed class SchedulingTests(SlowModelFixture f) : IClassFixture<SlowMode
     }
 
     [Fact]
+    public async Task A_long_generation_is_work_that_keeps_reporting_progress_to_the_watchdog()
+    {
+        // The watchdog withholds its ping when some work has made no progress for a while (ServiceState.LongestStall);
+        // a generation must be such work, and every token must count as progress, however long it runs.
+        var state = f.Service.App.Services.GetRequiredService<Hailo.Hosting.ServiceState>();
+        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        var (r, lines) = await StartLongAsync(cts.Token);
+        using (r)
+        {
+            var started = Stopwatch.StartNew();
+            while (started.Elapsed < TimeSpan.FromSeconds(3)) Assert.NotNull(await lines.ReadLineAsync(cts.Token));
+            var age = state.OldestWorkAge;
+            var stall = state.LongestStall;
+            Assert.True(age >= TimeSpan.FromSeconds(3), $"no generation is in flight as work (oldest work {age})");
+            Assert.True(stall < TimeSpan.FromSeconds(2), $"the generation reported no progress for {stall} while streaming tokens");
+            cts.Cancel();
+        }
+        var deadline = Stopwatch.StartNew();
+        while (state.OldestWorkAge > TimeSpan.Zero && deadline.Elapsed < TimeSpan.FromSeconds(30)) await Task.Delay(50);
+        Assert.Equal(TimeSpan.Zero, state.OldestWorkAge);
+    }
+
+    [Fact]
     public async Task A_client_that_disconnects_stops_its_generation()
     {
         var engine = f.Service.App.Services.GetRequiredService<CompletionEngine>();

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
+using Hailo.Hosting;
 using Hailo.Hosting.Http;
 using HailoOllama.Chat;
 using HailoOllama.Engine;
@@ -41,7 +42,7 @@ internal interface ICompletionSink
 internal sealed record CompletionResult(GenerationStats Stats, string DoneReason, long TotalNs, long LoadNs, string Text, IReadOnlyList<ToolCall> ToolCalls);
 
 /// <summary>Runs <see cref="CompletionJob"/>s on the scheduler's models: prompt, context accounting, stop strings, tool calls.</summary>
-internal sealed class CompletionEngine(Scheduler scheduler, ModelRegistry registry, OllamaConfig config, ILogger? log = null)
+internal sealed class CompletionEngine(Scheduler scheduler, ModelRegistry registry, OllamaConfig config, ILogger? log = null, ServiceState? state = null)
 {
     private long _abortedGenerations, _abortedTokens;
 
@@ -104,6 +105,9 @@ internal sealed class CompletionEngine(Scheduler scheduler, ModelRegistry regist
         {
             throw Err.From(e);
         }
+        // A generation is one unit of work for the watchdog; each prompt batch and each token is progress.
+        using var work = state?.BeginWork();
+        if (work is not null) input.Progress = work.Progress;
 
         var stop = new StopFilter(input.Options.Stop);
         var holdTools = job.Tools is { Count: > 0 };
@@ -117,6 +121,7 @@ internal sealed class CompletionEngine(Scheduler scheduler, ModelRegistry regist
         {
             await foreach (var ev in model.GenerateAsync(input, ct).ConfigureAwait(false))
             {
+                work?.Progress();
                 if (ev.Done is { } d) { stats = d; break; }
                 onToken(); // a piece per token, except that a token ending inside a UTF-8 character comes with the next
                 if (stoppedByString) continue; // the runner ends at its next token and sends its stats

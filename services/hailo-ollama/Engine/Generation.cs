@@ -31,6 +31,12 @@ public sealed record GenerationInput(string Prompt, SamplingOptions Options, int
 {
     /// <summary>Set by the consumer to end the generation normally (a stop string was seen): stats still arrive.</summary>
     public StopSignal Signal { get; } = new();
+
+    /// <summary>
+    /// Called by the runner whenever the generation moves on (a prompt batch evaluated, a token generated), so that
+    /// the watchdog can tell a long generation from a stuck one.
+    /// </summary>
+    public Action? Progress { get; set; }
 }
 
 public sealed class StopSignal

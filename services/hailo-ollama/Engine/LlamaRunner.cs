@@ -195,6 +195,7 @@ public sealed class LlamaRunner : IModelRunner
             for (var k = i; k < end; k++) b.Add(tokens[k], k, LLamaSeqId.Zero, k == tokens.Count - 1);
             Check(handle.Decode(b));
             _cached.AddRange(tokens.GetRange(i, end - i));
+            input.Progress?.Invoke();
         }
         var promptNs = ElapsedNs(start);
         var promptEvaluated = tokens.Count - common;
