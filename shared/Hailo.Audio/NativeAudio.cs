@@ -220,11 +220,6 @@ internal static unsafe partial class SoxrApi
     public static partial byte* soxr_process(IntPtr resampler, float* input, nuint inLen, nuint* inDone, float* output, nuint outLen, nuint* outDone);
 
     [LibraryImport(NativeAudio.Soxr)] public static partial void soxr_delete(IntPtr resampler);
-
-    /// <summary>The whole signal in one call: the independent reference the streaming <see cref="Resampler"/> is tested against.</summary>
-    [LibraryImport(NativeAudio.Soxr)]
-    public static partial byte* soxr_oneshot(double inputRate, double outputRate, uint channels, float* input, nuint inLen, nuint* inDone,
-        float* output, nuint outLen, nuint* outDone, void* ioSpec, QualitySpec* qualitySpec, void* runtimeSpec);
 }
 
 /// <summary>The parts of libopus's decoder API used here (opus.h).</summary>

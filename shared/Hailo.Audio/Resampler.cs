@@ -7,7 +7,7 @@ namespace Hailo.Audio;
 /// recipe, so a decoder never holds a whole track at its source rate (an hour at 48 kHz is 690 MB of floats; at
 /// 16 kHz, a third of that). At the target rate the blocks are only collected.
 /// </summary>
-internal sealed unsafe class Resampler : IDisposable
+public sealed unsafe class Resampler : IDisposable
 {
     private readonly IntPtr _soxr;
     private readonly double _ratio;

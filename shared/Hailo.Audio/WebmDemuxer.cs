@@ -4,17 +4,17 @@ using System.Text;
 namespace Hailo.Audio;
 
 /// <summary>One frame (codec packet) of a WebM/Matroska track: where it lies in the file.</summary>
-internal readonly record struct WebmFrame(int Track, int Offset, int Length, long DiscardPaddingNs);
+public readonly record struct WebmFrame(int Track, int Offset, int Length, long DiscardPaddingNs);
 
 /// <summary>A track entry of the Tracks element (the fields an audio decoder needs).</summary>
-internal sealed record WebmTrack(int Number, int Type, string Codec, byte[] CodecPrivate, int Channels, double SampleRate, long CodecDelayNs,
+public sealed record WebmTrack(int Number, int Type, string Codec, byte[] CodecPrivate, int Channels, double SampleRate, long CodecDelayNs,
     bool Encoded);
 
 /// <summary>What <see cref="WebmDemuxer.Read"/> found: the DocType, every track, and every frame in file order.</summary>
-internal sealed record WebmFile(string DocType, IReadOnlyList<WebmTrack> Tracks, IReadOnlyList<WebmFrame> Frames);
+public sealed record WebmFile(string DocType, IReadOnlyList<WebmTrack> Tracks, IReadOnlyList<WebmFrame> Frames);
 
 /// <summary>The file is not well-formed WebM/Matroska (garbage, truncated, or an element this reader cannot follow).</summary>
-internal sealed class WebmException(string message) : Exception(message);
+public sealed class WebmException(string message) : Exception(message);
 
 /// <summary>
 /// A small EBML reader for what browsers' MediaRecorder and ffmpeg write: the EBML header, the first Segment, its
@@ -24,7 +24,7 @@ internal sealed class WebmException(string message) : Exception(message);
 /// or fixed-size lacing. Frames are positions in the caller's bytes (nothing is copied); any element that runs past
 /// the end of the data is an error, so a truncated file is refused rather than read in part.
 /// </summary>
-internal static class WebmDemuxer
+public static class WebmDemuxer
 {
     public const uint EbmlId = 0x1A45DFA3;
     private const uint DocTypeId = 0x4282;

@@ -126,7 +126,7 @@ public class DequantizeTests(ITestOutputHelper output)
         {
             for (var i = 0; i < n; i++) dst[i] = (q[i] - 3f) * 0.0039f;
         });
-        // A Debug build of Hailo.Runtime runs without JIT optimisation (vector code is then ~10× slower); the target
+        // A Debug build of Hailo.Runtime.Npu runs without JIT optimisation (vector code is then ~10× slower); the target
         // applies to Release, which is what `make test` and the services use.
         var optimised = typeof(Dequantize).Assembly.GetCustomAttributes(typeof(DebuggableAttribute), false)
             .Cast<DebuggableAttribute>().All(d => !d.IsJITOptimizerDisabled);

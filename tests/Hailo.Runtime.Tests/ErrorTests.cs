@@ -68,7 +68,7 @@ public class ErrorTests
     [Fact]
     public void UnknownFaultName_IsRejected()
     {
-        var e = Assert.Throws<HailoException>(() => FakeShim.Runtime.SetFakeFaults("melted"));
+        var e = Assert.Throws<HailoException>(() => FakeShim.SetFaults("melted"));
         Assert.Equal(HailoStatus.InvalidArgument, e.Code);
         Assert.Contains("unknown fault 'melted'", e.Message);
     }

@@ -258,11 +258,11 @@ public sealed class LlmTests : IDisposable
             try
             {
                 await foreach (var _ in gen)
-                    if (++seen == 2) FakeShim.Runtime.SetFakeFaults("device_lost");
+                    if (++seen == 2) FakeShim.SetFaults("device_lost");
             }
             finally
             {
-                FakeShim.Runtime.SetFakeFaults(null);
+                FakeShim.SetFaults(null);
             }
         });
         Assert.Equal(HailoStatus.CommunicationClosed, e.Code);
@@ -301,14 +301,14 @@ public sealed class LlmTests : IDisposable
                 pieces.Add(p);
                 if (pieces.Count == 2)
                 {
-                    FakeShim.Runtime.SetFakeFaults("timeout"); // reads now time out (200 ms slices) and are retried
-                    _ = Task.Delay(700).ContinueWith(_ => FakeShim.Runtime.SetFakeFaults(null), TaskScheduler.Default);
+                    FakeShim.SetFaults("timeout"); // reads now time out (200 ms slices) and are retried
+                    _ = Task.Delay(700).ContinueWith(_ => FakeShim.SetFaults(null), TaskScheduler.Default);
                 }
             }
         }
         finally
         {
-            FakeShim.Runtime.SetFakeFaults(null);
+            FakeShim.SetFaults(null);
         }
         var r = await gen.Completion;
         Assert.Equal(prompt, r.Text);

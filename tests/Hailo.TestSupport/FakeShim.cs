@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
+using System.Text;
 using Hailo.Runtime.Npu;
 
 namespace Hailo.TestSupport;
@@ -42,14 +43,39 @@ public static partial class FakeShim
     /// <summary>Sets faults for the duration of a using block and clears them afterwards.</summary>
     public static IDisposable Faults(string faults)
     {
-        Runtime.SetFakeFaults(faults);
+        SetFaults(faults);
         return new ClearFaults();
     }
 
     private sealed class ClearFaults : IDisposable
     {
-        public void Dispose() => Runtime.SetFakeFaults(null);
+        public void Dispose() => SetFaults(null);
     }
+
+    /// <summary>
+    /// Sets the fake backend's injected faults ("device_lost,timeout"; null or "" clears) through the shim's
+    /// test-only export hs_fake_set_fault (native-shim/include/hailo_shim_fake.h), which the binding does not
+    /// bind. Fails like any shim call: <see cref="HailoException"/> INVALID_ARGUMENT with the shim's message for an
+    /// unknown name, NOT_SUPPORTED on the real backend.
+    /// </summary>
+    public static unsafe void SetFaults(string? faults)
+    {
+        var (setFault, lastError) = s_fakeExports.Value;
+        var text = Encoding.UTF8.GetBytes((faults ?? "") + "\0");
+        int status;
+        fixed (byte* p = text) status = ((delegate* unmanaged<byte*, int>)setFault)(p);
+        if (status == 0) return;
+        // hs_last_error is per thread and valid until this thread's next hs_ call: read it before naming the status.
+        var message = Marshal.PtrToStringUTF8((nint)((delegate* unmanaged<byte*>)lastError)()) ?? "";
+        throw new HailoException(status, NpuRuntime.StatusName(status), message);
+    }
+
+    private static readonly Lazy<(nint SetFault, nint LastError)> s_fakeExports = new(() =>
+    {
+        // The library the binding loaded (HAILO_SHIM_PATH): loading the same file again returns the same handle.
+        var handle = NativeLibrary.Load(Runtime.LibraryPath);
+        return (NativeLibrary.GetExport(handle, "hs_fake_set_fault"), NativeLibrary.GetExport(handle, "hs_last_error"));
+    }, LazyThreadSafetyMode.ExecutionAndPublication);
 
     /// <summary>
     /// Copies a fake-model JSON into a fresh directory (as <paramref name="targetName"/>, default its own name) and

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Hailo.Audio;
 using Xunit;
 
@@ -39,10 +40,10 @@ public sealed unsafe class ResamplerTests
         var outLen = (int)Math.Ceiling(input.Length * 16000.0 / rate);
         var output = new float[outLen];
         nuint done = 0, made = 0;
-        var quality = SoxrApi.soxr_quality_spec(SoxrApi.RecipeHq, 0);
+        var quality = Soxr.soxr_quality_spec(Soxr.RecipeHq, 0);
         fixed (float* src = input)
         fixed (float* dst = output)
-            Assert.True(SoxrApi.soxr_oneshot(rate, 16000, 1, src, (nuint)input.Length, &done, dst, (nuint)outLen, &made, null, &quality, null) == null);
+            Assert.True(Soxr.soxr_oneshot(rate, 16000, 1, src, (nuint)input.Length, &done, dst, (nuint)outLen, &made, null, &quality, null) == null);
         return output[..(int)made];
     }
 
@@ -69,4 +70,26 @@ public sealed unsafe class ResamplerTests
         var input = Chirp(16000, 1.1);
         Assert.Equal(input, Blocks(input, 16000, 333, 4096));
     }
+}
+
+/// <summary>libsoxr's one-shot call (soxr.h), bound here on its own: the independent reference for <see cref="Resampler"/>.</summary>
+internal static unsafe partial class Soxr
+{
+    /// <summary>SOXR_HQ, the recipe <see cref="Resampler"/> uses.</summary>
+    public const nuint RecipeHq = 4;
+    private const string Lib = "libsoxr.so.0";
+
+    [StructLayout(LayoutKind.Sequential)]
+    public struct QualitySpec
+    {
+        public double Precision, PhaseResponse, PassbandEnd, StopbandBegin;
+        public IntPtr E;
+        public nuint Flags;
+    }
+
+    [LibraryImport(Lib)] public static partial QualitySpec soxr_quality_spec(nuint recipe, nuint flags);
+
+    [LibraryImport(Lib)]
+    public static partial byte* soxr_oneshot(double inputRate, double outputRate, uint channels, float* input, nuint inLen, nuint* inDone,
+        float* output, nuint outLen, nuint* outDone, void* ioSpec, QualitySpec* qualitySpec, void* runtimeSpec);
 }

@@ -96,7 +96,5 @@ internal static unsafe partial class NativeMethods
     internal static partial int hs_segment_get(SegmentsHandle segments, uint index, float* startSec, float* endSec, byte** text, nuint* textLen);
     [LibraryImport(Lib)] internal static partial int hs_segments_free(nint segments);
 
-    // ---------------------------------------------------------------- fake backend
-    [LibraryImport(Lib, StringMarshalling = StringMarshalling.Utf8)]
-    internal static partial int hs_fake_set_fault(string? faults);
+    // hs_fake_set_fault (hailo_shim_fake.h) is for tests only and not bound here: tests/Hailo.TestSupport calls it.
 }

@@ -84,12 +84,6 @@ public sealed unsafe class NpuRuntime
         return Shim.StatusName(status);
     }
 
-    /// <summary>
-    /// Sets the fake backend's injected faults ("device_lost,timeout"; null or "" clears). Throws HailoException
-    /// NOT_SUPPORTED on the real backend.
-    /// </summary>
-    public void SetFakeFaults(string? faults) => Shim.Check(NativeMethods.hs_fake_set_fault(faults ?? ""));
-
     public override string ToString() =>
         $"libhailo_shim {ShimVersion} (ABI {AbiVersion}, backend {BackendName}, HailoRT {RuntimeVersion}) from {LibraryPath}";
 }
