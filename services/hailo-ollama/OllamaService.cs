@@ -23,6 +23,8 @@ public static class OllamaService
         Defaults = () => new OllamaConfig(),
         Catalog = OllamaModels.Catalog,
         DefaultModels = c => [c.Device == "npu" ? c.Ollama.DefaultModel + OllamaModels.HefSuffix : c.Ollama.DefaultModel],
+        // curl -d (form-encoded) and other non-browser clients send JSON under any label, and Ollama reads it.
+        JsonUnderAnyContentType = true,
         Configure = Configure,
         Map = Map,
     };
@@ -99,7 +101,7 @@ public static class OllamaService
             .WithName("create").WithTags("ollama").WithSummary("Create a model from an uploaded GGUF (files) or another model (from) with system, template, parameters");
         app.MapMethods("/api/blobs/{digest}", ["HEAD"], (HttpContext h, string digest, ManageApi api) => api.BlobHeadAsync(h, digest))
             .WithName("blob-exists").WithTags("ollama").WithSummary("200 if the blob is here, else 404");
-        app.MapPost("/api/blobs/{digest}", (HttpContext h, string digest, ManageApi api) => api.BlobPostAsync(h, digest)).WithBodyLimit(maxBlob)
+        app.MapPost("/api/blobs/{digest}", (HttpContext h, string digest, ManageApi api) => api.BlobPostAsync(h, digest)).WithBodyLimit(maxBlob).WithAnyContentType()
             .WithName("blob-upload").WithTags("ollama").WithSummary("Upload a model file; its sha256 must match the digest");
 
         app.MapPost("/v1/chat/completions", (HttpContext h, OpenAiApi api) => api.ChatAsync(h)).WithBodyLimit()

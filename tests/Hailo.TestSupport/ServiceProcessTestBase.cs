@@ -173,6 +173,19 @@ public abstract class ServiceProcessTestBase : IDisposable
         await AssertCommandPrints(["--help"], $"usage: {Service} [command] [options]", "pull [MODEL...]");
     }
 
+    /// <summary>
+    /// The binary itself (the Native AOT one under make test-aot, where the schema exporter has no reflection to fall
+    /// back on) serves a valid OpenAPI document. The service's own routes are checked in its in-process tests.
+    /// </summary>
+    [Fact]
+    public async Task OpenApi_document_is_served_and_valid()
+    {
+        await using var p = Start(Args(["--models.preload", "false"]));
+        await p.WaitForDatagram("READY=1", StartTimeout);
+        var doc = await OpenApiDocument.FetchAndAssertValid(p.Client, ["/health", "/health/ready", "/metrics"]);
+        Assert.Equal(Service, doc.GetProperty("info").GetProperty("title").GetString());
+    }
+
     [Fact]
     public async Task Host_config_errors_exit_2_with_the_fix()
     {
