@@ -74,8 +74,9 @@ public static class OllamaService
 
         app.MapMethods("/", ["GET", "HEAD"], () => TypedResults.Text("Ollama is running", "text/plain; charset=utf-8"))
             .WithName("root").WithTags("ollama").WithSummary("\"Ollama is running\" (clients probe this)");
-        app.MapMethods("/api/version", ["GET", "HEAD"], (HttpContext h) =>
-                JsonOut.SingleAsync(h.Response, w => w.WriteString("version", ctx.Config.Ollama.ApiVersion), h.RequestAborted))
+        // Two parameters: a lone HttpContext would make it a bare RequestDelegate, which the OpenAPI document leaves out.
+        app.MapMethods("/api/version", ["GET", "HEAD"], (HttpContext h, CancellationToken ct) =>
+                JsonOut.SingleAsync(h.Response, w => w.WriteString("version", ctx.Config.Ollama.ApiVersion), ct))
             .WithName("version").WithTags("ollama").WithSummary("The Ollama API version this service speaks");
         app.MapMethods("/api/tags", ["GET", "HEAD"], (HttpContext h, NativeApi api) => api.TagsAsync(h))
             .WithName("tags").WithTags("ollama").WithSummary("Models on this machine");
