@@ -193,6 +193,11 @@ public abstract class ServiceProcessTestBase : IDisposable
         await AssertConfigRefused("server:\n  prot: 1\n", ["--device", "tpu"], "server.prot: unknown key", "did you mean 'port'");
         await AssertConfigRefused("server:\n  prot: 1\n", "server.prot: unknown key", "did you mean 'port'");
         await AssertConfigRefused("", ["check-config", "--device", "tpu"], "device: 'tpu' is not one of: auto, npu, cpu");
+        // A blank token file would switch auth off: refused, and the service does not start.
+        var blank = Path.Combine(Models, "token");
+        await File.WriteAllTextAsync(blank, "\n");
+        await AssertConfigRefused($"server:\n  auth_token_file: {blank}\n", ["--device", "cpu"], "server.auth_token_file", "is empty");
+        await AssertConfigRefused("server:\n  allowed_origin: [\"*\"]\n", "did you mean 'allowed_origins'");
         // A service started with a config file that is not there stops at once, before listening.
         var (code, _, err) = await Run(["--config", Path.Combine(Models, "nope.yaml")]);
         Assert.Equal(2, code);
