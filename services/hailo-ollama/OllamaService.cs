@@ -23,6 +23,8 @@ public static class OllamaService
         Defaults = () => new OllamaConfig(),
         Catalog = OllamaModels.Catalog,
         DefaultModels = c => [c.Device == "npu" ? c.Ollama.DefaultModel + OllamaModels.HefSuffix : c.Ollama.DefaultModel],
+        // curl -d (form-encoded) and other non-browser clients send JSON under any label, and Ollama reads it.
+        JsonUnderAnyContentType = true,
         Configure = Configure,
         Map = Map,
     };
@@ -76,8 +78,9 @@ public static class OllamaService
 
         app.MapMethods("/", ["GET", "HEAD"], () => TypedResults.Text("Ollama is running", "text/plain; charset=utf-8"))
             .WithName("root").WithTags("ollama").WithSummary("\"Ollama is running\" (clients probe this)");
-        app.MapMethods("/api/version", ["GET", "HEAD"], (HttpContext h) =>
-                JsonOut.SingleAsync(h.Response, w => w.WriteString("version", ctx.Config.Ollama.ApiVersion), h.RequestAborted))
+        // Two parameters: a lone HttpContext would make it a bare RequestDelegate, which the OpenAPI document leaves out.
+        app.MapMethods("/api/version", ["GET", "HEAD"], (HttpContext h, CancellationToken ct) =>
+                JsonOut.SingleAsync(h.Response, w => w.WriteString("version", ctx.Config.Ollama.ApiVersion), ct))
             .WithName("version").WithTags("ollama").WithSummary("The Ollama API version this service speaks");
         app.MapMethods("/api/tags", ["GET", "HEAD"], (HttpContext h, NativeApi api) => api.TagsAsync(h))
             .WithName("tags").WithTags("ollama").WithSummary("Models on this machine");
@@ -103,7 +106,7 @@ public static class OllamaService
             .WithName("create").WithTags("ollama").WithSummary("Create a model from an uploaded GGUF (files) or another model (from) with system, template, parameters");
         app.MapMethods("/api/blobs/{digest}", ["HEAD"], (HttpContext h, string digest, ManageApi api) => api.BlobHeadAsync(h, digest))
             .WithName("blob-exists").WithTags("ollama").WithSummary("200 if the blob is here, else 404");
-        app.MapPost("/api/blobs/{digest}", (HttpContext h, string digest, ManageApi api) => api.BlobPostAsync(h, digest)).WithBodyLimit(maxBlob)
+        app.MapPost("/api/blobs/{digest}", (HttpContext h, string digest, ManageApi api) => api.BlobPostAsync(h, digest)).WithBodyLimit(maxBlob).WithAnyContentType()
             .WithName("blob-upload").WithTags("ollama").WithSummary("Upload a model file; its sha256 must match the digest");
 
         app.MapPost("/v1/chat/completions", (HttpContext h, OpenAiApi api) => api.ChatAsync(h)).WithBodyLimit()

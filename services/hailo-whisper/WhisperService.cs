@@ -147,19 +147,8 @@ public static class WhisperService
         if (!http.Request.HasFormContentType || !(http.Request.ContentType?.Contains("multipart/form-data", StringComparison.OrdinalIgnoreCase) ?? false))
             throw new ApiException(415, "unsupported_media_type",
                 "Content-Type must be multipart/form-data with the audio in a 'file' field, as OpenAI's audio API expects; raw audio bodies are not accepted");
-        IFormCollection form;
-        try
-        {
-            form = await http.Request.ReadFormAsync(ct);
-        }
-        catch (InvalidDataException e)
-        {
-            throw ApiException.BadRequest("invalid_multipart", "Invalid multipart request: " + e.Message);
-        }
-        catch (IOException e) when (e is not EndOfStreamException || !ct.IsCancellationRequested)
-        {
-            throw ApiException.BadRequest("invalid_multipart", "Invalid multipart request: " + e.Message);
-        }
+        // The host's reader: a body over the limit is the host's 413 naming the limit, not a 400.
+        var form = await FormBody.ReadAsync(http.Request, ct);
 
         var file = form.Files.GetFile("file") ?? throw ApiException.BadRequest("missing_file", "Missing 'file' field: send the audio as a file part named 'file'", "file");
         byte[] audio;

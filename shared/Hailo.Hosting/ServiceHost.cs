@@ -29,6 +29,11 @@ public sealed class ServiceDefinition<TConfig> where TConfig : ServiceConfig
     public required Action<ServiceContext<TConfig>> Configure { get; init; }
     /// <summary>Maps the service's endpoints.</summary>
     public required Action<WebApplication, ServiceContext<TConfig>> Map { get; init; }
+    /// <summary>
+    /// Endpoints without declared content types take JSON under any content type from clients that are not browsers
+    /// (no Origin header), as Ollama does for `curl -d`; browsers must still say application/json.
+    /// </summary>
+    public bool JsonUnderAnyContentType { get; init; }
     /// <summary>Models `pull` fetches when given no names (what the configured pipeline needs).</summary>
     public Func<TConfig, IEnumerable<string>>? DefaultModels { get; init; }
     public string Version { get; init; } = typeof(ServiceDefinition<>).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
@@ -86,7 +91,18 @@ public static class ServiceHost
                 return await PullAsync(definition, config, cl.Arguments);
         }
 
-        await using var app = Build(definition, config);
+        WebApplication built;
+        try
+        {
+            built = Build(definition, config);
+        }
+        catch (ConfigException e)
+        {
+            // The token file changed between check and start.
+            await Console.Error.WriteLineAsync($"{definition.Name}: {e.Message}");
+            return 2;
+        }
+        await using var app = built;
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(definition.Name);
         try
         {
@@ -169,7 +185,10 @@ public static class ServiceHost
         builder.Services.AddSingleton(metrics);
         builder.Services.AddSingleton(store);
         builder.Services.AddSingleton<IErrorWriter, HailoErrorWriter>();
-        builder.Services.AddSingleton(new HostPolicy(ReadToken(config.Server), MaxBody(config)));
+        var token = config.Server.ReadToken();
+        builder.Services.AddSingleton(new HostPolicy(token is null ? null : System.Text.Encoding.UTF8.GetBytes(token), MaxBody(config),
+            definition.JsonUnderAnyContentType));
+        builder.Services.AddSingleton(new BrowserGuard(config.Server));
         builder.Services.AddSingleton<SystemdNotifier>();
         builder.Services.AddHostedService(sp => new SystemdIntegration(sp.GetRequiredService<SystemdNotifier>(), state,
             sp.GetRequiredService<IHostApplicationLifetime>(), sp.GetRequiredService<ILogger<SystemdIntegration>>(), TimeSpan.FromMinutes(2),
@@ -188,7 +207,9 @@ public static class ServiceHost
         customize?.Invoke(builder);
 
         var app = builder.Build();
+        LogAccess(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(definition.Name), config.Server, token is not null);
         app.UseMiddleware<ErrorAndMetricsMiddleware>();
+        app.UseMiddleware<BrowserPolicyMiddleware>();
         app.UseRouting();
         app.UseMiddleware<RequestPolicyMiddleware>();
         MapHostEndpoints(app, state, metrics);
@@ -265,10 +286,17 @@ public static class ServiceHost
 
     private static long MaxBody(ServiceConfig config) => (long)(config.Server.MaxBodyMb * 1048576);
 
-    private static byte[]? ReadToken(ServerConfig server)
+    /// <summary>Says at start who may call the service: whether a bearer token is required (never the token itself).</summary>
+    private static void LogAccess(ILogger log, ServerConfig server, bool auth)
     {
-        var token = server.AuthTokenFile.Length > 0 ? File.ReadLines(server.AuthTokenFile).FirstOrDefault()?.Trim() : server.AuthToken;
-        return string.IsNullOrEmpty(token) ? null : System.Text.Encoding.UTF8.GetBytes(token);
+        var loopback = server.Host == "localhost" || (IPAddress.TryParse(server.Host, out var ip) && IPAddress.IsLoopback(ip));
+        if (auth)
+            log.LogInformation("auth on: every endpoint but /health needs the bearer token from {Source}",
+                server.AuthTokenFile.Length > 0 ? $"server.auth_token_file ({server.AuthTokenFile})" : "server.auth_token");
+        else if (loopback)
+            log.LogInformation("auth off: no server.auth_token_file or server.auth_token; only this machine can reach {Host}", server.Host);
+        else
+            log.LogWarning("auth off on {Host}: any client on the network may use the API; set server.auth_token_file to require a token", server.Host);
     }
 
     private static int ListModels<TConfig>(ServiceDefinition<TConfig> definition, TConfig config) where TConfig : ServiceConfig

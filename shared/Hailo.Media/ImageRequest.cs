@@ -36,16 +36,7 @@ public static class ImageRequest
         var contentType = request.ContentType ?? "";
         if (contentType.StartsWith("application/json", StringComparison.OrdinalIgnoreCase))
         {
-            T? body;
-            try
-            {
-                body = await JsonSerializer.DeserializeAsync(request.Body, format.Json, ct).ConfigureAwait(false);
-            }
-            catch (JsonException e)
-            {
-                throw ApiException.BadRequest("invalid_json", JsonProblem(e, [format.ImageFields[0], .. format.Options]));
-            }
-            if (body is null) throw ApiException.BadRequest("invalid_json", $"the body must be a JSON object with an '{format.ImageFields[0]}' field");
+            var body = await JsonBody.ReadAsync(request, format.Json, ct).ConfigureAwait(false);
             var image = format.Image(body);
             if (image is null)
                 throw ApiException.BadRequest("missing_image", $"the JSON body has no '{format.ImageFields[0]}' field (base64 or a data URL)", format.ImageFields[0]);
@@ -67,23 +58,6 @@ public static class ImageRequest
             if (Array.IndexOf(format.Options, key) < 0)
                 throw ApiException.BadRequest("unknown_field", $"unknown query parameter '{key}'; accepted: {string.Join(", ", format.Options)}", key);
         return (raw, format.FromFields(new RequestFields(k => request.Query.TryGetValue(k, out var v) ? v.ToString() : null)));
-    }
-
-    /// <summary>A client-facing sentence for a JSON body that did not deserialise.</summary>
-    public static string JsonProblem(JsonException e, IEnumerable<string> accepted)
-    {
-        var msg = e.Message;
-        // STJ says "The JSON property 'x' could not be mapped to any .NET member ..." for unknown fields.
-        if (msg.Contains("could not be mapped", StringComparison.Ordinal))
-        {
-            var start = msg.IndexOf('\'');
-            var end = start >= 0 ? msg.IndexOf('\'', start + 1) : -1;
-            var field = end > start ? msg[(start + 1)..end] : "?";
-            return $"unknown field '{field}'; accepted: {string.Join(", ", accepted)}";
-        }
-        if (e.Path is { Length: > 1 } path && e.InnerException is null && msg.Contains("could not be converted", StringComparison.Ordinal))
-            return $"field '{path.TrimStart('$', '.')}' has the wrong type";
-        return $"the body is not valid JSON: {msg.Split(" Path:")[0]}";
     }
 }
 

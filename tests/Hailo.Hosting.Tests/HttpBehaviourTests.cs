@@ -75,7 +75,7 @@ public sealed class HttpBehaviourTests
         {
             await tcp.ConnectAsync(s.BaseAddress.Host, s.BaseAddress.Port);
             var stream = tcp.GetStream();
-            var head = $"POST /upload HTTP/1.1\r\nHost: x\r\nContent-Type: application/octet-stream\r\nTransfer-Encoding: chunked\r\n\r\n{5000:x}\r\n";
+            var head = $"POST /upload HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/octet-stream\r\nTransfer-Encoding: chunked\r\n\r\n{5000:x}\r\n";
             await stream.WriteAsync(Encoding.ASCII.GetBytes(head));
             await stream.WriteAsync(new byte[5000]);
             await stream.WriteAsync("\r\n"u8.ToArray());

@@ -30,11 +30,19 @@ public sealed class TestSection
 }
 
 public sealed record EchoRequest(string Text);
+
+/// <summary>A body with a field of each kind, refusing unknown fields as the services' request types do.</summary>
+[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
+public sealed record ShapeRequest(string? Name, double? Threshold, int? Count, List<string>? Tags, bool? Flag, ShapeOptions? Options);
+
+[JsonUnmappedMemberHandling(JsonUnmappedMemberHandling.Disallow)]
+public sealed record ShapeOptions(int? Size);
 public sealed record EchoResponse(string Text, int Length);
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower)]
 [JsonSerializable(typeof(TestConfig))]
 [JsonSerializable(typeof(EchoRequest))]
+[JsonSerializable(typeof(ShapeRequest))]
 [JsonSerializable(typeof(EchoResponse))]
 public sealed partial class TestJson : JsonSerializerContext;
 
@@ -59,8 +67,9 @@ public sealed class FakeModelControl
 /// <summary>A minimal service on the shared host: echo, a throwing endpoint, a body-limited upload and a model.</summary>
 public static class TestService
 {
-    public static ServiceDefinition<TestConfig> Create(FakeModelControl control) => new()
+    public static ServiceDefinition<TestConfig> Create(FakeModelControl control, bool jsonUnderAnyContentType = false) => new()
     {
+        JsonUnderAnyContentType = jsonUnderAnyContentType,
         Name = "hailo-test",
         DefaultPort = 18080,
         Summary = "test service",
@@ -87,6 +96,12 @@ public static class TestService
             app.Services.GetRequiredService<ModelSlot<FakeModel>>();
             app.MapPost("/echo", (EchoRequest r) => TypedResults.Json(new EchoResponse(r.Text, r.Text.Length), TestJson.Default.EchoResponse))
                 .WithBodyLimit(1024).Produces<EchoResponse>();
+            // Reads its JSON itself, as the services do: no declared content type, so the host requires JSON.
+            app.MapPost("/shape", async (HttpRequest req, CancellationToken ct) =>
+            {
+                var r = await JsonBody.ReadAsync(req, TestJson.Default.ShapeRequest, ct);
+                return TypedResults.Json(new EchoResponse(r.Name ?? "", r.Count ?? 0), TestJson.Default.EchoResponse);
+            });
             app.MapGet("/boom", string () => throw new InvalidOperationException("secret internal detail"));
             app.MapGet("/teapot", string () => throw new ApiException(418, "teapot", "I am a teapot") { RetryAfterSeconds = 7 });
             app.MapPost("/upload", async (HttpRequest req) =>

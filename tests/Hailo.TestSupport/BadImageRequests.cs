@@ -94,7 +94,9 @@ public sealed class BadImageRequests
         // Clients such as curl ask before sending large bodies (Expect: 100-continue), so a refused upload is never sent.
         var request = new HttpRequestMessage(HttpMethod.Post, _url + c.Query) { Content = c.Content() };
         request.Headers.ExpectContinue = c.Status == HttpStatusCode.RequestEntityTooLarge;
-        await ErrorResponses.AssertError(await client.SendAsync(request), c.Status, c.Code);
+        var response = await client.SendAsync(request);
+        await ErrorResponses.AssertError(response, c.Status, c.Code);
+        HumanErrors.AssertHuman(HumanErrors.Message(await response.Content.ReadAsStringAsync()));
         Assert.Equal(HttpStatusCode.OK, (await client.GetAsync("/health")).StatusCode);
         Assert.Equal(HttpStatusCode.OK, (await client.PostAsync(_url + _goodQuery, Raw(_png()))).StatusCode);
     }

@@ -173,6 +173,19 @@ public abstract class ServiceProcessTestBase : IDisposable
         await AssertCommandPrints(["--help"], $"usage: {Service} [command] [options]", "pull [MODEL...]");
     }
 
+    /// <summary>
+    /// The binary itself (the Native AOT one under make test-aot, where the schema exporter has no reflection to fall
+    /// back on) serves a valid OpenAPI document. The service's own routes are checked in its in-process tests.
+    /// </summary>
+    [Fact]
+    public async Task OpenApi_document_is_served_and_valid()
+    {
+        await using var p = Start(Args(["--models.preload", "false"]));
+        await p.WaitForDatagram("READY=1", StartTimeout);
+        var doc = await OpenApiDocument.FetchAndAssertValid(p.Client, ["/health", "/health/ready", "/metrics"]);
+        Assert.Equal(Service, doc.GetProperty("info").GetProperty("title").GetString());
+    }
+
     [Fact]
     public async Task Host_config_errors_exit_2_with_the_fix()
     {
@@ -180,6 +193,11 @@ public abstract class ServiceProcessTestBase : IDisposable
         await AssertConfigRefused("server:\n  prot: 1\n", ["--device", "tpu"], "server.prot: unknown key", "did you mean 'port'");
         await AssertConfigRefused("server:\n  prot: 1\n", "server.prot: unknown key", "did you mean 'port'");
         await AssertConfigRefused("", ["check-config", "--device", "tpu"], "device: 'tpu' is not one of: auto, npu, cpu");
+        // A blank token file would switch auth off: refused, and the service does not start.
+        var blank = Path.Combine(Models, "token");
+        await File.WriteAllTextAsync(blank, "\n");
+        await AssertConfigRefused($"server:\n  auth_token_file: {blank}\n", ["--device", "cpu"], "server.auth_token_file", "is empty");
+        await AssertConfigRefused("server:\n  allowed_origin: [\"*\"]\n", "did you mean 'allowed_origins'");
         // A service started with a config file that is not there stops at once, before listening.
         var (code, _, err) = await Run(["--config", Path.Combine(Models, "nope.yaml")]);
         Assert.Equal(2, code);

@@ -14,21 +14,35 @@ internal static class RequestJson
 {
     public static async Task<JsonDocument> ReadAsync(HttpRequest request, CancellationToken ct)
     {
+        var body = await JsonBody.ReadAllAsync(request, ct).ConfigureAwait(false);
+        JsonDocument doc;
         try
         {
-            var doc = await JsonDocument.ParseAsync(request.Body, new JsonDocumentOptions { MaxDepth = 128 }, ct).ConfigureAwait(false);
-            if (doc.RootElement.ValueKind != JsonValueKind.Object)
-            {
-                doc.Dispose();
-                throw Err.Bad("the request body must be a JSON object");
-            }
-            return doc;
+            doc = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = 128 });
         }
-        catch (JsonException e)
+        catch (JsonException)
         {
-            throw Err.Bad($"invalid JSON in the request body: {e.Message}", code: "invalid_json");
+            // Said from the body itself: the exception's text names .NET internals (a bare resource key under AOT).
+            var problem = JsonBody.SyntaxProblem(body.Span, new JsonReaderOptions { MaxDepth = 128 }) ?? "the body is nested more than 128 levels deep";
+            throw Err.Bad(problem, code: "invalid_json");
         }
+        if (doc.RootElement.ValueKind != JsonValueKind.Object)
+        {
+            var kind = doc.RootElement.ValueKind;
+            doc.Dispose();
+            throw Err.Bad($"the request body must be a JSON object, not {Kind(kind)}", code: "invalid_json");
+        }
+        return doc;
     }
+
+    private static string Kind(JsonValueKind kind) => kind switch
+    {
+        JsonValueKind.Array => "an array",
+        JsonValueKind.String => "a string",
+        JsonValueKind.Number => "a number",
+        JsonValueKind.True or JsonValueKind.False => "true or false",
+        _ => "null",
+    };
 
     public static string? Str(this JsonElement o, string name)
     {

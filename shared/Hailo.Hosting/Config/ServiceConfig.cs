@@ -32,8 +32,19 @@ public sealed class ServerConfig
     public int Port { get; set; }
     /// <summary>Bearer token required on every endpoint except health; empty disables auth.</summary>
     public string AuthToken { get; set; } = "";
-    /// <summary>File holding the bearer token (first line); wins over auth_token.</summary>
+    /// <summary>File holding the bearer token (first line); wins over auth_token. An empty file is a config error.</summary>
     public string AuthTokenFile { get; set; } = "";
+    /// <summary>
+    /// Host names (and *.domain wildcards, or "*" for any) accepted in the Host header besides this machine's own
+    /// names and addresses: the guard against DNS rebinding.
+    /// </summary>
+    public List<string> AllowedHosts { get; set; } = [];
+    /// <summary>
+    /// Browser origins allowed to call the API besides the local ones (http(s)://localhost, 127.0.0.1, 0.0.0.0 on any
+    /// port; app://, file://, tauri://, vscode-webview://, vscode-file://). One "*" per entry: "https://*.example.com".
+    /// "*" alone allows every origin.
+    /// </summary>
+    public List<string> AllowedOrigins { get; set; } = [];
     /// <summary>How long in-flight requests may take to finish on stop.</summary>
     public double ShutdownTimeoutSeconds { get; set; } = 10;
     /// <summary>Largest request body accepted by the inference endpoints, in MiB.</summary>
@@ -50,8 +61,48 @@ public sealed class ServerConfig
         if (ShutdownTimeoutSeconds is < 0 or > 600) errors.Add("server.shutdown_timeout_seconds", "must be between 0 and 600");
         if (MaxBodyMb is <= 0 or > 1024) errors.Add("server.max_body_mb", "must be greater than 0 and at most 1024");
         if (MaxQueuedRequests is < 0 or > 10000) errors.Add("server.max_queued_requests", "must be between 0 and 10000");
-        if (AuthTokenFile.Length > 0 && !File.Exists(AuthTokenFile))
-            errors.Add("server.auth_token_file", $"'{AuthTokenFile}' does not exist");
+        if (AuthToken.Length > 0 && string.IsNullOrWhiteSpace(AuthToken))
+            errors.Add("server.auth_token", "is only whitespace, which would switch auth off; set a token or remove the key");
+        if (AuthTokenFile.Length > 0)
+        {
+            try
+            {
+                ReadToken();
+            }
+            catch (ConfigException e)
+            {
+                foreach (var p in e.Problems) errors.AddRaw(p);
+            }
+        }
+        foreach (var h in AllowedHosts)
+            if (Http.BrowserGuard.HostPatternProblem(h) is { } problem) errors.Add("server.allowed_hosts", problem);
+        foreach (var o in AllowedOrigins)
+            if (Http.BrowserGuard.OriginPatternProblem(o) is { } problem) errors.Add("server.allowed_origins", problem);
+    }
+
+    /// <summary>
+    /// The bearer token (auth_token_file's first line, else auth_token), or null when auth is off. A token file that
+    /// is missing, unreadable, empty or blank is a config error: it must never switch auth off silently.
+    /// </summary>
+    public string? ReadToken()
+    {
+        if (AuthTokenFile.Length == 0) return AuthToken.Trim() is { Length: > 0 } t ? t : null;
+        const string key = "server.auth_token_file";
+        if (!File.Exists(AuthTokenFile)) throw new ConfigException([$"{key}: '{AuthTokenFile}' does not exist"]);
+        string? first;
+        try
+        {
+            using var reader = new StreamReader(AuthTokenFile);
+            first = reader.ReadLine();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            var why = e is UnauthorizedAccessException ? "permission denied (the service's user must be able to read it)" : e.Message;
+            throw new ConfigException([$"{key}: cannot read '{AuthTokenFile}': {why}"]);
+        }
+        if (string.IsNullOrWhiteSpace(first))
+            throw new ConfigException([$"{key}: the first line of '{AuthTokenFile}' is empty, which would switch auth off; write the token on its first line, or remove the key to run without auth"]);
+        return first.Trim();
     }
 }
 

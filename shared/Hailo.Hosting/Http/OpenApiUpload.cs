@@ -19,7 +19,10 @@ public static class OpenApiUpload
         {
             var declared = endpoint.Metadata.OfType<IAcceptsMetadata>().ToList();
             var types = declared.SelectMany(a => a.ContentTypes).Concat(["multipart/form-data", .. rawContentTypes]).Distinct().ToArray();
-            var requestType = declared.Select(a => a.RequestType).FirstOrDefault(t => t is not null);
+            // Without a JSON body type the API explorer would describe the body as System.Void, which has no JSON
+            // metadata: the document would fail with a 500. A string stands in; the transformer below replaces the
+            // multipart and raw entries, and a JSON type declared with Accepts<T> keeps its own schema.
+            var requestType = declared.Select(a => a.RequestType).FirstOrDefault(t => t is not null) ?? typeof(string);
             foreach (var d in declared) endpoint.Metadata.Remove(d);
             endpoint.Metadata.Add(new UploadAccepts(types, requestType));
         });
@@ -47,7 +50,7 @@ public static class OpenApiUpload
         return builder;
     }
 
-    private sealed class UploadAccepts(string[] types, Type? requestType) : IAcceptsMetadata
+    private sealed class UploadAccepts(string[] types, Type requestType) : IAcceptsMetadata
     {
         public IReadOnlyList<string> ContentTypes { get; } = types;
         public Type? RequestType { get; } = requestType;

@@ -117,12 +117,18 @@ internal sealed class RequestPolicyMiddleware(RequestDelegate next, HostPolicy p
         if (context.Request.ContentLength > limit) throw ErrorAndMetricsMiddleware.TooLarge(context);
 
         var hasBody = context.Request.ContentLength > 0 || context.Request.Headers.TransferEncoding.Count > 0;
-        if (hasBody)
+        if (hasBody && endpoint.Metadata.GetMetadata<AnyContentTypeMetadata>() is null)
         {
             var accepted = endpoint.Metadata.GetOrderedMetadata<IAcceptsMetadata>().SelectMany(a => a.ContentTypes).Distinct().ToArray();
             if (accepted.Length > 0 && !Matches(context.Request.ContentType, accepted))
                 throw new ApiException(415, "unsupported_media_type",
                     $"content type '{context.Request.ContentType ?? "(none)"}' is not accepted here; send one of: {string.Join(", ", accepted)}");
+            // A body the endpoint reads as JSON must say so: text/plain, form-encoded and unlabelled bodies are what a
+            // web page may send anywhere without a CORS preflight.
+            if (accepted.Length == 0 && !IsJson(context.Request.ContentType)
+                && !(policy.JsonUnderAnyContentType && context.Request.Headers.Origin.Count == 0))
+                throw new ApiException(415, "unsupported_media_type",
+                    $"content type '{context.Request.ContentType ?? "(none)"}' is not accepted here; send the body as application/json");
         }
         return next(context);
     }
@@ -143,6 +149,11 @@ internal sealed class RequestPolicyMiddleware(RequestDelegate next, HostPolicy p
         return CryptographicOperations.FixedTimeEquals(given, token);
     }
 
+    internal static bool IsJson(string? contentType) =>
+        contentType is not null && MediaTypeHeaderValue.TryParse(contentType, out var t)
+        && (t.MediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase)
+            || (t.Type.Equals("application", StringComparison.OrdinalIgnoreCase) && t.Suffix.Equals("json", StringComparison.OrdinalIgnoreCase)));
+
     internal static bool Matches(string? contentType, IReadOnlyList<string> accepted)
     {
         if (contentType is null || !MediaTypeHeaderValue.TryParse(contentType, out var actual)) return false;
@@ -153,9 +164,10 @@ internal sealed class RequestPolicyMiddleware(RequestDelegate next, HostPolicy p
 }
 
 /// <summary>Settings the request policy needs, resolved once from the config.</summary>
-internal sealed class HostPolicy(byte[]? token, long defaultBodyLimit)
+internal sealed class HostPolicy(byte[]? token, long defaultBodyLimit, bool jsonUnderAnyContentType = false)
 {
     public byte[]? Token { get; } = token;
+    public bool JsonUnderAnyContentType { get; } = jsonUnderAnyContentType;
     public long DefaultBodyLimit { get; } = defaultBodyLimit;
     /// <summary>Endpoints without a declared limit (GETs, small JSON) accept this much.</summary>
     public long SmallBodyLimit { get; } = 1 << 20;

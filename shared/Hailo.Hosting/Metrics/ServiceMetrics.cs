@@ -21,6 +21,7 @@ public sealed class ServiceMetrics(string service)
 
     public void ObserveRequest(string method, string route, int status, double seconds)
     {
+        method = MethodLabel(method); // a client chooses the method: unbounded label values otherwise
         lock (_lock)
         {
             _requests.TryGetValue((method, route, status), out var n);
@@ -28,6 +29,13 @@ public sealed class ServiceMetrics(string service)
             Get(_requestSeconds, route).Observe(seconds);
         }
     }
+
+    /// <summary>The method as a label: one of GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS, or "other".</summary>
+    public static string MethodLabel(string method) => method switch
+    {
+        "GET" or "HEAD" or "POST" or "PUT" or "DELETE" or "PATCH" or "OPTIONS" => method,
+        _ => "other",
+    };
 
     /// <summary>Time of one stage (pre-process, model, post-process, ...) of one inference.</summary>
     public void ObserveInference(string model, string stage, double seconds)

@@ -117,7 +117,7 @@ public sealed class NpuTests : IAsyncLifetime
             await tcp.ConnectAsync(_service.BaseAddress.Host, _service.BaseAddress.Port);
             var body = Encoding.UTF8.GetBytes($$"""{"model":"qwen2.5:1.5b","prompt":"{{words}}"}""");
             var stream = tcp.GetStream();
-            await stream.WriteAsync(Encoding.ASCII.GetBytes($"POST /api/generate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {body.Length}\r\n\r\n"));
+            await stream.WriteAsync(Encoding.ASCII.GetBytes($"POST /api/generate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {body.Length}\r\n\r\n"));
             await stream.WriteAsync(body);
             var got = 0;
             var buf = new byte[4096];

@@ -1,0 +1,268 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
+using Microsoft.AspNetCore.Http;
+
+namespace Hailo.Hosting.Http;
+
+/// <summary>
+/// Reads JSON request bodies and says what is wrong with a bad one the way a person would: "unknown field 'nope'
+/// (accepted: image, confidence_threshold)", "field 'confidence_threshold' must be a number, not a string", "the
+/// body is not valid JSON at line 1, column 2". The sentences come from the body and the type's source-generated
+/// metadata, never from the serializer's exception text (which names .NET types, and in the Native AOT binaries is a
+/// bare resource key such as "UnmappedJsonProperty, nope, HailoPose.Api.PoseRequest").
+/// </summary>
+public static class JsonBody
+{
+    public const string Code = "invalid_json";
+
+    /// <summary>Reads the whole body and deserialises it; a body that does not fit is a 400 invalid_json.</summary>
+    public static async Task<T> ReadAsync<T>(HttpRequest request, JsonTypeInfo<T> type, CancellationToken ct) where T : class =>
+        Deserialize((await ReadAllAsync(request, ct).ConfigureAwait(false)).Span, type);
+
+    /// <summary>The whole request body (the endpoint's body limit applies while reading).</summary>
+    public static async Task<ReadOnlyMemory<byte>> ReadAllAsync(HttpRequest request, CancellationToken ct)
+    {
+        var capacity = request.ContentLength is { } n and > 0 and < int.MaxValue ? (int)n : 4096;
+        var buffer = new ArrayBufferWriter<byte>(capacity);
+        var pipe = request.BodyReader;
+        while (true)
+        {
+            var read = await pipe.ReadAsync(ct).ConfigureAwait(false);
+            foreach (var segment in read.Buffer) buffer.Write(segment.Span);
+            pipe.AdvanceTo(read.Buffer.End);
+            if (read.IsCompleted) break;
+        }
+        return buffer.WrittenMemory;
+    }
+
+    /// <summary>Deserialises a whole body; a body that does not fit is a 400 invalid_json naming the problem.</summary>
+    public static T Deserialize<T>(ReadOnlySpan<byte> utf8, JsonTypeInfo<T> type) where T : class
+    {
+        T? value;
+        try
+        {
+            value = JsonSerializer.Deserialize(utf8, type);
+        }
+        catch (JsonException e)
+        {
+            var (message, param) = Explain(utf8, type, e);
+            throw new ApiException(400, Code, message, e) { Param = param };
+        }
+        return value ?? throw new ApiException(400, Code, $"the body must be a JSON object{Accepted(type)}, not null");
+    }
+
+    /// <summary>
+    /// What keeps <paramref name="utf8"/> from being JSON at all ("the body is empty", "the body is not valid JSON at
+    /// line 1, column 2"), or null when it is well-formed.
+    /// </summary>
+    public static string? SyntaxProblem(ReadOnlySpan<byte> utf8, JsonReaderOptions options = default)
+    {
+        if (IsBlank(utf8)) return "the body is empty; send a JSON object";
+        var reader = new Utf8JsonReader(utf8, options);
+        try
+        {
+            while (reader.Read()) { }
+            return null;
+        }
+        catch (JsonException e)
+        {
+            var line = e.LineNumber ?? 0;
+            var position = e.BytePositionInLine ?? 0;
+            var message = $"the body is not valid JSON at line {line + 1}, column {position + 1}";
+            return Offset(utf8, line, position) >= TrimmedLength(utf8) ? message + " (it ends before the JSON is complete)" : message;
+        }
+    }
+
+    /// <summary>What is wrong with <paramref name="utf8"/> as a <paramref name="type"/>, and the field at fault.</summary>
+    public static (string Message, string? Param) Explain(ReadOnlySpan<byte> utf8, JsonTypeInfo type, JsonException e)
+    {
+        var o = type.Options;
+        var readerOptions = new JsonReaderOptions
+        {
+            AllowTrailingCommas = o.AllowTrailingCommas,
+            CommentHandling = o.ReadCommentHandling == JsonCommentHandling.Skip ? JsonCommentHandling.Skip : JsonCommentHandling.Disallow,
+            MaxDepth = o.MaxDepth == 0 ? 64 : o.MaxDepth,
+        };
+        if (SyntaxProblem(utf8, readerOptions) is { } syntax) return (syntax, null);
+        using var doc = JsonDocument.Parse(utf8.ToArray(), DocumentOptions(type.Options));
+        if (Check(doc.RootElement, type, "") is { } problem) return problem;
+        // The shape fits but a converter refused a value (an out-of-range number, an unknown enum name, ...).
+        var path = FieldPath(e.Path);
+        return path.Length > 0
+            ? ($"field '{path}' has a value this endpoint cannot use", path)
+            : ("the body does not fit this endpoint; see /openapi/v1.json", null);
+    }
+
+    private static bool IsBlank(ReadOnlySpan<byte> utf8)
+    {
+        foreach (var b in utf8)
+            if (b is not ((byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n')) return false;
+        return true;
+    }
+
+    private static JsonDocumentOptions DocumentOptions(JsonSerializerOptions o) => new()
+    {
+        AllowTrailingCommas = o.AllowTrailingCommas,
+        CommentHandling = o.ReadCommentHandling == JsonCommentHandling.Skip ? JsonCommentHandling.Skip : JsonCommentHandling.Disallow,
+        MaxDepth = o.MaxDepth == 0 ? 64 : o.MaxDepth,
+    };
+
+    /// <summary>The byte offset of a 0-based line and byte position in it.</summary>
+    private static long Offset(ReadOnlySpan<byte> utf8, long line, long position)
+    {
+        var start = 0;
+        for (var l = 0L; l < line; l++)
+        {
+            var nl = utf8[start..].IndexOf((byte)'\n');
+            if (nl < 0) return utf8.Length;
+            start += nl + 1;
+        }
+        return start + position;
+    }
+
+    private static int TrimmedLength(ReadOnlySpan<byte> utf8)
+    {
+        var n = utf8.Length;
+        while (n > 0 && utf8[n - 1] is (byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n') n--;
+        return n;
+    }
+
+    /// <summary>Walks a parsed body along the type's metadata: the first unknown field or ill-typed value.</summary>
+    private static (string, string?)? Check(JsonElement value, JsonTypeInfo type, string path)
+    {
+        var nullableOf = Nullable.GetUnderlyingType(type.Type);
+        if (value.ValueKind == JsonValueKind.Null)
+            return type.Type.IsValueType && nullableOf is null ? Wrong(path, Expected(type), value) : null;
+        if (nullableOf is not null && Info(type.Options, nullableOf) is { } underlying) type = underlying;
+
+        switch (type.Kind)
+        {
+            case JsonTypeInfoKind.Object:
+                if (value.ValueKind != JsonValueKind.Object) return Wrong(path, Expected(type), value);
+                var allowUnknown = (type.UnmappedMemberHandling ?? type.Options.UnmappedMemberHandling) == JsonUnmappedMemberHandling.Skip
+                                   || type.Properties.Any(p => p.IsExtensionData);
+                var comparison = type.Options.PropertyNameCaseInsensitive ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal;
+                foreach (var member in value.EnumerateObject())
+                {
+                    var prop = type.Properties.FirstOrDefault(p => !p.IsExtensionData && string.Equals(p.Name, member.Name, comparison));
+                    var at = Join(path, member.Name);
+                    if (prop is null)
+                    {
+                        if (allowUnknown) continue;
+                        return ($"unknown field '{at}'{Accepted(type)}", at);
+                    }
+                    if (Info(type.Options, prop.PropertyType) is { } propType && Check(member.Value, propType, at) is { } problem) return problem;
+                }
+                foreach (var required in type.Properties.Where(p => p.IsRequired))
+                    if (!value.EnumerateObject().Any(m => string.Equals(m.Name, required.Name, comparison)))
+                        return ($"field '{Join(path, required.Name)}' is required", Join(path, required.Name));
+                return null;
+            case JsonTypeInfoKind.Dictionary:
+                if (value.ValueKind != JsonValueKind.Object) return Wrong(path, "an object", value);
+                if (Info(type.Options, type.ElementType) is not { } valueType) return null;
+                foreach (var member in value.EnumerateObject())
+                    if (Check(member.Value, valueType, Join(path, member.Name)) is { } problem) return problem;
+                return null;
+            case JsonTypeInfoKind.Enumerable:
+                if (type.Type == typeof(byte[])) return value.ValueKind == JsonValueKind.String ? null : Wrong(path, "a base64 string", value);
+                if (value.ValueKind != JsonValueKind.Array) return Wrong(path, "an array", value);
+                if (Info(type.Options, type.ElementType) is not { } elementType) return null;
+                var i = 0;
+                foreach (var item in value.EnumerateArray())
+                    if (Check(item, elementType, $"{path}[{i++}]") is { } problem) return problem;
+                return null;
+            default:
+                var expected = Expected(type);
+                return expected is null || Fits(value, type.Type) ? null : Wrong(path, expected, value);
+        }
+    }
+
+    /// <summary>The metadata of a member's type, or null when the resolver has none (then anything may do).</summary>
+    private static JsonTypeInfo? Info(JsonSerializerOptions options, Type? type)
+    {
+        if (type is null) return null;
+        try
+        {
+            return options.GetTypeInfo(type);
+        }
+        catch (NotSupportedException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>What a value of this type looks like in JSON, in words; null when anything may do.</summary>
+    private static string? Expected(JsonTypeInfo type)
+    {
+        var t = Nullable.GetUnderlyingType(type.Type) ?? type.Type;
+        if (type.Kind == JsonTypeInfoKind.Object) return "an object";
+        if (t == typeof(string) || t == typeof(char) || t == typeof(DateTime) || t == typeof(DateTimeOffset) || t == typeof(Guid) || t == typeof(TimeSpan)) return "a string";
+        if (t == typeof(bool)) return "true or false";
+        if (t == typeof(double) || t == typeof(float) || t == typeof(decimal) || t == typeof(Half)) return "a number";
+        if (t == typeof(int) || t == typeof(long) || t == typeof(short) || t == typeof(byte) || t == typeof(sbyte)
+            || t == typeof(uint) || t == typeof(ulong) || t == typeof(ushort)) return "a whole number";
+        if (t.IsEnum) return "a string or a number";
+        return null;
+    }
+
+    private static bool Fits(JsonElement value, Type type)
+    {
+        var t = Nullable.GetUnderlyingType(type) ?? type;
+        if (t == typeof(bool)) return value.ValueKind is JsonValueKind.True or JsonValueKind.False;
+        if (t == typeof(double) || t == typeof(float) || t == typeof(decimal) || t == typeof(Half)) return value.ValueKind == JsonValueKind.Number;
+        if (t.IsEnum) return value.ValueKind is JsonValueKind.String or JsonValueKind.Number;
+        if (t == typeof(int) || t == typeof(long) || t == typeof(short) || t == typeof(byte) || t == typeof(sbyte)
+            || t == typeof(uint) || t == typeof(ulong) || t == typeof(ushort))
+            return value.ValueKind == JsonValueKind.Number && value.TryGetDecimal(out var d) && d == decimal.Truncate(d);
+        return value.ValueKind == JsonValueKind.String; // string, char, dates, Guid, TimeSpan
+    }
+
+    private static (string, string?) Wrong(string path, string? expected, JsonElement value)
+    {
+        var got = value.ValueKind switch
+        {
+            JsonValueKind.String => "a string",
+            JsonValueKind.Number => value.TryGetDecimal(out var d) && d != decimal.Truncate(d) ? "a fraction" : "a number",
+            JsonValueKind.True or JsonValueKind.False => value.GetRawText(),
+            JsonValueKind.Array => "an array",
+            JsonValueKind.Object => "an object",
+            _ => "null",
+        };
+        return path.Length == 0
+            ? ($"the body must be a JSON object, not {got}", null)
+            : ($"field '{path}' must be {expected ?? "something else"}, not {got}", path);
+    }
+
+    private static string Join(string path, string name) => path.Length == 0 ? name : $"{path}.{name}";
+
+    private static string Accepted(JsonTypeInfo type) =>
+        type.Kind == JsonTypeInfoKind.Object && type.Properties.Count > 0
+            ? $" (accepted: {string.Join(", ", type.Properties.Where(p => !p.IsExtensionData).Select(p => p.Name))})"
+            : "";
+
+    /// <summary>"$.options['top k'][2]" → "options.top k[2]".</summary>
+    internal static string FieldPath(string? jsonPath)
+    {
+        if (string.IsNullOrEmpty(jsonPath) || jsonPath == "$") return "";
+        var sb = new StringBuilder(jsonPath.Length);
+        for (var i = jsonPath.StartsWith('$') ? 1 : 0; i < jsonPath.Length; i++)
+        {
+            var c = jsonPath[i];
+            if (c == '.') { if (sb.Length > 0) sb.Append('.'); continue; }
+            if (c == '[' && i + 1 < jsonPath.Length && jsonPath[i + 1] == '\'')
+            {
+                var end = jsonPath.IndexOf("']", i + 2, StringComparison.Ordinal);
+                if (end < 0) break;
+                if (sb.Length > 0) sb.Append('.');
+                sb.Append(jsonPath, i + 2, end - i - 2);
+                i = end + 1;
+                continue;
+            }
+            sb.Append(c);
+        }
+        return sb.ToString();
+    }
+}
