@@ -388,6 +388,7 @@ public sealed class WhisperFamily : Family
 public sealed class OllamaFamily : Family
 {
     public const string Model = "qwen2.5:0.5b";
+    public const string Bare = "bare:tiny";
     public override string Name => "ollama";
     public override string Service => "hailo-ollama";
 
@@ -401,6 +402,12 @@ public sealed class OllamaFamily : Family
         var dir = Path.Combine(scratch, Model);
         Directory.CreateDirectory(dir);
         GgufWriter.Write(Path.Combine(dir, "qwen2.5-0.5b-instruct-q4_k_m.gguf"), new GgufWriter.Spec("qwen2", Seed: 1));
+        // A second model whose GGUF carries an empty chat template, recorded the way pulled models are.
+        Directory.CreateDirectory(Path.Combine(scratch, Bare));
+        GgufWriter.Write(Path.Combine(scratch, Bare, "bare.gguf"), new GgufWriter.Spec("qwen2", Seed: 2, ChatTemplate: ""));
+        Directory.CreateDirectory(Path.Combine(scratch, "manifests"));
+        File.WriteAllText(Path.Combine(scratch, "manifests", Bare.Replace(':', '@') + ".json"),
+            $$"""{"name":"{{Bare}}","backend":"cpu","path":"{{Bare}}/bare.gguf","modified_at":"2026-01-01T00:00:00Z","family":"fuzz","stored":false}""");
         return scratch;
     }
 
@@ -416,6 +423,7 @@ public sealed class OllamaFamily : Family
         Json("/api/chat", """{"model":"qwen2.5:0.5b","messages":[{"role":"user","content":"json"}],"stream":false,"format":{"type":"object","properties":{"a":{"type":"integer"}}},"options":{"num_predict":4}}"""),
         Json("/api/create", """{"model":"fuzz-a","from":"qwen2.5:0.5b","system":"You are terse.","template":"{{ if .System }}{{ .System }}{{ end }}{{ .Prompt }}","parameters":{"temperature":0.2,"num_predict":3}}"""),
         Json("/api/show", """{"model":"qwen2.5:0.5b"}"""),
+        Json("/api/generate", """{"model":"bare:tiny","prompt":"Hello","stream":false,"options":{"num_predict":3}}"""),
         Json("/api/show", """{"name":"qwen2.5:0.5b","verbose":true}"""),
         Json("/v1/chat/completions", """{"model":"qwen2.5:0.5b","messages":[{"role":"user","content":"hi"}],"max_tokens":4}"""),
         Json("/v1/chat/completions", """{"model":"qwen2.5:0.5b","messages":[{"role":"system","content":"s"},{"role":"user","content":[{"type":"text","text":"hi"}]}],"max_tokens":3,"stream":true,"response_format":{"type":"json_object"},"temperature":0.7,"seed":1}"""),

@@ -85,11 +85,18 @@ public sealed class FuzzRun(Family family, int seed, TimeSpan duration, string o
     {
         _cases++;
         var o = await target.SendAsync(r);
-        if (o.Ok) { Count(o.Status == 0 ? "wyoming" : o.Status.ToString(System.Globalization.CultureInfo.InvariantCulture)); return target; }
         var issue = known.Match(family.Name, r);
+        if (o.Ok)
+        {
+            Count(o.Status == 0 ? "wyoming" : o.Status.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            if (label is not null && issue is not null)
+                Console.WriteLine($"  known {issue.Id}: {label} NO LONGER REPRODUCES (status {o.Status}): remove its line from known-issues.txt");
+            return target;
+        }
         var isKnown = issue is not null && (issue.Kind == "crash" || o.Finding == "5xx");
         if (isKnown)
         {
+            if (label is not null) Console.WriteLine($"  known {issue!.Id}: {label} still reproduces ({o.Finding} {o.Status})");
             _knownHits[issue!.Id] = _knownHits.GetValueOrDefault(issue.Id) + 1;
             Count("known");
         }
