@@ -53,7 +53,7 @@ models: build
 	@# No registry CI reaches serves an LLM: hailo-ollama gets a generated random-weight stand-in, stand-in:tiny (make run's default).
 	@$(DOTNET) run --no-build -c $(CONFIG) --project tests/Hailo.Ollama.ModelWriter -- $(MODELS)
 
-test: build models shim test-dotnet test-shim test-aot test-deb
+test: build models shim test-dotnet test-fuzz test-shim test-aot test-deb
 	@echo "all tests passed"
 
 test-dotnet:
@@ -79,6 +79,24 @@ test-aot:
 	    $(DOTNET) test tests/Hailo.$${name^}.Tests -c $(CONFIG) --no-build --filter "FullyQualifiedName~ServiceProcessTests" --logger "console;verbosity=minimal"; \
 	done
 	@for s in $(SERVICES); do .ci/qemu-smoke $$s $(PUBLISH)/$$s/linux-arm64 $(MODELS); done
+
+# Mutated requests against every service process (tests/Hailo.Fuzz): no 5xx but 503 + Retry-After, every 4xx a JSON
+# error of its family, the process alive and /health 200 at the end. FUZZ_SEED= replays a run, FUZZ_FAMILY=ollama
+# picks families, FUZZ_REPLAY=build/fuzz/ollama/x.req sends one saved input; findings go to build/fuzz.
+.PHONY: fuzz test-fuzz soak
+FUZZ_SECONDS ?= 600
+FUZZ = HAILO_TEST_MODELS=$(MODELS) $(DOTNET) run --no-build -c $(CONFIG) --project tests/Hailo.Fuzz --
+fuzz: build models
+	$(FUZZ) $(if $(FUZZ_REPLAY),replay $(FUZZ_REPLAY),fuzz --seconds $(FUZZ_SECONDS)) $(if $(FUZZ_FAMILY),--family $(FUZZ_FAMILY),)
+
+# CI's bounded fuzz: 20 s per family.
+test-fuzz:
+	$(FUZZ) fuzz --seconds 20
+
+# RSS after SOAK_REQUESTS well-formed requests ≤ 1.3 × RSS right after the model loaded, per service.
+SOAK_REQUESTS ?= 500
+soak: build models
+	$(FUZZ) memory --requests $(SOAK_REQUESTS) $(if $(FUZZ_FAMILY),--family $(FUZZ_FAMILY),)
 
 publish:
 	@test -n "$(SERVICE)" || { echo "name a service: make publish SERVICE=hailo-ocr RID=$(RID)"; exit 2; }
