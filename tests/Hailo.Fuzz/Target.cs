@@ -39,10 +39,10 @@ public sealed partial class Target : IAsyncDisposable
 
     public static string Binary(Family f) => ServiceProcess.Binary(f.Service, ServiceProcessTestBase.AotBinaryVariable(f.Service));
 
-    public static async Task<Target> StartAsync(Family family, string modelsDir, string[]? extra = null)
+    public static async Task<Target> StartAsync(Family family, string modelsDir, string[]? extra = null, string? binary = null)
     {
         string[] args = ["--port", "{port}", "--models-dir", modelsDir, "--models.search_paths", "", "--config", "/dev/null", .. family.ExtraArgs, .. extra ?? []];
-        var p = ServiceProcess.Start(Binary(family), args);
+        var p = ServiceProcess.Start(binary ?? Binary(family), args);
         try
         {
             await p.WaitForDatagram("READY=1", TimeSpan.FromMinutes(2));
