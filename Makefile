@@ -46,13 +46,16 @@ help:
 	@echo "make test        the whole test suite: .NET tests, shell tests, native shim tests, Native AOT publish + binary tests, packages"
 	@echo "make test-dotnet the .NET tests"
 	@echo "make test-shell  the shell tests: install-deps' decisions, make's targets and errors, the README's examples against make run"
-	@echo "make test-shim   the native shim's ctest suite, natively and cross-built for arm64 under qemu-user"
+	@echo "make test-fuzz   20 s of mutated requests per endpoint family against the service processes"
+	@echo "make test-shim   the native shim's ctest suite, natively and cross-built for arm64 under qemu-user, and its real backend compiled against HailoRT's headers"
 	@echo "make test-aot    Native AOT publish of every service for both architectures, the binaries through their tests"
 	@echo "make test-deb    the packages: lintian, arm64 under qemu-user, amd64 under systemd on Debian 12 and 13"
 	@echo "make shim        build the native shim (x64)"
 	@echo "make publish SERVICE=hailo-ocr RID=linux-x64|linux-arm64   Native AOT binary into build/publish/<service>/<rid>"
 	@echo "make publish-all every service for both architectures"
-	@echo "make bench       benchmarks; figures go into each service's README"
+	@echo "make bench       benchmarks and the load test; figures go into each service's README"
+	@echo "make fuzz        long fuzzing (FUZZ_SECONDS=600 per family; FUZZ_FAMILY=, FUZZ_SEED=, FUZZ_REPLAY=file.req)"
+	@echo "make soak        memory: RSS after SOAK_REQUESTS=500 requests against RSS after the model loaded, per service"
 	@echo "make deb [SERVICE=hailo-ocr] [ARCH=amd64|arm64]   .debs (with hailo-common) into build/deb"
 	@echo "make apt-repo    every package of both architectures as an apt repository in build/apt-repo"
 	@echo "make clean       remove build outputs (keeps build/models)"
@@ -69,7 +72,7 @@ shim:
 models: build
 	@.ci/models $(CONFIG) $(MODELS) $(if $(SERVICE),$(SERVICE),$(SERVICES))
 
-test: build models shim test-dotnet test-shell test-shim test-aot test-deb
+test: build models shim test-dotnet test-shell test-fuzz test-shim test-aot test-deb
 	@echo "all tests passed"
 
 test-dotnet: need-dotnet need-models
@@ -104,6 +107,24 @@ test-aot: need-dotnet need-models
 	    $(DOTNET) test tests/Hailo.$${name^}.Tests -c $(CONFIG) --no-build --filter "FullyQualifiedName~ServiceProcessTests" --logger "console;verbosity=minimal"; \
 	done
 	@for s in $(SERVICES); do .ci/qemu-smoke $$s $(PUBLISH)/$$s/linux-arm64 $(MODELS); done
+
+# Mutated requests against every service process (tests/Hailo.Fuzz): no 5xx but 503 + Retry-After, every 4xx a JSON
+# error of its family, the process alive and /health 200 at the end. FUZZ_SEED= replays a run, FUZZ_FAMILY=ollama
+# picks families, FUZZ_REPLAY=build/fuzz/ollama/x.req sends one saved input; findings go to build/fuzz.
+.PHONY: fuzz test-fuzz soak
+FUZZ_SECONDS ?= 600
+FUZZ = HAILO_TEST_MODELS=$(MODELS) $(DOTNET) run --no-build -c $(CONFIG) --project tests/Hailo.Fuzz --
+fuzz: need-dotnet build models
+	$(FUZZ) $(if $(FUZZ_REPLAY),replay $(FUZZ_REPLAY),fuzz --seconds $(FUZZ_SECONDS)) $(if $(FUZZ_FAMILY),--family $(FUZZ_FAMILY),)
+
+# CI's bounded fuzz: 20 s per family.
+test-fuzz: need-dotnet need-models
+	$(FUZZ) fuzz --seconds 20
+
+# RSS after SOAK_REQUESTS well-formed requests ≤ 1.3 × RSS right after the model loaded, per service.
+SOAK_REQUESTS ?= 500
+soak: need-dotnet build models
+	$(FUZZ) memory --requests $(SOAK_REQUESTS) $(if $(FUZZ_FAMILY),--family $(FUZZ_FAMILY),)
 
 publish: need-dotnet
 	@test -n "$(SERVICE)" || { echo "name a service: make publish SERVICE=hailo-ocr RID=$(RID)"; exit 2; }

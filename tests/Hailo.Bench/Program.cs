@@ -19,16 +19,24 @@ var benches = new Dictionary<string, (string Readme, Func<Task<Report>> Run)>
     ["hailo-whisper"] = ("services/hailo-whisper/README.md", () => new WhisperBench(repo).RunAsync()),
 };
 var failed = false;
+var loadOnly = args.Contains("--load-only");
 foreach (var (name, (readme, run)) in benches)
 {
     if (only is not null && only != name) continue;
-    Console.WriteLine($"== {name}");
-    var report = await run();
-    Console.WriteLine(report.Markdown);
-    report.WriteInto(Path.Combine(repo, readme));
-    foreach (var miss in report.Misses) { Console.Error.WriteLine($"{name}: target missed: {miss}"); failed = true; }
+    if (!loadOnly) Write(name, readme, "bench", await run());
+    // 50 clients, good and malformed requests mixed: figures between the README's load markers.
+    if (Hailo.Fuzz.Family.All.FirstOrDefault(f => f.Service == name) is { } family)
+        Write(name + " load", readme, "load", await new LoadBench(repo, family).RunAsync());
 }
 return failed ? 3 : 0;
+
+void Write(string name, string readme, string marker, Report report)
+{
+    Console.WriteLine($"== {name}");
+    Console.WriteLine(report.Markdown);
+    report.WriteInto(Path.Combine(repo, readme), marker);
+    foreach (var miss in report.Misses) { Console.Error.WriteLine($"{name}: target missed: {miss}"); failed = true; }
+}
 
 string? Arg(string name)
 {

@@ -28,9 +28,9 @@ public sealed class Report(string title)
     }
 
     /// <summary>Replaces the text between the bench markers of a README (appends them if absent).</summary>
-    public void WriteInto(string readme)
+    public void WriteInto(string readme, string marker = "bench")
     {
-        const string start = "<!-- bench:start -->", end = "<!-- bench:end -->";
+        string start = $"<!-- {marker}:start -->", end = $"<!-- {marker}:end -->";
         var text = File.Exists(readme) ? File.ReadAllText(readme) : "";
         var block = $"{start}\n{Markdown}{end}";
         var i = text.IndexOf(start, StringComparison.Ordinal);
