@@ -254,6 +254,21 @@ public sealed class SecurityTests
         HumanErrors.AssertHuman(message);
     }
 
+    [Theory]
+    [InlineData("{\"\xE3magSe\":\"a\"}", 2)]      // a bad byte in an unknown field's name (the fuzzer's 500)
+    [InlineData("{\"name\":\"ab\xFF\"}", 11)]     // in a value the type accepts
+    [InlineData("{\"tags\":[\"\xC3\"]}", 10)]      // a truncated two-byte sequence
+    public async Task A_body_that_is_not_UTF_8_is_a_400_naming_the_byte(string latin1, int at)
+    {
+        await using var s = await Start();
+        var bytes = Encoding.Latin1.GetBytes(latin1);
+        var request = new HttpRequestMessage(HttpMethod.Post, "/shape") { Content = new ByteArrayContent(bytes) };
+        request.Content.Headers.ContentType = MediaTypeHeaderValue.Parse("application/json");
+        var (code, message) = await Error(await s.Client.SendAsync(request), HttpStatusCode.BadRequest);
+        Assert.Equal("invalid_json", code);
+        Assert.Equal($"the body is not valid UTF-8 (byte {at}); JSON text must be UTF-8", message);
+    }
+
     [Fact]
     public async Task The_field_at_fault_is_the_param()
     {

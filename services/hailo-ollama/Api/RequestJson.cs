@@ -15,6 +15,7 @@ internal static class RequestJson
     public static async Task<JsonDocument> ReadAsync(HttpRequest request, CancellationToken ct)
     {
         var body = await JsonBody.ReadAllAsync(request, ct).ConfigureAwait(false);
+        if (JsonBody.Utf8Problem(body.Span) is { } encoding) throw Err.Bad(encoding, code: "invalid_json");
         JsonDocument doc;
         try
         {

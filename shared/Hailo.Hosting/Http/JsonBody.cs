@@ -41,6 +41,8 @@ public static class JsonBody
     /// <summary>Deserialises a whole body; a body that does not fit is a 400 invalid_json naming the problem.</summary>
     public static T Deserialize<T>(ReadOnlySpan<byte> utf8, JsonTypeInfo<T> type) where T : class
     {
+        // The reader checks UTF-8 only where it turns a string into text, deep inside deserialisation: check it once.
+        if (Utf8Problem(utf8) is { } encoding) throw new ApiException(400, Code, encoding);
         T? value;
         try
         {
@@ -52,6 +54,15 @@ public static class JsonBody
             throw new ApiException(400, Code, message, e) { Param = param };
         }
         return value ?? throw new ApiException(400, Code, $"the body must be a JSON object{Accepted(type)}, not null");
+    }
+
+    /// <summary>"the body is not valid UTF-8 (byte 12)", or null when it is (JSON text is UTF-8).</summary>
+    public static string? Utf8Problem(ReadOnlySpan<byte> utf8)
+    {
+        if (System.Text.Unicode.Utf8.IsValid(utf8)) return null;
+        var at = 0;
+        while (at < utf8.Length && Rune.DecodeFromUtf8(utf8[at..], out _, out var used) == OperationStatus.Done) at += used;
+        return $"the body is not valid UTF-8 (byte {at}); JSON text must be UTF-8";
     }
 
     /// <summary>
