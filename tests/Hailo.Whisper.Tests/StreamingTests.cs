@@ -172,10 +172,20 @@ public sealed class StreamingTests
         Assert.True(model.Windows.Count >= 3, $"{model.Windows.Count} windows before the error");
     }
 
-    [Fact]
-    public void Over_the_limit_where_the_header_has_the_length_is_413_before_any_window()
+    [Theory]
+    [InlineData("wav")]
+    [InlineData("flac")]
+    [InlineData("opus")]
+    [InlineData("webm")]
+    public void Over_the_limit_where_the_file_tells_its_length_is_413_when_it_is_opened(string ext)
     {
-        var e = Assert.Throws<ApiException>(() => AudioDecoder.Open(File.ReadAllBytes(Varied()), 30));
+        var path = ext switch
+        {
+            "wav" => Varied(),
+            "flac" => AudioFiles.Make("varied-70.flac", "sox", Varied(), "-r", "44100", "-c", "1", "{out}"),
+            _ => AudioFiles.Make("varied-70." + ext, "ffmpeg", "-hide_banner", "-loglevel", "error", "-i", Varied(), "-c:a", "libopus", "-b:a", "32k", "-y", "{out}"),
+        };
+        var e = Assert.Throws<ApiException>(() => AudioDecoder.Open(File.ReadAllBytes(path), 30));
         Assert.Equal(413, e.Status);
     }
 
