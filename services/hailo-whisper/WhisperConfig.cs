@@ -33,7 +33,7 @@ public sealed class AudioSection
     /// "auto" uses the ffmpeg on PATH when there is one, "off" never runs it, or the absolute path of an ffmpeg binary.
     /// </summary>
     public string Ffmpeg { get; set; } = "auto";
-    /// <summary>An ffmpeg conversion taking longer is stopped and the request answered 400.</summary>
+    /// <summary>Waiting longer than this in all for ffmpeg's output (transcribing time not counted) stops it and answers 400.</summary>
     public double FfmpegTimeoutSeconds { get; set; } = 120;
 
     internal Hailo.Audio.FfmpegOptions Options => new(Ffmpeg, FfmpegTimeoutSeconds);
@@ -54,7 +54,7 @@ public sealed class WhisperSection
     public string NpuModel { get; set; } = WhisperModels.NpuDefault;
     /// <summary>Language when a request names none: an ISO-639-1 code such as "en", or "" to detect it.</summary>
     public string Language { get; set; } = "";
-    /// <summary>Longer audio is refused with 413 (found from the file's header where it has the length).</summary>
+    /// <summary>Longer audio is refused with 413 (found from the file's header where it has the length, else while decoding).</summary>
     public double MaxAudioSeconds { get; set; } = 3600;
     /// <summary>Audio is transcribed in windows of at most this many seconds, cut at the quietest moment near the end.</summary>
     public double WindowSeconds { get; set; } = 30;

@@ -219,13 +219,16 @@ public static class WhisperService
     {
         var started = Stopwatch.GetTimestamp();
         var request = await ReadAsync(http, config, engine.Manifest.Name, task, ct);
-        // Decoding (an hour of audio is 230 MB of samples) waits for this request's place in the model's queue: a
-        // full queue is a 503 before anything is decoded, and uploads are decoded one at a time, not all at once.
+        // The upload is opened (its header checked: 415, 400, or 413 where it says the length) once this request has
+        // its place in the model's queue, and decoded as it is transcribed, window by window: memory holds a window,
+        // however long the audio. A decode error found on the way (or audio over the limit where only decoding tells)
+        // is still the 4xx it always was, since nothing has been sent yet; the work done is dropped.
         using var admission = await engine.Slot.AdmitAsync(ct);
         var decodeStart = Stopwatch.GetTimestamp();
-        var audio = await DecodeAsync(request.Audio, config.Whisper.MaxAudioSeconds, config.Audio.Options, ct);
-        var decodeSeconds = Stopwatch.GetElapsedTime(decodeStart).TotalSeconds;
-        var transcript = await TranscribeAsync(admission, engine, audio.Samples, request.Options, config, ctx.Metrics, ct);
+        using var audio = await OpenAsync(request.Audio, config.Whisper.MaxAudioSeconds, config.Audio.Options, ct);
+        var openSeconds = Stopwatch.GetElapsedTime(decodeStart).TotalSeconds;
+        var transcript = await TranscribeAsync(admission, engine, audio, request.Options, config, ctx.Metrics, ct);
+        var decodeSeconds = openSeconds + audio.DecodeTime.TotalSeconds;
         var total = Stopwatch.GetElapsedTime(started).TotalSeconds;
 
         ctx.Metrics.ObserveInference(engine.Manifest.Name, "decode_audio", decodeSeconds);
@@ -246,12 +249,12 @@ public static class WhisperService
         };
     }
 
-    /// <summary>Decodes an upload (ffmpeg for what the built-in decoders refuse); a missing audio library is a 503 naming the package.</summary>
-    internal static async Task<DecodedAudio> DecodeAsync(byte[] bytes, double maxSeconds, FfmpegOptions ffmpeg, CancellationToken ct)
+    /// <summary>Opens an upload for decoding (ffmpeg for what the built-in decoders refuse); a missing audio library is a 503 naming the package.</summary>
+    internal static async Task<AudioStream> OpenAsync(byte[] bytes, double maxSeconds, FfmpegOptions ffmpeg, CancellationToken ct)
     {
         try
         {
-            return await AudioDecoder.DecodeAsync(bytes, maxSeconds, ffmpeg, ct);
+            return await AudioDecoder.OpenAsync(bytes, maxSeconds, ffmpeg, ct);
         }
         catch (AudioUnavailableException e)
         {
@@ -261,10 +264,22 @@ public static class WhisperService
 
     /// <summary>
     /// Transcribes 16 kHz mono samples on the engine's model, in the queue place <paramref name="admission"/> holds
-    /// (both the HTTP API and Wyoming come here). Every window and segment counts as progress for the watchdog.
+    /// (Wyoming, whose audio arrives as PCM, comes here). Every window and segment counts as progress for the watchdog.
     /// </summary>
-    internal static async Task<Transcript> TranscribeAsync(ModelSlot<ISpeechModel>.Admission admission, ModelEngine<ISpeechModel> engine,
-        float[] samples, TranscribeOptions options, WhisperConfig config, Hailo.Hosting.Metrics.ServiceMetrics metrics, CancellationToken ct)
+    internal static Task<Transcript> TranscribeAsync(ModelSlot<ISpeechModel>.Admission admission, ModelEngine<ISpeechModel> engine,
+        float[] samples, TranscribeOptions options, WhisperConfig config, Hailo.Hosting.Metrics.ServiceMetrics metrics, CancellationToken ct) =>
+        RunAsync(admission, engine, options, metrics, ct, (m, progress) => Transcriber.Run(m, samples, options, config.Whisper.WindowSeconds, ct, progress));
+
+    /// <summary>
+    /// Decodes and transcribes an upload window by window on the engine's model, in the queue place
+    /// <paramref name="admission"/> holds. Every decoded block, window and segment counts as progress for the watchdog.
+    /// </summary>
+    internal static Task<Transcript> TranscribeAsync(ModelSlot<ISpeechModel>.Admission admission, ModelEngine<ISpeechModel> engine,
+        AudioStream audio, TranscribeOptions options, WhisperConfig config, Hailo.Hosting.Metrics.ServiceMetrics metrics, CancellationToken ct) =>
+        RunAsync(admission, engine, options, metrics, ct, (m, progress) => Transcriber.Run(m, audio, options, config.Whisper.WindowSeconds, ct, progress));
+
+    private static async Task<Transcript> RunAsync(ModelSlot<ISpeechModel>.Admission admission, ModelEngine<ISpeechModel> engine,
+        TranscribeOptions options, Hailo.Hosting.Metrics.ServiceMetrics metrics, CancellationToken ct, Func<ISpeechModel, Action, Transcript> run)
     {
         var transcript = await admission.RunAsync((m, work) =>
         {
@@ -272,7 +287,7 @@ public static class WhisperService
                 throw ApiException.BadRequest("word_timestamps_unsupported",
                     $"the {m.Backend} backend reports segment times only (HailoRT Speech2Text has no word times); ask for timestamp_granularities[]=segment",
                     "timestamp_granularities[]");
-            return Transcriber.Run(m, samples, options, config.Whisper.WindowSeconds, ct, work.Progress);
+            return run(m, work.Progress);
         }, ct);
         metrics.ObserveInference(engine.Manifest.Name, "transcribe", transcript.ModelSeconds);
         return transcript;

@@ -34,60 +34,31 @@ public static unsafe class AudioDecoder
     /// <summary>Decodes <paramref name="data"/> to 16 kHz mono; <paramref name="maxSeconds"/> bounds the audio's length.</summary>
     public static DecodedAudio Decode(ReadOnlyMemory<byte> data, double maxSeconds)
     {
+        using var stream = Open(data, maxSeconds);
+        return ReadAll(stream);
+    }
+
+    internal static DecodedAudio ReadAll(AudioStream stream)
+    {
+        var samples = stream.ReadToEnd();
+        return new DecodedAudio(samples, stream.Format, stream.SourceRate, stream.SourceChannels, stream.SourceSeconds);
+    }
+
+    /// <summary>
+    /// Opens <paramref name="data"/> for decoding as it is read (<see cref="AudioStream"/>). What the header shows is
+    /// checked here: not audio this decoder accepts (415), a file that does not open (400), audio longer than
+    /// <paramref name="maxSeconds"/> where the header has the length (413); the rest shows as the stream is read.
+    /// </summary>
+    public static AudioStream Open(ReadOnlyMemory<byte> data, double maxSeconds, PcmMeter? meter = null)
+    {
         if (data.Length == 0) throw ApiException.BadRequest("empty_file", "the audio file is empty (0 bytes)", "file");
         var container = Sniff(data.Span);
         if (container is null)
             throw new ApiException(415, "unsupported_audio_format",
                 $"the file is not audio this service decodes ({Describe(data.Span)}); send one of: {Accepted}") { Param = "file" };
         NativeAudio.EnsureAvailable();
-        if (container == "webm") return WebmOpus.Decode(data.Span, maxSeconds, Accepted);
-
-        using var source = new MemorySource(data);
-        var io = new SfVirtualIo
-        {
-            GetFileLen = &MemorySource.GetFileLen,
-            Seek = &MemorySource.Seek,
-            Read = &MemorySource.Read,
-            Write = &MemorySource.Write,
-            Tell = &MemorySource.Tell,
-        };
-        SfInfo info = default;
-        var file = SndFileApi.sf_open_virtual(&io, SndFileApi.ModeRead, &info, source.Handle);
-        if (file == IntPtr.Zero)
-        {
-            var why = SndFileApi.Error(IntPtr.Zero);
-            if (container == "wav" && WavCodec(data.Span) is { } tag && !IsDecodableWavTag(tag))
-                throw new ApiException(415, "unsupported_audio_format",
-                    $"WAV with sample format 0x{tag:x4} ({WavTagName(tag)}) is not supported; send one of: {Accepted}") { Param = "file" };
-            throw ApiException.BadRequest("invalid_audio", $"the file looks like {container} but does not decode: {why}", "file");
-        }
-        try
-        {
-            var major = (SfMajor)(info.Format & SndFileApi.FormatTypeMask);
-            var sub = (SfSub)(info.Format & SndFileApi.FormatSubMask);
-            var format = FormatName(major, sub);
-            if (format is null)
-                throw new ApiException(415, "unsupported_audio_format",
-                    $"audio format 0x{info.Format:x} is not accepted here; send one of: {Accepted}") { Param = "file" };
-            if (info.Channels < 1 || info.SampleRate < 1000 || info.SampleRate > 768_000)
-                throw ApiException.BadRequest("invalid_audio", $"the {format} file declares {info.Channels} channel(s) at {info.SampleRate} Hz", "file");
-
-            var limitFrames = (long)Math.Ceiling(maxSeconds * info.SampleRate);
-            var known = info.Frames is > 0 and < long.MaxValue / 2;
-            // MP3 lengths are estimates from the bit rate; the others come from the header.
-            if (known && major != SfMajor.Mpeg && info.Frames > limitFrames) throw TooLong(info.Frames / (double)info.SampleRate, maxSeconds);
-
-            var (samples, frames) = ReadResampled(file, info, limitFrames, maxSeconds, known ? info.Frames : 0);
-            if (known && major == SfMajor.Flac && frames < info.Frames - info.SampleRate / 10)
-                throw ApiException.BadRequest("invalid_audio",
-                    $"the FLAC file is truncated: its header says {info.Frames / (double)info.SampleRate:0.###} s, only {frames / (double)info.SampleRate:0.###} s decode", "file");
-            if (frames == 0) throw ApiException.BadRequest("invalid_audio", $"the {format} file holds no audio samples", "file");
-            return new DecodedAudio(samples, format, info.SampleRate, info.Channels, frames / (double)info.SampleRate);
-        }
-        finally
-        {
-            SndFileApi.sf_close(file);
-        }
+        if (container == "webm") return WebmOpus.Open(data, maxSeconds, Accepted, meter);
+        return SndfileStream.Open(data, container, maxSeconds, meter);
     }
 
     /// <summary>
@@ -98,6 +69,14 @@ public static unsafe class AudioDecoder
     /// </summary>
     public static Task<DecodedAudio> DecodeAsync(ReadOnlyMemory<byte> data, double maxSeconds, FfmpegOptions ffmpeg, CancellationToken ct) =>
         FfmpegConverter.DecodeAsync(data, maxSeconds, ffmpeg, ct);
+
+    /// <summary>
+    /// <see cref="Open"/>, with ffmpeg for what it refuses as <see cref="DecodeAsync"/> does: ffmpeg starts here and its
+    /// output is read as the stream is; <paramref name="ct"/> kills it.
+    /// </summary>
+    public static Task<AudioStream> OpenAsync(ReadOnlyMemory<byte> data, double maxSeconds, FfmpegOptions ffmpeg, CancellationToken ct,
+        PcmMeter? meter = null) =>
+        FfmpegConverter.OpenAsync(data, maxSeconds, ffmpeg, ct, meter);
 
     /// <summary>Containers recognised by their magic bytes that only ffmpeg decodes here, or null.</summary>
     internal static string? OnlyFfmpegReads(ReadOnlySpan<byte> d)
@@ -113,33 +92,8 @@ public static unsafe class AudioDecoder
         return null;
     }
 
-    private static ApiException TooLong(double seconds, double max) =>
+    internal static ApiException TooLong(double seconds, double max) =>
         new(413, "audio_too_long", $"the audio is {seconds:0.#} s long; this service accepts at most {max:0.#} s") { Param = "file" };
-
-    /// <summary>
-    /// Reads every frame in blocks, mixes each block to mono and pushes it through the resampler: memory holds the
-    /// 16 kHz result, never the whole track at its source rate.
-    /// </summary>
-    private static (float[] Samples, long Frames) ReadResampled(IntPtr file, SfInfo info, long limitFrames, double maxSeconds, long expected)
-    {
-        var channels = info.Channels;
-        const int block = 16384;
-        var buffer = new float[block * channels];
-        var mono = new float[block];
-        using var resampler = new Resampler(info.SampleRate, expected > 0 ? Math.Min(expected, limitFrames + 1) : 0);
-        long frames = 0;
-        while (true)
-        {
-            long got;
-            fixed (float* p = buffer) got = SndFileApi.sf_readf_float(file, p, block);
-            if (got <= 0) break;
-            if (frames + got > limitFrames) throw TooLong((frames + got) / (double)info.SampleRate, maxSeconds);
-            Mix(buffer.AsSpan(0, (int)got * channels), channels, mono.AsSpan(0, (int)got));
-            resampler.Push(mono.AsSpan(0, (int)got));
-            frames += got;
-        }
-        return (frames == 0 ? [] : resampler.Finish(), frames);
-    }
 
     /// <summary>Averages interleaved channels into <paramref name="mono"/> (copies when there is one channel).</summary>
     internal static void Mix(ReadOnlySpan<float> interleaved, int channels, Span<float> mono)
@@ -162,9 +116,13 @@ public static unsafe class AudioDecoder
     public static float[] Resample(ReadOnlySpan<float> mono, int fromRate)
     {
         if (mono.IsEmpty) return [];
-        using var resampler = new Resampler(fromRate, mono.Length);
+        var output = new PcmQueue(null);
+        using var resampler = new Resampler(fromRate, output);
         resampler.Push(mono);
-        return resampler.Finish();
+        resampler.Finish();
+        var result = new float[output.Count];
+        output.Take(result);
+        return result;
     }
 
     /// <summary>
@@ -280,6 +238,116 @@ public static unsafe class AudioDecoder
         0x0022 => "TrueSpeech",
         _ => "unknown codec",
     };
+
+    /// <summary>
+    /// libsndfile over the upload in memory: each block of frames is mixed to mono and pushed through the resampler
+    /// as it is read, so neither the track at its source rate nor at 16 kHz is ever held whole.
+    /// </summary>
+    private sealed class SndfileStream : AudioStream
+    {
+        private const int Block = 16384;
+        private readonly MemorySource _source;
+        private readonly IntPtr _file;
+        private readonly SfInfo _info;
+        private readonly SfMajor _major;
+        private readonly long _limitFrames;
+        private readonly double _maxSeconds;
+        private readonly bool _known;
+        private readonly float[] _buffer;
+        private readonly float[] _mono;
+        private readonly Resampler _resampler;
+
+        private SndfileStream(MemorySource source, IntPtr file, SfInfo info, SfMajor major, string format, long limitFrames, double maxSeconds,
+            bool known, PcmMeter? meter) : base(format, info.SampleRate, info.Channels, meter)
+        {
+            _source = source;
+            _file = file;
+            _info = info;
+            _major = major;
+            _limitFrames = limitFrames;
+            _maxSeconds = maxSeconds;
+            _known = known;
+            _buffer = PcmMeter.New(meter, Block * info.Channels);
+            _mono = PcmMeter.New(meter, Block);
+            _resampler = new Resampler(info.SampleRate, Output, meter);
+        }
+
+        public static SndfileStream Open(ReadOnlyMemory<byte> data, string container, double maxSeconds, PcmMeter? meter)
+        {
+            var source = new MemorySource(data);
+            var file = IntPtr.Zero;
+            try
+            {
+                var io = new SfVirtualIo
+                {
+                    GetFileLen = &MemorySource.GetFileLen,
+                    Seek = &MemorySource.Seek,
+                    Read = &MemorySource.Read,
+                    Write = &MemorySource.Write,
+                    Tell = &MemorySource.Tell,
+                };
+                SfInfo info = default;
+                file = SndFileApi.sf_open_virtual(&io, SndFileApi.ModeRead, &info, source.Handle);
+                if (file == IntPtr.Zero)
+                {
+                    var why = SndFileApi.Error(IntPtr.Zero);
+                    if (container == "wav" && WavCodec(data.Span) is { } tag && !IsDecodableWavTag(tag))
+                        throw new ApiException(415, "unsupported_audio_format",
+                            $"WAV with sample format 0x{tag:x4} ({WavTagName(tag)}) is not supported; send one of: {Accepted}") { Param = "file" };
+                    throw ApiException.BadRequest("invalid_audio", $"the file looks like {container} but does not decode: {why}", "file");
+                }
+                var major = (SfMajor)(info.Format & SndFileApi.FormatTypeMask);
+                var sub = (SfSub)(info.Format & SndFileApi.FormatSubMask);
+                var format = FormatName(major, sub);
+                if (format is null)
+                    throw new ApiException(415, "unsupported_audio_format",
+                        $"audio format 0x{info.Format:x} is not accepted here; send one of: {Accepted}") { Param = "file" };
+                if (info.Channels < 1 || info.SampleRate < 1000 || info.SampleRate > 768_000)
+                    throw ApiException.BadRequest("invalid_audio", $"the {format} file declares {info.Channels} channel(s) at {info.SampleRate} Hz", "file");
+
+                var limitFrames = (long)Math.Ceiling(maxSeconds * info.SampleRate);
+                var known = info.Frames is > 0 and < long.MaxValue / 2;
+                // MP3 lengths are estimates from the bit rate; the others come from the header.
+                if (known && major != SfMajor.Mpeg && info.Frames > limitFrames) throw TooLong(info.Frames / (double)info.SampleRate, maxSeconds);
+                return new SndfileStream(source, file, info, major, format, limitFrames, maxSeconds, known, meter);
+            }
+            catch
+            {
+                if (file != IntPtr.Zero) SndFileApi.sf_close(file);
+                source.Dispose();
+                throw;
+            }
+        }
+
+        private protected override bool DecodeNext()
+        {
+            var channels = _info.Channels;
+            long got;
+            fixed (float* p = _buffer) got = SndFileApi.sf_readf_float(_file, p, Block);
+            if (got > 0)
+            {
+                if (SourceFrames + got > _limitFrames) throw TooLong((SourceFrames + got) / (double)_info.SampleRate, _maxSeconds);
+                Mix(_buffer.AsSpan(0, (int)got * channels), channels, _mono.AsSpan(0, (int)got));
+                _resampler.Push(_mono.AsSpan(0, (int)got));
+                SourceFrames += got;
+                return true;
+            }
+            if (_known && _major == SfMajor.Flac && SourceFrames < _info.Frames - _info.SampleRate / 10)
+                throw ApiException.BadRequest("invalid_audio",
+                    $"the FLAC file is truncated: its header says {_info.Frames / (double)_info.SampleRate:0.###} s, only {SourceFrames / (double)_info.SampleRate:0.###} s decode", "file");
+            if (SourceFrames == 0) throw ApiException.BadRequest("invalid_audio", $"the {Format} file holds no audio samples", "file");
+            _resampler.Finish();
+            return false;
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+            SndFileApi.sf_close(_file);
+            _resampler.Dispose();
+            _source.Dispose();
+            Meter?.Released(_buffer.Length + _mono.Length);
+        }
+    }
 
     /// <summary>The caller's bytes behind libsndfile's virtual I/O callbacks.</summary>
     private sealed class MemorySource : IDisposable

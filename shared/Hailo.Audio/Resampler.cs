@@ -3,25 +3,32 @@ using System.Runtime.InteropServices;
 namespace Hailo.Audio;
 
 /// <summary>
-/// Mono audio pushed in blocks at one rate, collected at <see cref="AudioDecoder.TargetRate"/> with libsoxr's HQ
-/// recipe, so a decoder never holds a whole track at its source rate (an hour at 48 kHz is 690 MB of floats; at
-/// 16 kHz, a third of that). At the target rate the blocks are only collected.
+/// Mono audio pushed in blocks at one rate, appended to a <see cref="PcmQueue"/> at <see cref="AudioDecoder.TargetRate"/>
+/// with libsoxr's HQ recipe as it comes, for an <see cref="AudioStream"/> to hand on. At the target rate the blocks
+/// are only appended.
 /// </summary>
 public sealed unsafe class Resampler : IDisposable
 {
     private readonly IntPtr _soxr;
     private readonly double _ratio;
-    private readonly List<float> _output;
-    private float[] _chunk = new float[16384];
+    private readonly PcmQueue _output;
+    private readonly PcmMeter? _meter;
+    private float[] _chunk;
+    private long _made;
 
     /// <param name="fromRate">Rate of the pushed samples.</param>
-    /// <param name="expectedInput">Samples expected in all (0: unknown), to size the output once.</param>
-    public Resampler(int fromRate, long expectedInput = 0)
+    /// <param name="output">Where the 16 kHz samples go.</param>
+    public Resampler(int fromRate, PcmQueue output, PcmMeter? meter = null)
     {
         _ratio = AudioDecoder.TargetRate / (double)fromRate;
-        var expected = expectedInput > 0 ? (long)Math.Ceiling(expectedInput * _ratio) + 16 : 16384;
-        _output = new List<float>((int)Math.Min(expected, Array.MaxLength));
-        if (fromRate == AudioDecoder.TargetRate) return;
+        _output = output;
+        _meter = meter;
+        if (fromRate == AudioDecoder.TargetRate)
+        {
+            _chunk = [];
+            return;
+        }
+        _chunk = PcmMeter.New(meter, 16384);
         NativeAudio.EnsureAvailable();
         var quality = SoxrApi.soxr_quality_spec(SoxrApi.RecipeHq, 0);
         byte* error = null;
@@ -38,47 +45,52 @@ public sealed unsafe class Resampler : IDisposable
         Pushed += mono.Length;
         if (_soxr == IntPtr.Zero)
         {
-            _output.AddRange(mono);
+            _output.Append(mono);
+            _made += mono.Length;
             return;
         }
         while (!mono.IsEmpty)
         {
             var room = (int)Math.Ceiling(mono.Length * _ratio) + 64;
-            if (_chunk.Length < room) _chunk = new float[room];
+            if (_chunk.Length < room)
+            {
+                _meter?.Released(_chunk.Length);
+                _chunk = PcmMeter.New(_meter, room);
+            }
             nuint used = 0, made = 0;
             byte* error;
             fixed (float* src = mono)
             fixed (float* dst = _chunk)
                 error = SoxrApi.soxr_process(_soxr, src, (nuint)mono.Length, &used, dst, (nuint)_chunk.Length, &made);
             if (error != null) throw new InvalidOperationException("libsoxr: " + Marshal.PtrToStringUTF8((IntPtr)error));
-            _output.AddRange(_chunk.AsSpan(0, (int)made));
+            _output.Append(_chunk.AsSpan(0, (int)made));
+            _made += (long)made;
             mono = mono[(int)used..];
             if (used == 0 && made == 0) throw new InvalidOperationException("libsoxr: no progress");
         }
     }
 
-    /// <summary>Drains the filter's tail and returns everything at 16 kHz (no longer than the input's length at that rate).</summary>
-    public float[] Finish()
+    /// <summary>Drains the filter's tail into the output (the whole output no longer than the input's length at 16 kHz).</summary>
+    public void Finish()
     {
-        if (_soxr != IntPtr.Zero)
+        if (_soxr == IntPtr.Zero) return;
+        var limit = (long)Math.Ceiling(Pushed * _ratio);
+        while (_made < limit)
         {
-            var limit = (long)Math.Ceiling(Pushed * _ratio);
-            while (_output.Count < limit)
-            {
-                nuint made = 0;
-                byte* error;
-                fixed (float* dst = _chunk)
-                    error = SoxrApi.soxr_process(_soxr, null, 0, null, dst, (nuint)Math.Min(_chunk.Length, limit - _output.Count), &made);
-                if (error != null) throw new InvalidOperationException("libsoxr: " + Marshal.PtrToStringUTF8((IntPtr)error));
-                if (made == 0) break;
-                _output.AddRange(_chunk.AsSpan(0, (int)made));
-            }
+            nuint made = 0;
+            byte* error;
+            fixed (float* dst = _chunk)
+                error = SoxrApi.soxr_process(_soxr, null, 0, null, dst, (nuint)Math.Min(_chunk.Length, limit - _made), &made);
+            if (error != null) throw new InvalidOperationException("libsoxr: " + Marshal.PtrToStringUTF8((IntPtr)error));
+            if (made == 0) break;
+            _output.Append(_chunk.AsSpan(0, (int)made));
+            _made += (long)made;
         }
-        return CollectionsMarshal.AsSpan(_output).ToArray();
     }
 
     public void Dispose()
     {
         if (_soxr != IntPtr.Zero) SoxrApi.soxr_delete(_soxr);
+        _meter?.Released(_chunk.Length);
     }
 }

@@ -18,12 +18,12 @@ internal static unsafe class WebmOpus
     public static ApiException Unsupported(string what, string accepted) =>
         new(415, "unsupported_audio_format", $"{what} is not decoded here; send one of: {accepted}") { Param = "file" };
 
-    public static DecodedAudio Decode(ReadOnlySpan<byte> data, double maxSeconds, string accepted)
+    public static AudioStream Open(ReadOnlyMemory<byte> data, double maxSeconds, string accepted, PcmMeter? meter)
     {
         WebmFile file;
         try
         {
-            file = WebmDemuxer.Read(data);
+            file = WebmDemuxer.Read(data.Span);
         }
         catch (WebmException e)
         {
@@ -65,7 +65,7 @@ internal static unsafe class WebmOpus
         for (var i = 0; i < frames.Count; i++)
         {
             int n;
-            fixed (byte* p = data.Slice(frames[i].Offset, frames[i].Length)) n = OpusApi.opus_packet_get_nb_samples(p, frames[i].Length, Rate);
+            fixed (byte* p = data.Span.Slice(frames[i].Offset, frames[i].Length)) n = OpusApi.opus_packet_get_nb_samples(p, frames[i].Length, Rate);
             if (n < 0) throw Invalid($"Opus packet {i} of the {container} file is invalid ({OpusApi.Error(n)})");
             total += n;
         }
@@ -74,46 +74,83 @@ internal static unsafe class WebmOpus
             throw new ApiException(413, "audio_too_long",
                 $"the audio is {(total - preSkip) / (double)Rate:0.#} s long; this service accepts at most {maxSeconds:0.#} s") { Param = "file" };
 
-        // Decoded packet by packet into the resampler: the pre-skip dropped from the front, the output gain (Q7.8 dB)
-        // applied, the whole track never held at 48 kHz.
-        var factor = gain != 0 ? (float)Math.Pow(10, gain / (20.0 * 256)) : 1f;
-        var pcm = new float[OpusApi.MaxFrameSamples * channels];
-        var mono = new float[OpusApi.MaxFrameSamples];
-        long decoded = 0, toSkip = preSkip;
-        using var resampler = new Resampler(Rate, total);
-        int error;
-        var decoder = OpusApi.opus_decoder_create(Rate, channels, &error);
-        if (decoder == IntPtr.Zero) throw new InvalidOperationException("libopus: " + OpusApi.Error(error));
-        try
+        return new Stream(data, frames, container, channels, preSkip, gain, total, meter);
+    }
+
+    /// <summary>
+    /// Decodes packet by packet into the resampler as it is read: the pre-skip dropped from the front, the output gain
+    /// (Q7.8 dB) applied, the track held neither at 48 kHz nor at 16 kHz.
+    /// </summary>
+    private sealed class Stream : AudioStream
+    {
+        private readonly ReadOnlyMemory<byte> _data;
+        private readonly List<WebmFrame> _frames;
+        private readonly string _container;
+        private readonly int _channels;
+        private readonly float _factor;
+        private readonly long _total;
+        private readonly float[] _pcm;
+        private readonly float[] _mono;
+        private readonly Resampler _resampler;
+        private readonly IntPtr _decoder;
+        private long _decoded, _toSkip;
+        private int _next;
+
+        public Stream(ReadOnlyMemory<byte> data, List<WebmFrame> frames, string container, int channels, int preSkip, int gain, long total,
+            PcmMeter? meter) : base(container + "/opus", Rate, channels, meter)
         {
-            for (var i = 0; i < frames.Count && decoded < total; i++)
-            {
-                var f = frames[i];
-                int n;
-                fixed (byte* p = data.Slice(f.Offset, f.Length))
-                fixed (float* o = pcm)
-                    n = OpusApi.opus_decode_float(decoder, p, f.Length, o, OpusApi.MaxFrameSamples, 0);
-                if (n < 0) throw Invalid($"Opus packet {i} of the {container} file does not decode ({OpusApi.Error(n)})");
-                if (f.DiscardPaddingNs > 0) n -= (int)Math.Min(n, (f.DiscardPaddingNs * Rate + 500_000_000) / 1_000_000_000);
-                n = (int)Math.Min(n, total - decoded);
-                decoded += n;
-                var block = mono.AsSpan(0, n);
-                AudioDecoder.Mix(pcm.AsSpan(0, n * channels), channels, block);
-                var skip = (int)Math.Min(toSkip, n);
-                toSkip -= skip;
-                block = block[skip..];
-                if (factor != 1f)
-                    foreach (ref var v in block) v *= factor;
-                if (!block.IsEmpty) resampler.Push(block);
-            }
-        }
-        finally
-        {
-            OpusApi.opus_decoder_destroy(decoder);
+            _data = data;
+            _frames = frames;
+            _container = container;
+            _channels = channels;
+            _factor = gain != 0 ? (float)Math.Pow(10, gain / (20.0 * 256)) : 1f;
+            _total = total;
+            _toSkip = preSkip;
+            int error;
+            _decoder = OpusApi.opus_decoder_create(Rate, channels, &error);
+            if (_decoder == IntPtr.Zero) throw new InvalidOperationException("libopus: " + OpusApi.Error(error));
+            _pcm = PcmMeter.New(meter, OpusApi.MaxFrameSamples * channels);
+            _mono = PcmMeter.New(meter, OpusApi.MaxFrameSamples);
+            _resampler = new Resampler(Rate, Output, meter);
         }
 
-        if (resampler.Pushed == 0) throw Invalid($"the {container} file holds no audio after the Opus pre-skip");
-        return new DecodedAudio(resampler.Finish(), container + "/opus", Rate, channels, resampler.Pushed / (double)Rate);
+        private protected override bool DecodeNext()
+        {
+            if (_next >= _frames.Count || _decoded >= _total)
+            {
+                if (_resampler.Pushed == 0) throw Invalid($"the {_container} file holds no audio after the Opus pre-skip");
+                SourceFrames = _resampler.Pushed;
+                _resampler.Finish();
+                return false;
+            }
+            var i = _next++;
+            var f = _frames[i];
+            int n;
+            fixed (byte* p = _data.Span.Slice(f.Offset, f.Length))
+            fixed (float* o = _pcm)
+                n = OpusApi.opus_decode_float(_decoder, p, f.Length, o, OpusApi.MaxFrameSamples, 0);
+            if (n < 0) throw Invalid($"Opus packet {i} of the {_container} file does not decode ({OpusApi.Error(n)})");
+            if (f.DiscardPaddingNs > 0) n -= (int)Math.Min(n, (f.DiscardPaddingNs * Rate + 500_000_000) / 1_000_000_000);
+            n = (int)Math.Min(n, _total - _decoded);
+            _decoded += n;
+            var block = _mono.AsSpan(0, n);
+            AudioDecoder.Mix(_pcm.AsSpan(0, n * _channels), _channels, block);
+            var skip = (int)Math.Min(_toSkip, n);
+            _toSkip -= skip;
+            block = block[skip..];
+            if (_factor != 1f)
+                foreach (ref var v in block) v *= _factor;
+            if (!block.IsEmpty) _resampler.Push(block);
+            SourceFrames = _resampler.Pushed;
+            return true;
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+            OpusApi.opus_decoder_destroy(_decoder);
+            _resampler.Dispose();
+            Meter?.Released(_pcm.Length + _mono.Length);
+        }
     }
 
     private static ApiException Invalid(string message) => ApiException.BadRequest("invalid_audio", message, "file");

@@ -24,7 +24,8 @@ public sealed unsafe class ResamplerTests
 
     private static float[] Blocks(float[] input, int rate, params int[] sizes)
     {
-        using var r = new Resampler(rate);
+        var output = new PcmQueue(null);
+        using var r = new Resampler(rate, output);
         var k = 0;
         for (var at = 0; at < input.Length; k++)
         {
@@ -32,7 +33,10 @@ public sealed unsafe class ResamplerTests
             r.Push(input.AsSpan(at, n));
             at += n;
         }
-        return r.Finish();
+        r.Finish();
+        var all = new float[output.Count];
+        output.Take(all);
+        return all;
     }
 
     private static float[] OneShot(float[] input, int rate)
