@@ -34,7 +34,7 @@ public sealed class PcmMeter
 }
 
 /// <summary>Samples made and not yet read: a buffer that grows to the largest block a decoder makes, no further.</summary>
-internal sealed class PcmQueue(PcmMeter? meter)
+public sealed class PcmQueue(PcmMeter? meter)
 {
     private float[] _buffer = PcmMeter.New(meter, 4096);
     private int _head;

@@ -402,9 +402,11 @@ public sealed class OllamaFamily : Family
         var dir = Path.Combine(scratch, Model);
         Directory.CreateDirectory(dir);
         GgufWriter.Write(Path.Combine(dir, "qwen2.5-0.5b-instruct-q4_k_m.gguf"), new GgufWriter.Spec("qwen2", Seed: 1));
-        // A second model whose GGUF carries an empty chat template, recorded the way pulled models are.
+        // A second model whose GGUF carries no chat template (a base model), recorded the way pulled models are.
+        // (Not an empty one: LLamaSharp cannot load a GGUF with an empty string value at all, a failure of the file,
+        // not of a request.)
         Directory.CreateDirectory(Path.Combine(scratch, Bare));
-        GgufWriter.Write(Path.Combine(scratch, Bare, "bare.gguf"), new GgufWriter.Spec("qwen2", Seed: 2, ChatTemplate: ""));
+        GgufWriter.Write(Path.Combine(scratch, Bare, "bare.gguf"), new GgufWriter.Spec("qwen2", Seed: 2, NoChatTemplate: true));
         Directory.CreateDirectory(Path.Combine(scratch, "manifests"));
         File.WriteAllText(Path.Combine(scratch, "manifests", Bare.Replace(':', '@') + ".json"),
             $$"""{"name":"{{Bare}}","backend":"cpu","path":"{{Bare}}/bare.gguf","modified_at":"2026-01-01T00:00:00Z","family":"fuzz","stored":false}""");
