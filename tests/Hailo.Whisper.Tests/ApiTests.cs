@@ -219,6 +219,35 @@ public sealed class ApiTests(CpuServiceFixture f) : IClassFixture<CpuServiceFixt
 
     [Theory]
     [MemberData(nameof(Endpoints))]
+    public async Task A_float_wav_cut_short_of_its_data_chunk_is_answered_not_a_500(string path)
+    {
+        // Found by the fuzzer: a 32-bit float WAV whose data chunk says 52920 bytes and holds 60, sent twice.
+        var wav = new byte[44 + 60];
+        "RIFF"u8.CopyTo(wav);
+        BitConverter.TryWriteBytes(wav.AsSpan(4), 36 + 52920);
+        "WAVEfmt "u8.CopyTo(wav.AsSpan(8));
+        BitConverter.TryWriteBytes(wav.AsSpan(16), 16);
+        BitConverter.TryWriteBytes(wav.AsSpan(20), (short)3);      // IEEE float
+        BitConverter.TryWriteBytes(wav.AsSpan(22), (short)1);
+        BitConverter.TryWriteBytes(wav.AsSpan(24), 44100);
+        BitConverter.TryWriteBytes(wav.AsSpan(28), 44100 * 4);
+        BitConverter.TryWriteBytes(wav.AsSpan(32), (short)4);
+        BitConverter.TryWriteBytes(wav.AsSpan(34), (short)32);
+        "data"u8.CopyTo(wav.AsSpan(36));
+        BitConverter.TryWriteBytes(wav.AsSpan(40), 52920);
+        for (var i = 0; i < 15; i++) BitConverter.TryWriteBytes(wav.AsSpan(44 + 4 * i), 0.1f * MathF.Sin(i));
+        using var form = Form(wav, "float.wav", ("prompt", "0x10"), ("response_format", "json"));
+        var again = new ByteArrayContent(wav);
+        again.Headers.ContentType = new MediaTypeHeaderValue("audio/wav");
+        form.Add(again, "file", "float.wav");
+        var r = await Client.PostAsync(path, form);
+        var body = await r.Content.ReadAsStringAsync();
+        Assert.True((int)r.StatusCode is 200 or 400, $"{(int)r.StatusCode}: {body}");
+        Assert.Equal(HttpStatusCode.OK, (await Client.GetAsync("/health")).StatusCode);
+    }
+
+    [Theory]
+    [MemberData(nameof(Endpoints))]
     public async Task Bad_input_is_4xx_in_openais_error_shape_on_every_endpoint(string path)
     {
         var garbage = new Random(5).GetItems<byte>(Enumerable.Range(0, 256).Select(i => (byte)i).ToArray(), 5000);

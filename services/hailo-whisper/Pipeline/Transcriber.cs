@@ -68,7 +68,8 @@ public static class Transcriber
         public void Window(ReadOnlySpan<float> window, long start)
         {
             _windows++;
-            if (AudioWindows.IsSilent(window)) return;
+            // Under 0.1 s there is no word to find, and whisper.cpp cannot even detect a language in it (it throws).
+            if (window.Length < AudioWindows.Rate / 10 || AudioWindows.IsSilent(window)) return;
             _modelTime.Start();
             var result = _model.Transcribe(window, _options with { Language = _language }, _progress);
             _modelTime.Stop();
