@@ -8,6 +8,7 @@ using Hailo.Runtime;
 using Hailo.Runtime.Npu;
 using HailoWhisper.Api;
 using HailoWhisper.Pipeline;
+using Hailo.Wyoming;
 using HailoWhisper.Wyoming;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -46,8 +47,9 @@ public static class WhisperService
         ctx.Builder.Services.AddSingleton(sp => CreateEngine(ctx, sp.GetRequiredService<ILogger<ISpeechModel>>(), sp.GetService<Func<NpuProbe>>()));
         ctx.Builder.Services.AddSingleton<IPreloadable>(sp => sp.GetRequiredService<ModelEngine<ISpeechModel>>());
         if (ctx.Config.Wyoming.Enabled)
-            ctx.Builder.Services.AddSingleton<IHostedService>(sp => new WyomingServer(ctx.Config, ctx.Config.Wyoming.Limits(),
-                sp.GetRequiredService<ModelEngine<ISpeechModel>>(), ctx.Metrics, sp.GetRequiredService<ILogger<WyomingServer>>()));
+            ctx.Builder.Services.AddSingleton<IHostedService>(sp => new WyomingServer(ctx.Config.Wyoming.Host, ctx.Config.Wyoming.Port,
+                ctx.Config.Wyoming.Limits(), new TranscriptionHandler(ctx.Config, sp.GetRequiredService<ModelEngine<ISpeechModel>>(), ctx.Metrics),
+                sp.GetRequiredService<ILogger<WyomingServer>>()));
         if (!NativeAudio.Available)
             ctx.State.SetModel(new ModelStatus(AudioComponent, ModelState.Failed, NativeAudio.Reason, NativeAudio.Fix));
     }
