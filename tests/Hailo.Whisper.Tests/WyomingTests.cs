@@ -156,6 +156,46 @@ public sealed class WyomingTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Audio_over_max_audio_seconds_is_an_error_event_and_the_connection_serves_on()
+    {
+        var models = Path.Combine(FakeShim.StateDir, "wyoming-long-" + Guid.NewGuid().ToString("N"));
+        NpuTests.WriteFakeModel(models);
+        try
+        {
+            var config = new WhisperConfig { Device = "npu" };
+            config.Models.Dir = models;
+            config.Models.SearchPaths = [];
+            config.Wyoming.Enabled = true;
+            config.Wyoming.Port = 0;
+            config.Whisper.MaxAudioSeconds = 1;
+            await using var service = await RunningService.StartAsync(WhisperService.Definition, config);
+            await service.StartupCompleted;
+            var port = await service.App.Services.GetServices<IHostedService>().OfType<WyomingServer>().Single().Port;
+            var tcp = new TcpClient();
+            await tcp.ConnectAsync("127.0.0.1", port);
+            var c = new Client(tcp.GetStream());
+
+            await c.Send("audio-start", """{"rate":16000,"width":2,"channels":1}""");
+            await c.Send("audio-chunk", """{"rate":16000,"width":2,"channels":1}""", Pcm(2, 16000, 1));
+            await c.Send("audio-stop");
+            var (type, data) = await c.Receive();
+            Assert.Equal("error", type);
+            Assert.Equal("audio_too_long", data.GetProperty("code").GetString());
+            Assert.Contains("at most 1 s", data.GetProperty("text").GetString());
+
+            await c.Send("audio-start", """{"rate":16000,"width":2,"channels":1}""");
+            await c.Send("audio-chunk", """{"rate":16000,"width":2,"channels":1}""", Pcm(0.5, 16000, 1));
+            await c.Send("audio-stop");
+            (type, _) = await c.Receive();
+            Assert.Equal("transcript", type);
+        }
+        finally
+        {
+            Directory.Delete(models, true);
+        }
+    }
+
+    [Fact]
     public void Config_refuses_bad_allow_list_entries_and_limits()
     {
         var w = new WyomingSection
