@@ -1,6 +1,6 @@
 using System.Text.Json.Serialization;
 using Hailo.Hosting.Config;
-using HailoWhisper.Wyoming;
+using Hailo.Wyoming;
 
 namespace HailoWhisper;
 

@@ -4,10 +4,12 @@ using Hailo.Audio;
 using Hailo.Hosting;
 using Hailo.Hosting.Http;
 using Hailo.Hosting.Models;
+using Hailo.Hosting.OpenAi;
 using Hailo.Runtime;
 using Hailo.Runtime.Npu;
 using HailoWhisper.Api;
 using HailoWhisper.Pipeline;
+using Hailo.Wyoming;
 using HailoWhisper.Wyoming;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -46,8 +48,9 @@ public static class WhisperService
         ctx.Builder.Services.AddSingleton(sp => CreateEngine(ctx, sp.GetRequiredService<ILogger<ISpeechModel>>(), sp.GetService<Func<NpuProbe>>()));
         ctx.Builder.Services.AddSingleton<IPreloadable>(sp => sp.GetRequiredService<ModelEngine<ISpeechModel>>());
         if (ctx.Config.Wyoming.Enabled)
-            ctx.Builder.Services.AddSingleton<IHostedService>(sp => new WyomingServer(ctx.Config, ctx.Config.Wyoming.Limits(),
-                sp.GetRequiredService<ModelEngine<ISpeechModel>>(), ctx.Metrics, sp.GetRequiredService<ILogger<WyomingServer>>()));
+            ctx.Builder.Services.AddSingleton<IHostedService>(sp => new WyomingServer(ctx.Config.Wyoming.Host, ctx.Config.Wyoming.Port,
+                ctx.Config.Wyoming.Limits(), new TranscriptionHandler(ctx.Config, sp.GetRequiredService<ModelEngine<ISpeechModel>>(), ctx.Metrics),
+                sp.GetRequiredService<ILogger<WyomingServer>>()));
         if (!NativeAudio.Available)
             ctx.State.SetModel(new ModelStatus(AudioComponent, ModelState.Failed, NativeAudio.Reason, NativeAudio.Fix));
     }
@@ -146,21 +149,9 @@ public static class WhisperService
 
     internal static async Task<Request> ReadAsync(HttpContext http, WhisperConfig config, string activeModel, SpeechTask? task, CancellationToken ct)
     {
-        if (!http.Request.HasFormContentType || !(http.Request.ContentType?.Contains("multipart/form-data", StringComparison.OrdinalIgnoreCase) ?? false))
-            throw new ApiException(415, "unsupported_media_type",
-                "Content-Type must be multipart/form-data with the audio in a 'file' field, as OpenAI's audio API expects; raw audio bodies are not accepted");
-        // The host's reader: a body over the limit is the host's 413 naming the limit, not a 400.
-        var form = await FormBody.ReadAsync(http.Request, ct);
-
-        var file = form.Files.GetFile("file") ?? throw ApiException.BadRequest("missing_file", "Missing 'file' field: send the audio as a file part named 'file'", "file");
-        byte[] audio;
-        using (var ms = new MemoryStream((int)Math.Min(file.Length, int.MaxValue)))
-        {
-            await file.CopyToAsync(ms, ct);
-            audio = ms.ToArray();
-        }
-
-        string? Text(string name) => form.TryGetValue(name, out var v) && !string.IsNullOrWhiteSpace(v.ToString()) ? v.ToString().Trim() : null;
+        // The host's reader: 415 for raw audio, 400 without a 'file' part; a body over the limit is the host's 413 naming the limit.
+        var upload = await FormBody.ReadUploadAsync(http.Request, "file", "audio", "OpenAI's audio API", ct);
+        string? Text(string name) => upload.Text(name);
 
         var model = Text("model");
         // whisper-1 is OpenAI's name; Whisper-Base was the earlier implementation's model id.
@@ -193,10 +184,9 @@ public static class WhisperService
 
         var granularities = new List<string>();
         foreach (var key in new[] { "timestamp_granularities[]", "timestamp_granularities" })
-            if (form.TryGetValue(key, out var values))
-                foreach (var v in values)
-                    foreach (var part in (v ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
-                        granularities.Add(part.ToLowerInvariant());
+            foreach (var v in upload.Values(key))
+                foreach (var part in (v ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+                    granularities.Add(part.ToLowerInvariant());
         foreach (var g in granularities)
             if (g is not ("segment" or "word"))
                 throw ApiException.BadRequest("invalid_timestamp_granularities", $"'timestamp_granularities[]' takes segment and/or word, got '{g}'", "timestamp_granularities[]");
@@ -213,7 +203,7 @@ public static class WhisperService
             Temperature = (float)temperature,
             WordTimestamps = words,
         };
-        return new Request(audio, file.FileName, options, format, segments, words, t == SpeechTask.Translate ? "translate" : "transcribe");
+        return new Request(upload.File, upload.FileName, options, format, segments, words, t == SpeechTask.Translate ? "translate" : "transcribe");
     }
 
     internal static async Task<IResult> HandleAsync(HttpContext http, ModelEngine<ISpeechModel> engine, WhisperConfig config,

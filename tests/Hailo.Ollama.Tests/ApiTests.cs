@@ -201,7 +201,7 @@ public sealed class ApiTests(OllamaFixture f) : IClassFixture<OllamaFixture>
         Assert.Equal(expected, (int)r.StatusCode);
         var e = JsonDocument.Parse(await r.Content.ReadAsStringAsync()).RootElement.GetProperty("error");
         Assert.False(string.IsNullOrWhiteSpace(e.GetProperty("message").GetString()));
-        Assert.Equal(expected == 404 ? "not_found_error" : "invalid_request_error", e.GetProperty("type").GetString());
+        Assert.Equal("invalid_request_error", e.GetProperty("type").GetString());
         Assert.True(e.TryGetProperty("param", out _));
         Assert.True(e.TryGetProperty("code", out _));
         var missing = await C.GetAsync("/v1/models/nope");

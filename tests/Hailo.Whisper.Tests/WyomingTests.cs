@@ -2,8 +2,9 @@ using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
 using Hailo.TestSupport;
+using Hailo.Hosting.Config;
+using Hailo.Wyoming;
 using HailoWhisper;
-using HailoWhisper.Wyoming;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Xunit;
@@ -12,7 +13,8 @@ namespace Hailo.Whisper.Tests;
 
 /// <summary>
 /// A Wyoming client written here from the protocol description (a JSON header line, then data_length bytes of JSON,
-/// then payload_length bytes of PCM), against the service on the NPU fake so the transcript is known.
+/// then payload_length bytes of PCM), against the service on the NPU fake so the transcript is known. The server's
+/// framing and limits are tested in Hailo.Wyoming.Tests; these are the speech-to-text handler and its config.
 /// </summary>
 [Collection("fake-shim")]
 public sealed class WyomingTests : IAsyncLifetime
@@ -151,5 +153,89 @@ public sealed class WyomingTests : IAsyncLifetime
         var (type, data) = await new Client(s).Receive();
         Assert.Equal("error", type);
         Assert.Equal("protocol_error", data.GetProperty("code").GetString());
+    }
+
+    [Fact]
+    public async Task Audio_over_max_audio_seconds_is_an_error_event_and_the_connection_serves_on()
+    {
+        var models = Path.Combine(FakeShim.StateDir, "wyoming-long-" + Guid.NewGuid().ToString("N"));
+        NpuTests.WriteFakeModel(models);
+        try
+        {
+            var config = new WhisperConfig { Device = "npu" };
+            config.Models.Dir = models;
+            config.Models.SearchPaths = [];
+            config.Wyoming.Enabled = true;
+            config.Wyoming.Port = 0;
+            config.Whisper.MaxAudioSeconds = 1;
+            await using var service = await RunningService.StartAsync(WhisperService.Definition, config);
+            await service.StartupCompleted;
+            var port = await service.App.Services.GetServices<IHostedService>().OfType<WyomingServer>().Single().Port;
+            var tcp = new TcpClient();
+            await tcp.ConnectAsync("127.0.0.1", port);
+            var c = new Client(tcp.GetStream());
+
+            await c.Send("audio-start", """{"rate":16000,"width":2,"channels":1}""");
+            await c.Send("audio-chunk", """{"rate":16000,"width":2,"channels":1}""", Pcm(2, 16000, 1));
+            await c.Send("audio-stop");
+            var (type, data) = await c.Receive();
+            Assert.Equal("error", type);
+            Assert.Equal("audio_too_long", data.GetProperty("code").GetString());
+            Assert.Contains("at most 1 s", data.GetProperty("text").GetString());
+
+            await c.Send("audio-start", """{"rate":16000,"width":2,"channels":1}""");
+            await c.Send("audio-chunk", """{"rate":16000,"width":2,"channels":1}""", Pcm(0.5, 16000, 1));
+            await c.Send("audio-stop");
+            (type, _) = await c.Receive();
+            Assert.Equal("transcript", type);
+        }
+        finally
+        {
+            Directory.Delete(models, true);
+        }
+    }
+
+    [Fact]
+    public void Config_refuses_bad_allow_list_entries_and_limits()
+    {
+        var w = new WyomingSection
+        {
+            AllowedClients = ["192.168.1.0/24", "10.0.0.5", "fd00::/8", "not-an-address", "192.168.1.5/24", "10.0.0.0/33"],
+            MaxSessionMb = 0,
+            IdleTimeoutSeconds = 0,
+            ReadTimeoutSeconds = 100_000,
+        };
+        var config = new WhisperConfig { Wyoming = w };
+        var errors = new ConfigErrors();
+        config.Validate(errors);
+        var messages = string.Join("\n", errors.Messages);
+        Assert.Contains("'not-an-address'", messages);
+        Assert.Contains("'192.168.1.5/24'", messages);
+        Assert.Contains("'10.0.0.0/33'", messages);
+        Assert.DoesNotContain("'192.168.1.0/24'", messages);
+        Assert.DoesNotContain("'10.0.0.5'", messages);
+        Assert.DoesNotContain("'fd00::/8'", messages);
+        Assert.Contains("wyoming.max_session_mb", messages);
+        Assert.Contains("wyoming.idle_timeout_seconds", messages);
+        Assert.Contains("wyoming.read_timeout_seconds", messages);
+    }
+
+    [Fact]
+    public void Config_keys_become_the_servers_limits()
+    {
+        var limits = new WyomingSection
+        {
+            MaxConnections = 3,
+            MaxSessionMb = 0.5,
+            IdleTimeoutSeconds = 7,
+            ReadTimeoutSeconds = 2,
+            AllowedClients = ["192.168.1.0/24"],
+        }.Limits();
+        Assert.Equal(3, limits.MaxConnections);
+        Assert.Equal(512 * 1024, limits.MaxSessionBytes);
+        Assert.Equal(TimeSpan.FromSeconds(7), limits.IdleTimeout);
+        Assert.Equal(TimeSpan.FromSeconds(2), limits.ReadTimeout);
+        Assert.True(limits.Allows(System.Net.IPAddress.Parse("192.168.1.9")));
+        Assert.False(limits.Allows(System.Net.IPAddress.Parse("192.168.2.9")));
     }
 }

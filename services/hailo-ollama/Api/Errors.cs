@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Hailo.Hosting.Http;
+using Hailo.Hosting.OpenAi;
 using Microsoft.AspNetCore.Http;
 
 namespace HailoOllama.Api;
@@ -12,36 +13,22 @@ public sealed class OllamaErrorWriter : IErrorWriter
 {
     public async Task WriteAsync(HttpContext context, ApiException error)
     {
-        context.Response.ContentType = "application/json; charset=utf-8";
         var path = context.Request.Path.Value ?? "";
-        await using var w = new Utf8JsonWriter(context.Response.Body);
-        w.WriteStartObject();
         if (path.StartsWith("/v1/", StringComparison.Ordinal) || path == "/v1")
         {
-            w.WriteStartObject("error");
-            w.WriteString("message", error.Message);
-            w.WriteString("type", OpenAiType(error.Status));
-            if (error.Param is null) w.WriteNull("param"); else w.WriteString("param", error.Param);
-            w.WriteString("code", error.Code);
-            w.WriteEndObject();
+            await OpenAiErrors.WriteAsync(context, error);
+            return;
         }
-        else
-        {
-            w.WriteString("error", error.Message);
-        }
+        context.Response.ContentType = "application/json; charset=utf-8";
+        await using var w = new Utf8JsonWriter(context.Response.Body);
+        w.WriteStartObject();
+        w.WriteString("error", error.Message);
         w.WriteEndObject();
         await w.FlushAsync();
     }
 
-    public static string OpenAiType(int status) => status switch
-    {
-        401 => "authentication_error",
-        404 => "not_found_error",
-        429 => "rate_limit_error",
-        503 => "service_unavailable_error",
-        < 500 => "invalid_request_error",
-        _ => "api_error",
-    };
+    /// <summary>OpenAI's error type for a status (<see cref="OpenAiErrors.TypeOf"/>).</summary>
+    public static string OpenAiType(int status) => OpenAiErrors.TypeOf(status);
 }
 
 /// <summary>Helpers for errors thrown by handlers.</summary>

@@ -25,20 +25,10 @@ public sealed record OpenAiModelList(string Object, IReadOnlyList<OpenAiModel> D
 public sealed record OpenAiModel(string Id, string Object, long Created, string OwnedBy, string Backend, string Status, string Description,
     string? Task = null, string? AliasOf = null);
 
-/// <summary>OpenAI's error body: {"error":{"message","type","param","code"}}.</summary>
-public sealed record OpenAiErrorEnvelope(OpenAiError Error);
-
-public sealed record OpenAiError(
-    string Message,
-    string Type,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] string? Param,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.Never)] string? Code);
-
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(TranscriptionJson))]
 [JsonSerializable(typeof(VerboseTranscription))]
 [JsonSerializable(typeof(OpenAiModelList))]
-[JsonSerializable(typeof(OpenAiErrorEnvelope))]
 [JsonSerializable(typeof(ErrorEnvelope))]
 internal sealed partial class WhisperJson : JsonSerializerContext;

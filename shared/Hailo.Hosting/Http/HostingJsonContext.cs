@@ -6,4 +6,5 @@ namespace Hailo.Hosting.Http;
 [JsonSerializable(typeof(ErrorEnvelope))]
 [JsonSerializable(typeof(HealthResponse))]
 [JsonSerializable(typeof(ReadyResponse))]
+[JsonSerializable(typeof(Hailo.Hosting.OpenAi.OpenAiErrorEnvelope))]
 public sealed partial class HostingJsonContext : JsonSerializerContext;

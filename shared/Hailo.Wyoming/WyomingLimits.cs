@@ -1,6 +1,6 @@
 using System.Net;
 
-namespace HailoWhisper.Wyoming;
+namespace Hailo.Wyoming;
 
 /// <summary>
 /// What a Wyoming server accepts from a peer. The protocol has no authentication, so these bounds (and the optional

@@ -1,8 +1,7 @@
 using System.Buffers;
-using System.Text;
 using System.Text.Json;
 
-namespace HailoWhisper.Wyoming;
+namespace Hailo.Wyoming;
 
 /// <summary>One Wyoming event: its type, its data (a JSON object) and an optional binary payload.</summary>
 public sealed record WyomingEvent(string Type, JsonElement Data, byte[]? Payload = null)
@@ -12,7 +11,10 @@ public sealed record WyomingEvent(string Type, JsonElement Data, byte[]? Payload
     public int? Int(string name) => Data.ValueKind == JsonValueKind.Object && Data.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out var i) ? i : null;
 }
 
-/// <summary>A peer broke the framing (bad header, sizes out of bounds); the connection is closed after an error event.</summary>
+/// <summary>
+/// A peer broke the framing or the limits (bad header, sizes or audio out of bounds); the connection is closed after an
+/// error event.
+/// </summary>
 public class WyomingProtocolException(string message, string code = "protocol_error") : Exception(message)
 {
     /// <summary>The error event's code.</summary>
@@ -172,6 +174,4 @@ public static class WyomingProtocol
         await stream.WriteAsync(message, ct);
         await stream.FlushAsync(ct);
     }
-
-    internal static string Utf8(ReadOnlySpan<byte> bytes) => Encoding.UTF8.GetString(bytes);
 }
