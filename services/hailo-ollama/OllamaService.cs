@@ -1,3 +1,5 @@
+using Hailo.GenAI;
+using Hailo.GenAI.Api;
 using Hailo.Hosting;
 using Hailo.Hosting.Http;
 using Hailo.Hosting.Models;
@@ -40,9 +42,10 @@ public static class OllamaService
         s.AddSingleton<IHttpClientFactoryLite>(sp => sp.GetRequiredService<PullClient>());
         s.AddSingleton(sp => CreateEngine(ctx, sp.GetRequiredService<ILoggerFactory>()));
         s.AddSingleton(sp => sp.GetRequiredService<EngineHost>().Completion);
-        s.AddSingleton(sp => new NativeApi(sp.GetRequiredService<CompletionEngine>(), ctx.PullCommand));
-        s.AddSingleton(sp => new OpenAiApi(sp.GetRequiredService<CompletionEngine>(), sp.GetRequiredService<NativeApi>()));
-        s.AddSingleton(sp => new ManageApi(sp.GetRequiredService<CompletionEngine>(), sp.GetRequiredService<NativeApi>(), sp.GetRequiredService<IHttpClientFactoryLite>()));
+        s.AddSingleton(sp => sp.GetRequiredService<OllamaEngine>().Completion);
+        s.AddSingleton(sp => new NativeApi(sp.GetRequiredService<OllamaEngine>(), ctx.PullCommand));
+        s.AddSingleton(sp => new OpenAiApi(sp.GetRequiredService<OllamaEngine>(), sp.GetRequiredService<NativeApi>()));
+        s.AddSingleton(sp => new ManageApi(sp.GetRequiredService<OllamaEngine>(), sp.GetRequiredService<NativeApi>(), sp.GetRequiredService<IHttpClientFactoryLite>()));
         s.AddSingleton<IPreloadable>(sp => sp.GetRequiredService<EngineHost>());
     }
 
@@ -68,7 +71,8 @@ public static class OllamaService
             // On stop the server first drains its requests (up to the same time), then the models are freed.
             DrainTimeout = TimeSpan.FromSeconds(Math.Max(config.Server.ShutdownTimeoutSeconds, 5)),
         };
-        return new EngineHost(new CompletionEngine(scheduler, registry, config, log, ctx.State), ctx, log);
+        var completion = new CompletionEngine(scheduler, new RegistryTemplates(registry), OllamaEngine.Limits(config), log, ctx.State);
+        return new EngineHost(new OllamaEngine(completion, registry, config), ctx, log);
     }
 
     private static void Map(WebApplication app, ServiceContext<OllamaConfig> ctx)
@@ -129,10 +133,10 @@ public static class OllamaService
 /// Owns the engine for the host: reports the default model on /health and STATUS= (missing → degraded with the
 /// command that fetches it; the state follows the files, no restart needed) and preloads it at start.
 /// </summary>
-internal sealed class EngineHost(CompletionEngine completion, ServiceContext<OllamaConfig> ctx, ILogger log) : IPreloadable, IDisposable
+internal sealed class EngineHost(OllamaEngine completion, ServiceContext<OllamaConfig> ctx, ILogger log) : IPreloadable, IDisposable
 {
     private Timer? _timer;
-    public CompletionEngine Completion { get; } = completion;
+    public OllamaEngine Completion { get; } = completion;
 
     public string DefaultName => Completion.Scheduler.DefaultModel;
 
@@ -163,7 +167,7 @@ internal sealed class EngineHost(CompletionEngine completion, ServiceContext<Oll
         {
             using var lease = await Completion.Scheduler.AcquireAsync(m, ctx.Config.Ollama.NumCtx, null, ct).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is EngineException or OperationCanceledException)
+        catch (Exception e) when (e is GenAiException or OperationCanceledException)
         {
             log.LogWarning("preloading {Model} failed: {Message}", DefaultName, e.Message);
         }

@@ -3,10 +3,10 @@ using System.Globalization;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 
-namespace HailoOllama.Api;
+namespace Hailo.GenAI.Api;
 
 /// <summary>Writes JSON objects to the response: one per line (NDJSON), one SSE event, or a single body.</summary>
-internal static class JsonOut
+public static class JsonOut
 {
     public static string Iso(DateTime utc) => utc.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture);
 
