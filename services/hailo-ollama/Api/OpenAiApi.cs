@@ -136,34 +136,17 @@ internal sealed class OpenAiApi(OllamaEngine engine, NativeApi native)
 
     public Task ModelsAsync(HttpContext http)
     {
-        var models = engine.Registry.List();
-        return JsonOut.SingleAsync(http.Response, w =>
-        {
-            w.WriteString("object", "list");
-            w.WriteStartArray("data");
-            foreach (var m in models)
-            {
-                w.WriteStartObject();
-                Model(w, m);
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
-        }, http.RequestAborted);
+        var models = engine.Registry.List().Select(Model).ToList();
+        return JsonOut.SingleAsync(http.Response, new OpenAiModelList("list", models), OpenAiJson.Default.OpenAiModelList, http.RequestAborted);
     }
 
-    private static void Model(Utf8JsonWriter w, LocalModel m)
-    {
-        w.WriteString("id", m.Name);
-        w.WriteString("object", "model");
-        w.WriteNumber("created", new DateTimeOffset(m.ModifiedAt).ToUnixTimeSeconds());
-        w.WriteString("owned_by", "library");
-    }
+    private static OpenAiModel Model(LocalModel m) => new(m.Name, "model", new DateTimeOffset(m.ModifiedAt).ToUnixTimeSeconds(), "library");
 
     public Task ModelAsync(HttpContext http, string id)
     {
         if (!ModelName.TryNormalise(id, out var name)) throw new ApiException(404, "model_not_found", $"model '{id}' not found") { Param = "model" };
         var m = engine.Registry.Find(name) ?? throw new ApiException(404, "model_not_found", $"model '{id}' not found") { Param = "model" };
-        return JsonOut.SingleAsync(http.Response, w => Model(w, m), http.RequestAborted);
+        return JsonOut.SingleAsync(http.Response, Model(m), OpenAiJson.Default.OpenAiModel, http.RequestAborted);
     }
 
     public async Task EmbeddingsAsync(HttpContext http)
