@@ -1,8 +1,9 @@
+using Hailo.GenAI;
+using Hailo.GenAI.Chat;
 using Hailo.Hosting.Models;
 using Hailo.TestSupport;
 using HailoOllama;
 using HailoOllama.Api;
-using HailoOllama.Chat;
 using HailoOllama.Engine;
 using Xunit;
 
@@ -113,6 +114,7 @@ public sealed class HardeningTests
         public int[] Tokenize(string text, bool addSpecial) => throw new NotSupportedException();
         public IAsyncEnumerable<GenerationEvent> GenerateAsync(GenerationInput input, CancellationToken ct) => throw new NotSupportedException();
         public (float[][] Vectors, int Tokens) Embed(IReadOnlyList<string> inputs, bool truncate, int numCtx, CancellationToken ct) => throw new NotSupportedException();
+        public string? RenderChat(IReadOnlyList<ChatTurn> turns) => null;
         public void Dispose() { }
     }
 
@@ -129,7 +131,7 @@ public sealed class HardeningTests
             var config = OllamaFixture.Config(_dir);
             config.Ollama.MaxMessages = 1_000_000;
             Model = new LocalModel { Name = "m:1", Backend = "cpu", Path = path };
-            Completion = new CompletionEngine(null!, new ModelRegistry(new ModelStore(_dir, [], OllamaModels.Catalog), "cpu"), config);
+            Completion = new CompletionEngine(null!, new RegistryTemplates(new ModelRegistry(new ModelStore(_dir, [], OllamaModels.Catalog), "cpu")), OllamaEngine.Limits(config));
         }
 
         public CompletionJob Chat(int turns) => new()

@@ -3,6 +3,8 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using Hailo.TestSupport;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
 using Xunit;
 
 namespace Hailo.Ollama.Tests;
@@ -18,6 +20,45 @@ public sealed class HostingTests(OllamaFixture f) : IClassFixture<OllamaFixture>
     [Fact]
     public async Task OpenApi_document_is_valid_and_lists_every_route() =>
         await OpenApiDocument.FetchAndAssertValid(C, OpenApiRoutes.Of(f.Service.App));
+
+    [Fact]
+    public async Task OpenApi_document_names_a_request_schema_for_each_POST_route()
+    {
+        var doc = await OpenApiDocument.FetchAndAssertValid(C, OpenApiRoutes.Of(f.Service.App));
+        var posts = f.Service.App.Services.GetRequiredService<EndpointDataSource>().Endpoints.OfType<RouteEndpoint>()
+            .Where(e => e.Metadata.GetMetadata<HttpMethodMetadata>()?.HttpMethods.Contains("POST") == true)
+            .Select(e => "/" + e.RoutePattern.RawText!.TrimStart('/')).ToList();
+        Assert.Equal(12, posts.Count);
+        var schemas = doc.GetProperty("components").GetProperty("schemas");
+        var named = new Dictionary<string, string>();
+        foreach (var route in posts)
+        {
+            var op = doc.GetProperty("paths").GetProperty(route).GetProperty("post");
+            Assert.True(op.TryGetProperty("requestBody", out var body), $"POST {route} documents no request body");
+            var content = body.GetProperty("content");
+            if (route == "/api/blobs/{digest}")
+            {
+                Assert.Equal("binary", content.GetProperty("application/octet-stream").GetProperty("schema").GetProperty("format").GetString());
+                continue;
+            }
+            var reference = content.GetProperty("application/json").GetProperty("schema").GetProperty("$ref").GetString()!;
+            Assert.StartsWith("#/components/schemas/", reference);
+            var name = reference["#/components/schemas/".Length..];
+            Assert.True(schemas.GetProperty(name).GetProperty("properties").EnumerateObject().Any(), $"{name} has no properties");
+            named[route] = name;
+        }
+        Assert.Equal("GenerateRequest", named["/api/generate"]);
+        Assert.Equal("ChatRequest", named["/api/chat"]);
+        Assert.Equal("OpenAiChatRequest", named["/v1/chat/completions"]);
+        // The wire names, snake_case as the API writes them.
+        var chat = schemas.GetProperty("OpenAiChatRequest").GetProperty("properties");
+        Assert.True(chat.TryGetProperty("max_tokens", out _) && chat.TryGetProperty("messages", out _) && chat.TryGetProperty("stream_options", out _));
+        Assert.True(schemas.GetProperty("ChatRequest").GetProperty("properties").TryGetProperty("keep_alive", out _));
+        // And what they answer: the whole reply, or each line of the stream.
+        var generated = doc.GetProperty("paths").GetProperty("/api/generate").GetProperty("post").GetProperty("responses").GetProperty("200").GetProperty("content");
+        Assert.Equal("#/components/schemas/GenerateResponse", generated.GetProperty("application/x-ndjson").GetProperty("schema").GetProperty("$ref").GetString());
+        Assert.True(schemas.GetProperty("GenerateResponse").GetProperty("properties").TryGetProperty("done_reason", out _));
+    }
 
     public static TheoryData<string, string, string> JsonRoutes() => new()
     {

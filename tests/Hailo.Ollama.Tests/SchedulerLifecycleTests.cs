@@ -1,4 +1,6 @@
 using System.Runtime.CompilerServices;
+using Hailo.GenAI;
+using Hailo.GenAI.Chat;
 using Hailo.Hosting;
 using Hailo.Hosting.Metrics;
 using HailoOllama.Engine;
@@ -56,6 +58,7 @@ public sealed class SchedulerLifecycleTests
             }
         }
 
+        public string? RenderChat(IReadOnlyList<ChatTurn> turns) => null;
         public void Dispose()
         {
             if (Volatile.Read(ref Generating) > 0) DisposedWhileGenerating = true;
@@ -67,7 +70,7 @@ public sealed class SchedulerLifecycleTests
     {
         public readonly List<FakeRunner> Runners = [];
         public Func<FakeRunner> Make { get; init; } = () => new FakeRunner();
-        public IModelRunner Load(LocalModel m, int numCtx)
+        public IModelRunner Load(IModelFile m, int numCtx)
         {
             var r = Make();
             lock (Runners) Runners.Add(r);
@@ -169,7 +172,7 @@ public sealed class SchedulerLifecycleTests
         Assert.False(stop.IsCompleted, "Dispose returned while a generation was running");
         Assert.False(loads.Runners[0].Disposed, "the model was disposed under its generation");
         // A request after the stop began is refused, not queued.
-        var refused = await Assert.ThrowsAsync<EngineException>(() => s.AcquireAsync(Model, 512, null, cts.Token));
+        var refused = await Assert.ThrowsAsync<GenAiException>(() => s.AcquireAsync(Model, 512, null, cts.Token));
         Assert.Equal(503, refused.Status);
         step.Release(2);
         Assert.Equal(3, await generation);

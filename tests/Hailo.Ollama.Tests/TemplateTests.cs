@@ -1,6 +1,6 @@
-using Hailo.TestSupport;
 using System.Text.Json;
-using HailoOllama.Chat;
+using Hailo.GenAI.Chat;
+using Hailo.TestSupport;
 using Xunit;
 
 namespace Hailo.Ollama.Tests;
@@ -95,11 +95,11 @@ public sealed class TemplateTests
     [Fact]
     public void Keep_alive_values_parse_like_ollamas()
     {
-        Assert.True(HailoOllama.KeepAliveValue.TryParse("5m", out var v)); Assert.Equal(TimeSpan.FromMinutes(5), v);
-        Assert.True(HailoOllama.KeepAliveValue.TryParse("1h30m", out v)); Assert.Equal(TimeSpan.FromMinutes(90), v);
-        Assert.True(HailoOllama.KeepAliveValue.TryParse("300", out v)); Assert.Equal(TimeSpan.FromSeconds(300), v);
-        Assert.True(HailoOllama.KeepAliveValue.TryParse("-1", out v)); Assert.Equal(HailoOllama.KeepAliveValue.Forever, v);
-        Assert.True(HailoOllama.KeepAliveValue.TryParse("0", out v)); Assert.Equal(TimeSpan.Zero, v);
-        Assert.False(HailoOllama.KeepAliveValue.TryParse("soon", out _));
+        Assert.True(Hailo.GenAI.KeepAliveValue.TryParse("5m", out var v)); Assert.Equal(TimeSpan.FromMinutes(5), v);
+        Assert.True(Hailo.GenAI.KeepAliveValue.TryParse("1h30m", out v)); Assert.Equal(TimeSpan.FromMinutes(90), v);
+        Assert.True(Hailo.GenAI.KeepAliveValue.TryParse("300", out v)); Assert.Equal(TimeSpan.FromSeconds(300), v);
+        Assert.True(Hailo.GenAI.KeepAliveValue.TryParse("-1", out v)); Assert.Equal(Hailo.GenAI.KeepAliveValue.Forever, v);
+        Assert.True(Hailo.GenAI.KeepAliveValue.TryParse("0", out v)); Assert.Equal(TimeSpan.Zero, v);
+        Assert.False(Hailo.GenAI.KeepAliveValue.TryParse("soon", out _));
     }
 }

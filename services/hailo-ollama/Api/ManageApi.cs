@@ -1,5 +1,7 @@
 using System.Security.Cryptography;
 using System.Text.Json;
+using Hailo.GenAI;
+using Hailo.GenAI.Api;
 using Hailo.Hosting.Http;
 using Hailo.Hosting.Models;
 using HailoOllama.Engine;
@@ -9,7 +11,7 @@ using Microsoft.AspNetCore.Http;
 namespace HailoOllama.Api;
 
 /// <summary>Model management: /api/pull, /api/delete, /api/copy, /api/create and /api/blobs/:digest.</summary>
-internal sealed class ManageApi(CompletionEngine engine, NativeApi native, IHttpClientFactoryLite http)
+internal sealed class ManageApi(OllamaEngine engine, NativeApi native, IHttpClientFactoryLite http)
 {
     private ModelRegistry Registry => engine.Registry;
 
@@ -234,7 +236,7 @@ internal sealed class ManageApi(CompletionEngine engine, NativeApi native, IHttp
         var template = r.Str("template");
         if (template is not null)
         {
-            try { Chat.GoTemplate.Render(template, new Dictionary<string, string>()); }
+            try { Hailo.GenAI.Chat.GoTemplate.Render(template, new Dictionary<string, string>()); }
             catch (FormatException e) { throw Err.Bad(e.Message, "template"); }
         }
         Dictionary<string, JsonElement>? parameters = baseModel?.Parameters is { } bp ? new(bp) : null;

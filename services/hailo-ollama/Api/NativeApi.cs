@@ -1,16 +1,18 @@
 using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text.Json;
+using Hailo.GenAI;
+using Hailo.GenAI.Api;
+using Hailo.GenAI.Chat;
 using Hailo.Hosting.Http;
 using Hailo.Hosting.Models;
-using HailoOllama.Chat;
 using HailoOllama.Engine;
 using Microsoft.AspNetCore.Http;
 
 namespace HailoOllama.Api;
 
 /// <summary>Ollama's native API (/api/*) with its shapes: NDJSON streams, durations in ns, {"error": "..."}.</summary>
-internal sealed class NativeApi(CompletionEngine engine, Func<string, string> pullCommand)
+internal sealed class NativeApi(OllamaEngine engine, Func<string, string> pullCommand)
 {
     private ModelRegistry Registry => engine.Registry;
 
@@ -83,8 +85,8 @@ internal sealed class NativeApi(CompletionEngine engine, Func<string, string> pu
                 w.WriteString("name", r.Name);
                 w.WriteString("model", r.Name);
                 w.WriteNumber("size", r.Model.MemoryBytes);
-                w.WriteString("digest", Registry.QuickDigest(r.Source));
-                Details(w, r.Source);
+                w.WriteString("digest", Registry.QuickDigest((LocalModel)r.Source));
+                Details(w, (LocalModel)r.Source);
                 // Ollama writes a far-future time for keep_alive -1 and "now" for a model in use.
                 var expires = r.ExpiresAt ?? (r.KeepAlive == KeepAliveValue.Forever ? DateTime.UtcNow.AddYears(100) : DateTime.UtcNow + r.KeepAlive);
                 w.WriteString("expires_at", JsonOut.Iso(expires));
@@ -248,7 +250,7 @@ internal sealed class NativeApi(CompletionEngine engine, Func<string, string> pu
                 if (lease0.Model is LlamaRunner lr) lr.CheckTokenIds(context, "context");
                 previous = lease0.Model.Detokenize(Array.ConvertAll(context, t => (int)t));
             }
-            catch (EngineException e)
+            catch (GenAiException e)
             {
                 throw Err.From(e);
             }
@@ -505,7 +507,7 @@ internal sealed class NativeApi(CompletionEngine engine, Func<string, string> pu
             var (v, t) = await Task.Run(() => lease.Model.Embed(inputs, truncate, numCtx, ct), ct);
             return (v, t, lease.LoadNs);
         }
-        catch (EngineException e)
+        catch (GenAiException e)
         {
             throw Err.From(e);
         }

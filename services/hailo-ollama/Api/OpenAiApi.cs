@@ -1,15 +1,17 @@
 using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
+using Hailo.GenAI;
+using Hailo.GenAI.Api;
+using Hailo.GenAI.Chat;
 using Hailo.Hosting.Http;
-using HailoOllama.Chat;
 using HailoOllama.Engine;
 using Microsoft.AspNetCore.Http;
 
 namespace HailoOllama.Api;
 
 /// <summary>The OpenAI-compatible layer (/v1/*): a translation onto the same engine, with OpenAI's shapes and errors.</summary>
-internal sealed class OpenAiApi(CompletionEngine engine, NativeApi native)
+internal sealed class OpenAiApi(OllamaEngine engine, NativeApi native)
 {
     private static ApiException Bad(string message, string param) => new(400, "invalid_request_error", message) { Param = param };
 
@@ -26,6 +28,15 @@ internal sealed class OpenAiApi(CompletionEngine engine, NativeApi native)
         if (r.TryGetProperty("stop", out var stop) && stop.ValueKind != JsonValueKind.Null) o = o with { Stop = RequestJson.Stops(stop, "stop") };
         if (r.Int("n") is { } n && n != 1) throw Bad("only n = 1 is supported", "n");
         return o;
+    }
+
+    /// <summary>The "error" object of an error event after a stream started.</summary>
+    private static void StreamError(Utf8JsonWriter w, GenAiException e)
+    {
+        w.WriteString("message", e.Message);
+        w.WriteString("type", OllamaErrorWriter.OpenAiType(e.Status));
+        w.WriteNull("param");
+        w.WriteString("code", Err.From(e).Code);
     }
 
     public async Task ChatAsync(HttpContext http)
@@ -86,7 +97,7 @@ internal sealed class OpenAiApi(CompletionEngine engine, NativeApi native)
         }
         if (model.System is not null && turns[0].Role != "system") turns.Insert(0, new ChatTurn("system", model.System));
         var job = new CompletionJob { Model = model, Turns = turns, Options = Options(r, model), Grammar = grammar, Tools = tools };
-        await engine.RunAsync(job, new OpenAiSink(http.Response, model.Name, chat: true, stream, includeUsage), start, http.RequestAborted);
+        await engine.RunAsync(job, new OpenAiSink(http.Response, model.Name, chat: true, stream, includeUsage, StreamError), start, http.RequestAborted);
     }
 
     private static string Content(JsonElement m, int i, LocalModel model)
@@ -120,39 +131,22 @@ internal sealed class OpenAiApi(CompletionEngine engine, NativeApi native)
         else throw Bad("'prompt' must be a string (or an array holding one string)", "prompt");
         if (r.Str("suffix") is { Length: > 0 }) throw Bad("'suffix' is not supported by this model", "suffix");
         var job = new CompletionJob { Model = model, Prompt = prompt, AddSpecial = true, Options = Options(r, model) };
-        await engine.RunAsync(job, new OpenAiSink(http.Response, model.Name, chat: false, stream, includeUsage), start, http.RequestAborted);
+        await engine.RunAsync(job, new OpenAiSink(http.Response, model.Name, chat: false, stream, includeUsage, StreamError), start, http.RequestAborted);
     }
 
     public Task ModelsAsync(HttpContext http)
     {
-        var models = engine.Registry.List();
-        return JsonOut.SingleAsync(http.Response, w =>
-        {
-            w.WriteString("object", "list");
-            w.WriteStartArray("data");
-            foreach (var m in models)
-            {
-                w.WriteStartObject();
-                Model(w, m);
-                w.WriteEndObject();
-            }
-            w.WriteEndArray();
-        }, http.RequestAborted);
+        var models = engine.Registry.List().Select(Model).ToList();
+        return JsonOut.SingleAsync(http.Response, new OpenAiModelList("list", models), OpenAiJson.Default.OpenAiModelList, http.RequestAborted);
     }
 
-    private static void Model(Utf8JsonWriter w, LocalModel m)
-    {
-        w.WriteString("id", m.Name);
-        w.WriteString("object", "model");
-        w.WriteNumber("created", new DateTimeOffset(m.ModifiedAt).ToUnixTimeSeconds());
-        w.WriteString("owned_by", "library");
-    }
+    private static OpenAiModel Model(LocalModel m) => new(m.Name, "model", new DateTimeOffset(m.ModifiedAt).ToUnixTimeSeconds(), "library");
 
     public Task ModelAsync(HttpContext http, string id)
     {
         if (!ModelName.TryNormalise(id, out var name)) throw new ApiException(404, "model_not_found", $"model '{id}' not found") { Param = "model" };
         var m = engine.Registry.Find(name) ?? throw new ApiException(404, "model_not_found", $"model '{id}' not found") { Param = "model" };
-        return JsonOut.SingleAsync(http.Response, w => Model(w, m), http.RequestAborted);
+        return JsonOut.SingleAsync(http.Response, Model(m), OpenAiJson.Default.OpenAiModel, http.RequestAborted);
     }
 
     public async Task EmbeddingsAsync(HttpContext http)

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
+using Hailo.GenAI;
 using Hailo.Hosting.Http;
 using HailoOllama.Engine;
 using Microsoft.AspNetCore.Http;

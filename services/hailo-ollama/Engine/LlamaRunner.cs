@@ -3,6 +3,8 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Threading.Channels;
+using Hailo.GenAI;
+using Hailo.GenAI.Chat;
 using LLama;
 using LLama.Common;
 using LLama.Native;
@@ -90,6 +92,24 @@ public sealed class LlamaRunner : IModelRunner
 
     public int CountTokens(string text, bool addSpecial) => Tokenize(text, addSpecial).Length;
 
+    /// <summary>
+    /// llama.cpp's own template code, which knows more families by their markers than the service renders. A template
+    /// it does not know either is prompted as one without a template.
+    /// </summary>
+    public string? RenderChat(IReadOnlyList<ChatTurn> turns)
+    {
+        try
+        {
+            var t = new LLamaTemplate(_weights) { AddAssistant = true };
+            foreach (var turn in turns) t.Add(turn.Role, turn.Content);
+            return Encoding.UTF8.GetString(t.Apply());
+        }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException or LLama.Exceptions.RuntimeError)
+        {
+            return NoTemplate.Transcript(turns);
+        }
+    }
+
     /// <summary>Tokens in the model's vocabulary: valid ids are 0 to this minus one.</summary>
     public int VocabSize => _weights.Vocab.Count;
 
@@ -97,20 +117,20 @@ public sealed class LlamaRunner : IModelRunner
     /// Checks token ids a client sent before any reaches llama.cpp, which aborts the process on one outside the
     /// vocabulary. <paramref name="field"/> names them in the message (e.g. "context").
     /// </summary>
-    /// <exception cref="EngineException">400 naming the first id that is not in the vocabulary, and its size.</exception>
+    /// <exception cref="GenAiException">400 naming the first id that is not in the vocabulary, and its size.</exception>
     public void CheckTokenIds(ReadOnlySpan<long> ids, string field)
     {
         var vocab = VocabSize;
         for (var i = 0; i < ids.Length; i++)
             if (ids[i] < 0 || ids[i] >= vocab)
-                throw new EngineException(400, $"{field}[{i}] is {ids[i]}, not a token id of this model: its vocabulary has {vocab} tokens (ids 0 to {vocab - 1})");
+                throw new GenAiException(400, $"{field}[{i}] is {ids[i]}, not a token id of this model: its vocabulary has {vocab} tokens (ids 0 to {vocab - 1})");
     }
 
     /// <summary>The text of <paramref name="tokens"/> (ids outside the vocabulary are refused, not sent to llama.cpp).</summary>
     public string Detokenize(ReadOnlySpan<int> tokens)
     {
         foreach (var t in tokens)
-            if ((uint)t >= (uint)VocabSize) throw new EngineException(400, $"{t} is not a token id of this model (its vocabulary has {VocabSize} tokens)");
+            if ((uint)t >= (uint)VocabSize) throw new GenAiException(400, $"{t} is not a token id of this model (its vocabulary has {VocabSize} tokens)");
         var d = new StreamingTokenDecoder(Encoding.UTF8, _weights);
         foreach (var t in tokens) d.Add(t);
         return d.Read();
@@ -269,11 +289,11 @@ public sealed class LlamaRunner : IModelRunner
             var tokens = Tokenize(text, true);
             if (tokens.Length > ctx)
             {
-                if (!truncate) throw new EngineException(400, $"input {i} is {tokens.Length} tokens, longer than the context ({ctx}); set truncate: true to cut it");
+                if (!truncate) throw new GenAiException(400, $"input {i} is {tokens.Length} tokens, longer than the context ({ctx}); set truncate: true to cut it");
                 text = Detokenize(tokens.AsSpan(0, ctx - 1));
                 tokens = Tokenize(text, true);
             }
-            if (tokens.Length == 0) throw new EngineException(400, $"input {i} is empty: it has no tokens to embed");
+            if (tokens.Length == 0) throw new GenAiException(400, $"input {i} is empty: it has no tokens to embed");
             total += tokens.Length;
             var e = _embedder.GetEmbeddings(text, ct).GetAwaiter().GetResult();
             var v = e.Count == 1 ? e[0] : Mean(e);

@@ -2,8 +2,9 @@ using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Hailo.GenAI;
+using Hailo.GenAI.Chat;
 using Hailo.Hosting.Models;
-using HailoOllama.Chat;
 using HailoOllama.Gguf;
 
 namespace HailoOllama.Engine;
@@ -13,7 +14,7 @@ namespace HailoOllama.Engine;
 /// /api/create added (system prompt, template, parameters). Catalog models found on disk need no record;
 /// created and copied models are records in models.dir/manifests/.
 /// </summary>
-public sealed record LocalModel
+public sealed record LocalModel : IModelFile
 {
     public required string Name { get; init; }
     public required string Backend { get; init; }

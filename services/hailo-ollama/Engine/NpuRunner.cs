@@ -1,6 +1,8 @@
 using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
+using Hailo.GenAI;
+using Hailo.GenAI.Chat;
 using Hailo.Runtime.Npu;
 
 namespace HailoOllama.Engine;
@@ -51,6 +53,8 @@ public sealed class NpuRunner : IModelRunner
 
     public int[] Tokenize(string text, bool addSpecial) => _llm.Tokenize(text);
     public int CountTokens(string text, bool addSpecial) => text.Length == 0 ? 0 : _llm.Tokenize(text).Length;
+    /// <summary>None: the NPU takes the chat as messages and applies the model's template itself.</summary>
+    public string? RenderChat(IReadOnlyList<ChatTurn> turns) => null;
     public string Detokenize(ReadOnlySpan<int> tokens) => throw new NotSupportedException("the NPU binding has no detokenizer");
 
     public async IAsyncEnumerable<GenerationEvent> GenerateAsync(GenerationInput input, [EnumeratorCancellation] CancellationToken ct)
@@ -72,7 +76,7 @@ public sealed class NpuRunner : IModelRunner
             ? turns.Sum(t => CountTokens(t.Content, false))
             : CountTokens(input.Prompt, false);
         if (promptTokens >= ContextSize)
-            throw new EngineException(400, $"the prompt is {promptTokens} tokens; the NPU model's context holds {ContextSize}");
+            throw new GenAiException(400, $"the prompt is {promptTokens} tokens; the NPU model's context holds {ContextSize}");
         var start = System.Diagnostics.Stopwatch.GetTimestamp();
         var first = 0L;
         NpuGeneration gen;
@@ -104,7 +108,7 @@ public sealed class NpuRunner : IModelRunner
         }
     }
 
-    private static string MessagesJson(IReadOnlyList<Chat.ChatTurn> turns)
+    private static string MessagesJson(IReadOnlyList<ChatTurn> turns)
     {
         var buffer = new System.Buffers.ArrayBufferWriter<byte>();
         using (var w = new Utf8JsonWriter(buffer))
@@ -123,7 +127,7 @@ public sealed class NpuRunner : IModelRunner
     }
 
     public (float[][] Vectors, int Tokens) Embed(IReadOnlyList<string> inputs, bool truncate, int numCtx, CancellationToken ct) =>
-        throw new EngineException(400, "this model runs on the NPU, which has no embedding model; use a GGUF model on the CPU for embeddings");
+        throw new GenAiException(400, "this model runs on the NPU, which has no embedding model; use a GGUF model on the CPU for embeddings");
 
     public void Dispose()
     {

@@ -1,7 +1,7 @@
 using System.Text.Json;
-using HailoOllama.Chat;
+using Hailo.GenAI.Chat;
 
-namespace HailoOllama.Engine;
+namespace Hailo.GenAI;
 
 /// <summary>Sampling and length options of one request, after defaults (Ollama's) and checks.</summary>
 public sealed record SamplingOptions
@@ -71,13 +71,30 @@ public interface IModelRunner : IDisposable
     string Detokenize(ReadOnlySpan<int> tokens);
     int[] Tokenize(string text, bool addSpecial);
     IAsyncEnumerable<GenerationEvent> GenerateAsync(GenerationInput input, CancellationToken ct);
+    /// <summary>
+    /// The chat as a prompt by the backend's own template code, for a model whose template family the service does not
+    /// render; null when the backend has none (the request is then refused).
+    /// </summary>
+    string? RenderChat(IReadOnlyList<ChatTurn> turns);
     /// <summary>One embedding per input, L2-normalised; and the token count.</summary>
     (float[][] Vectors, int Tokens) Embed(IReadOnlyList<string> inputs, bool truncate, int numCtx, CancellationToken ct);
 }
 
-/// <summary>A request that cannot be served as asked, in the API family's words (400 unless said).</summary>
-public sealed class EngineException(int status, string message, int? retryAfter = null) : Exception(message)
+/// <summary>
+/// A request that cannot be served as asked (400 unless said; 503 with a retry time when busy or failing). It names no
+/// API family: a service maps it to its HTTP error, <see cref="Param"/> being the request field at fault, if any.
+/// </summary>
+public sealed class GenAiException(int status, string message, int? retryAfter = null) : Exception(message)
 {
     public int Status { get; } = status;
     public int? RetryAfter { get; } = retryAfter;
+    public string? Param { get; init; }
+}
+
+/// <summary>A model file a runner loads: its name, the backend it runs on ("cpu" or "npu") and its path.</summary>
+public interface IModelFile
+{
+    string Name { get; }
+    string Backend { get; }
+    string Path { get; }
 }

@@ -1,7 +1,7 @@
 using System.Text;
 using System.Text.Json;
 
-namespace HailoOllama.Chat;
+namespace Hailo.GenAI.Chat;
 
 /// <summary>
 /// GBNF grammars (llama.cpp's grammar format) for `format`: "json" → any JSON object; a JSON schema → JSON matching

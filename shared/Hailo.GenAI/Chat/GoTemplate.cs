@@ -1,6 +1,6 @@
 using System.Text;
 
-namespace HailoOllama.Chat;
+namespace Hailo.GenAI.Chat;
 
 /// <summary>
 /// The subset of Go's text/template that Ollama's simple prompt templates use: {{ .System }}, {{ .Prompt }},

@@ -1,7 +1,7 @@
 using System.Text;
 using System.Text.Json;
 
-namespace HailoOllama.Chat;
+namespace Hailo.GenAI.Chat;
 
 /// <summary>A tool call the model made: the function's name and its arguments as a JSON object.</summary>
 public sealed record ToolCall(string Name, JsonElement Arguments, string? Id = null);

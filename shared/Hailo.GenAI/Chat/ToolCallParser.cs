@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace HailoOllama.Chat;
+namespace Hailo.GenAI.Chat;
 
 /// <summary>
 /// Finds tool calls in a model's reply: Qwen's &lt;tool_call&gt;{"name", "arguments"}&lt;/tool_call&gt; blocks, and

@@ -1,12 +1,13 @@
 using System.Buffers;
 using System.Globalization;
 using System.Text.Json;
+using System.Text.Json.Serialization.Metadata;
 using Microsoft.AspNetCore.Http;
 
-namespace HailoOllama.Api;
+namespace Hailo.GenAI.Api;
 
 /// <summary>Writes JSON objects to the response: one per line (NDJSON), one SSE event, or a single body.</summary>
-internal static class JsonOut
+public static class JsonOut
 {
     public static string Iso(DateTime utc) => utc.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture);
 
@@ -39,9 +40,20 @@ internal static class JsonOut
         await response.Body.FlushAsync(ct).ConfigureAwait(false);
     }
 
-    public static async Task SingleAsync(HttpResponse response, Action<Utf8JsonWriter> write, CancellationToken ct, int status = 200)
+    /// <summary>A single body from a wire contract record (<see cref="OllamaJson"/>, <see cref="OpenAiJson"/>).</summary>
+    public static Task SingleAsync<T>(HttpResponse response, T value, JsonTypeInfo<T> type, CancellationToken ct, int status = 200)
     {
-        var bytes = Build(write);
+        var buffer = new ArrayBufferWriter<byte>(512);
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
+            JsonSerializer.Serialize(w, value, type);
+        return WriteSingleAsync(response, buffer.WrittenSpan.ToArray(), ct, status);
+    }
+
+    public static Task SingleAsync(HttpResponse response, Action<Utf8JsonWriter> write, CancellationToken ct, int status = 200) =>
+        WriteSingleAsync(response, Build(write), ct, status);
+
+    private static async Task WriteSingleAsync(HttpResponse response, byte[] bytes, CancellationToken ct, int status)
+    {
         response.StatusCode = status;
         response.ContentType = "application/json; charset=utf-8";
         response.ContentLength = bytes.Length;

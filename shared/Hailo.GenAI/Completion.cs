@@ -1,19 +1,16 @@
 using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
+using Hailo.GenAI.Chat;
 using Hailo.Hosting;
-using Hailo.Hosting.Http;
-using HailoOllama.Chat;
-using HailoOllama.Engine;
-using LLama;
 using Microsoft.Extensions.Logging;
 
-namespace HailoOllama.Api;
+namespace Hailo.GenAI;
 
 /// <summary>One generation request, in engine terms, whatever API it came from.</summary>
-internal sealed record CompletionJob
+public sealed record CompletionJob
 {
-    public required LocalModel Model { get; init; }
+    public required IModelFile Model { get; init; }
     /// <summary>A chat: rendered with the model's template (or sent as messages on the NPU).</summary>
     public IReadOnlyList<ChatTurn>? Turns { get; init; }
     /// <summary>A finished prompt (generate: raw or templated).</summary>
@@ -29,20 +26,42 @@ internal sealed record CompletionJob
 }
 
 /// <summary>Where a generation's output goes: an API family's stream or single response.</summary>
-internal interface ICompletionSink
+public interface ICompletionSink
 {
     Task PieceAsync(string text, CancellationToken ct);
     Task ToolCallsAsync(IReadOnlyList<ToolCall> calls, CancellationToken ct);
     Task DoneAsync(CompletionResult result, CancellationToken ct);
     /// <summary>An error after output started (the status is already sent): in the family's in-stream shape.</summary>
-    Task ErrorAsync(ApiException error, CancellationToken ct);
+    Task ErrorAsync(GenAiException error, CancellationToken ct);
     bool Started { get; }
 }
 
-internal sealed record CompletionResult(GenerationStats Stats, string DoneReason, long TotalNs, long LoadNs, string Text, IReadOnlyList<ToolCall> ToolCalls);
+public sealed record CompletionResult(GenerationStats Stats, string DoneReason, long TotalNs, long LoadNs, string Text, IReadOnlyList<ToolCall> ToolCalls);
 
-/// <summary>Runs <see cref="CompletionJob"/>s on the scheduler's models: prompt, context accounting, stop strings, tool calls.</summary>
-internal sealed class CompletionEngine(Scheduler scheduler, ModelRegistry registry, OllamaConfig config, ILogger? log = null, ServiceState? state = null)
+/// <summary>The chat templates of a service's models.</summary>
+public interface IChatTemplates
+{
+    /// <summary>The template the service renders for the model; null when it has none of its own (see <see cref="HasNoTemplate"/>).</summary>
+    ChatTemplate? Template(IModelFile model);
+
+    /// <summary>
+    /// True for a CPU model whose file carries no chat template at all (a base model): prompted as Ollama prompts
+    /// one (<see cref="NoTemplate"/>). False with no <see cref="Template"/>: the runner's own template code renders it.
+    /// </summary>
+    bool HasNoTemplate(IModelFile model);
+}
+
+/// <summary>
+/// A service's limits on completions: the most messages in a chat (and the setting that sets it, named in the error),
+/// and the context when a request names none.
+/// </summary>
+public sealed record CompletionLimits(int MaxMessages, int DefaultNumCtx, string MaxMessagesSetting = "max_messages");
+
+/// <summary>
+/// Runs <see cref="CompletionJob"/>s on the scheduler's models: prompt, context accounting, stop strings, tool calls.
+/// A request it cannot serve is a <see cref="GenAiException"/>, which the service maps to its API family's error.
+/// </summary>
+public sealed class CompletionEngine(Scheduler scheduler, IChatTemplates templates, CompletionLimits limits, ILogger? log = null, ServiceState? state = null)
 {
     private long _abortedGenerations, _abortedTokens;
 
@@ -50,22 +69,13 @@ internal sealed class CompletionEngine(Scheduler scheduler, ModelRegistry regist
     public (long Generations, long Tokens) Aborted => (Interlocked.Read(ref _abortedGenerations), Interlocked.Read(ref _abortedTokens));
 
     public Scheduler Scheduler => scheduler;
-    public ModelRegistry Registry => registry;
-    public OllamaConfig Config => config;
+    public IChatTemplates Templates => templates;
+    public CompletionLimits Limits => limits;
 
-    public int NumCtx(SamplingOptions o) => o.NumCtx ?? config.Ollama.NumCtx;
+    public int NumCtx(SamplingOptions o) => o.NumCtx ?? limits.DefaultNumCtx;
 
-    public async Task<Lease> AcquireAsync(LocalModel model, int numCtx, TimeSpan? keepAlive, CancellationToken ct)
-    {
-        try
-        {
-            return await scheduler.AcquireAsync(model, numCtx, keepAlive, ct).ConfigureAwait(false);
-        }
-        catch (EngineException e)
-        {
-            throw Err.From(e);
-        }
-    }
+    public Task<Lease> AcquireAsync(IModelFile model, int numCtx, TimeSpan? keepAlive, CancellationToken ct) =>
+        scheduler.AcquireAsync(model, numCtx, keepAlive, ct);
 
     /// <summary>
     /// Runs the job into the sink. A client that goes away (ct is the request's abort) stops the generation at its
@@ -90,21 +100,13 @@ internal sealed class CompletionEngine(Scheduler scheduler, ModelRegistry regist
 
     private async Task RunCoreAsync(CompletionJob job, ICompletionSink sink, long startTimestamp, Action onToken, CancellationToken ct)
     {
-        if (job.Turns is { Count: var count } && count > config.Ollama.MaxMessages)
-            throw Err.Bad($"the chat has {count} messages, more than the {config.Ollama.MaxMessages} allowed (ollama.max_messages)", "messages");
+        if (job.Turns is { Count: var count } && count > limits.MaxMessages)
+            throw new GenAiException(400, $"the chat has {count} messages, more than the {limits.MaxMessages} allowed ({limits.MaxMessagesSetting})") { Param = "messages" };
         var numCtx = NumCtx(job.Options);
         using var lease = await AcquireAsync(job.Model, numCtx, job.KeepAlive, ct).ConfigureAwait(false);
         var model = lease.Model;
         var ctxSize = Math.Min(numCtx, model.TrainedContext);
-        GenerationInput input;
-        try
-        {
-            input = BuildInput(job, model, ctxSize, ct);
-        }
-        catch (EngineException e)
-        {
-            throw Err.From(e);
-        }
+        var input = BuildInput(job, model, ctxSize, ct);
         // A generation is one unit of work for the watchdog; each prompt batch and each token is progress.
         using var work = state?.BeginWork();
         if (work is not null) input.Progress = work.Progress;
@@ -114,7 +116,7 @@ internal sealed class CompletionEngine(Scheduler scheduler, ModelRegistry regist
         var text = new StringBuilder();
         var held = new StringBuilder();
         var streaming = true; // false once a possible tool call is being held back
-        var family = registry.Template(job.Model)?.Family ?? TemplateFamily.ChatMl;
+        var family = templates.Template(job.Model)?.Family ?? TemplateFamily.ChatMl;
         GenerationStats? stats = null;
         var stoppedByString = false;
         try
@@ -138,9 +140,9 @@ internal sealed class CompletionEngine(Scheduler scheduler, ModelRegistry regist
         {
             var error = e switch
             {
-                EngineException ee => Err.From(ee),
-                Hailo.Runtime.Npu.HailoException h => new ApiException(503, "unavailable", $"the NPU failed during generation: {h.Message}") { RetryAfterSeconds = 5 },
-                _ => new ApiException(500, "internal_error", $"generation failed: {e.Message}"),
+                GenAiException ge => ge,
+                Hailo.Runtime.Npu.HailoException h => new GenAiException(503, $"the NPU failed during generation: {h.Message}", 5),
+                _ => new GenAiException(500, $"generation failed: {e.Message}"),
             };
             if (!sink.Started) throw error;
             await sink.ErrorAsync(error, CancellationToken.None).ConfigureAwait(false);
@@ -202,7 +204,7 @@ internal sealed class CompletionEngine(Scheduler scheduler, ModelRegistry regist
     /// truncate: false such a request is refused instead. The turns kept are found with O(log n) renders of at most
     /// about twice what fits, so a chat of many turns costs one tokenisation of the whole plus little more.
     /// </summary>
-    internal GenerationInput BuildInput(CompletionJob job, IModelRunner model, int ctxSize, CancellationToken ct)
+    public GenerationInput BuildInput(CompletionJob job, IModelRunner model, int ctxSize, CancellationToken ct)
     {
         var reserve = Math.Min(Math.Max(job.Options.NumPredict, 0), ctxSize / 4);
         var budget = Math.Max(1, ctxSize - Math.Max(1, reserve));
@@ -210,15 +212,15 @@ internal sealed class CompletionEngine(Scheduler scheduler, ModelRegistry regist
         {
             if (model.Backend == "npu")
                 return new GenerationInput("", job.Options, ctxSize, job.Grammar, false, turns.ToList(), job.Tools);
-            var template = registry.Template(job.Model);
+            var template = templates.Template(job.Model);
             var options = job.Options;
             var addSpecial = false;
             Func<IReadOnlyList<ChatTurn>, string> render;
             if (template is not null) render = t => template.Render(t, job.Tools);
-            else if (HasNoTemplate(job.Model))
+            else if (templates.HasNoTemplate(job.Model))
             {
                 if (job.Tools is { Count: > 0 })
-                    throw new EngineException(400, $"model '{job.Model.Name}' does not support tools: it has no chat template");
+                    throw new GenAiException(400, $"model '{job.Model.Name}' does not support tools: it has no chat template");
                 render = NoTemplate.Transcript;
                 addSpecial = true;
                 options = options with { Stop = [.. options.Stop, .. NoTemplate.StopStrings] };
@@ -232,7 +234,7 @@ internal sealed class CompletionEngine(Scheduler scheduler, ModelRegistry regist
             if (tokens > budget)
             {
                 if (!job.Truncate)
-                    throw new EngineException(400, $"the input is {tokens} tokens, longer than the context of {ctxSize} (num_ctx); shorten it or allow truncation");
+                    throw new GenAiException(400, $"the input is {tokens} tokens, longer than the context of {ctxSize} (num_ctx); shorten it or allow truncation");
                 (kept, prompt) = DropOldestTurns(turns, render, t => model.CountTokens(t, addSpecial), budget, ct);
             }
             return new GenerationInput(prompt, options, ctxSize, job.Grammar, addSpecial, kept, job.Tools);
@@ -241,7 +243,7 @@ internal sealed class CompletionEngine(Scheduler scheduler, ModelRegistry regist
         if (!job.Truncate && model.Backend == "cpu")
         {
             var n = model.CountTokens(p, job.AddSpecial);
-            if (n > budget) throw new EngineException(400, $"the input is {n} tokens, longer than the context of {ctxSize} (num_ctx); shorten it or allow truncation");
+            if (n > budget) throw new GenAiException(400, $"the input is {n} tokens, longer than the context of {ctxSize} (num_ctx); shorten it or allow truncation");
         }
         return new GenerationInput(p, job.Options, ctxSize, job.Grammar, job.AddSpecial);
     }
@@ -252,7 +254,7 @@ internal sealed class CompletionEngine(Scheduler scheduler, ModelRegistry regist
     /// searched for: doubled until it no longer fits, then halved between the last fit and the first misfit.
     /// Only prompts of about twice what fits are rendered and tokenised, O(log n) times.
     /// </summary>
-    internal static (IReadOnlyList<ChatTurn> Turns, string Prompt) DropOldestTurns(IReadOnlyList<ChatTurn> turns,
+    public static (IReadOnlyList<ChatTurn> Turns, string Prompt) DropOldestTurns(IReadOnlyList<ChatTurn> turns,
         Func<IReadOnlyList<ChatTurn>, string> render, Func<string, int> countTokens, int budget, CancellationToken ct)
     {
         var first = turns.Count > 0 && turns[0].Role == "system" ? 1 : 0;
@@ -294,67 +296,10 @@ internal sealed class CompletionEngine(Scheduler scheduler, ModelRegistry regist
         return (best.Turns, best.Prompt);
     }
 
-    /// <summary>A CPU model whose file carries no chat template (a base model): prompted as Ollama prompts one (<see cref="NoTemplate"/>).</summary>
-    internal bool HasNoTemplate(LocalModel m) =>
-        m.Backend == "cpu" && registry.Template(m) is null && string.IsNullOrEmpty(registry.Gguf(m)?.ChatTemplate);
-
     /// <summary>
-    /// A model whose template family this service does not render: llama.cpp's own template code, which knows
-    /// more families by their markers. A template it does not know either is prompted as one without a template.
+    /// A model whose template family this service does not render: the runner's own template code (llama.cpp's knows
+    /// more families by their markers).
     /// </summary>
-    private static string LlamaFallback(IModelRunner model, IReadOnlyList<ChatTurn> turns)
-    {
-        if (model is not LlamaRunner lr) throw new EngineException(400, "this model has no chat template the service can render");
-        try
-        {
-            var t = new LLamaTemplate(lr.Weights) { AddAssistant = true };
-            foreach (var turn in turns) t.Add(turn.Role, turn.Content);
-            return Encoding.UTF8.GetString(t.Apply());
-        }
-        catch (Exception e) when (e is InvalidOperationException or ArgumentException or LLama.Exceptions.RuntimeError)
-        {
-            return NoTemplate.Transcript(turns);
-        }
-    }
-}
-
-/// <summary>
-/// Cuts the output at the first stop string. Text that could be the start of a stop string is held back until
-/// it is clear, so a stop string never reaches the client even when it spans several tokens.
-/// </summary>
-internal sealed class StopFilter(IReadOnlyList<string> stops)
-{
-    private readonly StringBuilder _pending = new();
-
-    public (string Emit, bool Stopped) Push(string piece)
-    {
-        if (stops.Count == 0) return (piece, false);
-        _pending.Append(piece);
-        var s = _pending.ToString();
-        var cut = -1;
-        foreach (var stop in stops)
-        {
-            var i = s.IndexOf(stop, StringComparison.Ordinal);
-            if (i >= 0 && (cut < 0 || i < cut)) cut = i;
-        }
-        if (cut >= 0)
-        {
-            _pending.Clear();
-            return (s[..cut], true);
-        }
-        var keep = 0;
-        foreach (var stop in stops)
-            for (var k = Math.Min(stop.Length - 1, s.Length); k > keep; k--)
-                if (s.AsSpan(s.Length - k).SequenceEqual(stop.AsSpan(0, k))) { keep = k; break; }
-        _pending.Clear();
-        _pending.Append(s, s.Length - keep, keep);
-        return (s[..^keep], false);
-    }
-
-    public string Flush()
-    {
-        var s = _pending.ToString();
-        _pending.Clear();
-        return s;
-    }
+    private static string LlamaFallback(IModelRunner model, IReadOnlyList<ChatTurn> turns) =>
+        model.RenderChat(turns) ?? throw new GenAiException(400, "this model has no chat template the service can render");
 }

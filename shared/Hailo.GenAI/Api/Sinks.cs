@@ -1,15 +1,14 @@
 using System.Text.Json;
-using Hailo.Hosting.Http;
-using HailoOllama.Chat;
+using Hailo.GenAI.Chat;
 using Microsoft.AspNetCore.Http;
 
-namespace HailoOllama.Api;
+namespace Hailo.GenAI.Api;
 
 /// <summary>
 /// What both API families' sinks share: a non-streamed reply is collected and written once at the end; a streamed
 /// one starts the response at its first event and frames each event its family's way (NDJSON line or SSE event).
 /// </summary>
-internal abstract class StreamingSink(HttpResponse response, bool chat, bool stream) : ICompletionSink
+public abstract class StreamingSink(HttpResponse response, bool chat, bool stream) : ICompletionSink
 {
     protected readonly System.Text.StringBuilder All = new();
     protected IReadOnlyList<ToolCall> Calls = [];
@@ -52,11 +51,11 @@ internal abstract class StreamingSink(HttpResponse response, bool chat, bool str
     protected abstract Task StreamPieceAsync(string text, CancellationToken ct);
     protected abstract Task StreamToolCallsAsync(IReadOnlyList<ToolCall> calls, CancellationToken ct);
     public abstract Task DoneAsync(CompletionResult result, CancellationToken ct);
-    public abstract Task ErrorAsync(ApiException error, CancellationToken ct);
+    public abstract Task ErrorAsync(GenAiException error, CancellationToken ct);
 }
 
 /// <summary>Ollama's /api/generate and /api/chat output: NDJSON chunks and a final chunk with the stats, or one object.</summary>
-internal sealed class OllamaSink(HttpResponse response, string model, bool chat, bool stream) : StreamingSink(response, chat, stream)
+public sealed class OllamaSink(HttpResponse response, string model, bool chat, bool stream) : StreamingSink(response, chat, stream)
 {
     protected override void StartHeaders() => Response.ContentType = "application/x-ndjson";
 
@@ -82,7 +81,7 @@ internal sealed class OllamaSink(HttpResponse response, string model, bool chat,
         w.WriteBoolean("done", done);
     }
 
-    internal static void WriteCalls(Utf8JsonWriter w, IReadOnlyList<ToolCall> calls)
+    public static void WriteCalls(Utf8JsonWriter w, IReadOnlyList<ToolCall> calls)
     {
         w.WriteStartArray("tool_calls");
         var i = 0;
@@ -122,12 +121,16 @@ internal sealed class OllamaSink(HttpResponse response, string model, bool chat,
         else await JsonOut.SingleAsync(Response, Final, ct).ConfigureAwait(false);
     }
 
-    public override Task ErrorAsync(ApiException error, CancellationToken ct) =>
+    public override Task ErrorAsync(GenAiException error, CancellationToken ct) =>
         EventAsync(w => w.WriteString("error", error.Message), ct);
 }
 
-/// <summary>OpenAI chat/completions output: SSE chunks ending in data: [DONE], or one object.</summary>
-internal sealed class OpenAiSink(HttpResponse response, string model, bool chat, bool stream, bool includeUsage) : StreamingSink(response, chat, stream)
+/// <summary>
+/// OpenAI chat/completions output: SSE chunks ending in data: [DONE], or one object. An error after the stream started
+/// is an event whose "error" object <paramref name="writeError"/> writes (the service's OpenAI error shape).
+/// </summary>
+public sealed class OpenAiSink(HttpResponse response, string model, bool chat, bool stream, bool includeUsage,
+    Action<Utf8JsonWriter, GenAiException> writeError) : StreamingSink(response, chat, stream)
 {
     private readonly string _id = (chat ? "chatcmpl-" : "cmpl-") + Guid.NewGuid().ToString("N")[..24];
     private readonly long _created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
@@ -193,7 +196,7 @@ internal sealed class OpenAiSink(HttpResponse response, string model, bool chat,
         _roleSent = true;
     }
 
-    internal static void WriteCalls(Utf8JsonWriter w, IReadOnlyList<ToolCall> calls, bool withIndex)
+    public static void WriteCalls(Utf8JsonWriter w, IReadOnlyList<ToolCall> calls, bool withIndex)
     {
         w.WriteStartArray("tool_calls");
         var i = 0;
@@ -246,15 +249,12 @@ internal sealed class OpenAiSink(HttpResponse response, string model, bool chat,
         await DoneMarkerAsync(ct).ConfigureAwait(false);
     }
 
-    public override async Task ErrorAsync(ApiException error, CancellationToken ct)
+    public override async Task ErrorAsync(GenAiException error, CancellationToken ct)
     {
         await EventAsync(w =>
         {
             w.WriteStartObject("error");
-            w.WriteString("message", error.Message);
-            w.WriteString("type", OllamaErrorWriter.OpenAiType(error.Status));
-            w.WriteNull("param");
-            w.WriteString("code", error.Code);
+            writeError(w, error);
             w.WriteEndObject();
         }, ct).ConfigureAwait(false);
         await DoneMarkerAsync(ct).ConfigureAwait(false);

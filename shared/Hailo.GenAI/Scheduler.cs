@@ -4,14 +4,14 @@ using Hailo.Hosting.Metrics;
 using Hailo.Runtime.Npu;
 using Microsoft.Extensions.Logging;
 
-namespace HailoOllama.Engine;
+namespace Hailo.GenAI;
 
 /// <summary>A loaded model and when it expires.</summary>
-public sealed class Runner(string name, IModelRunner model, LocalModel source)
+public sealed class Runner(string name, IModelRunner model, IModelFile source)
 {
     public string Name { get; } = name;
     public IModelRunner Model { get; } = model;
-    public LocalModel Source { get; } = source;
+    public IModelFile Source { get; } = source;
     public SemaphoreSlim Gate { get; } = new(1, 1);
     public DateTime LoadedAt { get; } = DateTime.UtcNow;
     public int Active;
@@ -40,7 +40,7 @@ public sealed class Lease(Scheduler owner, Runner runner, long loadNs) : IDispos
 }
 
 /// <summary>
-/// Ollama's scheduler, small: loads models on demand (at most ollama.max_loaded_models, the least recently used idle
+/// Ollama's scheduler, small: loads models on demand (at most maxLoaded, e.g. ollama.max_loaded_models; the least recently used idle
 /// one is unloaded first; on the NPU one model, since one LLM holds the KV cache), runs one request per model at a
 /// time, bounds the requests waiting across all models (server.max_queued_requests; more get 503 + Retry-After)
 /// and unloads a model when its keep_alive runs out (0 = right after the request, negative = never).
@@ -55,7 +55,7 @@ public sealed class Scheduler : IDisposable
     private readonly Lock _lock = new();
     private readonly Dictionary<string, Runner> _loaded = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _loadGate = new(1, 1);
-    private readonly Func<LocalModel, int, IModelRunner> _load;
+    private readonly Func<IModelFile, int, IModelRunner> _load;
     private readonly ServiceState _state;
     private readonly ServiceMetrics _metrics;
     private readonly ILogger _log;
@@ -72,7 +72,7 @@ public sealed class Scheduler : IDisposable
     /// <summary>How long <see cref="Dispose"/> waits for running requests before it gives up on disposing their models.</summary>
     public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
-    public Scheduler(Func<LocalModel, int, IModelRunner> load, ServiceState state, ServiceMetrics metrics, ILogger log,
+    public Scheduler(Func<IModelFile, int, IModelRunner> load, ServiceState state, ServiceMetrics metrics, ILogger log,
         int maxLoaded, int maxQueued, TimeSpan defaultKeepAlive, string defaultModel)
     {
         _load = load;
@@ -94,7 +94,7 @@ public sealed class Scheduler : IDisposable
     public int QueueLength => Volatile.Read(ref _waiting);
 
     /// <summary>Loads <paramref name="model"/> if needed and waits for its turn.</summary>
-    public async Task<Lease> AcquireAsync(LocalModel model, int numCtx, TimeSpan? keepAlive, CancellationToken ct)
+    public async Task<Lease> AcquireAsync(IModelFile model, int numCtx, TimeSpan? keepAlive, CancellationToken ct)
     {
         ThrowIfStopping();
         // Requests that cannot start at once wait; beyond max_queued_requests of them a new one is refused.
@@ -102,7 +102,7 @@ public sealed class Scheduler : IDisposable
         {
             Interlocked.Decrement(ref _waiting);
             _metrics.CountRejected(model.Name);
-            throw new EngineException(503, $"server busy: {_maxQueued} requests are already waiting; retry shortly", 1);
+            throw new GenAiException(503, $"server busy: {_maxQueued} requests are already waiting; retry shortly", 1);
         }
         try
         {
@@ -141,7 +141,7 @@ public sealed class Scheduler : IDisposable
 
     private void ThrowIfStopping()
     {
-        if (_stopping) throw new EngineException(503, "the service is stopping", 5);
+        if (_stopping) throw new GenAiException(503, "the service is stopping", 5);
     }
 
     /// <summary>True when a request for the model cannot start right now (it is busy, or another load runs).</summary>
@@ -152,7 +152,7 @@ public sealed class Scheduler : IDisposable
     }
 
     /// <summary>The loaded runner of the model (loading it first if need be), with the caller counted in its Pending.</summary>
-    private async Task<(Runner, long)> GetOrLoadAsync(LocalModel model, int numCtx, CancellationToken ct)
+    private async Task<(Runner, long)> GetOrLoadAsync(IModelFile model, int numCtx, CancellationToken ct)
     {
         if (TryHold(model) is { } held) return (held, 0);
         await _loadGate.WaitAsync(ct).ConfigureAwait(false);
@@ -176,19 +176,19 @@ public sealed class Scheduler : IDisposable
             catch (HailoException e) when (e.Code == HailoStatus.InvalidOperation)
             {
                 if (isDefault) _state.SetModel(new ModelStatus(model.Name, ModelState.Idle, "the NPU's KV cache is held by another model"));
-                throw new EngineException(503,
+                throw new GenAiException(503,
                     $"the NPU is busy: another process holds the Hailo device's LLM context (KV cache), e.g. hailo-vision or Hailo's own hailo-ollama; retry when it is free ({e.ShimMessage})", 10);
             }
             catch (HailoException e)
             {
                 if (isDefault) _state.SetModel(new ModelStatus(model.Name, ModelState.Failed, e.Message));
-                throw new EngineException(503, $"model {model.Name} failed to load on the NPU: {e.Message}", 5);
+                throw new GenAiException(503, $"model {model.Name} failed to load on the NPU: {e.Message}", 5);
             }
-            catch (Exception e) when (e is not OperationCanceledException and not EngineException)
+            catch (Exception e) when (e is not OperationCanceledException and not GenAiException)
             {
                 if (isDefault) _state.SetModel(new ModelStatus(model.Name, ModelState.Failed, e.Message));
                 _log.LogError(e, "model {Model} failed to load", model.Name);
-                throw new EngineException(500, $"model {model.Name} failed to load: {e.Message}");
+                throw new GenAiException(500, $"model {model.Name} failed to load: {e.Message}");
             }
             var elapsed = Stopwatch.GetElapsedTime(start);
             _metrics.ObserveLoad(model.Name, elapsed.TotalSeconds);
@@ -214,7 +214,7 @@ public sealed class Scheduler : IDisposable
         }
     }
 
-    private Runner? TryHold(LocalModel model)
+    private Runner? TryHold(IModelFile model)
     {
         lock (_lock)
         {
@@ -238,7 +238,7 @@ public sealed class Scheduler : IDisposable
                 victim = live.Where(r => r.Active == 0 && r.Pending == 0).OrderBy(r => r.LastUsed).FirstOrDefault();
             }
             if (victim is not null) { Unload(victim, "making room"); continue; }
-            if (DateTime.UtcNow > deadline) throw new EngineException(503, "every loaded model is busy; retry shortly", 5);
+            if (DateTime.UtcNow > deadline) throw new GenAiException(503, "every loaded model is busy; retry shortly", 5);
             await Task.Delay(50, ct).ConfigureAwait(false);
         }
     }
