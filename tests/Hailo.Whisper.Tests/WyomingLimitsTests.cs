@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
+using Hailo.Core;
 using Hailo.Hosting.Config;
 using Hailo.TestSupport;
 using HailoWhisper;
@@ -37,7 +38,7 @@ public sealed class WyomingLimitsTests : IAsyncLifetime
         _ = FakeShim.Runtime;
         var models = Path.Combine(FakeShim.StateDir, "wyoming-limits-" + Guid.NewGuid().ToString("N"));
         NpuTests.WriteFakeModel(models);
-        var config = new WhisperConfig { Device = "npu" };
+        var config = new WhisperConfig { Device = Backend.Npu };
         config.Models.Dir = models;
         config.Models.SearchPaths = [];
         config.Wyoming.Enabled = true;

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
 using Hailo.Audio;
+using Hailo.Core;
 using Hailo.Hosting.Http;
 using Hailo.Hosting.Metrics;
 using Hailo.Runtime;
@@ -248,6 +249,11 @@ public sealed class WyomingServer(WhisperConfig config, WyomingLimits limits, Mo
                 }
             }
             catch (ApiException ex)
+            {
+                await TryWriteError(stream, ex.Message, ex.Code, ct);
+                return;
+            }
+            catch (RequestRejectedException ex)
             {
                 await TryWriteError(stream, ex.Message, ex.Code, ct);
                 return;
