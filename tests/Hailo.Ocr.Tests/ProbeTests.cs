@@ -22,7 +22,9 @@ public sealed class ProbeTests
             await using var s = await RunningService.StartAsync(OcrService.Definition, config,
                 b => b.Services.AddSingleton<Func<NpuProbe>>(() => new NpuProbe(false, "no NPU (the test's probe)")));
             await s.StartupCompleted;
-            var h = JsonDocument.Parse(await s.Client.GetStringAsync("/health")).RootElement;
+            // Not ready (no model installed): /health answers 503 with the same body.
+            var r = await s.Client.GetAsync("/health");
+            var h = JsonDocument.Parse(await r.Content.ReadAsStringAsync()).RootElement;
             Assert.Equal("cpu", h.GetProperty("backend").GetString());
             Assert.Equal("device: auto; no NPU (the test's probe); using the CPU", h.GetProperty("backend_reason").GetString());
         }
