@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Hailo.Core;
 using Hailo.Hosting;
 using Hailo.Hosting.Http;
 using Hailo.Hosting.Models;
@@ -29,7 +30,7 @@ public static class DepthService
         ConfigType = DepthConfigJson.Default.DepthConfig,
         Defaults = () => new DepthConfig(),
         Catalog = DepthModels.Catalog,
-        DefaultModels = c => c.Device == "npu" ? [c.Depth.NpuModel] : [c.Depth.CpuModel],
+        DefaultModels = c => c.Device == Backend.Npu ? [c.Depth.NpuModel] : [c.Depth.CpuModel],
         Configure = Configure,
         Map = Map,
     };
@@ -67,19 +68,7 @@ public static class DepthService
         var npu = DepthModels.Get(config.Depth.NpuModel) ?? throw new InvalidOperationException($"unknown model {config.Depth.NpuModel}");
         return new ModelEngine<DepthPipeline>(config, ctx.State, ctx.Metrics, ctx.Models, log, ctx.PullCommand, cpu.Manifest, npu.Manifest,
             loadCpu: loc => new DepthPipeline(new OnnxDepthModel(new OnnxModel(loc[cpu.File], config.Cpu.EffectiveThreads), cpu), cpu, ctx.Metrics),
-            loadNpu: loc =>
-            {
-                var vdevice = VDevice.Open();
-                try
-                {
-                    return new DepthPipeline(new NpuDepthModel(VisionModel.Load(vdevice, loc[npu.File])), npu, ctx.Metrics, owned: vdevice);
-                }
-                catch
-                {
-                    vdevice.Dispose();
-                    throw;
-                }
-            },
+            loadNpu: (vdevice, loc) => new DepthPipeline(new NpuDepthModel(VisionModel.Load(vdevice, loc[npu.File])), npu, ctx.Metrics),
             probe);
     }
 

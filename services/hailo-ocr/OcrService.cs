@@ -1,8 +1,12 @@
 using System.Diagnostics;
+using Hailo.Core;
 using Hailo.Hosting;
 using Hailo.Hosting.Http;
 using Hailo.Hosting.Models;
 using Hailo.Media;
+using Hailo.Runtime;
+using Hailo.Runtime.Npu;
+using Hailo.Runtime.Onnx;
 using HailoOcr.Api;
 using HailoOcr.Pipeline;
 using Microsoft.AspNetCore.Builder;
@@ -25,7 +29,7 @@ public static class OcrService
         ConfigType = OcrConfigJson.Default.OcrConfig,
         Defaults = () => new OcrConfig(),
         Catalog = OcrModels.Catalog,
-        DefaultModels = c => c.Device == "npu" ? [c.Ocr.NpuModel] : [c.Ocr.CpuModel],
+        DefaultModels = c => c.Device == Backend.Npu ? [c.Ocr.NpuModel] : [c.Ocr.CpuModel],
         Configure = Configure,
         Map = Map,
     };
@@ -33,18 +37,74 @@ public static class OcrService
     private static void Configure(ServiceContext<OcrConfig> ctx)
     {
         ctx.Builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, OcrJson.Default));
-        ctx.Builder.Services.AddSingleton(sp => new OcrEngine(ctx.Config, ctx.State, ctx.Metrics, ctx.Models,
-            sp.GetRequiredService<ILogger<OcrEngine>>(), ctx.PullCommand, sp.GetService<Func<Hailo.Runtime.NpuProbe>>()));
-        ctx.Builder.Services.AddSingleton<IPreloadable>(sp => sp.GetRequiredService<OcrEngine>());
+        ctx.Builder.Services.AddSingleton(sp => CreateEngine(ctx, sp.GetRequiredService<ILogger<OcrPipeline>>(), sp.GetService<Func<NpuProbe>>()));
+        ctx.Builder.Services.AddSingleton<IPreloadable>(sp => sp.GetRequiredService<ModelEngine<OcrPipeline>>());
         ctx.Builder.Services.TryAddSingleton<IImageDecoder>(SkiaImageDecoder.Instance);
     }
+
+    /// <summary>
+    /// The OCR models behind <see cref="ModelEngine{T}"/>: one <see cref="OcrPipeline"/> holds the detector, the
+    /// recogniser and (when its file is there) the direction classifier of the chosen backend.
+    /// </summary>
+    internal static ModelEngine<OcrPipeline> CreateEngine(ServiceContext<OcrConfig> ctx, ILogger log, Func<NpuProbe>? probe)
+    {
+        var config = ctx.Config;
+        var cpu = ctx.Models.Get(config.Ocr.CpuModel) ?? throw new InvalidOperationException($"unknown model {config.Ocr.CpuModel}");
+        var npu = ctx.Models.Get(config.Ocr.NpuModel) ?? throw new InvalidOperationException($"unknown model {config.Ocr.NpuModel}");
+        return new ModelEngine<OcrPipeline>(config, ctx.State, ctx.Metrics, ctx.Models, log, ctx.PullCommand, cpu, npu,
+            loadCpu: loc => Owning(owned =>
+            {
+                var threads = config.Cpu.EffectiveThreads;
+                var det = Own(owned, new OnnxModel(loc[OcrModels.DetFile], threads));
+                var rec = Own(owned, new OnnxModel(loc[OcrModels.RecFile], threads));
+                var cls = Own(owned, new OnnxModel(loc[OcrModels.ClsFile], threads));
+                var decoder = CtcDecoder.FromDictionaryFile(loc[OcrModels.DictFile], appendSpace: true);
+                return new OcrPipeline(new OnnxTextDetector(det, config.Ocr.DetLimitSide), new OnnxTextRecognizer(rec, decoder, config.Ocr.RecBatchSize),
+                    new OnnxDirectionClassifier(cls), cpu.Name, ctx.Metrics);
+            }),
+            loadNpu: (vdevice, loc) => Owning(owned =>
+            {
+                var det = Own(owned, VisionModel.Load(vdevice, loc[OcrModels.NpuDetFile]));
+                var rec = Own(owned, VisionModel.Load(vdevice, loc[OcrModels.NpuRecFile]));
+                // No direction classifier HEF exists; the small ONNX one runs on the CPU when its file is there.
+                ITextDirectionClassifier? cls = null;
+                if (ctx.Models.Locate(cpu).Paths.TryGetValue(OcrModels.ClsFile, out var clsPath))
+                    cls = new OnnxDirectionClassifier(Own(owned, new OnnxModel(clsPath, 1)));
+                return new OcrPipeline(new NpuTextDetector(det), new NpuTextRecognizer(rec), cls, npu.Name, ctx.Metrics);
+            }),
+            probe);
+    }
+
+    /// <summary>Builds a pipeline from several models, disposing those already loaded when a later one fails.</summary>
+    private static OcrPipeline Owning(Func<List<IDisposable>, OcrPipeline> build)
+    {
+        var owned = new List<IDisposable>();
+        try
+        {
+            return build(owned);
+        }
+        catch
+        {
+            foreach (var d in Enumerable.Reverse(owned)) d.Dispose();
+            throw;
+        }
+    }
+
+    private static T Own<T>(List<IDisposable> owned, T d) where T : IDisposable
+    {
+        owned.Add(d);
+        return d;
+    }
+
+    /// <summary>True when the chosen backend's models read Chinese; the NPU HEF is English only.</summary>
+    internal static bool ReadsChinese(ModelEngine<OcrPipeline> engine) => !engine.Choice.IsNpu;
 
     private static void Map(WebApplication app, ServiceContext<OcrConfig> ctx)
     {
         // Resolve the engine now so /health reports the model state from the first request on.
-        app.Services.GetRequiredService<OcrEngine>();
+        app.Services.GetRequiredService<ModelEngine<OcrPipeline>>();
 
-        app.MapPost("/v1/ocr/extract", (HttpContext http, OcrEngine engine, [FromServices] IImageDecoder decoder, CancellationToken ct) =>
+        app.MapPost("/v1/ocr/extract", (HttpContext http, ModelEngine<OcrPipeline> engine, [FromServices] IImageDecoder decoder, CancellationToken ct) =>
                 ExtractAsync(http, engine, decoder, ctx.Config, ct))
             .WithName("extract").WithTags("ocr")
             .WithSummary("Read the text in an image")
@@ -56,19 +116,19 @@ public static class OcrService
             .Produces<OcrResponse>(200)
             .Produces<ErrorEnvelope>(400).Produces<ErrorEnvelope>(401).Produces<ErrorEnvelope>(413).Produces<ErrorEnvelope>(415).Produces<ErrorEnvelope>(503);
 
-        app.MapGet("/v1/models", (OcrEngine engine, ModelStore store, ServiceState state) => TypedResults.Json(ModelList.From(store, state), OcrJson.Default.ModelList))
+        app.MapGet("/v1/models", (ModelStore store, ServiceState state) => TypedResults.Json(ModelList.From(store, state), OcrJson.Default.ModelList))
             .WithName("models").WithTags("ocr").WithSummary("Models this service can run and their state").Produces<ModelList>(200);
-        app.MapGet("/models", (OcrEngine engine, ModelStore store, ServiceState state) => TypedResults.Json(ModelList.From(store, state), OcrJson.Default.ModelList))
+        app.MapGet("/models", (ModelStore store, ServiceState state) => TypedResults.Json(ModelList.From(store, state), OcrJson.Default.ModelList))
             .WithName("models-legacy").WithTags("ocr").WithSummary("Same as /v1/models (earlier implementation's path)").Produces<ModelList>(200);
     }
 
-    internal static async Task<IResult> ExtractAsync(HttpContext http, OcrEngine engine, IImageDecoder decoder, OcrConfig config, CancellationToken ct)
+    internal static async Task<IResult> ExtractAsync(HttpContext http, ModelEngine<OcrPipeline> engine, IImageDecoder decoder, OcrConfig config, CancellationToken ct)
     {
         var start = Stopwatch.GetTimestamp();
         var (bytes, request) = await ImageRequest.ReadAsync(http.Request, RequestFormat, ct);
         var options = Options(request, config);
         var languages = Languages(request, config);
-        if (languages.Contains("zh") && !engine.ReadsChinese)
+        if (languages.Contains("zh") && !ReadsChinese(engine))
             throw ApiException.BadRequest("unsupported_language", $"the {engine.Backend} model {engine.Manifest.Name} reads English only; Chinese needs device: cpu", "languages");
 
         // The image is decoded once this request holds its place in the model's queue: a full queue is a 503 before
@@ -78,7 +138,13 @@ public static class OcrService
         using var image = decoder.Decode(bytes, config.Ocr.MaxImagePixels);
         var decodeMs = Stopwatch.GetElapsedTime(decodeStart).TotalMilliseconds;
 
-        var outcome = await engine.RunAsync(admission, image, options, ct);
+        var outcome = await admission.RunAsync(p =>
+        {
+            if (options.UseAngleClassifier && !p.HasClassifier)
+                throw ApiException.BadRequest("classifier_unavailable",
+                    $"use_angle_cls needs the direction classifier of {config.Ocr.CpuModel}; run: hailo-ocr pull {config.Ocr.CpuModel}", "use_angle_cls");
+            return p.Run(image, options);
+        }, ct);
         var (pipelineDet, pipelineRec) = engine.Choice.IsNpu ? (OcrModels.NpuDetFile, OcrModels.NpuRecFile) : (OcrModels.DetFile, OcrModels.RecFile);
         var regions = outcome.Lines.Select((l, i) => new OcrRegion(
             l.Text, Math.Round(l.Confidence, 4),

@@ -1,3 +1,4 @@
+using Hailo.Core;
 using Hailo.GenAI;
 using Hailo.GenAI.Api;
 using Hailo.Hosting;
@@ -25,15 +26,12 @@ public static class OllamaService
         ConfigType = OllamaConfigJson.Default.OllamaConfig,
         Defaults = () => new OllamaConfig(),
         Catalog = OllamaModels.Catalog,
-        DefaultModels = c => [c.Device == "npu" ? c.Ollama.DefaultModel + OllamaModels.HefSuffix : c.Ollama.DefaultModel],
+        DefaultModels = c => [c.Device == Backend.Npu ? c.Ollama.DefaultModel + OllamaModels.HefSuffix : c.Ollama.DefaultModel],
         // curl -d (form-encoded) and other non-browser clients send JSON under any label, and Ollama reads it.
         JsonUnderAnyContentType = true,
         Configure = Configure,
         Map = Map,
     };
-
-    /// <summary>Tests replace the NPU probe (null: the real one).</summary>
-    internal static Func<NpuProbe>? ProbeOverride { get; set; }
 
     private static void Configure(ServiceContext<OllamaConfig> ctx)
     {
@@ -48,7 +46,7 @@ public static class OllamaService
         s.Configure<OpenApiOptions>("v1", OpenApiJsonBody.UseWireNames);
         s.AddSingleton<PullClient>();
         s.AddSingleton<IHttpClientFactoryLite>(sp => sp.GetRequiredService<PullClient>());
-        s.AddSingleton(sp => CreateEngine(ctx, sp.GetRequiredService<ILoggerFactory>()));
+        s.AddSingleton(sp => CreateEngine(ctx, sp.GetRequiredService<ILoggerFactory>(), sp.GetService<Func<NpuProbe>>()));
         s.AddSingleton(sp => sp.GetRequiredService<EngineHost>().Completion);
         s.AddSingleton(sp => sp.GetRequiredService<OllamaEngine>().Completion);
         s.AddSingleton(sp => new NativeApi(sp.GetRequiredService<OllamaEngine>(), ctx.PullCommand));
@@ -57,18 +55,19 @@ public static class OllamaService
         s.AddSingleton<IPreloadable>(sp => sp.GetRequiredService<EngineHost>());
     }
 
-    internal static EngineHost CreateEngine(ServiceContext<OllamaConfig> ctx, ILoggerFactory logs)
+    /// <param name="probe">Finds the NPU: a <c>Func&lt;NpuProbe&gt;</c> registered in the services (tests register theirs), else the real one.</param>
+    internal static EngineHost CreateEngine(ServiceContext<OllamaConfig> ctx, ILoggerFactory logs, Func<NpuProbe>? probe)
     {
         var config = ctx.Config;
         var log = logs.CreateLogger("hailo-ollama");
         LlamaNative.Log = logs.CreateLogger("llama.cpp");
         var npuManifest = OllamaModels.Find(config.Ollama.DefaultModel, "npu");
-        var choice = BackendSelector.Choose(config.Device, ProbeOverride ?? NpuProbe.Run, npuManifest is null ? null : ctx.Models.Locate(npuManifest));
+        var choice = BackendSelector.Choose(config.Device, probe ?? NpuProbe.Run, npuManifest is null ? null : ctx.Models.Locate(npuManifest));
         // With device: auto and no NPU model for the default name, auto still means "NPU if it answers": HEFs are
         // imported by name; a CPU machine (the usual case in CI) gets the CPU.
-        ctx.State.SetBackend(choice.Backend, choice.Reason);
-        log.LogInformation("backend {Backend} ({Reason})", choice.Backend, choice.Reason);
-        var registry = new ModelRegistry(ctx.Models, choice.Backend);
+        ctx.State.SetBackend(choice.Name, choice.Reason);
+        log.LogInformation("backend {Backend} ({Reason})", choice.Name, choice.Reason);
+        var registry = new ModelRegistry(ctx.Models, choice.Name);
         KeepAliveValue.TryParse(config.Ollama.KeepAlive, out var keep);
         var threads = config.Cpu.EffectiveThreads;
         var scheduler = new Scheduler(

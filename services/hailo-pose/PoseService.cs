@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Hailo.Core;
 using Hailo.Hosting;
 using Hailo.Hosting.Http;
 using Hailo.Hosting.Models;
@@ -28,7 +29,7 @@ public static class PoseService
         ConfigType = PoseConfigJson.Default.PoseConfig,
         Defaults = () => new PoseConfig(),
         Catalog = PoseModels.Catalog,
-        DefaultModels = c => c.Device == "npu" ? [c.Pose.NpuModel] : [c.Pose.CpuModel],
+        DefaultModels = c => c.Device == Backend.Npu ? [c.Pose.NpuModel] : [c.Pose.CpuModel],
         Configure = Configure,
         Map = Map,
     };
@@ -66,19 +67,7 @@ public static class PoseService
         var npu = ctx.Models.Get(config.Pose.NpuModel) ?? throw new InvalidOperationException($"unknown model {config.Pose.NpuModel}");
         return new ModelEngine<PosePipeline>(config, ctx.State, ctx.Metrics, ctx.Models, log, ctx.PullCommand, cpu, npu,
             loadCpu: loc => new PosePipeline(new OnnxPoseModel(new OnnxModel(loc[cpu.Files[0].Name], config.Cpu.EffectiveThreads)), cpu.Name, ctx.Metrics),
-            loadNpu: loc =>
-            {
-                var vdevice = VDevice.Open();
-                try
-                {
-                    return new PosePipeline(new NpuPoseModel(VisionModel.Load(vdevice, loc[npu.Files[0].Name])), npu.Name, ctx.Metrics, owned: vdevice);
-                }
-                catch
-                {
-                    vdevice.Dispose();
-                    throw;
-                }
-            },
+            loadNpu: (vdevice, loc) => new PosePipeline(new NpuPoseModel(VisionModel.Load(vdevice, loc[npu.Files[0].Name])), npu.Name, ctx.Metrics),
             probe);
     }
 

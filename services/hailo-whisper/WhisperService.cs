@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using Hailo.Core;
 using Hailo.Audio;
 using Hailo.Hosting;
 using Hailo.Hosting.Http;
@@ -33,7 +34,7 @@ public static class WhisperService
         ConfigType = WhisperConfigJson.Default.WhisperConfig,
         Defaults = () => new WhisperConfig(),
         Catalog = WhisperModels.Catalog,
-        DefaultModels = c => c.Device == "npu" ? [c.Whisper.NpuModel] : [c.Whisper.CpuModel],
+        DefaultModels = c => c.Device == Backend.Npu ? [c.Whisper.NpuModel] : [c.Whisper.CpuModel],
         Configure = Configure,
         Map = Map,
     };
@@ -62,19 +63,7 @@ public static class WhisperService
         var npu = ctx.Models.Get(config.Whisper.NpuModel) ?? throw new InvalidOperationException($"unknown model {config.Whisper.NpuModel}");
         return new ModelEngine<ISpeechModel>(config, ctx.State, ctx.Metrics, ctx.Models, log, ctx.PullCommand, cpu, npu,
             loadCpu: loc => new CpuWhisperModel(loc[cpu.Files[0].Name], config.Cpu.EffectiveThreads, config.Whisper.CachedDecoders),
-            loadNpu: loc =>
-            {
-                var vdevice = VDevice.Open();
-                try
-                {
-                    return new NpuWhisperModel(SpeechToText.Create(vdevice, loc[npu.Files[0].Name]), vdevice);
-                }
-                catch
-                {
-                    vdevice.Dispose();
-                    throw;
-                }
-            },
+            loadNpu: (vdevice, loc) => new NpuWhisperModel(SpeechToText.Create(vdevice, loc[npu.Files[0].Name])),
             probe);
     }
 

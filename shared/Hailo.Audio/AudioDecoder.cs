@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using Hailo.Hosting.Http;
+using Hailo.Core;
 
 namespace Hailo.Audio;
 
@@ -51,11 +51,11 @@ public static unsafe class AudioDecoder
     /// </summary>
     public static AudioStream Open(ReadOnlyMemory<byte> data, double maxSeconds, PcmMeter? meter = null)
     {
-        if (data.Length == 0) throw ApiException.BadRequest("empty_file", "the audio file is empty (0 bytes)", "file");
+        if (data.Length == 0) throw RequestRejectedException.Invalid("empty_file", "the audio file is empty (0 bytes)", "file");
         var container = Sniff(data.Span);
         if (container is null)
-            throw new ApiException(415, "unsupported_audio_format",
-                $"the file is not audio this service decodes ({Describe(data.Span)}); send one of: {Accepted}") { Param = "file" };
+            throw RequestRejectedException.Unsupported("unsupported_audio_format",
+                $"the file is not audio this service decodes ({Describe(data.Span)}); send one of: {Accepted}", "file");
         NativeAudio.EnsureAvailable();
         if (container == "webm") return WebmOpus.Open(data, maxSeconds, Accepted, meter);
         return SndfileStream.Open(data, container, maxSeconds, meter);
@@ -92,8 +92,8 @@ public static unsafe class AudioDecoder
         return null;
     }
 
-    internal static ApiException TooLong(double seconds, double max) =>
-        new(413, "audio_too_long", $"the audio is {seconds:0.#} s long; this service accepts at most {max:0.#} s") { Param = "file" };
+    internal static RequestRejectedException TooLong(double seconds, double max) =>
+        RequestRejectedException.TooLarge("audio_too_long", $"the audio is {seconds:0.#} s long; this service accepts at most {max:0.#} s", "file");
 
     /// <summary>Averages interleaved channels into <paramref name="mono"/> (copies when there is one channel).</summary>
     internal static void Mix(ReadOnlySpan<float> interleaved, int channels, Span<float> mono)
@@ -131,9 +131,9 @@ public static unsafe class AudioDecoder
     /// </summary>
     public static float[] FromPcm(ReadOnlySpan<byte> pcm, int rate, int width, int channels)
     {
-        if (width is < 1 or > 4) throw ApiException.BadRequest("invalid_audio", $"sample width {width} bytes is not supported (1-4)");
-        if (channels is < 1 or > 64) throw ApiException.BadRequest("invalid_audio", $"{channels} channels is not supported (1-64)");
-        if (rate is < 1000 or > 768_000) throw ApiException.BadRequest("invalid_audio", $"sample rate {rate} Hz is not supported");
+        if (width is < 1 or > 4) throw RequestRejectedException.Invalid("invalid_audio", $"sample width {width} bytes is not supported (1-4)");
+        if (channels is < 1 or > 64) throw RequestRejectedException.Invalid("invalid_audio", $"{channels} channels is not supported (1-64)");
+        if (rate is < 1000 or > 768_000) throw RequestRejectedException.Invalid("invalid_audio", $"sample rate {rate} Hz is not supported");
         var frame = width * channels;
         var frames = pcm.Length / frame;
         var interleaved = new float[frames * channels];
@@ -292,18 +292,18 @@ public static unsafe class AudioDecoder
                 {
                     var why = SndFileApi.Error(IntPtr.Zero);
                     if (container == "wav" && WavCodec(data.Span) is { } tag && !IsDecodableWavTag(tag))
-                        throw new ApiException(415, "unsupported_audio_format",
-                            $"WAV with sample format 0x{tag:x4} ({WavTagName(tag)}) is not supported; send one of: {Accepted}") { Param = "file" };
-                    throw ApiException.BadRequest("invalid_audio", $"the file looks like {container} but does not decode: {why}", "file");
+                        throw RequestRejectedException.Unsupported("unsupported_audio_format",
+                            $"WAV with sample format 0x{tag:x4} ({WavTagName(tag)}) is not supported; send one of: {Accepted}", "file");
+                    throw RequestRejectedException.Invalid("invalid_audio", $"the file looks like {container} but does not decode: {why}", "file");
                 }
                 var major = (SfMajor)(info.Format & SndFileApi.FormatTypeMask);
                 var sub = (SfSub)(info.Format & SndFileApi.FormatSubMask);
                 var format = FormatName(major, sub);
                 if (format is null)
-                    throw new ApiException(415, "unsupported_audio_format",
-                        $"audio format 0x{info.Format:x} is not accepted here; send one of: {Accepted}") { Param = "file" };
+                    throw RequestRejectedException.Unsupported("unsupported_audio_format",
+                        $"audio format 0x{info.Format:x} is not accepted here; send one of: {Accepted}", "file");
                 if (info.Channels < 1 || info.SampleRate < 1000 || info.SampleRate > 768_000)
-                    throw ApiException.BadRequest("invalid_audio", $"the {format} file declares {info.Channels} channel(s) at {info.SampleRate} Hz", "file");
+                    throw RequestRejectedException.Invalid("invalid_audio", $"the {format} file declares {info.Channels} channel(s) at {info.SampleRate} Hz", "file");
 
                 var limitFrames = (long)Math.Ceiling(maxSeconds * info.SampleRate);
                 var known = info.Frames is > 0 and < long.MaxValue / 2;
@@ -333,9 +333,9 @@ public static unsafe class AudioDecoder
                 return true;
             }
             if (_known && _major == SfMajor.Flac && SourceFrames < _info.Frames - _info.SampleRate / 10)
-                throw ApiException.BadRequest("invalid_audio",
+                throw RequestRejectedException.Invalid("invalid_audio",
                     $"the FLAC file is truncated: its header says {_info.Frames / (double)_info.SampleRate:0.###} s, only {SourceFrames / (double)_info.SampleRate:0.###} s decode", "file");
-            if (SourceFrames == 0) throw ApiException.BadRequest("invalid_audio", $"the {Format} file holds no audio samples", "file");
+            if (SourceFrames == 0) throw RequestRejectedException.Invalid("invalid_audio", $"the {Format} file holds no audio samples", "file");
             _resampler.Finish();
             return false;
         }

@@ -76,7 +76,7 @@ public sealed class PcmQueue(PcmMeter? meter)
 /// <summary>
 /// An upload being decoded, read block by block as 16 kHz mono float in [-1, 1]: the decoder decodes the next block
 /// only when the reader has taken the last one, so memory holds a block, never the track. What the decoder finds on
-/// the way is thrown from <see cref="Read"/> as an <see cref="Hailo.Hosting.Http.ApiException"/>: a file that stops
+/// the way is thrown from <see cref="Read"/> as an <see cref="Hailo.Core.RequestRejectedException"/>: a file that stops
 /// decoding (400), audio over the length limit where the header did not say the length (413), and the checks at the
 /// end (a truncated FLAC, ffmpeg's exit status). <see cref="Read"/> returns 0 only when the whole file decoded cleanly.
 /// </summary>

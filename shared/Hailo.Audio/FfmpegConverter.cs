@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.InteropServices;
-using Hailo.Hosting.Http;
+using Hailo.Core;
 
 namespace Hailo.Audio;
 
@@ -69,15 +69,15 @@ internal static class FfmpegConverter
         {
             return AudioDecoder.Open(data, maxSeconds, meter);
         }
-        catch (ApiException refused) when (refused.Status == 415)
+        catch (RequestRejectedException refused) when (refused.Kind == RejectionKind.Unsupported)
         {
             var path = ffmpeg.Locate(out var why);
             if (path is null)
-                throw new ApiException(415, refused.Code,
-                    $"{refused.Message}. MP4/M4A/AAC and other formats are converted with ffmpeg, but {why}; installing it (sudo apt install ffmpeg) adds them") { Param = "file" };
+                throw RequestRejectedException.Unsupported(refused.Code,
+                    $"{refused.Message}. MP4/M4A/AAC and other formats are converted with ffmpeg, but {why}; installing it (sudo apt install ffmpeg) adds them", "file");
             var failed = (string message) => AudioDecoder.OnlyFfmpegReads(data.Span) is { } container
-                ? ApiException.BadRequest("invalid_audio", $"the file looks like {container} but ffmpeg cannot decode it: {message}", "file")
-                : new ApiException(415, refused.Code, $"{refused.Message} (ffmpeg cannot decode it either: {message})") { Param = "file" };
+                ? RequestRejectedException.Invalid("invalid_audio", $"the file looks like {container} but ffmpeg cannot decode it: {message}", "file")
+                : RequestRejectedException.Unsupported(refused.Code, $"{refused.Message} (ffmpeg cannot decode it either: {message})", "file");
             return await FfmpegStream.StartAsync(path, data, maxSeconds, TimeSpan.FromSeconds(ffmpeg.TimeoutSeconds), failed, meter, ct);
         }
     }
@@ -89,7 +89,7 @@ internal static class FfmpegConverter
         private readonly Process _process;
         private readonly Stream _stdout;
         private readonly Task<string> _stderr;
-        private readonly Func<string, ApiException> _failed;
+        private readonly Func<string, RequestRejectedException> _failed;
         private readonly double _maxSeconds;
         private readonly long _limit;
         private readonly TimeSpan _timeout;
@@ -103,7 +103,7 @@ internal static class FfmpegConverter
         private int _carry;
         private long _samples;
 
-        private FfmpegStream(DirectoryInfo dir, Process process, double maxSeconds, TimeSpan timeout, Func<string, ApiException> failed,
+        private FfmpegStream(DirectoryInfo dir, Process process, double maxSeconds, TimeSpan timeout, Func<string, RequestRejectedException> failed,
             PcmMeter? meter, CancellationToken ct) : base("ffmpeg", AudioDecoder.TargetRate, 1, meter)
         {
             _dir = dir;
@@ -127,7 +127,7 @@ internal static class FfmpegConverter
         }
 
         public static async Task<AudioStream> StartAsync(string ffmpeg, ReadOnlyMemory<byte> data, double maxSeconds, TimeSpan timeout,
-            Func<string, ApiException> failed, PcmMeter? meter, CancellationToken ct)
+            Func<string, RequestRejectedException> failed, PcmMeter? meter, CancellationToken ct)
         {
             var dir = Directory.CreateTempSubdirectory("hailo-audio-");
             Process? process = null;
@@ -190,7 +190,7 @@ internal static class FfmpegConverter
             try { _process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
         }
 
-        private ApiException TimedOut() => ApiException.BadRequest("invalid_audio",
+        private RequestRejectedException TimedOut() => RequestRejectedException.Invalid("invalid_audio",
             $"ffmpeg did not convert the file within {_timeout.TotalSeconds:0.#} s (audio.ffmpeg_timeout_seconds)", "file");
 
         private protected override bool DecodeNext()
@@ -218,7 +218,7 @@ internal static class FfmpegConverter
                 if (_samples + whole > _limit)
                 {
                     Kill();
-                    throw new ApiException(413, "audio_too_long", $"the audio is longer than {_maxSeconds:0.#} s, the most this service accepts") { Param = "file" };
+                    throw RequestRejectedException.TooLarge("audio_too_long", $"the audio is longer than {_maxSeconds:0.#} s, the most this service accepts", "file");
                 }
                 _samples += whole;
                 SourceFrames = _samples;

@@ -1,5 +1,5 @@
 using System.Buffers.Binary;
-using Hailo.Hosting.Http;
+using Hailo.Core;
 
 namespace Hailo.Audio;
 
@@ -15,8 +15,8 @@ internal static unsafe class WebmOpus
     private const int Rate = 48000;
 
     /// <summary>A codec this reader does not decode (the caller may hand the file to ffmpeg, else it is a 415).</summary>
-    public static ApiException Unsupported(string what, string accepted) =>
-        new(415, "unsupported_audio_format", $"{what} is not decoded here; send one of: {accepted}") { Param = "file" };
+    public static RequestRejectedException Unsupported(string what, string accepted) =>
+        RequestRejectedException.Unsupported("unsupported_audio_format", $"{what} is not decoded here; send one of: {accepted}", "file");
 
     public static AudioStream Open(ReadOnlyMemory<byte> data, double maxSeconds, string accepted, PcmMeter? meter)
     {
@@ -71,8 +71,8 @@ internal static unsafe class WebmOpus
         }
         var limit = (long)Math.Ceiling(maxSeconds * Rate);
         if (total - preSkip > limit)
-            throw new ApiException(413, "audio_too_long",
-                $"the audio is {(total - preSkip) / (double)Rate:0.#} s long; this service accepts at most {maxSeconds:0.#} s") { Param = "file" };
+            throw RequestRejectedException.TooLarge("audio_too_long",
+                $"the audio is {(total - preSkip) / (double)Rate:0.#} s long; this service accepts at most {maxSeconds:0.#} s", "file");
 
         return new Stream(data, frames, container, channels, preSkip, gain, total, meter);
     }
@@ -153,5 +153,5 @@ internal static unsafe class WebmOpus
         }
     }
 
-    private static ApiException Invalid(string message) => ApiException.BadRequest("invalid_audio", message, "file");
+    private static RequestRejectedException Invalid(string message) => RequestRejectedException.Invalid("invalid_audio", message, "file");
 }

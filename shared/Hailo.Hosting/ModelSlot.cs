@@ -45,6 +45,12 @@ public sealed class ModelSlot<T> : IDisposable where T : class, IDisposable
     /// </summary>
     public Func<Exception, string?>? BackendFault { get; init; }
 
+    /// <summary>
+    /// Called after the slot has disposed a model (dropped on a backend fault, or the slot disposed): releases what
+    /// the model ran on, e.g. the NPU device its owner opened for it.
+    /// </summary>
+    public Action<T>? Unloaded { get; init; }
+
     public string Name { get; }
     public bool IsLoaded => Volatile.Read(ref _model) is not null;
     /// <summary>
@@ -206,7 +212,7 @@ public sealed class ModelSlot<T> : IDisposable where T : class, IDisposable
     /// <summary>Drops a model whose backend failed, so the next request after the back-off reloads it.</summary>
     private void Invalidate(T model, string reason)
     {
-        if (Interlocked.CompareExchange(ref _model, null, model) == model) model.Dispose();
+        if (Interlocked.CompareExchange(ref _model, null, model) == model) Unload(model);
         _lastFailureTicks = Environment.TickCount64;
         _state.SetModel(new ModelStatus(Name, ModelState.Failed, reason));
         _log?.LogError("model {Model}: backend fault: {Reason}; reloading after {Seconds} s", Name, reason, RetryFailedAfter.TotalSeconds);
@@ -275,7 +281,19 @@ public sealed class ModelSlot<T> : IDisposable where T : class, IDisposable
     {
         if (_disposed) return;
         _disposed = true;
-        Interlocked.Exchange(ref _model, null)?.Dispose();
+        if (Interlocked.Exchange(ref _model, null) is { } model) Unload(model);
+    }
+
+    private void Unload(T model)
+    {
+        try
+        {
+            model.Dispose();
+        }
+        finally
+        {
+            Unloaded?.Invoke(model);
+        }
     }
 }
 

@@ -1,10 +1,10 @@
-using Hailo.Hosting.Http;
+using Hailo.Core;
 using SkiaSharp;
 
 namespace Hailo.Media;
 
 /// <summary>A request's image could not be used: not an image, truncated, unsupported or too large.</summary>
-public sealed class InvalidImageException(int status, string code, string message) : ApiException(status, code, message);
+public sealed class InvalidImageException(RejectionKind kind, string code, string message) : RequestRejectedException(kind, code, message);
 
 /// <summary>
 /// Decodes JPEG, PNG, WebP, BMP and the first GIF frame with Skia. The pixel count is checked from the
@@ -27,21 +27,21 @@ public static class ImageDecoder
     /// </summary>
     public static RgbaImage Decode(ReadOnlySpan<byte> data, long maxPixels = DefaultMaxPixels, Func<int, int, (int Width, int Height)>? atLeast = null)
     {
-        if (data.IsEmpty) throw new InvalidImageException(400, "invalid_image", "the image is empty (0 bytes)");
+        if (data.IsEmpty) throw new InvalidImageException(RejectionKind.Invalid, "invalid_image", "the image is empty (0 bytes)");
         using var skData = SKData.CreateCopy(data);
         using var codec = SKCodec.Create(new SKMemoryStream(skData), out var createResult);
         if (codec is null)
             throw createResult == SKCodecResult.IncompleteInput
-                ? new InvalidImageException(400, "invalid_image", "the image data is truncated")
-                : new InvalidImageException(400, "invalid_image", $"the data is not an image in a supported format ({AcceptedFormats})");
+                ? new InvalidImageException(RejectionKind.Invalid, "invalid_image", "the image data is truncated")
+                : new InvalidImageException(RejectionKind.Invalid, "invalid_image", $"the data is not an image in a supported format ({AcceptedFormats})");
         if (codec.EncodedFormat is not (SKEncodedImageFormat.Jpeg or SKEncodedImageFormat.Png or SKEncodedImageFormat.Webp
             or SKEncodedImageFormat.Bmp or SKEncodedImageFormat.Gif))
-            throw new InvalidImageException(415, "unsupported_image_format", $"{codec.EncodedFormat} images are not supported; send {AcceptedFormats}");
+            throw new InvalidImageException(RejectionKind.Unsupported, "unsupported_image_format", $"{codec.EncodedFormat} images are not supported; send {AcceptedFormats}");
 
         var info = codec.Info;
-        if (info.Width <= 0 || info.Height <= 0) throw new InvalidImageException(400, "invalid_image", "the image has no pixels");
+        if (info.Width <= 0 || info.Height <= 0) throw new InvalidImageException(RejectionKind.Invalid, "invalid_image", "the image has no pixels");
         if ((long)info.Width * info.Height > maxPixels)
-            throw new InvalidImageException(400, "image_too_large",
+            throw new InvalidImageException(RejectionKind.Invalid, "image_too_large",
                 $"the image is {info.Width}×{info.Height} = {(long)info.Width * info.Height} pixels; the limit is {maxPixels} pixels");
 
         var hasAlpha = info.AlphaType != SKAlphaType.Opaque;
@@ -56,9 +56,9 @@ public static class ImageDecoder
         {
             var result = codec.GetPixels(decodeInfo, decoded.GetPixels());
             if (result == SKCodecResult.IncompleteInput || result == SKCodecResult.ErrorInInput)
-                throw new InvalidImageException(400, "invalid_image", "the image data is truncated or corrupt");
+                throw new InvalidImageException(RejectionKind.Invalid, "invalid_image", "the image data is truncated or corrupt");
             if (result != SKCodecResult.Success)
-                throw new InvalidImageException(400, "invalid_image", $"the image could not be decoded ({result})");
+                throw new InvalidImageException(RejectionKind.Invalid, "invalid_image", $"the image could not be decoded ({result})");
 
             var image = new RgbaImage(decoded);
             if (hasAlpha) CompositeOverWhite(image);

@@ -1,3 +1,4 @@
+using Hailo.Core;
 using Hailo.Hosting.Models;
 using Hailo.Runtime.Npu;
 
@@ -29,10 +30,12 @@ public sealed record NpuProbe(bool Available, string Description)
     }
 }
 
-/// <summary>The backend a service runs on, and the reason, for the log, STATUS= and /health.</summary>
-public sealed record BackendChoice(string Backend, string Reason)
+/// <summary>The backend a service runs on (npu or cpu), and the reason, for the log, STATUS= and /health.</summary>
+public sealed record BackendChoice(Backend Backend, string Reason)
 {
-    public bool IsNpu => Backend == "npu";
+    public bool IsNpu => Backend == Backend.Npu;
+    /// <summary>The backend's wire name: "npu" or "cpu".</summary>
+    public string Name => Backend.Name();
 }
 
 /// <summary>
@@ -41,17 +44,17 @@ public sealed record BackendChoice(string Backend, string Reason)
 /// </summary>
 public static class BackendSelector
 {
-    public static BackendChoice Choose(string device, Func<NpuProbe> probe, ModelLocation? npuModel)
+    public static BackendChoice Choose(Backend device, Func<NpuProbe> probe, ModelLocation? npuModel)
     {
-        if (device == "cpu") return new BackendChoice("cpu", "device: cpu");
+        if (device == Backend.Cpu) return new BackendChoice(Backend.Cpu, "device: cpu");
         if (npuModel is null)
-            return new BackendChoice(device == "npu" ? "npu" : "cpu", $"device: {device}; this service has no NPU model");
+            return new BackendChoice(device == Backend.Npu ? Backend.Npu : Backend.Cpu, $"device: {device.Name()}; this service has no NPU model");
         var npu = probe();
-        if (device == "npu")
-            return new BackendChoice("npu", npu.Available ? $"device: npu; {npu.Description}" : $"device: npu, but {npu.Description}");
-        if (!npu.Available) return new BackendChoice("cpu", $"device: auto; {npu.Description}; using the CPU");
+        if (device == Backend.Npu)
+            return new BackendChoice(Backend.Npu, npu.Available ? $"device: npu; {npu.Description}" : $"device: npu, but {npu.Description}");
+        if (!npu.Available) return new BackendChoice(Backend.Cpu, $"device: auto; {npu.Description}; using the CPU");
         if (!npuModel.Complete)
-            return new BackendChoice("cpu", $"device: auto; {npu.Description} is present but {string.Join(", ", npuModel.Missing)} of {npuModel.Manifest.Name} not found; using the CPU");
-        return new BackendChoice("npu", $"device: auto; {npu.Description}");
+            return new BackendChoice(Backend.Cpu, $"device: auto; {npu.Description} is present but {string.Join(", ", npuModel.Missing)} of {npuModel.Manifest.Name} not found; using the CPU");
+        return new BackendChoice(Backend.Npu, $"device: auto; {npu.Description}");
     }
 }

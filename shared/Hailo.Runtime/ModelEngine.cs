@@ -1,3 +1,4 @@
+using Hailo.Core;
 using Hailo.Hosting;
 using Hailo.Hosting.Config;
 using Hailo.Hosting.Metrics;
@@ -10,16 +11,20 @@ namespace Hailo.Runtime;
 /// <summary>
 /// The model side of a one-model service: applies `device: auto | npu | cpu`, loads the chosen model (at start or
 /// on first use) through a <see cref="ModelSlot{T}"/>, reports a missing model with the command that fetches it,
-/// and drops an NPU model on a device fault so it reloads once the device answers again.
+/// and drops an NPU model on a device fault so it reloads once the device answers again. The engine owns the NPU's
+/// <see cref="VDevice"/>: it opens one for each NPU load, hands it to the service's loader, and releases it after the
+/// model on it (when the load fails, the model is dropped, or the engine is disposed).
 /// </summary>
 public sealed class ModelEngine<T> : IPreloadable, IDisposable where T : class, IDisposable
 {
     private readonly ModelStore _store;
     private readonly ModelSlot<T> _slot;
+    private VDevice? _device;
 
     public ModelManifest Manifest { get; }
     public BackendChoice Choice { get; }
-    public string Backend => Choice.Backend;
+    /// <summary>The chosen backend's wire name ("npu" or "cpu"), as responses and headers report it.</summary>
+    public string Backend => Choice.Name;
     public ModelSlot<T> Slot => _slot;
     /// <inheritdoc cref="ModelSlot{T}.Loaded"/>
     public T? Loaded => _slot.Loaded;
@@ -27,17 +32,17 @@ public sealed class ModelEngine<T> : IPreloadable, IDisposable where T : class, 
     /// <param name="cpuModel">The ONNX model the CPU backend loads.</param>
     /// <param name="npuModel">The HEF model the NPU backend loads, or null when the service has none.</param>
     /// <param name="loadCpu">Builds the CPU pipeline from the located files.</param>
-    /// <param name="loadNpu">Builds the NPU pipeline from the located files.</param>
+    /// <param name="loadNpu">Builds the NPU pipeline from the located files on the device the engine opened (and releases).</param>
     /// <param name="probe">Finds the NPU (tests pass their own).</param>
     public ModelEngine(ServiceConfig config, ServiceState state, ServiceMetrics metrics, ModelStore store, ILogger log, Func<string, string> pullCommand,
-        ModelManifest cpuModel, ModelManifest? npuModel, Func<ModelLocation, T> loadCpu, Func<ModelLocation, T> loadNpu, Func<NpuProbe>? probe = null)
+        ModelManifest cpuModel, ModelManifest? npuModel, Func<ModelLocation, T> loadCpu, Func<VDevice, ModelLocation, T> loadNpu, Func<NpuProbe>? probe = null)
     {
         _store = store;
         probe ??= NpuProbe.Run;
         Choice = BackendSelector.Choose(config.Device, probe, npuModel is null ? null : store.Locate(npuModel));
         Manifest = Choice.IsNpu && npuModel is not null ? npuModel : cpuModel;
-        state.SetBackend(Choice.Backend, Choice.Reason);
-        log.LogInformation("backend {Backend} ({Reason})", Choice.Backend, Choice.Reason);
+        state.SetBackend(Choice.Name, Choice.Reason);
+        log.LogInformation("backend {Backend} ({Reason})", Choice.Name, Choice.Reason);
 
         var manifest = Manifest;
         var fix = Fix(store, manifest, pullCommand);
@@ -47,8 +52,8 @@ public sealed class ModelEngine<T> : IPreloadable, IDisposable where T : class, 
                 var loc = store.Locate(manifest);
                 if (!loc.Complete) throw new ModelMissingException(manifest.Name, MissingDetail(loc), fix);
                 if (!choice.IsNpu) return loadCpu(loc);
-                if (config.Device == "npu" && probe() is { Available: false } npu) throw new InvalidOperationException(npu.Description);
-                return loadNpu(loc);
+                if (config.Device == Core.Backend.Npu && probe() is { Available: false } npu) throw new InvalidOperationException(npu.Description);
+                return LoadOnDevice(loadNpu, loc);
             }, state, concurrency: 1, maxQueued: config.Server.MaxQueuedRequests, metrics, log,
             probe: () =>
             {
@@ -60,7 +65,25 @@ public sealed class ModelEngine<T> : IPreloadable, IDisposable where T : class, 
         {
             // A lost or unresponsive NPU fails requests with 503 until the model reloads on a live device.
             BackendFault = e => e is HailoException { IsDeviceFault: true } h ? $"NPU fault: {h.Message}" : null,
+            // The device goes after the model that ran on it.
+            Unloaded = _ => Interlocked.Exchange(ref _device, null)?.Dispose(),
         };
+    }
+
+    private T LoadOnDevice(Func<VDevice, ModelLocation, T> loadNpu, ModelLocation loc)
+    {
+        var device = VDevice.Open();
+        try
+        {
+            var model = loadNpu(device, loc);
+            Interlocked.Exchange(ref _device, device)?.Dispose();
+            return model;
+        }
+        catch
+        {
+            device.Dispose();
+            throw;
+        }
     }
 
     /// <summary>

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using Hailo.Core;
 using Hailo.Media;
 using Hailo.TestSupport;
 using HailoDepth;
@@ -55,7 +56,7 @@ public sealed class DecodeAdmissionTests
         try
         {
             DepthServiceFixture.WriteModel(models);
-            var config = new DepthConfig { Device = "cpu" };
+            var config = new DepthConfig { Device = Backend.Cpu };
             config.Models.Dir = models;
             config.Models.SearchPaths = [];
             config.Cpu.Threads = 1;

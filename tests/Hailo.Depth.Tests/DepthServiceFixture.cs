@@ -1,3 +1,4 @@
+using Hailo.Core;
 using Hailo.Media;
 using Hailo.TestSupport;
 using HailoDepth;
@@ -39,7 +40,7 @@ public sealed class DepthServiceFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         WriteModel(ModelsDir);
-        var config = new DepthConfig { Device = "cpu" };
+        var config = new DepthConfig { Device = Backend.Cpu };
         config.Models.Dir = ModelsDir;
         config.Models.SearchPaths = [];
         config.Cpu.Threads = 1;

@@ -31,8 +31,21 @@ public sealed class ConfigTests : IDisposable
         Assert.Equal("127.0.0.1", c.Server.Host);
         Assert.Equal(18080, c.Server.Port);
         Assert.Equal("/var/lib/hailo-test/models", c.Models.Dir);
-        Assert.Equal("auto", c.Device);
+        Assert.Equal(Hailo.Core.Backend.Auto, c.Device);
+        Assert.Equal("auto", c.DeviceName);
         Assert.Equal("hello", c.Test.Greeting);
+    }
+
+    [Theory]
+    [InlineData("npu", Hailo.Core.Backend.Npu)]
+    [InlineData("cpu", Hailo.Core.Backend.Cpu)]
+    [InlineData("auto", Hailo.Core.Backend.Auto)]
+    public void Device_is_parsed_once_into_the_backend_and_printed_as_written(string name, Hailo.Core.Backend backend)
+    {
+        var fromFile = Load(["--config", Yaml($"device: {name}\n")]);
+        Assert.Equal((backend, name), (fromFile.Device, fromFile.DeviceName));
+        Assert.Equal(backend, Load(["--device", name]).Device);
+        Assert.Contains($"device: \"{name}\"", ConfigLoader.ToYaml(fromFile, Def.ConfigType), StringComparison.Ordinal);
     }
 
     [Fact]

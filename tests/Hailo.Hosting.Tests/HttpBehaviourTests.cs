@@ -59,6 +59,20 @@ public sealed class HttpBehaviourTests
         Assert.Equal(("teapot", "I am a teapot", 418), await Error(r));
     }
 
+    [Theory]
+    [InlineData("invalid", 400)]
+    [InlineData("toolarge", 413)]
+    [InlineData("unsupported", 415)]
+    public async Task A_host_agnostic_rejection_is_its_http_status_with_code_message_and_field(string kind, int status)
+    {
+        await using var s = await Start();
+        var r = await s.Client.GetAsync($"/rejected/{kind}");
+        Assert.Equal(status, (int)r.StatusCode);
+        Assert.Equal(($"{kind}_input", $"the input is {kind}", status), await Error(r));
+        using var doc = JsonDocument.Parse(await r.Content.ReadAsStringAsync());
+        Assert.Equal("file", doc.RootElement.GetProperty("error").GetProperty("param").GetString());
+    }
+
     [Fact]
     public async Task Body_over_the_endpoint_limit_is_413_naming_the_limit()
     {

@@ -8,7 +8,8 @@ namespace Hailo.Hosting.Tests;
 /// <summary>
 /// The layering of the repository, read from the .csproj files (and the InternalsVisibleTo attributes in source),
 /// without building anything: services build on shared/ libraries only, shared libraries know no service and no
-/// test, the two native bindings depend on no project of ours, and only tests see a library's internals.
+/// test, the two native bindings and Hailo.Core depend on no project of ours, the decoding libraries (Media, Audio) do
+/// not reach the HTTP host, and only tests see a library's internals.
 /// </summary>
 public sealed partial class ProjectGraphTests
 {
@@ -26,12 +27,41 @@ public sealed partial class ProjectGraphTests
         public bool IsProduction => IsService || IsShared;
     }
 
-    /// <summary>Projects that wrap a native library and must stay leaves: nothing of ours, so anything may use them.</summary>
+    /// <summary>
+    /// Projects that must stay leaves (the native bindings and the host-agnostic core types): nothing of ours, so
+    /// anything may use them.
+    /// </summary>
     internal static readonly string[] Leaves =
     [
         "shared/Hailo.Runtime.Npu/Hailo.Runtime.Npu.csproj",
         "shared/Hailo.Runtime.Onnx/Hailo.Runtime.Onnx.csproj",
+        "shared/Hailo.Core/Hailo.Core.csproj",
     ];
+
+    internal const string Host = "shared/Hailo.Hosting/Hailo.Hosting.csproj";
+
+    /// <summary>
+    /// Libraries that decode a request's input and must work under any host (HTTP, Wyoming, a test): they report bad
+    /// input with Hailo.Core's RequestRejectedException and must not reach Hailo.Hosting, directly or through another project.
+    /// </summary>
+    internal static readonly string[] HostAgnostic =
+    [
+        "shared/Hailo.Core/Hailo.Core.csproj",
+        "shared/Hailo.Media/Hailo.Media.csproj",
+        "shared/Hailo.Audio/Hailo.Audio.csproj",
+    ];
+
+    /// <summary>Every project <paramref name="from"/> reaches through its references (itself excluded).</summary>
+    private static HashSet<string> Reachable(Dictionary<string, Project> byPath, string from)
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        var todo = new Stack<string>([from]);
+        while (todo.TryPop(out var p))
+            if (byPath.TryGetValue(p, out var project))
+                foreach (var r in project.References)
+                    if (seen.Add(r)) todo.Push(r);
+        return seen;
+    }
 
     /// <summary>Every rule the graph breaks, one sentence each; empty when the layering holds.</summary>
     internal static List<string> Violations(IReadOnlyList<Project> projects)
@@ -59,6 +89,8 @@ public sealed partial class ProjectGraphTests
                 if (Leaves.Contains(p.Path))
                     found.Add($"{p.Path} must reference no project of ours but references {r}");
             }
+            if (HostAgnostic.Contains(p.Path) && Reachable(byPath, p.Path).Contains(Host))
+                found.Add($"{p.Path} must not depend on the HTTP host {Host}");
             if (!p.IsShared) continue;
             foreach (var name in p.InternalsVisibleTo)
             {
@@ -115,6 +147,7 @@ public sealed partial class ProjectGraphTests
         Assert.Equal(solution, projects.Select(p => p.Path).Order(StringComparer.Ordinal));
         Assert.Equal(5, projects.Count(p => p.IsService));
         Assert.All(Leaves, leaf => Assert.Contains(leaf, solution));
+        Assert.All(HostAgnostic, p => Assert.Contains(p, solution));
         Assert.All(projects.Where(p => p.IsService), s => Assert.Contains("shared/Hailo.Hosting/Hailo.Hosting.csproj", s.References));
         Assert.Contains("Hailo.Runtime.Tests", projects.Single(p => p.Path == Leaves[0]).InternalsVisibleTo);
 
@@ -127,7 +160,10 @@ public sealed partial class ProjectGraphTests
     /// <summary>A small graph in the repository's shape, correct as given.</summary>
     private static List<Project> Sound() =>
     [
-        P("shared/Hailo.Hosting/Hailo.Hosting.csproj"),
+        P("shared/Hailo.Core/Hailo.Core.csproj"),
+        P("shared/Hailo.Hosting/Hailo.Hosting.csproj", ["shared/Hailo.Core/Hailo.Core.csproj"]),
+        P("shared/Hailo.Media/Hailo.Media.csproj", ["shared/Hailo.Core/Hailo.Core.csproj"]),
+        P("shared/Hailo.Audio/Hailo.Audio.csproj", ["shared/Hailo.Core/Hailo.Core.csproj"]),
         P("shared/Hailo.Runtime.Npu/Hailo.Runtime.Npu.csproj", friends: ["Hailo.Runtime.Tests", "Hailo.TestSupport"]),
         P("shared/Hailo.Runtime.Onnx/Hailo.Runtime.Onnx.csproj"),
         P("shared/Hailo.Runtime/Hailo.Runtime.csproj", ["shared/Hailo.Hosting/Hailo.Hosting.csproj", "shared/Hailo.Runtime.Npu/Hailo.Runtime.Npu.csproj"]),
@@ -160,6 +196,9 @@ public sealed partial class ProjectGraphTests
     [InlineData("shared/Hailo.Hosting/Hailo.Hosting.csproj", "tests/Hailo.A.Tests/Hailo.A.Tests.csproj", null, "production project shared/Hailo.Hosting/Hailo.Hosting.csproj references the test project")]
     [InlineData("shared/Hailo.Runtime.Npu/Hailo.Runtime.Npu.csproj", "shared/Hailo.Hosting/Hailo.Hosting.csproj", null, "shared/Hailo.Runtime.Npu/Hailo.Runtime.Npu.csproj must reference no project of ours")]
     [InlineData("shared/Hailo.Runtime.Onnx/Hailo.Runtime.Onnx.csproj", "shared/Hailo.Runtime.Npu/Hailo.Runtime.Npu.csproj", null, "shared/Hailo.Runtime.Onnx/Hailo.Runtime.Onnx.csproj must reference no project of ours")]
+    [InlineData("shared/Hailo.Media/Hailo.Media.csproj", "shared/Hailo.Hosting/Hailo.Hosting.csproj", null, "shared/Hailo.Media/Hailo.Media.csproj must not depend on the HTTP host")]
+    [InlineData("shared/Hailo.Audio/Hailo.Audio.csproj", "shared/Hailo.Runtime/Hailo.Runtime.csproj", null, "shared/Hailo.Audio/Hailo.Audio.csproj must not depend on the HTTP host")]
+    [InlineData("shared/Hailo.Core/Hailo.Core.csproj", "shared/Hailo.Runtime.Npu/Hailo.Runtime.Npu.csproj", null, "shared/Hailo.Core/Hailo.Core.csproj must reference no project of ours")]
     [InlineData("services/hailo-b/hailo-b.csproj", "shared/Hailo.Gone/Hailo.Gone.csproj", null, "references shared/Hailo.Gone/Hailo.Gone.csproj, which is not a project of the repository")]
     [InlineData("shared/Hailo.Hosting/Hailo.Hosting.csproj", null, "Hailo.A.Tests", "makes its internals visible to tests/Hailo.A.Tests/Hailo.A.Tests.csproj, which tests a service")]
     [InlineData("shared/Hailo.Hosting/Hailo.Hosting.csproj", null, "hailo-a", "makes its internals visible to the service services/hailo-a/hailo-a.csproj")]

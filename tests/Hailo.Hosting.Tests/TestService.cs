@@ -104,6 +104,8 @@ public static class TestService
             });
             app.MapGet("/boom", string () => throw new InvalidOperationException("secret internal detail"));
             app.MapGet("/teapot", string () => throw new ApiException(418, "teapot", "I am a teapot") { RetryAfterSeconds = 7 });
+            app.MapGet("/rejected/{kind}", string (string kind) =>
+                throw new Hailo.Core.RequestRejectedException(Enum.Parse<Hailo.Core.RejectionKind>(kind, ignoreCase: true), $"{kind}_input", $"the input is {kind}", "file"));
             app.MapPost("/upload", async (HttpRequest req) =>
             {
                 using var ms = new MemoryStream();

@@ -1,3 +1,4 @@
+using Hailo.Core;
 using Hailo.TestSupport;
 using SkiaSharp;
 using Xunit;
@@ -119,7 +120,7 @@ public sealed class ImageDecoderTests
         Assert.True(bomb.Length < 100);
         var sw = System.Diagnostics.Stopwatch.StartNew();
         var e = Assert.Throws<InvalidImageException>(() => ImageDecoder.Decode(bomb));
-        Assert.Equal(("image_too_large", 400), (e.Code, e.Status));
+        Assert.Equal(("image_too_large", RejectionKind.Invalid), (e.Code, e.Kind));
         Assert.Contains("30000×30000", e.Message);
         var before = GC.GetTotalAllocatedBytes();
         Assert.Throws<InvalidImageException>(() => ImageDecoder.Decode(bomb));
@@ -153,11 +154,11 @@ public sealed class ImageDecoderTests
             _ => jpeg[..20],
         };
         var e = Assert.Throws<InvalidImageException>(() => ImageDecoder.Decode(bytes));
-        Assert.Equal(400, e.Status);
+        Assert.Equal(RejectionKind.Invalid, e.Kind);
         Assert.Equal("invalid_image", e.Code);
         // The same when a reduced decode is allowed (the smallest DCT scale here).
         var reduced = Assert.Throws<InvalidImageException>(() => ImageDecoder.Decode(bytes, atLeast: (_, _) => (1, 1)));
-        Assert.Equal((400, "invalid_image"), (reduced.Status, reduced.Code));
+        Assert.Equal((RejectionKind.Invalid, "invalid_image"), (reduced.Kind, reduced.Code));
     }
 
     [Fact]
@@ -165,7 +166,7 @@ public sealed class ImageDecoderTests
     {
         var jpeg = GradientJpeg(1280, 720, 600, 300);
         var e = Assert.Throws<InvalidImageException>(() => ImageDecoder.Decode(jpeg[..(jpeg.Length / 2)], atLeast: (_, _) => (640, 360)));
-        Assert.Equal((400, "invalid_image"), (e.Status, e.Code));
+        Assert.Equal((RejectionKind.Invalid, "invalid_image"), (e.Kind, e.Code));
     }
 
     [Fact]
@@ -176,7 +177,7 @@ public sealed class ImageDecoderTests
             40, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 1, 0, 32, 0, 0, 0, 0, 0, 8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
             255, 0, 0, 255, 0, 0, 0, 0];
         var e = Assert.Throws<InvalidImageException>(() => ImageDecoder.Decode(ico));
-        Assert.Equal((415, "unsupported_image_format"), (e.Status, e.Code));
+        Assert.Equal((RejectionKind.Unsupported, "unsupported_image_format"), (e.Kind, e.Code));
     }
 
     /// <summary>A w×h JPEG (quality 90) of smooth gradients and a dark 16-px square at (x0, y0).</summary>

@@ -1,3 +1,4 @@
+using Hailo.Core;
 using Hailo.TestSupport;
 using HailoOllama;
 using Xunit;
@@ -22,7 +23,7 @@ public sealed class OllamaFixture : IAsyncLifetime
 
     public static OllamaConfig Config(string modelsDir)
     {
-        var c = new OllamaConfig { Device = "cpu" };
+        var c = new OllamaConfig { Device = Backend.Cpu };
         c.Models.Dir = modelsDir;
         c.Models.SearchPaths = [];
         c.Cpu.Threads = 1;

@@ -1,3 +1,4 @@
+using Hailo.Core;
 using Hailo.Media;
 using Hailo.TestSupport;
 using HailoPose;
@@ -38,7 +39,7 @@ public sealed class PoseServiceFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         Expected = WriteModel(ModelsDir);
-        var config = new PoseConfig { Device = "cpu" };
+        var config = new PoseConfig { Device = Backend.Cpu };
         config.Models.Dir = ModelsDir;
         config.Models.SearchPaths = [];
         config.Cpu.Threads = 1;

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
+using Hailo.Core;
 using Hailo.Audio;
 using Hailo.TestSupport;
 using HailoWhisper;
@@ -22,7 +23,7 @@ public sealed class CpuServiceFixture : IAsyncLifetime
     public async Task InitializeAsync()
     {
         ModelPath = WhisperTestModels.WriteTiny(Models);
-        var config = new WhisperConfig { Device = "cpu" };
+        var config = new WhisperConfig { Device = Backend.Cpu };
         config.Models.Dir = Models;
         config.Models.SearchPaths = [];
         config.Cpu.Threads = 1;

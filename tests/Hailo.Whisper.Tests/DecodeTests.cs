@@ -1,4 +1,5 @@
 using Hailo.Audio;
+using Hailo.Core;
 using Hailo.Hosting.Http;
 using Xunit;
 
@@ -48,7 +49,7 @@ public sealed class DecodeTests
             Assert.Equal(BitConverter.ToInt16(bytes, dataStart + 2 * i) / 32768f, audio.Samples[i]);
     }
 
-    private static ApiException Refused(byte[] bytes, double max = 3600) => Assert.ThrowsAny<ApiException>(() => AudioDecoder.Decode(bytes, max));
+    private static ApiException Refused(byte[] bytes, double max = 3600) => ApiException.From(Assert.ThrowsAny<RequestRejectedException>(() => AudioDecoder.Decode(bytes, max)));
 
     [Fact]
     public void Garbage_bytes_named_wav_are_415_listing_the_accepted_formats()

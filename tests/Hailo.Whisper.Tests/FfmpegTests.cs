@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Text.Json;
 using Hailo.Audio;
+using Hailo.Core;
 using Hailo.Hosting.Http;
 using Hailo.TestSupport;
 using HailoWhisper;
@@ -26,7 +27,7 @@ public sealed class FfmpegTests
         AudioDecoder.DecodeAsync(bytes, max, options ?? Auto, CancellationToken.None).GetAwaiter().GetResult();
 
     private static ApiException Refused(byte[] bytes, FfmpegOptions? options = null, double max = 3600) =>
-        Assert.ThrowsAny<ApiException>(() => Decode(bytes, options, max));
+        ApiException.From(Assert.ThrowsAny<RequestRejectedException>(() => Decode(bytes, options, max)));
 
     [Fact]
     public void Ffmpeg_is_on_this_machine() => Assert.NotNull(Auto.Locate(out _));
@@ -125,9 +126,9 @@ public sealed class FfmpegTests
     {
         var (script, pid) = Hanging();
         var watch = Stopwatch.StartNew();
-        var e = await Assert.ThrowsAsync<ApiException>(() =>
+        var e = await Assert.ThrowsAsync<RequestRejectedException>(() =>
             AudioDecoder.DecodeAsync(File.ReadAllBytes(SpeechM4a()), 60, new FfmpegOptions(script, 1), CancellationToken.None));
-        Assert.Equal(400, e.Status);
+        Assert.Equal(RejectionKind.Invalid, e.Kind);
         Assert.Contains("within 1 s", e.Message);
         Assert.True(watch.Elapsed < TimeSpan.FromSeconds(20), watch.Elapsed.ToString());
         await Task.Delay(200);
@@ -157,7 +158,7 @@ public sealed class FfmpegOffServiceTests : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var config = new WhisperConfig { Device = "cpu" };
+        var config = new WhisperConfig { Device = Backend.Cpu };
         config.Models.Dir = _models;
         config.Models.SearchPaths = [];
         config.Models.Preload = false;

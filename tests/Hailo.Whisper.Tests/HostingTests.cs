@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Sockets;
 using System.Text;
+using Hailo.Core;
 using Hailo.TestSupport;
 using HailoWhisper;
 using Xunit;
@@ -56,7 +57,7 @@ public sealed class HostingTests(CpuServiceFixture f) : IClassFixture<CpuService
         var models = Directory.CreateTempSubdirectory("hailo-whisper-413-").FullName;
         try
         {
-            var config = new WhisperConfig { Device = "cpu" };
+            var config = new WhisperConfig { Device = Backend.Cpu };
             config.Models.Dir = models;
             config.Models.SearchPaths = [];
             config.Models.Preload = false;

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using Hailo.Core;
 using Hailo.TestSupport;
 using HailoWhisper;
 using HailoWhisper.Pipeline;
@@ -53,7 +54,7 @@ public sealed class NpuTests : IAsyncLifetime
         _ = FakeShim.Runtime;
         _models = Path.Combine(FakeShim.StateDir, "whisper-models-" + Guid.NewGuid().ToString("N"));
         WriteFakeModel(_models);
-        var config = new WhisperConfig { Device = "npu" };
+        var config = new WhisperConfig { Device = Backend.Npu };
         config.Models.Dir = _models;
         config.Models.SearchPaths = [];
         config.Whisper.WindowSeconds = 10;

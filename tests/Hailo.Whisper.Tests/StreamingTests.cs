@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using Hailo.Audio;
+using Hailo.Core;
 using Hailo.Hosting.Http;
 using Hailo.TestSupport;
 using HailoWhisper.Pipeline;
@@ -165,7 +166,7 @@ public sealed class StreamingTests
     {
         var model = new RecordingModel();
         using var stream = AudioDecoder.Open(TruncatedFlac(), 3600);
-        var e = Assert.Throws<ApiException>(() => Transcriber.Run(model, stream, new TranscribeOptions(), 10, CancellationToken.None));
+        var e = ApiException.From(Assert.ThrowsAny<RequestRejectedException>(() => Transcriber.Run(model, stream, new TranscribeOptions(), 10, CancellationToken.None)));
         Assert.Equal(400, e.Status);
         Assert.Contains("truncated", e.Message);
         // Found after windows were transcribed: the error comes from the stream, mid-way, not from the header.
@@ -185,7 +186,7 @@ public sealed class StreamingTests
             "flac" => AudioFiles.Make("varied-70.flac", "sox", Varied(), "-r", "44100", "-c", "1", "{out}"),
             _ => AudioFiles.Make("varied-70." + ext, "ffmpeg", "-hide_banner", "-loglevel", "error", "-i", Varied(), "-c:a", "libopus", "-b:a", "32k", "-y", "{out}"),
         };
-        var e = Assert.Throws<ApiException>(() => AudioDecoder.Open(File.ReadAllBytes(path), 30));
+        var e = ApiException.From(Assert.ThrowsAny<RequestRejectedException>(() => AudioDecoder.Open(File.ReadAllBytes(path), 30)));
         Assert.Equal(413, e.Status);
     }
 
@@ -196,7 +197,7 @@ public sealed class StreamingTests
         var mp3 = File.ReadAllBytes(AudioFiles.Make("varied-70.mp3", "ffmpeg", "-hide_banner", "-loglevel", "error", "-i", Varied(), "-c:a", "libmp3lame", "-b:a", "64k", "-y", "{out}"));
         var model = new RecordingModel();
         using var stream = AudioDecoder.Open(mp3, 30);
-        var e = Assert.Throws<ApiException>(() => Transcriber.Run(model, stream, new TranscribeOptions(), 10, CancellationToken.None));
+        var e = ApiException.From(Assert.ThrowsAny<RequestRejectedException>(() => Transcriber.Run(model, stream, new TranscribeOptions(), 10, CancellationToken.None)));
         Assert.Equal(413, e.Status);
         Assert.Equal("audio_too_long", e.Code);
         Assert.InRange(model.Windows.Sum(w => w.Length), 1, 30 * 16000);
@@ -267,8 +268,8 @@ public sealed class NpuStreamingTests
         try
         {
             var hef = Directory.GetFiles(models, "*.hef", SearchOption.AllDirectories).Single();
-            var vdevice = Hailo.Runtime.Npu.VDevice.Open();
-            using var model = new NpuWhisperModel(Hailo.Runtime.Npu.SpeechToText.Create(vdevice, hef), vdevice);
+            using var vdevice = Hailo.Runtime.Npu.VDevice.Open();
+            using var model = new NpuWhisperModel(Hailo.Runtime.Npu.SpeechToText.Create(vdevice, hef));
             var bytes = File.ReadAllBytes(StreamingTests.Tone("opus", 600));
             var meter = new PcmMeter();
             using var stream = AudioDecoder.Open(bytes, 3600, meter);

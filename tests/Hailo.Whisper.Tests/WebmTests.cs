@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Globalization;
 using Hailo.Audio;
+using Hailo.Core;
 using Hailo.Hosting.Http;
 using Xunit;
 
@@ -110,7 +111,7 @@ public sealed class WebmTests
     internal static string SpeechWebm() => AudioFiles.Make("speech.webm", "ffmpeg",
         ["-hide_banner", "-loglevel", "error", "-i", AudioFiles.LibriVox(), "-c:a", "libopus", "-b:a", "128k", "-vbr", "off", "-y", "{out}"]);
 
-    private static ApiException Refused(byte[] bytes, double max = 3600) => Assert.ThrowsAny<ApiException>(() => AudioDecoder.Decode(bytes, max));
+    private static ApiException Refused(byte[] bytes, double max = 3600) => ApiException.From(Assert.ThrowsAny<RequestRejectedException>(() => AudioDecoder.Decode(bytes, max)));
 
     private static int[] FfprobePacketSizes(string path)
     {
@@ -273,9 +274,9 @@ public sealed class WebmTests
             {
                 AudioDecoder.Decode(file, 60);
             }
-            catch (ApiException e)
+            catch (RequestRejectedException e)
             {
-                Assert.Equal(400, e.Status);
+                Assert.Equal(400, ApiException.From(e).Status);
             }
         }
     }

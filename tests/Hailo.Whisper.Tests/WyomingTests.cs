@@ -1,6 +1,7 @@
 using System.Net.Sockets;
 using System.Text;
 using System.Text.Json;
+using Hailo.Core;
 using Hailo.TestSupport;
 using Hailo.Hosting.Config;
 using Hailo.Wyoming;
@@ -28,7 +29,7 @@ public sealed class WyomingTests : IAsyncLifetime
         _ = FakeShim.Runtime;
         _models = Path.Combine(FakeShim.StateDir, "wyoming-models-" + Guid.NewGuid().ToString("N"));
         NpuTests.WriteFakeModel(_models);
-        var config = new WhisperConfig { Device = "npu" };
+        var config = new WhisperConfig { Device = Backend.Npu };
         config.Models.Dir = _models;
         config.Models.SearchPaths = [];
         config.Wyoming.Enabled = true;
@@ -162,7 +163,7 @@ public sealed class WyomingTests : IAsyncLifetime
         NpuTests.WriteFakeModel(models);
         try
         {
-            var config = new WhisperConfig { Device = "npu" };
+            var config = new WhisperConfig { Device = Backend.Npu };
             config.Models.Dir = models;
             config.Models.SearchPaths = [];
             config.Wyoming.Enabled = true;

@@ -6,7 +6,7 @@ namespace HailoWhisper.Pipeline;
 /// Whisper on the Hailo-10H through HailoRT Speech2Text (the shim's hs_s2t_*): the device computes the log-mel,
 /// runs the encoder/decoder over 10 s windows and returns segments with times; no tokens and no word times.
 /// </summary>
-public sealed class NpuWhisperModel(SpeechToText model, VDevice? owned = null) : ISpeechModel
+public sealed class NpuWhisperModel(SpeechToText model) : ISpeechModel
 {
     public string Backend => "npu";
     public string ModelFile => Path.GetFileName(model.HefPath);
@@ -19,9 +19,6 @@ public sealed class NpuWhisperModel(SpeechToText model, VDevice? owned = null) :
         return new WindowResult(null, segments.Select(s => new RawSegment(s.StartSeconds, s.EndSeconds, s.Text, [], null, null)).ToArray());
     }
 
-    public void Dispose()
-    {
-        model.Dispose();
-        owned?.Dispose();
-    }
+    /// <remarks>The device it runs on belongs to whoever opened it (the service's ModelEngine).</remarks>
+    public void Dispose() => model.Dispose();
 }

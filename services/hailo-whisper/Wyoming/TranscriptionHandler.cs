@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Hailo.Audio;
+using Hailo.Core;
 using Hailo.Hosting.Http;
 using Hailo.Hosting.Metrics;
 using Hailo.Runtime;
@@ -29,6 +30,7 @@ public sealed class TranscriptionHandler(WhisperConfig config, ModelEngine<ISpee
     internal static (string Code, string Text)? ErrorEvent(Exception e) => e switch
     {
         ApiException a => (a.Code, a.Message),
+        RequestRejectedException r => (r.Code, r.Message),
         AudioUnavailableException u => ("audio_decoder_unavailable", u.Message),
         _ => null,
     };

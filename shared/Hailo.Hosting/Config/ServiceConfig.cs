@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using Hailo.Core;
 
 namespace Hailo.Hosting.Config;
 
@@ -7,8 +8,28 @@ public class ServiceConfig
 {
     public ServerConfig Server { get; set; } = new();
 
-    /// <summary>auto | npu | cpu. auto takes the NPU when the shim loads, a device answers and the HEF is present.</summary>
-    public string Device { get; set; } = "auto";
+    private Backend _device = Backend.Auto;
+    private string _deviceName = "auto";
+
+    /// <summary>
+    /// <c>device</c>: auto | npu | cpu. auto takes the NPU when the shim loads, a device answers and the HEF is present.
+    /// Parsed once, when the config sets <see cref="DeviceName"/>; a name that is none of these is reported by
+    /// <see cref="Validate"/>.
+    /// </summary>
+    [JsonIgnore]
+    public Backend Device
+    {
+        get => _device;
+        set => (_device, _deviceName) = (value, value.Name());
+    }
+
+    /// <summary><see cref="Device"/> as the config file, the command line and --print-config spell it.</summary>
+    [JsonPropertyName("device")]
+    public string DeviceName
+    {
+        get => _deviceName;
+        set => (_deviceName, _device) = (value, BackendNames.TryParse(value, out var device) ? device : Backend.Auto);
+    }
 
     public ModelsConfig Models { get; set; } = new();
     public CpuConfig Cpu { get; set; } = new();
@@ -17,7 +38,7 @@ public class ServiceConfig
     /// <summary>Adds a message for every value that is out of range. Overrides call the base first.</summary>
     public virtual void Validate(ConfigErrors errors)
     {
-        errors.RequireOneOf("device", Device, "auto", "npu", "cpu");
+        errors.RequireOneOf("device", DeviceName, BackendNames.All);
         Server.Validate(errors);
         Models.Validate(errors);
         Cpu.Validate(errors);

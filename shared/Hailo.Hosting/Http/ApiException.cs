@@ -1,3 +1,5 @@
+using Hailo.Core;
+
 namespace Hailo.Hosting.Http;
 
 /// <summary>
@@ -14,5 +16,18 @@ public class ApiException(int status, string code, string message, Exception? in
     public string? Param { get; init; }
 
     public static ApiException BadRequest(string code, string message, string? param = null) => new(400, code, message) { Param = param };
+    /// <summary>
+    /// The HTTP form of a host-agnostic rejection: Invalid → 400, TooLarge → 413, Unsupported → 415, with its code,
+    /// message and field.
+    /// </summary>
+    public static ApiException From(RequestRejectedException e) => new(StatusOf(e.Kind), e.Code, e.Message, e) { Param = e.Param };
+
+    public static int StatusOf(RejectionKind kind) => kind switch
+    {
+        RejectionKind.TooLarge => 413,
+        RejectionKind.Unsupported => 415,
+        _ => 400,
+    };
+
     public static ApiException Unavailable(string code, string message, int retryAfterSeconds) => new(503, code, message) { RetryAfterSeconds = retryAfterSeconds };
 }

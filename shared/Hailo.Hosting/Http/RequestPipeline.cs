@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text;
+using Hailo.Core;
 using Hailo.Hosting.Metrics;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
@@ -30,6 +31,10 @@ internal sealed class ErrorAndMetricsMiddleware(RequestDelegate next, IErrorWrit
         catch (ApiException e)
         {
             await WriteAsync(context, e);
+        }
+        catch (RequestRejectedException e)
+        {
+            await WriteAsync(context, ApiException.From(e));
         }
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {

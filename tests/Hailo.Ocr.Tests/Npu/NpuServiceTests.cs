@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
+using Hailo.Core;
 using Hailo.TestSupport;
 using HailoOcr;
 using Xunit;
@@ -29,7 +30,7 @@ public sealed class NpuServiceTests : IAsyncLifetime
         // A text rectangle at x 100..500, y 200..240 of the 960×544 map, and recognition frames reading "Hailo 10H".
         NpuTestShim.Model("ocr_det.json", "ocr_det_map.bin", DetMapU8(960, 544, (100, 200, 500, 240)), dir, OcrModels.NpuDetFile);
         NpuTestShim.Model("ocr_rec.json", "ocr_rec_out.bin", Probabilities(Frames("Hailo 10H")), dir, OcrModels.NpuRecFile);
-        var config = new OcrConfig { Device = "npu" };
+        var config = new OcrConfig { Device = Backend.Npu };
         config.Models.Dir = _models;
         config.Models.SearchPaths = [];
         _service = await RunningService.StartAsync(OcrService.Definition, config);

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Net;
 using System.Text;
 using System.Text.Json;
+using Hailo.Core;
 using Hailo.TestSupport;
 using HailoOllama;
 using Xunit;
@@ -34,7 +35,7 @@ public sealed class NpuTests : IAsyncLifetime
         _ = FakeShim.Runtime;
         WriteFakeHef(_models);
         var c = OllamaFixture.Config(_models);
-        c.Device = "npu";
+        c.Device = Backend.Npu;
         c.Ollama.DefaultModel = "qwen2.5:1.5b";
         _service = await RunningService.StartAsync(OllamaService.Definition, c);
         await _service.StartupCompleted;

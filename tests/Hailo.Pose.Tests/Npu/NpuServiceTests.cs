@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
+using Hailo.Core;
 using Hailo.Media;
 using Hailo.TestSupport;
 using HailoPose;
@@ -36,7 +37,7 @@ public sealed class NpuServiceTests : IAsyncLifetime
         _ = FakeShim.Runtime;
         _models = Path.Combine(FakeShim.StateDir, "pose-models-" + Guid.NewGuid().ToString("N"));
         _expected = WriteFakeHef(_models);
-        var config = new PoseConfig { Device = "npu" };
+        var config = new PoseConfig { Device = Backend.Npu };
         config.Models.Dir = _models;
         config.Models.SearchPaths = [];
         _service = await RunningService.StartAsync(PoseService.Definition, config);

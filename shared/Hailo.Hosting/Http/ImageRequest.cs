@@ -1,10 +1,9 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
-using Hailo.Hosting.Http;
 using Microsoft.AspNetCore.Http;
 
-namespace Hailo.Media;
+namespace Hailo.Hosting.Http;
 
 /// <summary>
 /// How a vision endpoint's request looks: its JSON body type, where the image is in it, and the options that may

@@ -2,7 +2,7 @@ using Hailo.Hosting.Http;
 using Hailo.Media;
 using Xunit;
 
-namespace Hailo.Media.Tests;
+namespace Hailo.Hosting.Tests;
 
 /// <summary>Base64 image fields: every encoding of a real image is read, server paths and URLs are refused.</summary>
 public sealed class ImageInputTests

@@ -1,7 +1,6 @@
-using Hailo.Hosting.Http;
 using Microsoft.AspNetCore.Http;
 
-namespace Hailo.Media;
+namespace Hailo.Hosting.Http;
 
 /// <summary>
 /// Gets the image bytes out of a request the way the vision services accept them: a multipart file
@@ -105,5 +104,5 @@ public static class ImageUploadExtensions
 {
     public static Microsoft.AspNetCore.Builder.RouteHandlerBuilder WithImageUpload(this Microsoft.AspNetCore.Builder.RouteHandlerBuilder builder,
         string fileField, params (string Name, string Description)[] fields) =>
-        Hailo.Hosting.Http.OpenApiUpload.WithFileUpload(builder, fileField, ImageInput.ContentTypes[2..], fields);
+        OpenApiUpload.WithFileUpload(builder, fileField, ImageInput.ContentTypes[2..], fields);
 }

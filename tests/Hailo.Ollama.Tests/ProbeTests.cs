@@ -1,0 +1,39 @@
+using System.Text.Json;
+using Hailo.Core;
+using Hailo.Runtime;
+using Hailo.TestSupport;
+using HailoOllama;
+using Microsoft.Extensions.DependencyInjection;
+using Xunit;
+
+namespace Hailo.Ollama.Tests;
+
+/// <summary>The NPU probe is a service: a test (or another host) registers its own <c>Func&lt;NpuProbe&gt;</c>.</summary>
+public sealed class ProbeTests
+{
+    [Fact]
+    public async Task Device_auto_asks_the_probe_registered_in_the_services()
+    {
+        var models = Directory.CreateTempSubdirectory("hailo-ollama-probe-").FullName;
+        try
+        {
+            var c = OllamaFixture.Config(models);
+            c.Device = Backend.Auto;
+            // A model with an HEF in the catalog, so that auto asks whether there is an NPU.
+            c.Ollama.DefaultModel = "qwen2.5:1.5b";
+            c.Models.Preload = false;
+            await using var s = await RunningService.StartAsync(OllamaService.Definition, c,
+                b => b.Services.AddSingleton<Func<NpuProbe>>(() => new NpuProbe(false, "no NPU (the test's probe)")));
+            await s.StartupCompleted;
+            // Not ready (no model installed): /health answers 503 with the same body.
+            var r = await s.Client.GetAsync("/health");
+            var h = JsonDocument.Parse(await r.Content.ReadAsStringAsync()).RootElement;
+            Assert.Equal("cpu", h.GetProperty("backend").GetString());
+            Assert.Equal("device: auto; no NPU (the test's probe); using the CPU", h.GetProperty("backend_reason").GetString());
+        }
+        finally
+        {
+            Directory.Delete(models, true);
+        }
+    }
+}
