@@ -45,7 +45,7 @@ public sealed class PullTimeoutTests : IDisposable
                 Name = "hailo-far", DefaultPort = definition.DefaultPort, Summary = definition.Summary, ConfigType = definition.ConfigType,
                 Defaults = definition.Defaults, Configure = definition.Configure, Map = definition.Map,
                 Catalog = [new ModelManifest("far-model", "cpu", "a model on an unreachable host", "none",
-                    [new ModelFile("far.bin", null, null, Url: $"http://127.0.0.1:{port}/far.bin")])],
+                    [new ModelFile("far.bin", null, null, Url: $"http://127.0.0.1:{port}/far.bin", Unverified: true)])],
             };
             var watch = Stopwatch.StartNew();
             var pull = ServiceHost.MainAsync(["pull", "far-model", "--config", "/dev/null", "--models-dir", _dir], definition);
