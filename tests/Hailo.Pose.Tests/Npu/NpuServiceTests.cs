@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Text.Json;
 using Hailo.Media;
 using Hailo.TestSupport;
+using Hailo.Vision;
 using HailoPose;
 using Xunit;
 
