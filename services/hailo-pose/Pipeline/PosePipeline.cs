@@ -23,8 +23,8 @@ internal interface IPoseModel : IDisposable
 }
 
 /// <summary>
-/// Letterbox → model → decoder (per backend) → class-agnostic NMS → letterbox undo (the last two from Hailo.Vision). Everything after the decoder is
-/// shared by both backends.
+/// Letterbox → model → decoder (per backend) → class-agnostic NMS → letterbox undo (both from Hailo.Vision).
+/// Everything after the decoder is shared by both backends.
 /// </summary>
 internal sealed class PosePipeline(IPoseModel model, string name, ServiceMetrics? metrics = null, IDisposable? owned = null) : IDisposable
 {
