@@ -86,6 +86,8 @@ public static class DepthService
     private static void Map(WebApplication app, ServiceContext<DepthConfig> ctx)
     {
         var engine = app.Services.GetRequiredService<ModelEngine<DepthPipeline>>();
+        // The reused arrays serve a steady stream of frames; an idle service gives them back.
+        app.Services.GetRequiredService<IdleTrimmer>().Trimming += () => engine.Loaded?.Buffers.Clear();
 
         var api = app.MapServiceGroup<ErrorEnvelope>("depth");
         api.MapPost("/v1/depth/estimate", (HttpContext http, ModelEngine<DepthPipeline> e, [FromServices] IImageDecoder decoder, CancellationToken ct) =>

@@ -87,7 +87,9 @@ public static class WhisperService
 
     private static void Map(WebApplication app, ServiceContext<WhisperConfig> ctx)
     {
-        app.Services.GetRequiredService<ModelEngine<ISpeechModel>>();
+        var speech = app.Services.GetRequiredService<ModelEngine<ISpeechModel>>();
+        // Decoders prepared for other options than the default keep whisper.cpp state each; an idle service gives them back.
+        app.Services.GetRequiredService<IdleTrimmer>().Trimming += () => (speech.Loaded as CpuWhisperModel)?.ReleaseIdleDecoders();
         var config = ctx.Config;
         var accepted = string.Join(", ", AudioDecoder.AcceptedFormats);
 

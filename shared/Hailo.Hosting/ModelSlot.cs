@@ -229,7 +229,16 @@ public sealed class ModelSlot<T> : IDisposable where T : class, IDisposable
             var start = System.Diagnostics.Stopwatch.GetTimestamp();
             try
             {
-                var loaded = await Task.Run(() => _load(ct), ct).ConfigureAwait(false);
+                var loaded = await Task.Run(() =>
+                {
+                    var model = _load(ct);
+                    if (model is IWarmUp warm)
+                    {
+                        try { warm.WarmUp(); }
+                        catch { model.Dispose(); throw; }
+                    }
+                    return model;
+                }, ct).ConfigureAwait(false);
                 var elapsed = System.Diagnostics.Stopwatch.GetElapsedTime(start);
                 _metrics?.ObserveLoad(Name, elapsed.TotalSeconds);
                 _log?.LogInformation("model {Model} loaded in {Ms:F0} ms", Name, elapsed.TotalMilliseconds);
@@ -268,4 +277,14 @@ public sealed class ModelSlot<T> : IDisposable where T : class, IDisposable
         _disposed = true;
         Interlocked.Exchange(ref _model, null)?.Dispose();
     }
+}
+
+/// <summary>
+/// A model that runs once on a neutral input as part of its load: the first request then does not pay for first-use
+/// costs (the runtime's memory arena, code paged in, caches), and the memory a model works in is taken at start,
+/// where a memory limit fails the start with a clear log instead of a request later.
+/// </summary>
+public interface IWarmUp
+{
+    void WarmUp();
 }

@@ -91,6 +91,8 @@ public static class ServiceHost
                 return await PullAsync(definition, config, cl.Arguments);
         }
 
+        // Before any native library starts its threads.
+        var heap = NativeHeap.Configure();
         WebApplication built;
         try
         {
@@ -104,6 +106,7 @@ public static class ServiceHost
         }
         await using var app = built;
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(definition.Name);
+        if (heap.Length > 0) log.LogDebug("C heap: {Settings}, trimmed when idle", heap);
         try
         {
             await app.RunAsync();
@@ -190,6 +193,7 @@ public static class ServiceHost
             definition.JsonUnderAnyContentType));
         builder.Services.AddSingleton(new BrowserGuard(config.Server));
         builder.Services.AddSingleton<SystemdNotifier>();
+        builder.Services.AddSingleton(_ => new IdleTrimmer(state));
         builder.Services.AddHostedService(sp => new SystemdIntegration(sp.GetRequiredService<SystemdNotifier>(), state,
             sp.GetRequiredService<IHostApplicationLifetime>(), sp.GetRequiredService<ILogger<SystemdIntegration>>(), TimeSpan.FromMinutes(2),
             SystemdIntegration.WatchdogInterval()));
@@ -207,6 +211,7 @@ public static class ServiceHost
         customize?.Invoke(builder);
 
         var app = builder.Build();
+        app.Services.GetRequiredService<IdleTrimmer>();
         LogAccess(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger(definition.Name), config.Server, token is not null);
         app.UseMiddleware<ErrorAndMetricsMiddleware>();
         app.UseMiddleware<BrowserPolicyMiddleware>();

@@ -124,7 +124,18 @@ public sealed class ServiceState(string serviceName, string version, TimeProvide
 
     private void EndWork(long id)
     {
-        lock (_lock) _work.Remove(id);
+        bool drained;
+        lock (_lock) drained = _work.Remove(id) && _work.Count == 0;
+        if (drained) WorkDrained?.Invoke();
+    }
+
+    /// <summary>Raised (outside any lock) when the last unit of in-flight work ends.</summary>
+    public event Action? WorkDrained;
+
+    /// <summary>Units of work in flight right now.</summary>
+    public int InFlight
+    {
+        get { lock (_lock) return _work.Count; }
     }
 
     /// <summary>Age of the oldest in-flight unit of work, or zero when idle.</summary>

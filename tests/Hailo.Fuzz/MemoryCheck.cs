@@ -19,9 +19,10 @@ public static class MemoryCheck
         {
             var models = family.PrepareModels(scratch);
             await using var target = await Target.StartAsync(family, models);
-            await Task.Delay(500);
+            // Idle after start-up, the service has given back what loading left (Hailo.Hosting.IdleTrimmer, 2 s).
+            await Task.Delay(3000);
             var loaded = Rss(target.Process.Pid);
-            Console.WriteLine($"    after load: {Breakdown(target.Process.Pid)}");
+            Console.WriteLine($"    after load: {Breakdown(target.Process.Pid)}, {await target.ManagedHeapAsync()}");
             var known = KnownIssues.Load(KnownIssues.DefaultFile);
             var seeds = family.Seeds().Where(s => !s.Wyoming && known.Match(family.Name, s) is null).ToList();
             var clock = Stopwatch.StartNew();
@@ -29,8 +30,13 @@ public static class MemoryCheck
             {
                 var o = await target.SendAsync(seeds[i % seeds.Count]);
                 if (o.Status != 200) { failures.Add($"request {i} ({seeds[i % seeds.Count]}) answered {o.Status}: {o.Detail}"); break; }
-                if (i + 1 == seeds.Count || i + 1 == 50) Console.WriteLine($"    after {i + 1}: {Breakdown(target.Process.Pid)}");
+                if (i + 1 == seeds.Count || i + 1 == 50) Console.WriteLine($"    after {i + 1}: {Breakdown(target.Process.Pid)}, {await target.ManagedHeapAsync()}");
             }
+            Console.WriteLine($"    right after request {requests}: {Breakdown(target.Process.Pid)}");
+            // As after the load, the service is measured idle: 2 s after its last request it gives memory back
+            // (Hailo.Hosting.IdleTrimmer); wait for that.
+            await Task.Delay(3000);
+            Console.WriteLine($"    idle after {requests}: {Breakdown(target.Process.Pid)}, {await target.ManagedHeapAsync()}");
             var after = Rss(target.Process.Pid);
             if (Environment.GetEnvironmentVariable("FUZZ_SMAPS") == "1") Console.WriteLine(TopMappings(target.Process.Pid));
             var ratio = (double)after / loaded;

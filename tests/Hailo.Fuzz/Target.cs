@@ -191,6 +191,18 @@ public sealed partial class Target : IAsyncDisposable
         catch (Exception e) when (e is HttpRequestException or OperationCanceledException) { return 0; }
     }
 
+    /// <summary>The managed heap's size as the service's /metrics reports it ("managed heap ? MiB" when it cannot).</summary>
+    public async Task<string> ManagedHeapAsync()
+    {
+        try
+        {
+            var text = await _client.GetStringAsync("/metrics");
+            var m = Regex.Match(text, @"^dotnet_gc_heap_bytes (\d+)", RegexOptions.Multiline);
+            return m.Success ? $"managed heap {long.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) / 1048576.0:0.0} MiB" : "managed heap ? MiB";
+        }
+        catch (HttpRequestException) { return "managed heap ? MiB"; }
+    }
+
     private static string Excerpt(byte[] body)
     {
         var s = Encoding.UTF8.GetString(body, 0, Math.Min(body.Length, 600));

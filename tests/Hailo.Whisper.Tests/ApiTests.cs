@@ -301,5 +301,12 @@ public sealed class ApiTests(CpuServiceFixture f) : IClassFixture<CpuServiceFixt
         Assert.Equal(2, model.CachedDecoders);
         model.Transcribe(audio, new TranscribeOptions { Temperature = 0.4f });
         Assert.Equal(2, model.CachedDecoders);
+        // Idle, the service gives back every decoder but the default request's; the model still answers after.
+        model.ReleaseIdleDecoders();
+        Assert.Equal(1, model.CachedDecoders);
+        model.Transcribe(audio, new TranscribeOptions { Language = "en" });
+        Assert.Equal(1, model.CachedDecoders);
+        model.Transcribe(audio, new TranscribeOptions { Temperature = 0.4f });
+        Assert.Equal(2, model.CachedDecoders);
     }
 }

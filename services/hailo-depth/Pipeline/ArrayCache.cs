@@ -56,6 +56,16 @@ internal sealed class ArrayCache<T>(long maxBytes)
         }
     }
 
+    /// <summary>Lets go of every array held.</summary>
+    public void Clear()
+    {
+        lock (_free)
+        {
+            _free.Clear();
+            _bytes = 0;
+        }
+    }
+
     private static long Size(T[] array) => (long)array.Length * Unsafe.SizeOf<T>();
 }
 
@@ -65,4 +75,11 @@ internal sealed class DepthBuffers
     /// <summary>Four 1280×720 maps, or one of 16 MP.</summary>
     public ArrayCache<float> Maps { get; } = new(64L << 20);
     public ArrayCache<byte> Files { get; } = new(64L << 20);
+
+    /// <summary>Lets go of everything held (the service has fallen idle; the next request allocates afresh).</summary>
+    public void Clear()
+    {
+        Maps.Clear();
+        Files.Clear();
+    }
 }

@@ -22,7 +22,7 @@ internal interface IDepthModel : IDisposable
 /// Stretch to the model input (depth maps are dense, so no letterbox: every output pixel maps to image pixels) →
 /// model → the model's depth formula on its grid → bilinear back to the image size. Backend-neutral after the model.
 /// </summary>
-internal sealed class DepthPipeline(IDepthModel model, DepthModel spec, ServiceMetrics? metrics = null, IDisposable? owned = null) : IDisposable
+internal sealed class DepthPipeline(IDepthModel model, DepthModel spec, ServiceMetrics? metrics = null, IDisposable? owned = null) : IDisposable, Hailo.Hosting.IWarmUp
 {
     public DepthModel Spec { get; } = spec;
     /// <summary>Arrays reused between requests; a map goes back to <see cref="DepthBuffers.Maps"/> once encoded.</summary>
@@ -45,6 +45,13 @@ internal sealed class DepthPipeline(IDepthModel model, DepthModel spec, ServiceM
         timer.AddSince(StageTimer.Postprocess, start);
         timer.Report(metrics, Spec.Manifest.Name);
         return new DepthResult(depth, image.SourceWidth, image.SourceHeight, stats, timer);
+    }
+
+    /// <summary>One model run on a grey frame of the input's size (not counted in /metrics).</summary>
+    public void WarmUp()
+    {
+        using var grey = RgbaImage.Filled(model.InputSize.Width, model.InputSize.Height, 128, 128, 128);
+        model.Run(grey, new StageTimer());
     }
 
     public void Dispose()

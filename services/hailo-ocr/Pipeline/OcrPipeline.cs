@@ -19,7 +19,7 @@ internal sealed record OcrOutcome(IReadOnlyList<OcrLine> Lines, double Detection
 /// Backend-neutral: the CPU and NPU differ only in the three model adapters.
 /// </summary>
 internal sealed class OcrPipeline(ITextDetector detector, ITextRecognizer recognizer, ITextDirectionClassifier? classifier,
-    string name, ServiceMetrics? metrics = null, IDisposable? owned = null) : IDisposable
+    string name, ServiceMetrics? metrics = null, IDisposable? owned = null) : IDisposable, Hailo.Hosting.IWarmUp
 {
     public string Name { get; } = name;
     public string DetectionModel => detector.ModelName;
@@ -96,6 +96,19 @@ internal sealed class OcrPipeline(ITextDetector detector, ITextRecognizer recogn
         {
             foreach (var c in crops) c.Dispose();
         }
+    }
+
+    /// <summary>
+    /// Each model once on a blank input (not counted in /metrics): detection on a VGA page, the classifier and
+    /// recognition on a blank line.
+    /// </summary>
+    public void WarmUp()
+    {
+        var timer = OcrStages.NewTimer();
+        using (var page = RgbaImage.Filled(640, 480, 255, 255, 255)) detector.Run(page, timer);
+        using var line = RgbaImage.Filled(320, 48, 255, 255, 255);
+        classifier?.Run([line], timer);
+        recognizer.Run([line], timer);
     }
 
     public void Dispose()

@@ -26,7 +26,7 @@ internal interface IPoseModel : IDisposable
 /// Letterbox → model → decoder (per backend) → class-agnostic NMS → letterbox undo (both from Hailo.Vision).
 /// Everything after the decoder is shared by both backends.
 /// </summary>
-internal sealed class PosePipeline(IPoseModel model, string name, ServiceMetrics? metrics = null, IDisposable? owned = null) : IDisposable
+internal sealed class PosePipeline(IPoseModel model, string name, ServiceMetrics? metrics = null, IDisposable? owned = null) : IDisposable, Hailo.Hosting.IWarmUp
 {
     /// <summary>Ultralytics' letterbox colour (also what the Hailo pose examples pad with).</summary>
     public static readonly (byte R, byte G, byte B) PadColour = (114, 114, 114);
@@ -54,6 +54,15 @@ internal sealed class PosePipeline(IPoseModel model, string name, ServiceMetrics
         timer.AddSince(StageTimer.Postprocess, start);
         timer.Report(metrics, Name);
         return new PoseOutcome(people, timer, fit);
+    }
+
+    /// <summary>One model run on a grey frame of the input's size (not counted in /metrics).</summary>
+    public void WarmUp()
+    {
+        using var grey = RgbaImage.Filled(model.InputSize.Width, model.InputSize.Height, PadColour.R, PadColour.G, PadColour.B);
+        _candidates.Clear();
+        model.Run(grey, 1f, _candidates, new StageTimer());
+        _candidates.Clear();
     }
 
     /// <summary>A candidate row mapped from input pixels back to the image, clipped to it.</summary>

@@ -9,12 +9,13 @@ namespace HailoWhisper.Pipeline;
 /// state) is prepared per combination of task, prompt, temperature and word timestamps and kept for reuse (the
 /// default request always finds its decoder warm); the language is switched on the decoder per call.
 /// </summary>
-public sealed partial class CpuWhisperModel : ISpeechModel
+public sealed partial class CpuWhisperModel : ISpeechModel, Hailo.Hosting.IWarmUp
 {
     private readonly WhisperFactory _factory;
     private readonly int _threads;
     private readonly int _cacheSize;
     private readonly LinkedList<(string Key, WhisperProcessor Processor)> _decoders = new();
+    private readonly Lock _use = new();
     private List<SegmentData>? _collect;
     private Action? _progress;
 
@@ -45,6 +46,38 @@ public sealed partial class CpuWhisperModel : ISpeechModel
     internal int CachedDecoders => _decoders.Count;
 
     public WindowResult Transcribe(ReadOnlySpan<float> samples, TranscribeOptions options, Action? progress = null)
+    {
+        lock (_use) return TranscribeLocked(samples, options, progress);
+    }
+
+    /// <summary>One second of silence through the default decoder, so its buffers and worker threads exist before the first request.</summary>
+    public void WarmUp() => Transcribe(new float[16000], new TranscribeOptions());
+
+    /// <summary>
+    /// Disposes every decoder but the default request's (each holds whisper.cpp's state: its KV caches and compute
+    /// buffers, tens of MiB): called when the service falls idle. Does nothing while a window is being transcribed.
+    /// </summary>
+    public void ReleaseIdleDecoders()
+    {
+        if (!_use.TryEnter()) return;
+        try
+        {
+            var keep = Key(new TranscribeOptions());
+            for (var node = _decoders.First; node is not null;)
+            {
+                var next = node.Next;
+                if (node.Value.Key != keep)
+                {
+                    node.Value.Processor.Dispose();
+                    _decoders.Remove(node);
+                }
+                node = next;
+            }
+        }
+        finally { _use.Exit(); }
+    }
+
+    private WindowResult TranscribeLocked(ReadOnlySpan<float> samples, TranscribeOptions options, Action? progress)
     {
         var processor = Decoder(options);
         processor.ChangeLanguage(options.Language ?? "auto");
@@ -125,9 +158,11 @@ public sealed partial class CpuWhisperModel : ISpeechModel
         return words;
     }
 
+    private static string Key(TranscribeOptions o) => $"{o.Task}|{o.Temperature:R}|{o.WordTimestamps}|{o.Prompt}";
+
     private WhisperProcessor Decoder(TranscribeOptions o)
     {
-        var key = $"{o.Task}|{o.Temperature:R}|{o.WordTimestamps}|{o.Prompt}";
+        var key = Key(o);
         for (var node = _decoders.First; node is not null; node = node.Next)
         {
             if (node.Value.Key != key) continue;

@@ -20,6 +20,22 @@ public sealed class ArrayCacheTests
     }
 
     [Fact]
+    public void Clear_lets_go_of_everything_held()
+    {
+        var buffers = new DepthBuffers();
+        var map = buffers.Maps.Rent(64);
+        var file = buffers.Files.Rent(32);
+        buffers.Maps.Return(map);
+        buffers.Files.Return(file);
+        Assert.Equal(256, buffers.Maps.Bytes);
+        Assert.Equal(32, buffers.Files.Bytes);
+        buffers.Clear();
+        Assert.Equal(0, buffers.Maps.Bytes);
+        Assert.Equal(0, buffers.Files.Bytes);
+        Assert.NotSame(map, buffers.Maps.Rent(64));
+    }
+
+    [Fact]
     public void It_holds_at_most_its_budget_dropping_the_oldest_and_ignores_repeats()
     {
         var cache = new ArrayCache<byte>(250);

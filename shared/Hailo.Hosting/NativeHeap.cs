@@ -1,0 +1,119 @@
+using System.Runtime.InteropServices;
+
+namespace Hailo.Hosting;
+
+/// <summary>
+/// The C heap (glibc malloc) tuned for a long-running service whose native libraries (ONNX Runtime, whisper.cpp,
+/// llama.cpp, SkiaSharp) allocate large, short-lived buffers from many threads. With glibc's defaults each thread
+/// that meets contention gets an arena of its own (up to 8 per core), the threshold above which a block is mapped on
+/// its own (and unmapped when freed) climbs to 32 MiB after the first large free, and freed memory in the middle of a
+/// heap is never returned: RSS then grows request after request although nothing leaks. Here the arenas are capped,
+/// the mmap threshold is fixed (large buffers go back to the kernel when freed) and the heap is trimmed once the
+/// service falls idle (<see cref="IdleTrimmer"/>). An operator's own MALLOC_ARENA_MAX, MALLOC_MMAP_THRESHOLD_ or
+/// GLIBC_TUNABLES malloc setting wins over ours. On a C library other than glibc nothing is done.
+/// </summary>
+public static partial class NativeHeap
+{
+    private const int M_TRIM_THRESHOLD = -1;
+    private const int M_MMAP_THRESHOLD = -3;
+    private const int M_ARENA_MAX = -8;
+
+    /// <summary>Arenas: two serve a service whose inference runs one request at a time on a worker pool.</summary>
+    public const int ArenaMax = 2;
+    /// <summary>Blocks from this size up are mapped on their own and unmapped when freed.</summary>
+    public const int MmapThreshold = 256 * 1024;
+    /// <summary>Free memory at the top of a heap above this goes back to the kernel right away.</summary>
+    public const int TrimThreshold = 1024 * 1024;
+
+    /// <summary>Whether the process runs on glibc (the only C library tuned here).</summary>
+    public static bool IsGlibc { get; } = DetectGlibc();
+
+    /// <summary>
+    /// Applies the settings the environment leaves to us, before the native libraries start their threads; returns
+    /// what was set, for the log ("" when nothing was).
+    /// </summary>
+    public static string Configure(Func<string, string?>? environment = null)
+    {
+        if (!IsGlibc) return "";
+        environment ??= Environment.GetEnvironmentVariable;
+        var tunables = environment("GLIBC_TUNABLES") ?? "";
+        bool Chosen(string variable, string tunable) => environment(variable) is { Length: > 0 } || tunables.Contains(tunable, StringComparison.Ordinal);
+        var set = new List<string>();
+        if (!Chosen("MALLOC_ARENA_MAX", "glibc.malloc.arena_max") && mallopt(M_ARENA_MAX, ArenaMax) == 1) set.Add($"arena_max={ArenaMax}");
+        if (!Chosen("MALLOC_MMAP_THRESHOLD_", "glibc.malloc.mmap_threshold") && mallopt(M_MMAP_THRESHOLD, MmapThreshold) == 1) set.Add($"mmap_threshold={MmapThreshold}");
+        if (!Chosen("MALLOC_TRIM_THRESHOLD_", "glibc.malloc.trim_threshold") && mallopt(M_TRIM_THRESHOLD, TrimThreshold) == 1) set.Add($"trim_threshold={TrimThreshold}");
+        return string.Join(' ', set);
+    }
+
+    /// <summary>Gives free heap memory back to the kernel (every arena); true when some was released.</summary>
+    public static bool Trim() => IsGlibc && malloc_trim(0) == 1;
+
+    private static bool DetectGlibc()
+    {
+        if (!OperatingSystem.IsLinux()) return false;
+        try { return gnu_get_libc_version() != IntPtr.Zero; }
+        catch (Exception e) when (e is EntryPointNotFoundException or DllNotFoundException) { return false; }
+    }
+
+    [LibraryImport("libc.so.6")]
+    private static partial IntPtr gnu_get_libc_version();
+
+    [LibraryImport("libc.so.6")]
+    private static partial int mallopt(int param, int value);
+
+    [LibraryImport("libc.so.6")]
+    private static partial int malloc_trim(nuint pad);
+}
+
+/// <summary>
+/// Gives memory back once the service has had no work in flight for <see cref="Delay"/>: a compacting collection
+/// of the managed heap (large-object heap included, free regions decommitted) and then a trim of the C heap. A burst
+/// of requests (and the start-up, with its model load) is followed by one such pass, not one per request; while requests keep coming nothing is done, so
+/// the pass never runs inside a request. It costs a few milliseconds of CPU for heaps of the size these services
+/// keep.
+/// </summary>
+public sealed class IdleTrimmer : IDisposable
+{
+    public static readonly TimeSpan Delay = TimeSpan.FromSeconds(2);
+    private readonly ServiceState _state;
+    private readonly Timer _timer;
+    private readonly TimeSpan _delay;
+    private int _trims;
+
+    public IdleTrimmer(ServiceState state, TimeSpan? delay = null)
+    {
+        _state = state;
+        _delay = delay ?? Delay;
+        _timer = new Timer(_ => Fire(), null, Timeout.Infinite, Timeout.Infinite);
+        _state.WorkDrained += Arm;
+        // Loading leaves garbage of its own: the first pass runs once start-up is done.
+        _state.StartupCompleted.ContinueWith(_ => Arm(), TaskScheduler.Default);
+    }
+
+    /// <summary>
+    /// Raised at the start of each pass, before the collection: caches kept for a steady stream of requests
+    /// (arrays reused between requests of one size) let go of what they hold.
+    /// </summary>
+    public event Action? Trimming;
+
+    /// <summary>How many passes ran.</summary>
+    public int Trims => Volatile.Read(ref _trims);
+
+    private void Arm() => _timer.Change(_delay, Timeout.InfiniteTimeSpan);
+
+    private void Fire()
+    {
+        if (_state.InFlight > 0) return; // work came back: its end arms the timer again
+        Trimming?.Invoke();
+        System.Runtime.GCSettings.LargeObjectHeapCompactionMode = System.Runtime.GCLargeObjectHeapCompactionMode.CompactOnce;
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+        NativeHeap.Trim();
+        Interlocked.Increment(ref _trims);
+    }
+
+    public void Dispose()
+    {
+        _state.WorkDrained -= Arm;
+        _timer.Dispose();
+    }
+}

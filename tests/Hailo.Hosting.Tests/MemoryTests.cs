@@ -1,0 +1,114 @@
+using Xunit;
+
+namespace Hailo.Hosting.Tests;
+
+/// <summary>Giving memory back: the C heap's settings, the pass once the service falls idle, and the warm-up at load.</summary>
+public sealed class MemoryTests
+{
+    [Fact]
+    public void The_heap_is_tuned_except_where_the_operator_chose_a_setting()
+    {
+        Assert.True(NativeHeap.IsGlibc, "Debian runs on glibc");
+        Assert.Equal($"arena_max={NativeHeap.ArenaMax} mmap_threshold={NativeHeap.MmapThreshold} trim_threshold={NativeHeap.TrimThreshold}",
+            NativeHeap.Configure(_ => null));
+        var chosen = NativeHeap.Configure(v => v switch
+        {
+            "MALLOC_ARENA_MAX" => "4",
+            "GLIBC_TUNABLES" => "glibc.malloc.mmap_threshold=65536",
+            _ => null,
+        });
+        Assert.Equal($"trim_threshold={NativeHeap.TrimThreshold}", chosen);
+    }
+
+    [Fact]
+    public async Task One_pass_follows_a_burst_and_none_runs_while_work_is_in_flight()
+    {
+        var state = new ServiceState("hailo-test", "1.0.0");
+        using var trimmer = new IdleTrimmer(state, TimeSpan.FromMilliseconds(100));
+        var raised = 0;
+        trimmer.Trimming += () => Interlocked.Increment(ref raised);
+
+        var a = state.BeginWork();
+        var b = state.BeginWork();
+        a.Dispose();
+        await Task.Delay(400);
+        Assert.Equal(0, trimmer.Trims); // b is still running
+        b.Dispose();
+        await WaitFor(() => trimmer.Trims == 1);
+        Assert.Equal(1, Volatile.Read(ref raised));
+
+        // Work that starts again before the delay is over cancels the pass; its own end arms the next one.
+        state.BeginWork().Dispose();
+        var c = state.BeginWork();
+        await Task.Delay(400);
+        Assert.Equal(1, trimmer.Trims);
+        c.Dispose();
+        await WaitFor(() => trimmer.Trims == 2);
+        await Task.Delay(300);
+        Assert.Equal(2, trimmer.Trims);
+        Assert.Equal(2, Volatile.Read(ref raised));
+    }
+
+    [Fact]
+    public async Task The_end_of_start_up_is_followed_by_a_pass()
+    {
+        var state = new ServiceState("hailo-test", "1.0.0");
+        using var trimmer = new IdleTrimmer(state, TimeSpan.FromMilliseconds(50));
+        await Task.Delay(200);
+        Assert.Equal(0, trimmer.Trims);
+        state.CompleteStartup();
+        await WaitFor(() => trimmer.Trims == 1);
+    }
+
+    [Fact]
+    public async Task A_model_is_warmed_up_once_as_part_of_its_load()
+    {
+        var state = new ServiceState("hailo-test", "1.0.0");
+        var loads = 0;
+        using var slot = new ModelSlot<WarmModel>("warm", _ => { loads++; return new WarmModel(); }, state, 1, 4);
+        await slot.PreloadAsync(CancellationToken.None);
+        Assert.Equal(1, slot.Loaded!.WarmUps);
+        Assert.Equal(1, await slot.RunAsync(m => m.WarmUps, CancellationToken.None));
+        Assert.Equal(1, loads);
+        Assert.Equal(ModelState.Ready, state.Models.Single().State);
+    }
+
+    [Fact]
+    public async Task A_warm_up_that_fails_fails_the_load_and_disposes_the_model()
+    {
+        var state = new ServiceState("hailo-test", "1.0.0");
+        WarmModel? made = null;
+        using var slot = new ModelSlot<WarmModel>("warm", _ => made = new WarmModel { Fail = true }, state, 1, 4);
+        await slot.PreloadAsync(CancellationToken.None);
+        Assert.False(slot.IsLoaded);
+        Assert.True(made!.Disposed);
+        var model = state.Models.Single();
+        Assert.Equal(ModelState.Failed, model.State);
+        Assert.Contains("warm-up failed", model.Detail);
+    }
+
+    private static async Task WaitFor(Func<bool> condition)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (!condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the condition did not come true within 10 s");
+            await Task.Delay(20);
+        }
+    }
+
+    private sealed class WarmModel : IDisposable, IWarmUp
+    {
+        public bool Fail { get; init; }
+        public int WarmUps { get; private set; }
+        public bool Disposed { get; private set; }
+
+        public void WarmUp()
+        {
+            if (Fail) throw new InvalidOperationException("warm-up failed");
+            WarmUps++;
+        }
+
+        public void Dispose() => Disposed = true;
+    }
+}
