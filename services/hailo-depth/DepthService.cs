@@ -78,9 +78,10 @@ public static class DepthService
         // The reused arrays serve a steady stream of frames; an idle service gives them back.
         app.Services.GetRequiredService<IdleTrimmer>().Trimming += () => engine.Loaded?.Buffers.Clear();
 
-        app.MapPost("/v1/depth/estimate", (HttpContext http, ModelEngine<DepthPipeline> e, [FromServices] IImageDecoder decoder, CancellationToken ct) =>
+        var api = app.MapServiceGroup<ErrorEnvelope>("depth");
+        api.MapPost("/v1/depth/estimate", (HttpContext http, ModelEngine<DepthPipeline> e, [FromServices] IImageDecoder decoder, CancellationToken ct) =>
                 EstimateAsync(http, e, decoder, ctx.Config, ct))
-            .WithName("estimate").WithTags("depth")
+            .WithName("estimate")
             .WithSummary("Estimate a depth map from one image")
             .WithDescription("Send the image as multipart (file field 'image'), as JSON {\"image\": base64 or data URL}, or as the raw body with an image/* content type. " +
                              "Options (form fields, JSON fields or query parameters): output_format (numpy | image | both | depth_png_16 | npy), normalize, colormap " +
@@ -89,13 +90,12 @@ public static class DepthService
             .WithImageUpload("image", ("output_format", "numpy | image | both | depth_png_16 | npy"), ("normalize", "true or false"),
                 ("colormap", "viridis | plasma | magma | turbo | jet"), ("statistics", "true or false"))
             .WithBodyLimit()
-            .Produces<DepthResponse>(200)
-            .Produces<ErrorEnvelope>(400).Produces<ErrorEnvelope>(401).Produces<ErrorEnvelope>(413).Produces<ErrorEnvelope>(415).Produces<ErrorEnvelope>(503);
+            .Produces<DepthResponse>(200);
 
-        app.MapGet("/v1/models", (ModelStore store, ServiceState state) => TypedResults.Json(ModelList.From(store, state, "depth-estimation"), DepthJson.Default.ModelList))
-            .WithName("models").WithTags("depth").WithSummary("Models this service can run and their state").Produces<ModelList>(200);
+        api.MapGet("/v1/models", (ModelStore store, ServiceState state) => TypedResults.Json(ModelList.From(store, state, "depth-estimation"), DepthJson.Default.ModelList))
+            .WithName("models").WithSummary("Models this service can run and their state").Produces<ModelList>(200);
 
-        app.MapGet("/v1/info", (ServiceState state) =>
+        api.MapGet("/v1/info", (ServiceState state) =>
             {
                 var spec = DepthModels.Get(engine.Manifest.Name)!;
                 var loaded = state.Models.Any(m => m.Name == spec.Manifest.Name && m.State == ModelState.Ready);
@@ -103,7 +103,7 @@ public static class DepthService
                     new DepthInfoModel(spec.Manifest.Name, "monocular", loaded, engine.Backend, spec.Unit),
                     new DepthCapabilities(true, false, DepthSection.OutputFormats, Colormaps.Names)), DepthJson.Default.DepthInfo);
             })
-            .WithName("info").WithTags("depth").WithSummary("The model, its state and the output formats and colormaps offered").Produces<DepthInfo>(200);
+            .WithName("info").WithSummary("The model, its state and the output formats and colormaps offered").Produces<DepthInfo>(200);
     }
 
     /// <summary>What a request asks for, resolved against the config and checked.</summary>

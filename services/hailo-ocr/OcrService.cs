@@ -104,22 +104,22 @@ public static class OcrService
         // Resolve the engine now so /health reports the model state from the first request on.
         app.Services.GetRequiredService<ModelEngine<OcrPipeline>>();
 
-        app.MapPost("/v1/ocr/extract", (HttpContext http, ModelEngine<OcrPipeline> engine, [FromServices] IImageDecoder decoder, CancellationToken ct) =>
+        var api = app.MapServiceGroup<ErrorEnvelope>("ocr");
+        api.MapPost("/v1/ocr/extract", (HttpContext http, ModelEngine<OcrPipeline> engine, [FromServices] IImageDecoder decoder, CancellationToken ct) =>
                 ExtractAsync(http, engine, decoder, ctx.Config, ct))
-            .WithName("extract").WithTags("ocr")
+            .WithName("extract")
             .WithSummary("Read the text in an image")
             .WithDescription("Send the image as multipart (file field 'image'), as JSON {\"image\": base64 or data URL}, or as the raw body with an image/* content type. Options: languages, use_angle_cls, det_threshold, box_threshold, rec_threshold (form fields, JSON fields or query parameters).")
             .Accepts<OcrRequest>("application/json")
             .WithImageUpload("image", ("languages", "comma-separated languages, e.g. en"), ("use_angle_cls", "true to turn upside-down lines"),
                 ("det_threshold", "number"), ("box_threshold", "number"), ("rec_threshold", "number"))
             .WithBodyLimit()
-            .Produces<OcrResponse>(200)
-            .Produces<ErrorEnvelope>(400).Produces<ErrorEnvelope>(401).Produces<ErrorEnvelope>(413).Produces<ErrorEnvelope>(415).Produces<ErrorEnvelope>(503);
+            .Produces<OcrResponse>(200);
 
-        app.MapGet("/v1/models", (ModelStore store, ServiceState state) => TypedResults.Json(ModelList.From(store, state), OcrJson.Default.ModelList))
-            .WithName("models").WithTags("ocr").WithSummary("Models this service can run and their state").Produces<ModelList>(200);
-        app.MapGet("/models", (ModelStore store, ServiceState state) => TypedResults.Json(ModelList.From(store, state), OcrJson.Default.ModelList))
-            .WithName("models-legacy").WithTags("ocr").WithSummary("Same as /v1/models (earlier implementation's path)").Produces<ModelList>(200);
+        api.MapGet("/v1/models", (ModelStore store, ServiceState state) => TypedResults.Json(ModelList.From(store, state), OcrJson.Default.ModelList))
+            .WithName("models").WithSummary("Models this service can run and their state").Produces<ModelList>(200);
+        api.MapGet("/models", (ModelStore store, ServiceState state) => TypedResults.Json(ModelList.From(store, state), OcrJson.Default.ModelList))
+            .WithName("models-legacy").WithSummary("Same as /v1/models (earlier implementation's path)").Produces<ModelList>(200);
     }
 
     internal static async Task<IResult> ExtractAsync(HttpContext http, ModelEngine<OcrPipeline> engine, IImageDecoder decoder, OcrConfig config, CancellationToken ct)

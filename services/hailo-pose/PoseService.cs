@@ -76,9 +76,10 @@ public static class PoseService
         // Resolve the engine now so /health reports the model state from the first request on.
         app.Services.GetRequiredService<ModelEngine<PosePipeline>>();
 
-        app.MapPost("/v1/pose/detect", (HttpContext http, ModelEngine<PosePipeline> engine, [FromServices] IImageDecoder decoder, CancellationToken ct) =>
+        var api = app.MapServiceGroup<ErrorEnvelope>("pose");
+        api.MapPost("/v1/pose/detect", (HttpContext http, ModelEngine<PosePipeline> engine, [FromServices] IImageDecoder decoder, CancellationToken ct) =>
                 DetectAsync(http, engine, decoder, ctx.Config, ct))
-            .WithName("detect").WithTags("pose")
+            .WithName("detect")
             .WithSummary("Find people and their 17 COCO keypoints")
             .WithDescription("Send the image as multipart (file field 'image'), as JSON {\"image\": base64 or data URL}, or as the raw body with an image/* content type. " +
                              "Options (form fields, JSON fields or query parameters): confidence_threshold, iou_threshold, max_detections, keypoint_threshold, skeleton, " +
@@ -89,11 +90,10 @@ public static class PoseService
                 ("annotate", "none | png | jpeg"), ("image_id", "integer, for format=coco"))
             .WithBodyLimit()
             .Produces(200, null, "image/png", "image/jpeg")
-            .Produces<PoseResponse>(200)
-            .Produces<ErrorEnvelope>(400).Produces<ErrorEnvelope>(401).Produces<ErrorEnvelope>(413).Produces<ErrorEnvelope>(415).Produces<ErrorEnvelope>(503);
+            .Produces<PoseResponse>(200);
 
-        app.MapGet("/v1/models", (ModelStore store, ServiceState state) => TypedResults.Json(ModelList.From(store, state, "pose-estimation"), PoseJson.Default.ModelList))
-            .WithName("models").WithTags("pose").WithSummary("Models this service can run and their state").Produces<ModelList>(200);
+        api.MapGet("/v1/models", (ModelStore store, ServiceState state) => TypedResults.Json(ModelList.From(store, state, "pose-estimation"), PoseJson.Default.ModelList))
+            .WithName("models").WithSummary("Models this service can run and their state").Produces<ModelList>(200);
     }
 
     /// <summary>What a request asks for, resolved against the config and checked.</summary>

@@ -1,5 +1,6 @@
 using System.Runtime.Intrinsics;
 using System.Runtime.InteropServices;
+using Hailo.Vision;
 
 namespace Hailo.Media;
 
@@ -173,36 +174,4 @@ public static class TensorPrep
             b[i] = ((p >> 16) & 0xFF) * n.ScaleB + n.OffsetB;
         }
     }
-}
-
-/// <summary>
-/// How an image was fitted into a model input of fixed size: scaled by <see cref="Scale"/> (resized to
-/// <see cref="ScaledWidth"/>×<see cref="ScaledHeight"/>), then placed at (<see cref="PadX"/>, <see cref="PadY"/>).
-/// Maps model coordinates back to the original image.
-/// </summary>
-public readonly record struct LetterboxTransform(float Scale, float PadX, float PadY, int ScaledWidth, int ScaledHeight, int InputWidth, int InputHeight)
-{
-    /// <summary>Size of the fitted image; 0 when unknown, and then <see cref="Scale"/> maps both axes.</summary>
-    public int SourceWidth { get; init; }
-    public int SourceHeight { get; init; }
-
-    /// <summary>The horizontal scale the resize really applied: the rounded width over the source width.</summary>
-    public float ScaleX => SourceWidth > 0 ? ScaledWidth / (float)SourceWidth : Scale;
-    /// <summary>The vertical scale the resize really applied.</summary>
-    public float ScaleY => SourceHeight > 0 ? ScaledHeight / (float)SourceHeight : Scale;
-
-    /// <summary>Fits (w, h) inside (inW, inH) keeping the aspect ratio; centred when <paramref name="centre"/>, else top-left.</summary>
-    public static LetterboxTransform Fit(int width, int height, int inputWidth, int inputHeight, bool centre = true)
-    {
-        var scale = Math.Min(inputWidth / (float)width, inputHeight / (float)height);
-        var sw = Math.Clamp((int)MathF.Round(width * scale), 1, inputWidth);
-        var sh = Math.Clamp((int)MathF.Round(height * scale), 1, inputHeight);
-        var px = centre ? (inputWidth - sw) / 2 : 0;
-        var py = centre ? (inputHeight - sh) / 2 : 0;
-        return new LetterboxTransform(scale, px, py, sw, sh, inputWidth, inputHeight) { SourceWidth = width, SourceHeight = height };
-    }
-
-    // Per-axis scales: the resize maps x to x·ScaledWidth/width, which differs from x·Scale by the rounding of the size.
-    public (float X, float Y) ToOriginal(float x, float y) => ((x - PadX) / ScaleX, (y - PadY) / ScaleY);
-    public (float X, float Y) ToInput(float x, float y) => (x * ScaleX + PadX, y * ScaleY + PadY);
 }

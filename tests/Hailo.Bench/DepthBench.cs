@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Hailo.Hosting.Metrics;
 using Hailo.Media;
 using Hailo.Runtime.Onnx;
 using Hailo.TestSupport;
@@ -124,7 +125,7 @@ public sealed class DepthBench(string repo)
         report.Add("bilinear resize to 1280×720, p50", $"{Stats.Median(resize):0.00} ms");
         var stats = ServiceBench.Time(100, () => DepthStats.Of(work));
         report.Add("statistics on the model grid, p50", $"{Stats.Median(stats):0.00} ms");
-        var result = new DepthResult(depth, 1280, 720, DepthStats.Of(work), new DepthTimer());
+        var result = new DepthResult(depth, 1280, 720, DepthStats.Of(work), new StageTimer());
         foreach (var format in new[] { "numpy", "npy", "image", "depth_png_16" })
         {
             var o = new DepthService.Resolved(format, "viridis", true, true);

@@ -3,6 +3,7 @@ using Hailo.Media;
 using Hailo.Runtime.Npu;
 using Hailo.Runtime.Onnx;
 using Hailo.TestSupport;
+using Hailo.Vision;
 using HailoPose.Pipeline;
 
 namespace Hailo.Bench;
@@ -126,7 +127,7 @@ public sealed class PoseBench(string repo)
         }, warmup: 100);
         report.Add("decode all 8400 candidates of the ONNX export layout [56, 8400], p50", $"{Stats.Median(exportTimes):0.000} ms", "≤ 1.5 ms", Stats.Median(exportTimes) <= 1.5);
 
-        var nms = ServiceBench.Time(200, () => PoseNms.Run(candidates, 0.45f, 10));
+        var nms = ServiceBench.Time(200, () => Nms.ClassAgnostic(candidates.Rows, PoseCandidates.RowLength, 0.45f, 10));
         report.Add("class-agnostic NMS of 8400 candidates (max_detections 10), p50", $"{Stats.Median(nms):0.000} ms");
 
         // De-quantisation of the nine outputs: boxes and scores uint8, keypoints uint16.

@@ -302,6 +302,29 @@ public sealed class HttpBehaviourTests
     }
 
     [Fact]
+    public async Task A_service_group_tags_its_routes_and_documents_the_errors_of_a_route_with_a_body()
+    {
+        await using var s = await Start();
+        using var doc = JsonDocument.Parse(await s.Client.GetStringAsync("/openapi/v1.json"));
+        var paths = doc.RootElement.GetProperty("paths");
+        var upload = paths.GetProperty("/grouped/upload").GetProperty("post");
+        var info = paths.GetProperty("/grouped/info").GetProperty("get");
+        Assert.Equal(["grouped"], upload.GetProperty("tags").EnumerateArray().Select(t => t.GetString()));
+        Assert.Equal(["grouped"], info.GetProperty("tags").EnumerateArray().Select(t => t.GetString()));
+
+        var responses = upload.GetProperty("responses");
+        Assert.Equal(["200", "400", "401", "413", "415", "503"], responses.EnumerateObject().Select(r => r.Name).Order(StringComparer.Ordinal));
+        foreach (var status in new[] { "400", "401", "413", "415" })
+            Assert.EndsWith("/ErrorEnvelope", responses.GetProperty(status).GetProperty("content").GetProperty("application/json").GetProperty("schema").GetProperty("$ref").GetString());
+        // The route's own 503 stays as the route declared it.
+        Assert.EndsWith("/EchoResponse", responses.GetProperty("503").GetProperty("content").GetProperty("application/json").GetProperty("schema").GetProperty("$ref").GetString());
+        // A route without a body gets the tag only.
+        Assert.Equal(["200"], info.GetProperty("responses").EnumerateObject().Select(r => r.Name));
+        // Outside the group nothing changes.
+        Assert.False(paths.GetProperty("/upload").GetProperty("post").GetProperty("responses").TryGetProperty("415", out _));
+    }
+
+    [Fact]
     public async Task Shutdown_lets_an_in_flight_request_finish_and_disposes_the_model()
     {
         var control = new FakeModelControl { RunGate = new SemaphoreSlim(0) };

@@ -119,6 +119,15 @@ public static class TestService
                 await http.Response.Body.FlushAsync(ct);
                 await Task.Delay(Timeout.Infinite, ct);
             });
+            // A service's API group: one tag, and the error answers documented on the route that takes a body.
+            var api = app.MapServiceGroup<ErrorEnvelope>("grouped");
+            api.MapPost("/grouped/upload", async (HttpRequest req) =>
+            {
+                using var ms = new MemoryStream();
+                await req.Body.CopyToAsync(ms);
+                return TypedResults.Json(new EchoResponse("bytes", (int)ms.Length), TestJson.Default.EchoResponse);
+            }).Accepts<EchoRequest>("application/octet-stream").Produces<EchoResponse>(200).Produces<EchoResponse>(503);
+            api.MapGet("/grouped/info", () => TypedResults.Json(new EchoResponse("info", 0), TestJson.Default.EchoResponse)).Produces<EchoResponse>(200);
             app.MapPost("/run", async (ModelSlot<FakeModel> slot, CancellationToken ct) =>
             {
                 var n = await slot.RunAsync(m =>

@@ -1,11 +1,12 @@
 using Hailo.Media;
+using Hailo.Vision;
 using Xunit;
 
 namespace Hailo.Media.Tests;
 
 /// <summary>
-/// The letterbox helpers put image content exactly where <see cref="LetterboxTransform"/> says, and the transform
-/// maps back with the scale the resize really applied on each axis.
+/// The letterbox helpers put image content exactly where <see cref="LetterboxTransform"/> says (the transform's own
+/// arithmetic is tested in Hailo.Vision.Tests).
 /// </summary>
 public sealed class LetterboxTests
 {
@@ -56,22 +57,6 @@ public sealed class LetterboxTests
         Assert.Equal(fit, fit2);
         Assert.Equal(114 / 255f, chw[0], 1e-6f);
         Assert.Equal(hwc[(py * 640 + px) * 3 + 1] / 255f, chw[640 * 640 + py * 640 + px], 1e-6f);
-    }
-
-    [Fact]
-    public void Mapping_uses_the_rounded_size_on_each_axis()
-    {
-        // 1279×719 into 640×640: scale 0.50039, the resize makes 640×360, so the image's far corner is the far
-        // corner of the scaled area exactly, which a single scale misses by 0.2 px vertically.
-        var fit = LetterboxTransform.Fit(1279, 719, 640, 640);
-        Assert.Equal((640, 360), (fit.ScaledWidth, fit.ScaledHeight));
-        var (x, y) = fit.ToInput(1279, 719);
-        Assert.Equal(640f, x, 1e-3f);
-        Assert.Equal(fit.PadY + 360, y, 1e-3f);
-        Assert.Equal((1279f, 719f), fit.ToOriginal(x, y));
-        // A transform made without the source size keeps the single scale.
-        var bare = new LetterboxTransform(0.5f, 0, 10, 100, 50, 100, 100);
-        Assert.Equal((20f, 20f), bare.ToOriginal(10, 20));
     }
 
     [Theory]

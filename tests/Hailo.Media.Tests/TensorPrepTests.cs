@@ -1,3 +1,4 @@
+using Hailo.Vision;
 using Xunit;
 
 namespace Hailo.Media.Tests;

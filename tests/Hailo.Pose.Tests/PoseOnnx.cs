@@ -1,5 +1,6 @@
 using Hailo.Media;
 using Hailo.TestSupport;
+using Hailo.Vision;
 
 namespace Hailo.Pose.Tests;
 

@@ -1,5 +1,6 @@
 using Hailo.Media;
 using Hailo.TestSupport;
+using Hailo.Vision;
 using HailoPose.Pipeline;
 
 namespace Hailo.Pose.Tests;

@@ -4,26 +4,18 @@ using Hailo.Media;
 
 namespace HailoDepth.Pipeline;
 
-/// <summary>Milliseconds spent in each stage of one request.</summary>
-internal sealed class DepthTimer
-{
-    public double PreprocessMs;
-    public double ModelMs;
-    public double PostprocessMs;
-}
-
 /// <summary>A float map on the model's output grid, row-major.</summary>
 internal sealed record DepthGrid(float[] Values, int Width, int Height);
 
 /// <summary>Depth at the image's own size (row-major, the model's unit), statistics on the model's grid when asked for, and stage timings.</summary>
-internal sealed record DepthResult(float[] Depth, int Width, int Height, DepthStats? Stats, DepthTimer Timer);
+internal sealed record DepthResult(float[] Depth, int Width, int Height, DepthStats? Stats, StageTimer Timer);
 
 /// <summary>A depth model on one backend: the image stretched to its input, run, its raw output as floats.</summary>
 internal interface IDepthModel : IDisposable
 {
     string ModelFile { get; }
     (int Width, int Height) InputSize { get; }
-    DepthGrid Run(RgbaImage image, DepthTimer timer);
+    DepthGrid Run(RgbaImage image, StageTimer timer);
 }
 
 /// <summary>
@@ -40,7 +32,7 @@ internal sealed class DepthPipeline(IDepthModel model, DepthModel spec, ServiceM
 
     public DepthResult Run(RgbaImage image, bool statistics = true)
     {
-        var timer = new DepthTimer();
+        var timer = new StageTimer();
         var grid = model.Run(image, timer);
         var start = Stopwatch.GetTimestamp();
         DepthDecoder.ToDepth(grid.Values, Spec.Output);
@@ -50,14 +42,8 @@ internal sealed class DepthPipeline(IDepthModel model, DepthModel spec, ServiceM
         void ToImageSize() => depth = Resample.Bilinear(grid.Values, grid.Width, grid.Height, image.SourceWidth, image.SourceHeight, Buffers.Maps.Rent);
         if (statistics) Parallel.Invoke(() => stats = DepthStats.Of(grid.Values), ToImageSize);
         else ToImageSize();
-        timer.PostprocessMs += Elapsed(start);
-        if (metrics is not null)
-        {
-            var name = Spec.Manifest.Name;
-            metrics.ObserveInference(name, "preprocess", timer.PreprocessMs / 1000);
-            metrics.ObserveInference(name, "model", timer.ModelMs / 1000);
-            metrics.ObserveInference(name, "postprocess", timer.PostprocessMs / 1000);
-        }
+        timer.AddSince(StageTimer.Postprocess, start);
+        timer.Report(metrics, Spec.Manifest.Name);
         return new DepthResult(depth, image.SourceWidth, image.SourceHeight, stats, timer);
     }
 
@@ -65,10 +51,8 @@ internal sealed class DepthPipeline(IDepthModel model, DepthModel spec, ServiceM
     public void WarmUp()
     {
         using var grey = RgbaImage.Filled(model.InputSize.Width, model.InputSize.Height, 128, 128, 128);
-        model.Run(grey, new DepthTimer());
+        model.Run(grey, new StageTimer());
     }
-
-    internal static double Elapsed(long start) => Stopwatch.GetElapsedTime(start).TotalMilliseconds;
 
     public void Dispose()
     {

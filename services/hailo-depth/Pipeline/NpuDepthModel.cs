@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Hailo.Hosting.Metrics;
 using Hailo.Media;
 using Hailo.Runtime.Npu;
 
@@ -42,20 +43,20 @@ internal sealed class NpuDepthModel : IDepthModel
     /// <summary>Size of the depth map the HEF returns.</summary>
     public (int Width, int Height) OutputSize => (_outputs[_output].Width, _outputs[_output].Height);
 
-    public DepthGrid Run(RgbaImage image, DepthTimer timer)
+    public DepthGrid Run(RgbaImage image, StageTimer timer)
     {
         var start = Stopwatch.GetTimestamp();
         using (var resized = image.Resize(_width, _height))
             TensorPrep.ToHwcBytes(resized, _frame, _width);
-        timer.PreprocessMs += DepthPipeline.Elapsed(start);
+        timer.AddSince(StageTimer.Preprocess, start);
         start = Stopwatch.GetTimestamp();
         _model.Infer([_frame], _outputMemory);
-        timer.ModelMs += DepthPipeline.Elapsed(start);
+        timer.AddSince(StageTimer.Model, start);
         start = Stopwatch.GetTimestamp();
         var map = _outputs[_output];
         var values = new float[map.ElementCount];
         map.ToFloat(values);
-        timer.PostprocessMs += DepthPipeline.Elapsed(start);
+        timer.AddSince(StageTimer.Postprocess, start);
         return new DepthGrid(values, map.Width, map.Height);
     }
 

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Hailo.Hosting.Metrics;
 using Hailo.Media;
 using Hailo.Runtime.Onnx;
 
@@ -33,15 +34,15 @@ internal sealed class OnnxDepthModel : IDepthModel
     public string ModelFile => Path.GetFileName(_model.Path);
     public (int Width, int Height) InputSize => (_width, _height);
 
-    public DepthGrid Run(RgbaImage image, DepthTimer timer)
+    public DepthGrid Run(RgbaImage image, StageTimer timer)
     {
         var start = Stopwatch.GetTimestamp();
         using (var resized = image.Resize(_width, _height))
             TensorPrep.ToChw(resized, _input, _width, _height, _normalization);
-        timer.PreprocessMs += DepthPipeline.Elapsed(start);
+        timer.AddSince(StageTimer.Preprocess, start);
         start = Stopwatch.GetTimestamp();
         var output = _model.Run(_input, [1, 3, _height, _width]);
-        timer.ModelMs += DepthPipeline.Elapsed(start);
+        timer.AddSince(StageTimer.Model, start);
         var s = output.Shape;
         if (!(s.Length == 3 || (s.Length == 4 && s[1] == 1)) || s[0] != 1)
             throw new InvalidDataException($"{ModelFile}: expected an output [1, H, W] or [1, 1, H, W], got [{string.Join(", ", s)}]");

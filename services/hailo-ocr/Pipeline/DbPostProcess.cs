@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Numerics;
+using Hailo.Vision;
 
 namespace HailoOcr.Pipeline;
 

@@ -1,7 +1,9 @@
 using System.Buffers;
 using System.Runtime.InteropServices;
+using Hailo.Hosting.Metrics;
 using Hailo.Media;
 using Hailo.Runtime.Npu;
+using Hailo.Vision;
 
 namespace HailoOcr.Pipeline;
 
@@ -64,7 +66,7 @@ internal sealed class NpuTextDetector : ITextDetector
             throw new InvalidDataException($"{name}: expected an NHWC image input, got {input.FormatOrder}");
     }
 
-    public ProbabilityMap Run(RgbaImage image, ModelTimer timer)
+    public ProbabilityMap Run(RgbaImage image, StageTimer timer)
     {
         ArgumentNullException.ThrowIfNull(image);
         var outputs = _model.Outputs;
@@ -75,7 +77,7 @@ internal sealed class NpuTextDetector : ITextDetector
         {
             var fit = Letterbox(image, frame.AsSpan(0, frameSize), _inputWidth, _inputHeight, _centre);
             for (var k = 0; k < raw.Length; k++) raw[k] = ArrayPool<byte>.Shared.Rent((int)outputs[k].FrameSize);
-            ModelTimer.Time(ref timer.DetectionMs, () =>
+            timer.Time(OcrStages.DetectionModel, () =>
             {
                 var outs = new Memory<byte>[raw.Length];
                 for (var k = 0; k < raw.Length; k++) outs[k] = raw[k].AsMemory(0, (int)outputs[k].FrameSize);
@@ -196,7 +198,7 @@ internal sealed class NpuTextRecognizer : ITextRecognizer
     /// <summary>Time steps of the output (T of [1, T, C]).</summary>
     public int Steps => _steps;
 
-    public (string Text, float Confidence)[] Run(IReadOnlyList<RgbaImage> lines, ModelTimer timer)
+    public (string Text, float Confidence)[] Run(IReadOnlyList<RgbaImage> lines, StageTimer timer)
     {
         ArgumentNullException.ThrowIfNull(lines);
         var results = new (string, float)[lines.Count];
@@ -209,7 +211,7 @@ internal sealed class NpuTextRecognizer : ITextRecognizer
         for (var n = 0; n < lines.Count; n++)
         {
             PrepareLine(lines[n], input, _inputWidth, _inputHeight);
-            ModelTimer.Time(ref timer.RecognitionMs, () =>
+            timer.Time(OcrStages.RecognitionModel, () =>
             {
                 _model.Infer([input], raw);
                 return 0;

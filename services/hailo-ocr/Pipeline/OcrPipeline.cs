@@ -12,7 +12,7 @@ internal sealed record OcrOptions(DbOptions Detection, float RecThreshold, bool 
 internal sealed record OcrLine(Vector2[] Quad, string Text, float Confidence, float DetectionScore, bool Rotated180, int Line);
 
 /// <summary>Everything one request produced, with stage timings in milliseconds.</summary>
-internal sealed record OcrOutcome(IReadOnlyList<OcrLine> Lines, double DetectionMs, double RecognitionMs, ModelTimer Models);
+internal sealed record OcrOutcome(IReadOnlyList<OcrLine> Lines, double DetectionMs, double RecognitionMs, OcrModelTimes Models);
 
 /// <summary>
 /// Detection → DB post-processing → perspective crops → optional direction classifier → recognition.
@@ -28,7 +28,7 @@ internal sealed class OcrPipeline(ITextDetector detector, ITextRecognizer recogn
 
     public OcrOutcome Run(RgbaImage image, OcrOptions options)
     {
-        var timer = new ModelTimer();
+        var timer = OcrStages.NewTimer();
         var t0 = Stopwatch.GetTimestamp();
         var map = detector.Run(image, timer);
         var boxes = DbPostProcess.Detect(map.Data, map.Width, map.Height, options.Detection);
@@ -85,15 +85,12 @@ internal sealed class OcrPipeline(ITextDetector detector, ITextRecognizer recogn
 
             var detMs = Stopwatch.GetElapsedTime(t0, t1).TotalMilliseconds;
             var recMs = Stopwatch.GetElapsedTime(t1, t2).TotalMilliseconds;
-            if (metrics is not null)
-            {
-                metrics.ObserveInference(Name, "detection_model", timer.DetectionMs / 1000);
-                metrics.ObserveInference(Name, "detection_post", (detMs - timer.DetectionMs) / 1000);
-                if (timer.ClassifierMs > 0) metrics.ObserveInference(Name, "classifier_model", timer.ClassifierMs / 1000);
-                metrics.ObserveInference(Name, "recognition_model", timer.RecognitionMs / 1000);
-                metrics.ObserveInference(Name, "recognition_other", (recMs - timer.RecognitionMs - timer.ClassifierMs) / 1000);
-            }
-            return new OcrOutcome(lines, detMs, recMs, timer);
+            var models = new OcrModelTimes(timer[OcrStages.DetectionModel], timer[OcrStages.ClassifierModel], timer[OcrStages.RecognitionModel]);
+            timer.Add(OcrStages.DetectionPost, detMs - models.DetectionMs);
+            timer.Add(OcrStages.RecognitionModel, 0); // reported also when there was no line to read
+            timer.Add(OcrStages.RecognitionOther, recMs - models.RecognitionMs - models.ClassifierMs);
+            timer.Report(metrics, Name); // classifier_model only when the classifier ran
+            return new OcrOutcome(lines, detMs, recMs, models);
         }
         finally
         {
@@ -107,7 +104,7 @@ internal sealed class OcrPipeline(ITextDetector detector, ITextRecognizer recogn
     /// </summary>
     public void WarmUp()
     {
-        var timer = new ModelTimer();
+        var timer = OcrStages.NewTimer();
         using (var page = RgbaImage.Filled(640, 480, 255, 255, 255)) detector.Run(page, timer);
         using var line = RgbaImage.Filled(320, 48, 255, 255, 255);
         classifier?.Run([line], timer);

@@ -1,3 +1,4 @@
+using Hailo.Hosting.Metrics;
 using Hailo.Media;
 using Hailo.Runtime.Onnx;
 
@@ -17,13 +18,13 @@ internal sealed class OnnxTextDetector(OnnxModel model, int limitSide) : ITextDe
         return (Round32(width * ratio), Round32(height * ratio));
     }
 
-    public ProbabilityMap Run(RgbaImage image, ModelTimer timer)
+    public ProbabilityMap Run(RgbaImage image, StageTimer timer)
     {
         var (w, h) = InputSize(image.Width, image.Height, limitSide);
         var input = new float[3 * w * h];
         using (var resized = image.Resize(w, h))
             TensorPrep.ToChw(resized, input, w, h, Normalization.ImageNet, bgr: true);
-        var output = ModelTimer.Time(ref timer.DetectionMs, () => model.Run(input, [1, 3, h, w]));
+        var output = timer.Time(OcrStages.DetectionModel, () => model.Run(input, [1, 3, h, w]));
         if (output.Shape.Length != 4 || output.Dim(2) != h || output.Dim(3) != w)
             throw new InvalidDataException($"{ModelName}: expected a 1×1×{h}×{w} probability map, got {string.Join('×', output.Shape)}");
         return new ProbabilityMap(output.Data, w, h, image.Width / (float)w, image.Height / (float)h);
@@ -43,7 +44,7 @@ internal sealed class OnnxTextRecognizer(OnnxModel model, CtcDecoder decoder, in
     private const int MaxWidth = 3200;
 
     public string ModelName => Path.GetFileName(model.Path);
-    public (string Text, float Confidence)[] Run(IReadOnlyList<RgbaImage> lines, ModelTimer timer)
+    public (string Text, float Confidence)[] Run(IReadOnlyList<RgbaImage> lines, StageTimer timer)
     {
         var results = new (string, float)[lines.Count];
         var order = Enumerable.Range(0, lines.Count).OrderBy(i => lines[i].Width / (double)lines[i].Height).ToArray();
@@ -61,7 +62,7 @@ internal sealed class OnnxTextRecognizer(OnnxModel model, CtcDecoder decoder, in
                 using var resized = line.Resize(w, LineHeight);
                 TensorPrep.ToChw(resized, input.AsSpan(k * plane, plane), width, LineHeight, Normalization.SymmetricUnit, bgr: true);
             }
-            var output = ModelTimer.Time(ref timer.RecognitionMs, () => model.Run(input, [batch.Length, 3, LineHeight, width]));
+            var output = timer.Time(OcrStages.RecognitionModel, () => model.Run(input, [batch.Length, 3, LineHeight, width]));
             if (output.Shape.Length != 3 || output.Dim(0) != batch.Length)
                 throw new InvalidDataException($"{ModelName}: expected N×T×C output, got {string.Join('×', output.Shape)}");
             int steps = output.Dim(1), classes = output.Dim(2);
@@ -81,7 +82,7 @@ internal sealed class OnnxDirectionClassifier(OnnxModel model) : ITextDirectionC
     /// <summary>PaddleOCR's default: only turn a line when the classifier is this sure.</summary>
     public const float Threshold = 0.9f;
 
-    public bool[] Run(IReadOnlyList<RgbaImage> lines, ModelTimer timer)
+    public bool[] Run(IReadOnlyList<RgbaImage> lines, StageTimer timer)
     {
         var flags = new bool[lines.Count];
         if (lines.Count == 0) return flags;
@@ -94,7 +95,7 @@ internal sealed class OnnxDirectionClassifier(OnnxModel model) : ITextDirectionC
             using var resized = line.Resize(w, Height);
             TensorPrep.ToChw(resized, input.AsSpan(k * plane, plane), Width, Height, Normalization.SymmetricUnit, bgr: true);
         }
-        var output = ModelTimer.Time(ref timer.ClassifierMs, () => model.Run(input, [lines.Count, 3, Height, Width]));
+        var output = timer.Time(OcrStages.ClassifierModel, () => model.Run(input, [lines.Count, 3, Height, Width]));
         for (var k = 0; k < lines.Count; k++)
             flags[k] = output.Data[k * 2 + 1] > output.Data[k * 2] && output.Data[k * 2 + 1] >= Threshold;
         return flags;

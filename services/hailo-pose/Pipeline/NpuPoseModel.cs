@@ -1,6 +1,8 @@
 using System.Diagnostics;
+using Hailo.Hosting.Metrics;
 using Hailo.Media;
 using Hailo.Runtime.Npu;
+using Hailo.Vision;
 
 namespace HailoPose.Pipeline;
 
@@ -67,14 +69,14 @@ internal sealed class NpuPoseModel : IPoseModel
     /// <summary>True when the score head is not already a probability (the Hailo HEFs apply the sigmoid on the chip).</summary>
     public bool ScoresAreLogits { get; }
 
-    public LetterboxTransform Run(RgbaImage image, float threshold, PoseCandidates into, PoseTimer timer)
+    public LetterboxTransform Run(RgbaImage image, float threshold, PoseCandidates into, StageTimer timer)
     {
         var start = Stopwatch.GetTimestamp();
         var fit = TensorPrep.LetterboxHwcBytes(image, _frame, _width, _height, PosePipeline.PadColour);
-        timer.PreprocessMs += PosePipeline.Elapsed(start);
+        timer.AddSince(StageTimer.Preprocess, start);
         start = Stopwatch.GetTimestamp();
         _model.Infer([_frame], _outputMemory);
-        timer.ModelMs += PosePipeline.Elapsed(start);
+        timer.AddSince(StageTimer.Model, start);
         start = Stopwatch.GetTimestamp();
         for (var l = 0; l < _levels.Length; l++)
         {
@@ -84,7 +86,7 @@ internal sealed class NpuPoseModel : IPoseModel
             _outputs[kpt].ToFloat(_levels[l].Keypoints);
         }
         YoloPoseHeads.Decode(_levels, threshold, ScoresAreLogits, into);
-        timer.PostprocessMs += PosePipeline.Elapsed(start);
+        timer.AddSince(StageTimer.Postprocess, start);
         return fit;
     }
 

@@ -1,6 +1,8 @@
 using System.Diagnostics;
+using Hailo.Hosting.Metrics;
 using Hailo.Media;
 using Hailo.Runtime.Onnx;
+using Hailo.Vision;
 
 namespace HailoPose.Pipeline;
 
@@ -36,19 +38,19 @@ internal sealed class OnnxPoseModel : IPoseModel
     public string ModelFile => Path.GetFileName(_model.Path);
     public (int Width, int Height) InputSize => (_width, _height);
 
-    public LetterboxTransform Run(RgbaImage image, float threshold, PoseCandidates into, PoseTimer timer)
+    public LetterboxTransform Run(RgbaImage image, float threshold, PoseCandidates into, StageTimer timer)
     {
         var start = Stopwatch.GetTimestamp();
         var fit = TensorPrep.LetterboxChw(image, _input, _width, _height, PosePipeline.PadColour, Normalization.Unit);
-        timer.PreprocessMs += PosePipeline.Elapsed(start);
+        timer.AddSince(StageTimer.Preprocess, start);
         start = Stopwatch.GetTimestamp();
         var output = _model.Run(_input, [1, 3, _height, _width]);
-        timer.ModelMs += PosePipeline.Elapsed(start);
+        timer.AddSince(StageTimer.Model, start);
         start = Stopwatch.GetTimestamp();
         if (output.Shape.Length != 3 || output.Dim(1) != YoloPoseExport.Rows)
             throw new InvalidDataException($"{ModelFile}: expected an output [1, {YoloPoseExport.Rows}, N], got [{string.Join(", ", output.Shape)}]");
         YoloPoseExport.Decode(output.Data, output.Dim(2), threshold, into);
-        timer.PostprocessMs += PosePipeline.Elapsed(start);
+        timer.AddSince(StageTimer.Postprocess, start);
         return fit;
     }
 

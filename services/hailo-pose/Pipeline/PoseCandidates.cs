@@ -1,3 +1,5 @@
+using Hailo.Vision;
+
 namespace HailoPose.Pipeline;
 
 /// <summary>
@@ -20,13 +22,13 @@ internal sealed class PoseCandidates(int capacity = 256)
 
     public ReadOnlySpan<float> Row(int i) => _data.AsSpan(i * RowLength, RowLength);
 
+    /// <summary>Every row, one after the other (what <see cref="Nms.ClassAgnostic(ReadOnlySpan{float}, int, float, int)"/> takes).</summary>
+    public ReadOnlySpan<float> Rows => _data.AsSpan(0, Count * RowLength);
+
     public float Score(int i) => _data[i * RowLength + 4];
 
     public void Clear() => Count = 0;
 }
-
-/// <summary>One keypoint in image pixels with its visibility probability.</summary>
-internal readonly record struct Keypoint(float X, float Y, float Confidence);
 
 /// <summary>One detected person in image pixels: box corners, detection score and the 17 COCO keypoints.</summary>
 internal sealed record Person(float X1, float Y1, float X2, float Y2, float Score, Keypoint[] Keypoints);

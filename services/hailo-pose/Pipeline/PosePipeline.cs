@@ -1,22 +1,15 @@
 using System.Diagnostics;
 using Hailo.Hosting.Metrics;
 using Hailo.Media;
+using Hailo.Vision;
 
 namespace HailoPose.Pipeline;
 
 /// <summary>Per-request knobs; the service fills unset ones from its config.</summary>
 internal sealed record PoseOptions(float Confidence, float Iou, int MaxDetections);
 
-/// <summary>Milliseconds spent in each stage of one request.</summary>
-internal sealed class PoseTimer
-{
-    public double PreprocessMs;
-    public double ModelMs;
-    public double PostprocessMs;
-}
-
 /// <summary>The people found in one image (image pixels, best score first) and the stage timings.</summary>
-internal sealed record PoseOutcome(IReadOnlyList<Person> People, PoseTimer Timer, LetterboxTransform Letterbox);
+internal sealed record PoseOutcome(IReadOnlyList<Person> People, StageTimer Timer, LetterboxTransform Letterbox);
 
 /// <summary>
 /// A YOLOv8-pose model on one backend: letterboxes the image into its input, runs it and decodes every candidate
@@ -26,12 +19,12 @@ internal interface IPoseModel : IDisposable
 {
     string ModelFile { get; }
     (int Width, int Height) InputSize { get; }
-    LetterboxTransform Run(RgbaImage image, float threshold, PoseCandidates into, PoseTimer timer);
+    LetterboxTransform Run(RgbaImage image, float threshold, PoseCandidates into, StageTimer timer);
 }
 
 /// <summary>
-/// Letterbox → model → decoder (per backend) → class-agnostic NMS → letterbox undo. Everything after the decoder is
-/// shared by both backends.
+/// Letterbox → model → decoder (per backend) → class-agnostic NMS → letterbox undo (both from Hailo.Vision).
+/// Everything after the decoder is shared by both backends.
 /// </summary>
 internal sealed class PosePipeline(IPoseModel model, string name, ServiceMetrics? metrics = null, IDisposable? owned = null) : IDisposable, Hailo.Hosting.IWarmUp
 {
@@ -51,20 +44,15 @@ internal sealed class PosePipeline(IPoseModel model, string name, ServiceMetrics
 
     public PoseOutcome Run(RgbaImage image, PoseOptions options)
     {
-        var timer = new PoseTimer();
+        var timer = new StageTimer();
         _candidates.Clear();
         var fit = model.Run(image, options.Confidence, _candidates, timer);
         var start = Stopwatch.GetTimestamp();
-        var kept = PoseNms.Run(_candidates, options.Iou, options.MaxDetections);
+        var kept = Nms.ClassAgnostic(_candidates.Rows, PoseCandidates.RowLength, options.Iou, options.MaxDetections);
         var people = new Person[kept.Length];
         for (var i = 0; i < kept.Length; i++) people[i] = ToImage(_candidates.Row(kept[i]), fit, image.SourceWidth, image.SourceHeight);
-        timer.PostprocessMs += Stopwatch.GetElapsedTime(start).TotalMilliseconds;
-        if (metrics is not null)
-        {
-            metrics.ObserveInference(Name, "preprocess", timer.PreprocessMs / 1000);
-            metrics.ObserveInference(Name, "model", timer.ModelMs / 1000);
-            metrics.ObserveInference(Name, "postprocess", timer.PostprocessMs / 1000);
-        }
+        timer.AddSince(StageTimer.Postprocess, start);
+        timer.Report(metrics, Name);
         return new PoseOutcome(people, timer, fit);
     }
 
@@ -73,25 +61,19 @@ internal sealed class PosePipeline(IPoseModel model, string name, ServiceMetrics
     {
         using var grey = RgbaImage.Filled(model.InputSize.Width, model.InputSize.Height, PadColour.R, PadColour.G, PadColour.B);
         _candidates.Clear();
-        model.Run(grey, 1f, _candidates, new PoseTimer());
+        model.Run(grey, 1f, _candidates, new StageTimer());
         _candidates.Clear();
     }
 
     /// <summary>A candidate row mapped from input pixels back to the image, clipped to it.</summary>
     internal static Person ToImage(ReadOnlySpan<float> row, LetterboxTransform fit, int width, int height)
     {
-        var (x1, y1) = fit.ToOriginal(row[0], row[1]);
-        var (x2, y2) = fit.ToOriginal(row[2], row[3]);
+        var box = fit.ToOriginal(new Box(row[0], row[1], row[2], row[3])).Clip(width, height);
         var keypoints = new Keypoint[CocoKeypoints.Count];
         for (var k = 0; k < keypoints.Length; k++)
-        {
-            var (x, y) = fit.ToOriginal(row[5 + 3 * k], row[6 + 3 * k]);
-            keypoints[k] = new Keypoint(Math.Clamp(x, 0, width), Math.Clamp(y, 0, height), row[7 + 3 * k]);
-        }
-        return new Person(Math.Clamp(x1, 0, width), Math.Clamp(y1, 0, height), Math.Clamp(x2, 0, width), Math.Clamp(y2, 0, height), row[4], keypoints);
+            keypoints[k] = fit.ToOriginal(new Keypoint(row[5 + 3 * k], row[6 + 3 * k], row[7 + 3 * k])).Clip(width, height);
+        return new Person(box.X1, box.Y1, box.X2, box.Y2, row[4], keypoints);
     }
-
-    internal static double Elapsed(long start) => Stopwatch.GetElapsedTime(start).TotalMilliseconds;
 
     public void Dispose()
     {

@@ -1,4 +1,5 @@
 using Hailo.Media;
+using Hailo.Vision;
 
 namespace HailoPose.Pipeline;
 

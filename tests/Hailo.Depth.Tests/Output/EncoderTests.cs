@@ -1,4 +1,5 @@
 using System.IO.Compression;
+using Hailo.Hosting.Metrics;
 using Hailo.Media;
 using HailoDepth;
 using HailoDepth.Output;
@@ -18,7 +19,7 @@ public sealed class EncoderTests
         var depth = new float[width * height];
         for (var y = 0; y < height; y++)
             for (var x = 0; x < width; x++) depth[y * width + x] = f(x, y);
-        return new DepthResult(depth, width, height, DepthStats.Of(depth), new DepthTimer());
+        return new DepthResult(depth, width, height, DepthStats.Of(depth), new StageTimer());
     }
 
     private static readonly DepthResult Smooth = Map(97, 31, (x, y) => 0.4f + 3 * MathF.Sin(x / 9f) * MathF.Cos(y / 7f) + x * 0.01f);

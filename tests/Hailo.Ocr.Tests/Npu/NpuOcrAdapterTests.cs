@@ -34,7 +34,7 @@ public sealed class NpuOcrAdapterTests : IDisposable
     /// <summary>Runs the detector and maps every box back exactly as OcrPipeline does: (corner − Offset) · Scale.</summary>
     private static List<Vector2[]> DetectInImage(NpuTextDetector detector, RgbaImage image, out ProbabilityMap map)
     {
-        map = detector.Run(image, new ModelTimer());
+        map = detector.Run(image, OcrStages.NewTimer());
         var m = map;
         return DbPostProcess.Detect(m.Data, m.Width, m.Height, new DbOptions())
             .Select(b => b.Corners.Select(c => new Vector2((c.X - m.OffsetX) * m.ScaleX, (c.Y - m.OffsetY) * m.ScaleY)).ToArray())
@@ -201,7 +201,7 @@ public sealed class NpuOcrAdapterTests : IDisposable
         Assert.Equal(Steps, recognizer.Steps);
         using var a = Line(200, 30);
         using var b = Line(2000, 40); // wider than 320 at height 48: squeezed, must not throw
-        var timer = new ModelTimer();
+        var timer = OcrStages.NewTimer();
         var results = recognizer.Run([a, b], timer);
         Assert.Equal(2, results.Length);
         foreach (var (text, confidence) in results)
@@ -209,7 +209,7 @@ public sealed class NpuOcrAdapterTests : IDisposable
             Assert.Equal("Hailo 10H", text);
             Assert.Equal(235f / 255, confidence, 1e-5f); // mean winning probability, de-quantised with scale 1/255
         }
-        Assert.True(timer.RecognitionMs > 0);
+        Assert.True(timer[OcrStages.RecognitionModel] > 0);
         Assert.Empty(recognizer.Run([], timer));
     }
 
@@ -220,7 +220,7 @@ public sealed class NpuOcrAdapterTests : IDisposable
         var hef = NpuTestShim.Model("ocr_rec_logits.json", "ocr_rec_out.bin", Logits(frames));
         using var recognizer = new NpuTextRecognizer(VisionModel.Load(_vd, hef));
         using var line = Line(300, 48);
-        var (text, confidence) = Assert.Single(recognizer.Run([line], new ModelTimer()));
+        var (text, confidence) = Assert.Single(recognizer.Run([line], OcrStages.NewTimer()));
         Assert.Equal("Hello, World!", text);
         // softmax of (+10, 96 × 0): e^10 / (e^10 + 96)
         Assert.Equal(MathF.Exp(10) / (MathF.Exp(10) + 96), confidence, 1e-4f);

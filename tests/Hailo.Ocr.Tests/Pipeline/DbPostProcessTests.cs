@@ -1,4 +1,5 @@
 using System.Numerics;
+using Hailo.Vision;
 using HailoOcr.Pipeline;
 using Xunit;
 
@@ -74,7 +75,7 @@ public class DbPostProcessTests
         var boxes = new Map(400, 300).Paint(centre, w, h, degrees).Detect();
         var box = Assert.Single(boxes);
         var d = UnclipDistance(w, h);
-        var expected = Geometry.OrderCorners(GeometryTests.RotatedRect(centre, w + 2 * d, h + 2 * d, degrees));
+        var expected = Geometry.OrderCorners(Quads.RotatedRect(centre, w + 2 * d, h + 2 * d, degrees));
         AssertCorners(expected, box.Corners, 1f);
         Assert.InRange(box.Score, 0.85f, 0.9001f);
         Assert.Equal(w + 2 * d, Vector2.Distance(box.Corners[0], box.Corners[1]), 1f);

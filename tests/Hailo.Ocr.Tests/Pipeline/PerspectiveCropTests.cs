@@ -68,7 +68,7 @@ public class PerspectiveCropTests
             px[i] = r; px[i + 1] = g; px[i + 2] = b; px[i + 3] = 255;
         }
         using var img = RgbaImage.FromRgba(px, size, size);
-        var quad = GeometryTests.RotatedRect(centre, w, h, degrees);
+        var quad = Quads.RotatedRect(centre, w, h, degrees);
 
         using var crop = PerspectiveCrop.Crop(img, quad);
         Assert.Equal(w, crop.Width);
@@ -152,7 +152,7 @@ public class PerspectiveCropTests
             var h = 1 + rng.Next(100);
             Vector2[] from = [new(0, 0), new(w, 0), new(w, h), new(0, h)];
             // A random convex-ish quad: jittered corners of a rotated rectangle.
-            var rect = GeometryTests.RotatedRect(new Vector2(500, 400), 50 + (float)rng.NextDouble() * 300, 20 + (float)rng.NextDouble() * 100, rng.NextDouble() * 360);
+            var rect = Quads.RotatedRect(new Vector2(500, 400), 50 + (float)rng.NextDouble() * 300, 20 + (float)rng.NextDouble() * 100, rng.NextDouble() * 360);
             var to = new Vector2[4];
             for (var k = 0; k < 4; k++) to[k] = rect[k] + new Vector2((float)rng.NextDouble() * 10 - 5, (float)rng.NextDouble() * 10 - 5);
 

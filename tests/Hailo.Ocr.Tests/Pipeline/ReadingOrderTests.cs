@@ -1,4 +1,5 @@
 using System.Numerics;
+using Hailo.Vision;
 using HailoOcr.Pipeline;
 using Xunit;
 
@@ -7,7 +8,7 @@ namespace Hailo.Ocr.Tests.Pipeline;
 public class ReadingOrderTests
 {
     private static TextBox Box(float cx, float cy, float w, float h, double degrees = 0, float score = 0.9f)
-        => new(Geometry.OrderCorners(GeometryTests.RotatedRect(new Vector2(cx, cy), w, h, degrees)), score);
+        => new(Geometry.OrderCorners(Quads.RotatedRect(new Vector2(cx, cy), w, h, degrees)), score);
 
     private static List<TextBox> TwoTiltedLines()
     {
@@ -32,7 +33,7 @@ public class ReadingOrderTests
         for (var trial = 0; trial < 20; trial++)
         {
             var boxes = expected.ToList();
-            GeometryTests.Shuffle(rng, boxes);
+            Quads.Shuffle(rng, boxes);
             ReadingOrder.Sort(boxes);
             Assert.Equal(expected, boxes);
         }
@@ -88,7 +89,7 @@ public class ReadingOrderTests
         for (var trial = 0; trial < 10; trial++)
         {
             var copy = scatter.ToList();
-            GeometryTests.Shuffle(rng, copy);
+            Quads.Shuffle(rng, copy);
             ReadingOrder.Sort(copy);
             Assert.Equal(reference, copy);
         }

@@ -1,6 +1,7 @@
 using Hailo.Media;
 using Hailo.Runtime.Npu;
 using Hailo.TestSupport;
+using Hailo.Vision;
 using HailoPose.Pipeline;
 using Xunit;
 

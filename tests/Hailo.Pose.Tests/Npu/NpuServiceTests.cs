@@ -4,6 +4,7 @@ using System.Text.Json;
 using Hailo.Core;
 using Hailo.Media;
 using Hailo.TestSupport;
+using Hailo.Vision;
 using HailoPose;
 using Xunit;
 

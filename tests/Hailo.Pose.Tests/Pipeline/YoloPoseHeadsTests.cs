@@ -1,5 +1,6 @@
 using Hailo.Media;
 using Hailo.Runtime.Npu;
+using Hailo.Vision;
 using HailoPose.Pipeline;
 using Xunit;
 
@@ -7,74 +8,12 @@ namespace Hailo.Pose.Tests.Pipeline;
 
 /// <summary>
 /// The NPU head decoder on synthetic head tensors that encode known people. Proves the decoding formulas (DFL
-/// expectation, anchor centres, keypoint offsets, sigmoid), de-quantisation with realistic uint8/uint16 parameters,
+/// expectation, anchor centres, keypoint offsets, sigmoid; the DFL and sigmoid arithmetic alone in Hailo.Vision.Tests), de-quantisation with realistic uint8/uint16 parameters,
 /// NMS and the letterbox undo, to within a pixel. It cannot show that a real HEF's outputs follow these formulas: that
 /// needs the yolov8s_pose HEF on a Hailo-10H.
 /// </summary>
 public sealed class YoloPoseHeadsTests
 {
-    private static float Dfl(float[] bins)
-    {
-        var all = new float[64];
-        for (var side = 0; side < 4; side++) bins.CopyTo(all, side * 16);
-        var d = new float[4];
-        YoloPoseHeads.DflDistances(all, d);
-        Assert.All(d, x => Assert.Equal(d[0], x));
-        return d[0];
-    }
-
-    [Fact]
-    public void Dfl_distance_is_the_softmax_expectation_over_16_bins()
-    {
-        var bins = Enumerable.Repeat(-50f, 16).ToArray();
-        bins[3] = MathF.Log(0.25f);
-        bins[4] = MathF.Log(0.75f);
-        Assert.Equal(3.75f, Dfl(bins), 1e-4f);
-        Assert.Equal(7.5f, Dfl(new float[16]), 1e-5f);           // uniform: the mean of 0..15
-        var ramp = Enumerable.Range(0, 16).Select(i => i * 0.3f).ToArray();
-        double num = 0, den = 0;
-        for (var i = 0; i < 16; i++) { num += i * Math.Exp(ramp[i]); den += Math.Exp(ramp[i]); }
-        Assert.Equal((float)(num / den), Dfl(ramp), 1e-4f);
-    }
-
-    [Fact]
-    public void Vector_paths_agree_with_the_scalar_one()
-    {
-        // x86-64 runs the 256-bit path by default, a Pi the 128-bit one: both must equal the scalar definition.
-        var rng = new Random(9);
-        var bins = new float[64];
-        for (var trial = 0; trial < 500; trial++)
-        {
-            for (var i = 0; i < 64; i++) bins[i] = (rng.NextSingle() - 0.5f) * (trial % 3 == 0 ? 40 : 8);
-            var (d256, d128, d0) = (new float[4], new float[4], new float[4]);
-            YoloPoseHeads.DflDistances(bins, d256, 256);
-            YoloPoseHeads.DflDistances(bins, d128, 128);
-            YoloPoseHeads.DflDistances(bins, d0, 0);
-            for (var k = 0; k < 4; k++)
-            {
-                Assert.Equal(d0[k], d256[k], 1e-4f);
-                Assert.Equal(d0[k], d128[k], 1e-4f);
-            }
-        }
-        var logits = Enumerable.Range(0, 24).Select(i => (i - 12) * 0.7f).ToArray();
-        var expected = logits.Select(YoloPoseHeads.Sigmoid).ToArray();
-        YoloPoseHeads.SigmoidInPlace(logits);
-        for (var i = 0; i < 24; i++) Assert.Equal(expected[i], logits[i], 1e-6f);
-    }
-
-    [Fact]
-    public void Dfl_side_far_below_the_others_does_not_underflow()
-    {
-        // One shift for all 64 logits would make exp() of this side 0; the decoder redoes it with its own maximum.
-        var all = new float[64];
-        for (var i = 0; i < 48; i++) all[i] = 100;
-        for (var i = 48; i < 64; i++) all[i] = -100 + (i == 48 + 5 ? 20 : 0);
-        var d = new float[4];
-        YoloPoseHeads.DflDistances(all, d);
-        Assert.Equal(7.5f, d[0], 1e-4f);
-        Assert.Equal(5f, d[3], 1e-3f);
-    }
-
     [Fact]
     public void Float_heads_decode_to_the_encoded_people_in_input_pixels()
     {
@@ -130,7 +69,7 @@ public sealed class YoloPoseHeadsTests
 
         var into = new PoseCandidates();
         YoloPoseHeads.Decode(levels, 0.5f, scoresAreLogits: false, into);
-        var kept = PoseNms.Run(into, 0.45f, 10);
+        var kept = Nms.ClassAgnostic(into.Rows, PoseCandidates.RowLength, 0.45f, 10);
         var decoded = kept.Select(i => PosePipeline.ToImage(into.Row(i), fit, width, height)).ToList();
         PoseAssert.AllMatch(people, decoded, 1.0f);
         Assert.True(decoded.Zip(decoded.Skip(1)).All(p => p.First.Score >= p.Second.Score), "best score first");

@@ -1,9 +1,10 @@
 using System.Numerics;
-using HailoOcr.Pipeline;
+using Hailo.Vision;
 using Xunit;
 
-namespace Hailo.Ocr.Tests.Pipeline;
+namespace Hailo.Vision.Tests;
 
+/// <summary>Convex hull, minimum-area rectangle, corner order, area, perimeter and rectangle offsets.</summary>
 public class GeometryTests
 {
     internal static Vector2[] RotatedRect(Vector2 centre, float w, float h, double degrees)

@@ -1,10 +1,10 @@
 using System.Numerics;
 
-namespace HailoOcr.Pipeline;
+namespace Hailo.Vision;
 
 /// <summary>
-/// Planar geometry for text boxes in image coordinates (x right, y down): convex hull, minimum-area
-/// rectangle (rotating calipers), corner ordering, area, perimeter and rectangle offsetting.
+/// Planar geometry for polygons and rotated boxes (e.g. text boxes) in image coordinates (x right, y down): convex
+/// hull, minimum-area rectangle (rotating calipers), corner ordering, area, perimeter and rectangle offsetting.
 /// </summary>
 public static class Geometry
 {
@@ -81,7 +81,7 @@ public static class Geometry
     }
 
     /// <summary>Allocation-free form; <paramref name="result"/> may alias <paramref name="r"/>.</summary>
-    internal static void ExpandRect(ReadOnlySpan<Vector2> r, float distance, Span<Vector2> result)
+    public static void ExpandRect(ReadOnlySpan<Vector2> r, float distance, Span<Vector2> result)
     {
         // Each corner moves by d along both of its edges' outward directions; for a rectangle that offsets every
         // side by exactly d. u and v are the directions away from corner 0 along its two edges.
@@ -114,7 +114,7 @@ public static class Geometry
         result[3] = new Vector2((float)(r[3].X - d * (ux - vx)), (float)(r[3].Y - d * (uy - vy)));
     }
 
-    internal static double SignedArea(ReadOnlySpan<Vector2> polygon)
+    public static double SignedArea(ReadOnlySpan<Vector2> polygon)
     {
         if (polygon.Length < 3) return 0;
         double sum = 0;
@@ -135,7 +135,7 @@ public static class Geometry
     /// Monotone chain over points sorted lexicographically (by x then y, or by y then x: both are monotone orders).
     /// <paramref name="hull"/> needs room for 2·points.Length. Returns the vertex count, positive orientation.
     /// </summary>
-    internal static int HullOfSorted(ReadOnlySpan<Vector2> sorted, Span<Vector2> hull)
+    public static int HullOfSorted(ReadOnlySpan<Vector2> sorted, Span<Vector2> hull)
     {
         var n = sorted.Length;
         if (n == 0) return 0;
@@ -167,7 +167,7 @@ public static class Geometry
     /// Rotating calipers over a convex hull with positive orientation: for each hull edge, the tightest rectangle
     /// with a side on that edge. Writes corners TL, TR, BR, BL and returns the area.
     /// </summary>
-    internal static double MinAreaRectOfHull(ReadOnlySpan<Vector2> hull, Span<Vector2> corners)
+    public static double MinAreaRectOfHull(ReadOnlySpan<Vector2> hull, Span<Vector2> corners)
     {
         var n = hull.Length;
         if (n == 1)
@@ -266,7 +266,7 @@ public static class Geometry
         return idx;
     }
 
-    internal static void OrderCorners(ReadOnlySpan<Vector2> quad, Span<Vector2> result)
+    public static void OrderCorners(ReadOnlySpan<Vector2> quad, Span<Vector2> result)
     {
         double cx = 0, cy = 0;
         for (var i = 0; i < 4; i++) { cx += quad[i].X; cy += quad[i].Y; }
@@ -320,7 +320,7 @@ public static class Geometry
         return a > b;
     }
 
-    internal readonly struct XyComparer : IComparer<Vector2>
+    public readonly struct XyComparer : IComparer<Vector2>
     {
         public int Compare(Vector2 a, Vector2 b)
         {
