@@ -39,6 +39,12 @@ public static class MemoryCheck
             Console.WriteLine($"    idle after {requests}: {Breakdown(target.Process.Pid)}, {await target.ManagedHeapAsync()}");
             var after = Rss(target.Process.Pid);
             if (Environment.GetEnvironmentVariable("FUZZ_SMAPS") == "1") Console.WriteLine(TopMappings(target.Process.Pid));
+            // FUZZ_HOLD=N keeps the service running N seconds after the measure (to inspect it, e.g. with dotnet-gcdump).
+            if (int.TryParse(Environment.GetEnvironmentVariable("FUZZ_HOLD"), out var hold) && hold > 0)
+            {
+                Console.WriteLine($"    holding {family.Service} (pid {target.Process.Pid}) for {hold} s");
+                await Task.Delay(TimeSpan.FromSeconds(hold));
+            }
             var ratio = (double)after / loaded;
             Console.WriteLine($"  {family.Service}: RSS {loaded / 1048576.0:0.0} MiB after load, {after / 1048576.0:0.0} MiB after {requests} requests ({ratio:0.00}×, bound {Bound}×) in {clock.Elapsed.TotalSeconds:0.0} s");
             if (ratio > Bound) failures.Add($"{family.Service}: RSS grew {ratio:0.00}× over {requests} requests (bound {Bound}×)");

@@ -197,8 +197,12 @@ public sealed partial class Target : IAsyncDisposable
         try
         {
             var text = await _client.GetStringAsync("/metrics");
+            static string MiB(string bytes) => $"{long.Parse(bytes, System.Globalization.CultureInfo.InvariantCulture) / 1048576.0:0.0}";
             var m = Regex.Match(text, @"^dotnet_gc_heap_bytes (\d+)", RegexOptions.Multiline);
-            return m.Success ? $"managed heap {long.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) / 1048576.0:0.0} MiB" : "managed heap ? MiB";
+            var parts = Regex.Matches(text, @"^dotnet_gc_heap_size_after_gc_bytes\{part=""(\w+)""\} (\d+)", RegexOptions.Multiline)
+                .Select(p => $"{p.Groups[1].Value} {MiB(p.Groups[2].Value)}");
+            var committed = Regex.Match(text, @"^dotnet_gc_committed_bytes (\d+)", RegexOptions.Multiline);
+            return m.Success ? $"managed heap {MiB(m.Groups[1].Value)} MiB (after the last GC: {string.Join(", ", parts)}; committed {(committed.Success ? MiB(committed.Groups[1].Value) : "?")})" : "managed heap ? MiB";
         }
         catch (HttpRequestException) { return "managed heap ? MiB"; }
     }

@@ -285,6 +285,11 @@ public sealed class HttpBehaviourTests
         Assert.Contains("hailo_http_request_duration_seconds_count{service=\"hailo-test\",route=\"/run\"} 1", text);
         Assert.Contains("hailo_model_load_seconds{service=\"hailo-test\",model=\"fake-model\"}", text);
         Assert.Contains("hailo_model_ready{service=\"hailo-test\",model=\"fake-model\",state=\"ready\"} 1", text);
+        // Where managed memory is held: each part of the heap after the last collection, free space, committed.
+        foreach (var part in new[] { "gen0", "gen1", "gen2", "loh", "poh" })
+            Assert.Matches($@"(?m)^dotnet_gc_heap_size_after_gc_bytes\{{part=""{part}""\}} \d+$", text);
+        Assert.Matches(@"(?m)^dotnet_gc_committed_bytes \d+$", text);
+        Assert.Matches(@"(?m)^dotnet_gc_fragmented_bytes \d+$", text);
         Assert.Matches(@"process_resident_memory_bytes [1-9]\d+", text);
     }
 

@@ -219,9 +219,10 @@ public sealed class StreamingTests
     public async Task Ffmpegs_timeout_counts_the_wait_for_ffmpeg_not_the_transcription()
     {
         var bytes = File.ReadAllBytes(AudioFiles.Make("varied-70.m4a", "ffmpeg", "-hide_banner", "-loglevel", "error", "-i", Varied(), "-c:a", "aac", "-b:a", "64k", "-y", "{out}"));
-        // 7 windows of 10 s, each "transcribed" in 0.4 s: 2.8 s in all, over ffmpeg's 1 s timeout.
-        var model = new RecordingModel(_ => Thread.Sleep(400));
-        using var stream = await AudioDecoder.OpenAsync(bytes, 3600, new FfmpegOptions("auto", 1), CancellationToken.None);
+        // 7 windows of 10 s, each "transcribed" in 1 s: 7 s in all, over twice ffmpeg's 3 s timeout (which leaves
+        // ffmpeg's own decoding, a fraction of a second, room on a loaded machine).
+        var model = new RecordingModel(_ => Thread.Sleep(1000));
+        using var stream = await AudioDecoder.OpenAsync(bytes, 3600, new FfmpegOptions("auto", 3), CancellationToken.None);
         Assert.Equal("ffmpeg", stream.Format);
         var t = Transcriber.Run(model, stream, new TranscribeOptions(), 10, CancellationToken.None);
         Assert.InRange(t.Duration, 69.9, 70.1);

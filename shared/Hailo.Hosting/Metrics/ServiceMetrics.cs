@@ -100,6 +100,17 @@ public sealed class ServiceMetrics(string service)
         sb.Append(CultureInfo.InvariantCulture, $"process_resident_memory_bytes {ProcessInfo.ResidentBytes()}\n");
         sb.Append("# HELP dotnet_gc_heap_bytes Bytes in the managed heap.\n# TYPE dotnet_gc_heap_bytes gauge\n");
         sb.Append(CultureInfo.InvariantCulture, $"dotnet_gc_heap_bytes {GC.GetTotalMemory(false)}\n");
+        // After the last collection, per part of the managed heap (where memory is held when it does not go back).
+        var gc = GC.GetGCMemoryInfo();
+        sb.Append("# HELP dotnet_gc_heap_size_after_gc_bytes Bytes in each part of the managed heap after the last collection.\n# TYPE dotnet_gc_heap_size_after_gc_bytes gauge\n");
+        string[] parts = ["gen0", "gen1", "gen2", "loh", "poh"];
+        var generations = gc.GenerationInfo;
+        for (var i = 0; i < Math.Min(parts.Length, generations.Length); i++)
+            sb.Append(CultureInfo.InvariantCulture, $"dotnet_gc_heap_size_after_gc_bytes{{part=\"{parts[i]}\"}} {generations[i].SizeAfterBytes}\n");
+        sb.Append("# HELP dotnet_gc_fragmented_bytes Free space inside the managed heap after the last collection.\n# TYPE dotnet_gc_fragmented_bytes gauge\n");
+        sb.Append(CultureInfo.InvariantCulture, $"dotnet_gc_fragmented_bytes {gc.FragmentedBytes}\n");
+        sb.Append("# HELP dotnet_gc_committed_bytes Memory the managed heap has committed.\n# TYPE dotnet_gc_committed_bytes gauge\n");
+        sb.Append(CultureInfo.InvariantCulture, $"dotnet_gc_committed_bytes {gc.TotalCommittedBytes}\n");
         sb.Append("# HELP process_uptime_seconds Seconds since the service started.\n# TYPE process_uptime_seconds gauge\n");
         sb.Append(CultureInfo.InvariantCulture, $"process_uptime_seconds {(Environment.TickCount64 - _startTicks) / 1000.0:0.###}\n");
         return sb.ToString();
