@@ -203,8 +203,10 @@ public sealed class Mutator(Random rng)
             switch (Rng.Next(5))
             {
                 case 0: a.RemoveAt(i); return a;
-                case 1: a.Add(a[i]?.DeepClone()); return a;
-                case 2: for (var k = Rng.Next(200); k > 0; k--) a.Add(a[i]?.DeepClone()); return a;
+                // Copies only of small elements: 200 copies of a 3 MiB string (Value makes those), copied again a level
+                // up, ran the fuzzer itself out of memory before anything was sent.
+                case 1 when Small(a[i]): a.Add(a[i]?.DeepClone()); return a;
+                case 2 when Small(a[i]): for (var k = Rng.Next(200); k > 0; k--) a.Add(a[i]?.DeepClone()); return a;
                 default:
                     var child = a[i];
                     a[i] = depth < 6 && child is JsonObject or JsonArray ? MutateNode(child?.DeepClone(), depth + 1) : MutateLeaf(child);
@@ -212,6 +214,14 @@ public sealed class Mutator(Random rng)
             }
         }
         return MutateLeaf(node);
+    }
+
+    /// <summary>Whether a node serializes to at most 16 KiB (what may be copied many times over).</summary>
+    internal static bool Small(JsonNode? node)
+    {
+        if (node is null) return true;
+        try { return node.ToJsonString(new JsonSerializerOptions { MaxDepth = 4096 }).Length <= 16 << 10; }
+        catch (Exception e) when (e is JsonException or InvalidOperationException) { return false; }
     }
 
     private JsonNode? MutateLeaf(JsonNode? leaf)
