@@ -99,6 +99,10 @@ public sealed class IdleTrimmer : IDisposable
     /// <summary>How many passes ran.</summary>
     public int Trims => Volatile.Read(ref _trims);
 
+    private static long s_passes;
+    /// <summary>Passes run in this process (every trimmer's), for /metrics.</summary>
+    public static long Passes => Interlocked.Read(ref s_passes);
+
     private void Arm() => _timer.Change(_delay, Timeout.InfiniteTimeSpan);
 
     private void Fire()
@@ -109,6 +113,7 @@ public sealed class IdleTrimmer : IDisposable
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
         NativeHeap.Trim();
         Interlocked.Increment(ref _trims);
+        Interlocked.Increment(ref s_passes);
     }
 
     public void Dispose()

@@ -202,7 +202,9 @@ public sealed partial class Target : IAsyncDisposable
             var parts = Regex.Matches(text, @"^dotnet_gc_heap_size_after_gc_bytes\{part=""(\w+)""\} (\d+)", RegexOptions.Multiline)
                 .Select(p => $"{p.Groups[1].Value} {MiB(p.Groups[2].Value)}");
             var committed = Regex.Match(text, @"^dotnet_gc_committed_bytes (\d+)", RegexOptions.Multiline);
-            return m.Success ? $"managed heap {MiB(m.Groups[1].Value)} MiB (after the last GC: {string.Join(", ", parts)}; committed {(committed.Success ? MiB(committed.Groups[1].Value) : "?")})" : "managed heap ? MiB";
+            var passes = Regex.Match(text, @"^hailo_idle_memory_passes_total (\d+)", RegexOptions.Multiline);
+            var gen2 = Regex.Match(text, @"^dotnet_gc_collections_total\{generation=""2""\} (\d+)", RegexOptions.Multiline);
+            return m.Success ? $"managed heap {MiB(m.Groups[1].Value)} MiB (after the last GC: {string.Join(", ", parts)}; committed {(committed.Success ? MiB(committed.Groups[1].Value) : "?")}; idle passes {(passes.Success ? passes.Groups[1].Value : "?")}; gen2 collections {(gen2.Success ? gen2.Groups[1].Value : "?")})" : "managed heap ? MiB";
         }
         catch (HttpRequestException) { return "managed heap ? MiB"; }
     }

@@ -290,6 +290,8 @@ public sealed class HttpBehaviourTests
             Assert.Matches($@"(?m)^dotnet_gc_heap_size_after_gc_bytes\{{part=""{part}""\}} \d+$", text);
         Assert.Matches(@"(?m)^dotnet_gc_committed_bytes \d+$", text);
         Assert.Matches(@"(?m)^dotnet_gc_fragmented_bytes \d+$", text);
+        Assert.Matches(@"(?m)^dotnet_gc_collections_total\{generation=""2""\} \d+$", text);
+        Assert.Matches(@"(?m)^hailo_idle_memory_passes_total \d+$", text);
         Assert.Matches(@"process_resident_memory_bytes [1-9]\d+", text);
     }
 

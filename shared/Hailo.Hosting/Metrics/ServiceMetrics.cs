@@ -111,6 +111,11 @@ public sealed class ServiceMetrics(string service)
         sb.Append(CultureInfo.InvariantCulture, $"dotnet_gc_fragmented_bytes {gc.FragmentedBytes}\n");
         sb.Append("# HELP dotnet_gc_committed_bytes Memory the managed heap has committed.\n# TYPE dotnet_gc_committed_bytes gauge\n");
         sb.Append(CultureInfo.InvariantCulture, $"dotnet_gc_committed_bytes {gc.TotalCommittedBytes}\n");
+        sb.Append("# HELP dotnet_gc_collections_total Collections of each generation since the service started.\n# TYPE dotnet_gc_collections_total counter\n");
+        for (var g = 0; g <= GC.MaxGeneration; g++)
+            sb.Append(CultureInfo.InvariantCulture, $"dotnet_gc_collections_total{{generation=\"{g}\"}} {GC.CollectionCount(g)}\n");
+        sb.Append("# HELP hailo_idle_memory_passes_total Times the service gave memory back after falling idle.\n# TYPE hailo_idle_memory_passes_total counter\n");
+        sb.Append(CultureInfo.InvariantCulture, $"hailo_idle_memory_passes_total {IdleTrimmer.Passes}\n");
         sb.Append("# HELP process_uptime_seconds Seconds since the service started.\n# TYPE process_uptime_seconds gauge\n");
         sb.Append(CultureInfo.InvariantCulture, $"process_uptime_seconds {(Environment.TickCount64 - _startTicks) / 1000.0:0.###}\n");
         return sb.ToString();
