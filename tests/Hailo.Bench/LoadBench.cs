@@ -70,6 +70,11 @@ public sealed class LoadBench(string repo, Family family, int clients = 50, doub
             report.Note($"idle after the load: {MemoryCheck.Breakdown(target.Process.Pid)}; {heapIdle}");
             await Task.Delay(7000);
             report.Note($"10 s after the load: {MemoryCheck.Breakdown(target.Process.Pid)}; {await target.ManagedHeapAsync()}");
+            if (int.TryParse(Environment.GetEnvironmentVariable("FUZZ_HOLD"), out var hold) && hold > 0)
+            {
+                Console.WriteLine($"holding pid {target.Process.Pid} for {hold} s");
+                await Task.Delay(TimeSpan.FromSeconds(hold));
+            }
             foreach (var v in violations) report.Note(v);
             return report;
         }
