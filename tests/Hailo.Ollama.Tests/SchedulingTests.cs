@@ -103,16 +103,16 @@ public sealed class SchedulingTests(SlowModelFixture f) : IClassFixture<SlowMode
         // OllamaSharp ends the enumeration (or throws OperationCanceledException) once its token is cancelled.
         Assert.True(e is null or OperationCanceledException, e?.ToString());
         Assert.Equal(3, seen.Count);
-        // The engine counts an aborted generation once it has stopped, with the tokens it produced. Measured in
-        // tokens rather than seconds, the bound holds however loaded the machine is: the generation would have run
-        // to the end of the 4096-token context; stopped at the disconnect it produced the 3 the client read and
-        // the few made while the disconnect was noticed.
+        // The engine counts an aborted generation once it has stopped, with the tokens it produced. Uncancelled,
+        // the generation would run to the end of the 4096-token context; stopped at the disconnect it produced the 3
+        // the client read and those made while the disconnect was noticed, which with the tiny stand-in model is up to
+        // a few hundred (415 seen with the other test projects running alongside): half the context is the bound.
         var wait = Stopwatch.StartNew();
         while (engine.Aborted.Generations == before.Generations && wait.Elapsed < TimeSpan.FromMinutes(2)) await Task.Delay(20);
         var (generations, tokens) = engine.Aborted;
         Assert.Equal(before.Generations + 1, generations);
         var produced = tokens - before.Tokens;
-        Assert.InRange(produced, 3, 400);
+        Assert.InRange(produced, 3, 2048);
         // The model is free again: the next request is served.
         var r = await C.PostAsync("/api/generate", Json("""{"model":"qwen2.5:0.5b","prompt":"next","stream":false,"options":{"num_predict":2}}"""));
         Assert.Equal(HttpStatusCode.OK, r.StatusCode);
