@@ -1,8 +1,6 @@
-using System.Text.Json;
 using Hailo.Runtime;
 using Hailo.TestSupport;
 using HailoOcr;
-using Microsoft.Extensions.DependencyInjection;
 using Xunit;
 
 namespace Hailo.Ocr.Tests;
@@ -19,14 +17,7 @@ public sealed class ProbeTests
         config.Models.Preload = false;
         try
         {
-            await using var s = await RunningService.StartAsync(OcrService.Definition, config,
-                b => b.Services.AddSingleton<Func<NpuProbe>>(() => new NpuProbe(false, "no NPU (the test's probe)")));
-            await s.StartupCompleted;
-            // Not ready (no model installed): /health answers 503 with the same body.
-            var r = await s.Client.GetAsync("/health");
-            var h = JsonDocument.Parse(await r.Content.ReadAsStringAsync()).RootElement;
-            Assert.Equal("cpu", h.GetProperty("backend").GetString());
-            Assert.Equal("device: auto; no NPU (the test's probe); using the CPU", h.GetProperty("backend_reason").GetString());
+            await ProbeChecks.AutoUsesTheRegisteredProbeAsync(OcrService.Definition, config);
         }
         finally
         {

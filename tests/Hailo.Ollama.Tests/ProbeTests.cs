@@ -1,9 +1,7 @@
-using System.Text.Json;
 using Hailo.Core;
 using Hailo.Runtime;
 using Hailo.TestSupport;
 using HailoOllama;
-using Microsoft.Extensions.DependencyInjection;
 using Xunit;
 
 namespace Hailo.Ollama.Tests;
@@ -22,14 +20,7 @@ public sealed class ProbeTests
             // A model with an HEF in the catalog, so that auto asks whether there is an NPU.
             c.Ollama.DefaultModel = "qwen2.5:1.5b";
             c.Models.Preload = false;
-            await using var s = await RunningService.StartAsync(OllamaService.Definition, c,
-                b => b.Services.AddSingleton<Func<NpuProbe>>(() => new NpuProbe(false, "no NPU (the test's probe)")));
-            await s.StartupCompleted;
-            // Not ready (no model installed): /health answers 503 with the same body.
-            var r = await s.Client.GetAsync("/health");
-            var h = JsonDocument.Parse(await r.Content.ReadAsStringAsync()).RootElement;
-            Assert.Equal("cpu", h.GetProperty("backend").GetString());
-            Assert.Equal("device: auto; no NPU (the test's probe); using the CPU", h.GetProperty("backend_reason").GetString());
+            await ProbeChecks.AutoUsesTheRegisteredProbeAsync(OllamaService.Definition, c);
         }
         finally
         {
