@@ -114,10 +114,10 @@ public static class DepthService
         var c = config.Depth;
         var format = (r.OutputFormat ?? c.OutputFormat).Trim().ToLowerInvariant();
         if (Array.IndexOf(DepthSection.OutputFormats, format) < 0)
-            throw ApiException.BadRequest("invalid_parameter", $"'output_format' must be one of {string.Join(", ", DepthSection.OutputFormats)}, got '{format}'", "output_format");
+            throw ApiException.BadRequest("invalid_parameter", $"'output_format' must be one of {string.Join(", ", DepthSection.OutputFormats)}, got '{Hailo.Core.ClientText.Quote(format)}'", "output_format");
         var colormap = (r.Colormap ?? c.Colormap).Trim().ToLowerInvariant();
         if (!Colormaps.IsKnown(colormap))
-            throw ApiException.BadRequest("invalid_parameter", $"'colormap' must be one of {string.Join(", ", Colormaps.Names)}, got '{colormap}'", "colormap");
+            throw ApiException.BadRequest("invalid_parameter", $"'colormap' must be one of {string.Join(", ", Colormaps.Names)}, got '{Hailo.Core.ClientText.Quote(colormap)}'", "colormap");
         return new Resolved(format, colormap, r.Normalize ?? c.Normalize, r.Statistics ?? c.IncludeStats);
     }
 

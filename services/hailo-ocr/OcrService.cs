@@ -206,7 +206,7 @@ public static class OcrService
         foreach (var code in requested)
         {
             if (!OcrLanguages.IsSupported(code))
-                throw ApiException.BadRequest("unsupported_language", $"language '{code}' is not supported ({OcrLanguages.Describe()})", "languages");
+                throw ApiException.BadRequest("unsupported_language", $"language '{Hailo.Core.ClientText.Quote(code)}' is not supported ({OcrLanguages.Describe()})", "languages");
             var n = OcrLanguages.Normalize(code) == "ch" ? "zh" : OcrLanguages.Normalize(code);
             if (!result.Contains(n)) result.Add(n);
         }

@@ -119,14 +119,14 @@ public static class PoseService
             "coco" => "coco",
             "png" => "png",
             "jpeg" or "jpg" => "jpeg",
-            var f => throw ApiException.BadRequest("invalid_parameter", $"'format' must be json, coco, png or jpeg, got '{f}'", "format"),
+            var f => throw ApiException.BadRequest("invalid_parameter", $"'format' must be json, coco, png or jpeg, got '{Hailo.Core.ClientText.Quote(f)}'", "format"),
         };
         ImageFormat? annotate = (r.Annotate ?? "none").Trim().ToLowerInvariant() switch
         {
             "none" or "false" or "no" or "0" or "" => null,
             "png" or "true" or "yes" or "1" => ImageFormat.Png,
             "jpeg" or "jpg" => ImageFormat.Jpeg,
-            var a => throw ApiException.BadRequest("invalid_parameter", $"'annotate' must be none, png or jpeg, got '{a}'", "annotate"),
+            var a => throw ApiException.BadRequest("invalid_parameter", $"'annotate' must be none, png or jpeg, got '{Hailo.Core.ClientText.Quote(a)}'", "annotate"),
         };
         if (r.ImageId is < 0) throw ApiException.BadRequest("invalid_parameter", $"'image_id' must not be negative, got {r.ImageId}", "image_id");
         return new Resolved(

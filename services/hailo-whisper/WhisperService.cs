@@ -150,25 +150,25 @@ public static class WhisperService
             && !string.Equals(model, config.Whisper.CpuModel, StringComparison.OrdinalIgnoreCase)
             && !string.Equals(model, config.Whisper.NpuModel, StringComparison.OrdinalIgnoreCase))
             throw new ApiException(400, "model_not_found",
-                $"Unsupported model '{model}'. Available: whisper-1, {activeModel} (this service runs one model; whisper.cpu_model / whisper.npu_model choose it)") { Param = "model" };
+                $"Unsupported model '{Hailo.Core.ClientText.Quote(model)}'. Available: whisper-1, {activeModel} (this service runs one model; whisper.cpu_model / whisper.npu_model choose it)") { Param = "model" };
 
         var t = task ?? (Text("translate") is { } tr && (tr.Equals("true", StringComparison.OrdinalIgnoreCase) || tr == "1") ? SpeechTask.Translate : SpeechTask.Transcribe);
 
         string? language = null;
         if (Text("language") is { } lang)
             language = Languages.Normalize(lang) ?? (lang.Equals("auto", StringComparison.OrdinalIgnoreCase) ? null
-                : throw ApiException.BadRequest("invalid_language", $"'{lang}' is not a language Whisper knows; use an ISO-639-1 code such as en, de or fr", "language"));
+                : throw ApiException.BadRequest("invalid_language", $"'{Hailo.Core.ClientText.Quote(lang)}' is not a language Whisper knows; use an ISO-639-1 code such as en, de or fr", "language"));
         else if (config.Whisper.Language.Length > 0) language = config.Whisper.Language;
 
         var format = (Text("response_format") ?? "json").ToLowerInvariant();
         if (!Formats.Names.Contains(format))
-            throw ApiException.BadRequest("invalid_response_format", $"'response_format' must be one of {string.Join(", ", Formats.Names)}, got '{format}'", "response_format");
+            throw ApiException.BadRequest("invalid_response_format", $"'response_format' must be one of {string.Join(", ", Formats.Names)}, got '{Hailo.Core.ClientText.Quote(format)}'", "response_format");
 
         var temperature = config.Whisper.Temperature;
         if (Text("temperature") is { } temp)
         {
             if (!double.TryParse(temp, NumberStyles.Float, CultureInfo.InvariantCulture, out temperature) || double.IsNaN(temperature) || temperature is < 0 or > 1)
-                throw ApiException.BadRequest("invalid_temperature", $"'temperature' must be a number between 0 and 1, got '{temp}'", "temperature");
+                throw ApiException.BadRequest("invalid_temperature", $"'temperature' must be a number between 0 and 1, got '{Hailo.Core.ClientText.Quote(temp)}'", "temperature");
         }
 
         var granularities = new List<string>();

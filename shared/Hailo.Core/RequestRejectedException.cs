@@ -16,13 +16,13 @@ public enum RejectionKind
 /// maps it to its own error (the HTTP error pipeline to 400/413/415 in the API family's shape, the Wyoming server to an
 /// error event), keeping <see cref="Code"/> and the message.
 /// </summary>
-public class RequestRejectedException(RejectionKind kind, string code, string message, string? param = null) : Exception(message)
+public class RequestRejectedException(RejectionKind kind, string code, string message, string? param = null) : Exception(ClientText.Cap(message))
 {
     public RejectionKind Kind { get; } = kind;
     /// <summary>A stable machine-readable code, e.g. invalid_audio.</summary>
     public string Code { get; } = code;
     /// <summary>Name of the request field at fault, when there is one.</summary>
-    public string? Param { get; } = param;
+    public string? Param { get; } = param is null ? null : ClientText.Quote(param);
 
     public static RequestRejectedException Invalid(string code, string message, string? param = null) => new(RejectionKind.Invalid, code, message, param);
     public static RequestRejectedException TooLarge(string code, string message, string? param = null) => new(RejectionKind.TooLarge, code, message, param);

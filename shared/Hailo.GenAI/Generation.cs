@@ -84,7 +84,7 @@ public interface IModelRunner : IDisposable
 /// A request that cannot be served as asked (400 unless said; 503 with a retry time when busy or failing). It names no
 /// API family: a service maps it to its HTTP error, <see cref="Param"/> being the request field at fault, if any.
 /// </summary>
-public sealed class GenAiException(int status, string message, int? retryAfter = null) : Exception(message)
+public sealed class GenAiException(int status, string message, int? retryAfter = null) : Exception(Hailo.Core.ClientText.Cap(message))
 {
     public int Status { get; } = status;
     public int? RetryAfter { get; } = retryAfter;

@@ -68,22 +68,31 @@ public static partial class NativeHeap
 /// <summary>
 /// Gives memory back once the service has had no work in flight for <see cref="Delay"/>: a compacting collection
 /// of the managed heap (large-object heap included, free regions decommitted) and then a trim of the C heap. A burst
-/// of requests (and the start-up, with its model load) is followed by one such pass, not one per request; while requests keep coming nothing is done, so
-/// the pass never runs inside a request. It costs a few milliseconds of CPU for heaps of the size these services
-/// keep.
+/// of requests (and the start-up, with its model load) is followed by one such pass, not one per request; while
+/// requests keep coming nothing is done, so the pass never runs inside a request. Two more passes follow while the
+/// service stays idle (<see cref="FollowUps"/>): the shared array pool, where the serializer and the framework keep
+/// the buffers a burst rented, lets go of an array only when a full collection finds it unused for 30 s (one per
+/// thread) or 60 s (the shared stacks), and an idle service has no collections of its own. A pass costs a few
+/// milliseconds of CPU for heaps of the size these services keep.
 /// </summary>
 public sealed class IdleTrimmer : IDisposable
 {
     public static readonly TimeSpan Delay = TimeSpan.FromSeconds(2);
+    /// <summary>The passes after the first while the service stays idle, each counted from the one before.</summary>
+    public static readonly TimeSpan[] FollowUps = [TimeSpan.FromSeconds(32), TimeSpan.FromSeconds(62)];
     private readonly ServiceState _state;
     private readonly Timer _timer;
     private readonly TimeSpan _delay;
+    private readonly TimeSpan[] _followUps;
+    private readonly Lock _gate = new();
+    private int _next; // index of the follow-up the timer is armed for, once the first pass ran
     private int _trims;
 
-    public IdleTrimmer(ServiceState state, TimeSpan? delay = null)
+    public IdleTrimmer(ServiceState state, TimeSpan? delay = null, TimeSpan[]? followUps = null)
     {
         _state = state;
         _delay = delay ?? Delay;
+        _followUps = followUps ?? FollowUps;
         _timer = new Timer(_ => Fire(), null, Timeout.Infinite, Timeout.Infinite);
         _state.WorkDrained += Arm;
         // Loading leaves garbage of its own: the first pass runs once start-up is done.
@@ -103,11 +112,22 @@ public sealed class IdleTrimmer : IDisposable
     /// <summary>Passes run in this process (every trimmer's), for /metrics.</summary>
     public static long Passes => Interlocked.Read(ref s_passes);
 
-    private void Arm() => _timer.Change(_delay, Timeout.InfiniteTimeSpan);
+    private void Arm()
+    {
+        lock (_gate)
+        {
+            _next = 0;
+            _timer.Change(_delay, Timeout.InfiniteTimeSpan);
+        }
+    }
 
     private void Fire()
     {
-        if (_state.InFlight > 0) return; // work came back: its end arms the timer again
+        lock (_gate)
+        {
+            if (_state.InFlight > 0) return; // work came back: its end arms the timer again
+            if (_next < _followUps.Length) _timer.Change(_followUps[_next++], Timeout.InfiniteTimeSpan);
+        }
         Trimming?.Invoke();
         System.Runtime.GCSettings.LargeObjectHeapCompactionMode = System.Runtime.GCLargeObjectHeapCompactionMode.CompactOnce;
         GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);

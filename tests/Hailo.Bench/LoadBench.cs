@@ -65,11 +65,16 @@ public sealed class LoadBench(string repo, Family family, int clients = 50, doub
             report.Add("latency of admitted (2xx) requests p99", $"{Stats.Percentile(admitted, 99):0.0} ms");
             report.Add("RSS with the model loaded, before the load", $"{rssLoaded / 1048576.0:0.0} MiB");
             report.Add($"RSS right after the load ({total} requests)", $"{rssAfter / 1048576.0:0.0} MiB ({(double)rssAfter / rssLoaded:0.00}×)");
-            report.Add("RSS idle 3 s after the load", $"{rssIdle / 1048576.0:0.0} MiB ({(double)rssIdle / rssLoaded:0.00}×)", "≤ 1.3×", rssIdle <= 1.3 * rssLoaded);
+            report.Add("RSS idle 3 s after the load (first idle pass)", $"{rssIdle / 1048576.0:0.0} MiB ({(double)rssIdle / rssLoaded:0.00}×)");
+            report.Note($"3 s after the load: {MemoryCheck.Breakdown(target.Process.Pid)}; {heapIdle}");
+            // The idle passes that follow (Hailo.Hosting.IdleTrimmer.FollowUps) let the shared array pool drop what
+            // the burst rented: measure once they have run.
+            var settle = Hailo.Hosting.IdleTrimmer.Delay + Hailo.Hosting.IdleTrimmer.FollowUps.Aggregate(TimeSpan.Zero, (a, b) => a + b) + TimeSpan.FromSeconds(2);
+            await Task.Delay(settle - TimeSpan.FromSeconds(3));
+            var rssSettled = MemoryCheck.Rss(target.Process.Pid);
+            report.Add($"RSS idle {settle.TotalSeconds:0} s after the load (after the follow-up passes)", $"{rssSettled / 1048576.0:0.0} MiB ({(double)rssSettled / rssLoaded:0.00}×)", "≤ 1.3×", rssSettled <= 1.3 * rssLoaded);
             report.Add("/health after the load", $"{health}", "200", health == 200);
-            report.Note($"idle after the load: {MemoryCheck.Breakdown(target.Process.Pid)}; {heapIdle}");
-            await Task.Delay(7000);
-            report.Note($"10 s after the load: {MemoryCheck.Breakdown(target.Process.Pid)}; {await target.ManagedHeapAsync()}");
+            report.Note($"{settle.TotalSeconds:0} s after the load: {MemoryCheck.Breakdown(target.Process.Pid)}; {await target.ManagedHeapAsync()}");
             if (int.TryParse(Environment.GetEnvironmentVariable("FUZZ_HOLD"), out var hold) && hold > 0)
             {
                 Console.WriteLine($"holding pid {target.Process.Pid} for {hold} s");

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
+using Hailo.Core;
 using Hailo.TestSupport;
 using Xunit;
 
@@ -113,6 +114,43 @@ public sealed class HttpBehaviourTests
         var (code, message, _) = await Error(r);
         Assert.Equal("unsupported_media_type", code);
         Assert.Contains("application/json", message);
+    }
+
+    [Fact]
+    public async Task A_huge_field_name_or_content_type_is_quoted_not_sent_back_whole()
+    {
+        await using var s = await Start();
+        var name = new string('n', 400_000);
+        var r = await s.Client.PostAsync("/shape", new StringContent($"{{\"{name}\":1}}", Encoding.UTF8, "application/json"));
+        Assert.Equal(HttpStatusCode.BadRequest, r.StatusCode);
+        var body = await r.Content.ReadAsStringAsync();
+        Assert.True(body.Length < 2 * ClientText.MessageLength, $"the error body is {body.Length} characters");
+        using (var doc = JsonDocument.Parse(body))
+        {
+            var e = doc.RootElement.GetProperty("error");
+            Assert.Contains($"unknown field '{new string('n', ClientText.QuoteLength)}… ({name.Length} characters)'", e.GetProperty("message").GetString());
+            Assert.True(e.GetProperty("param").GetString()!.Length < 2 * ClientText.QuoteLength);
+        }
+
+        var req = new HttpRequestMessage(HttpMethod.Post, "/shape") { Content = new ByteArrayContent("{}"u8.ToArray()) };
+        req.Content.Headers.TryAddWithoutValidation("Content-Type", "text/" + new string('x', 16_000));
+        r = await s.Client.SendAsync(req);
+        Assert.Equal(HttpStatusCode.UnsupportedMediaType, r.StatusCode);
+        Assert.True((await Error(r)).Message.Length <= ClientText.MessageLength);
+    }
+
+    [Fact]
+    public void Client_text_is_cut_without_splitting_a_character()
+    {
+        Assert.Equal("short", ClientText.Quote("short"));
+        Assert.Equal("", ClientText.Quote(null));
+        var emoji = new string('a', ClientText.QuoteLength - 1) + "\ud83d\ude00tail";
+        Assert.Equal(new string('a', ClientText.QuoteLength - 1) + $"… ({emoji.Length} characters)", ClientText.Quote(emoji));
+        Assert.Equal("a, b and 2 more", ClientText.List(["a", "b", "c", "d"], 2));
+        var message = ClientText.Cap(new string('m', 5000));
+        Assert.Equal(ClientText.MessageLength + 1, message.Length);
+        Assert.EndsWith("…", message);
+        Assert.Equal(ClientText.MessageLength + 1, new Hailo.Hosting.Http.ApiException(400, "x", new string('m', 5000)).Message.Length);
     }
 
     [Fact]

@@ -24,7 +24,7 @@ public sealed class MemoryTests
     public async Task One_pass_follows_a_burst_and_none_runs_while_work_is_in_flight()
     {
         var state = new ServiceState("hailo-test", "1.0.0");
-        using var trimmer = new IdleTrimmer(state, TimeSpan.FromMilliseconds(100));
+        using var trimmer = new IdleTrimmer(state, TimeSpan.FromMilliseconds(100), followUps: []);
         var raised = 0;
         trimmer.Trimming += () => Interlocked.Increment(ref raised);
 
@@ -53,11 +53,31 @@ public sealed class MemoryTests
     public async Task The_end_of_start_up_is_followed_by_a_pass()
     {
         var state = new ServiceState("hailo-test", "1.0.0");
-        using var trimmer = new IdleTrimmer(state, TimeSpan.FromMilliseconds(50));
+        using var trimmer = new IdleTrimmer(state, TimeSpan.FromMilliseconds(50), followUps: []);
         await Task.Delay(200);
         Assert.Equal(0, trimmer.Trims);
         state.CompleteStartup();
         await WaitFor(() => trimmer.Trims == 1);
+    }
+
+    [Fact]
+    public async Task Follow_up_passes_run_while_idle_and_work_starts_the_count_again()
+    {
+        var state = new ServiceState("hailo-test", "1.0.0");
+        using var trimmer = new IdleTrimmer(state, TimeSpan.FromMilliseconds(50), [TimeSpan.FromMilliseconds(300), TimeSpan.FromMilliseconds(300)]);
+        state.BeginWork().Dispose();
+        await WaitFor(() => trimmer.Trims == 3);
+        await Task.Delay(700);
+        Assert.Equal(3, trimmer.Trims); // two follow-ups, then nothing until work comes back
+
+        // Work between the first pass and its follow-up: the follow-up is dropped, the next drain starts over.
+        state.BeginWork().Dispose();
+        await WaitFor(() => trimmer.Trims == 4);
+        var work = state.BeginWork();
+        await Task.Delay(500);
+        Assert.Equal(4, trimmer.Trims);
+        work.Dispose();
+        await WaitFor(() => trimmer.Trims == 7);
     }
 
     [Fact]

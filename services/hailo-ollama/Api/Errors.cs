@@ -35,7 +35,7 @@ public sealed class OllamaErrorWriter : IErrorWriter
 internal static class Err
 {
     public static ApiException Bad(string message, string? param = null, string code = "invalid_request") => new(400, code, message) { Param = param };
-    public static ApiException NotFound(string model) => new(404, "model_not_found", $"model '{model}' not found") { Param = "model" };
+    public static ApiException NotFound(string model) => new(404, "model_not_found", $"model '{Hailo.Core.ClientText.Quote(model)}' not found") { Param = "model" };
 
     public static ApiException From(Hailo.GenAI.GenAiException e) =>
         new(e.Status, e.Status switch { 503 => "unavailable", 400 => "invalid_request", 404 => "model_not_found", _ => "internal_error" }, e.Message)

@@ -23,7 +23,7 @@ internal sealed class ManageApi(OllamaEngine engine, NativeApi native, IHttpClie
         var stream = r.Bool("stream") ?? true;
         var manifest = OllamaModels.Find(name, Registry.Backend)
                        ?? throw new ApiException(404, "model_not_found",
-                           $"model '{name}' is not in this service's catalog for the {Registry.Backend} backend (known: {string.Join(", ", OllamaModels.Catalog.Where(m => m.Backend == Registry.Backend).Select(OllamaModels.OllamaName))}); import other GGUFs with /api/create") { Param = "model" };
+                           $"model '{Hailo.Core.ClientText.Quote(name)}' is not in this service's catalog for the {Registry.Backend} backend (known: {string.Join(", ", OllamaModels.Catalog.Where(m => m.Backend == Registry.Backend).Select(OllamaModels.OllamaName))}); import other GGUFs with /api/create") { Param = "model" };
         if (stream)
         {
             ctx.Response.ContentType = "application/x-ndjson";
@@ -135,7 +135,7 @@ internal sealed class ManageApi(OllamaEngine engine, NativeApi native, IHttpClie
     {
         var d = digest.StartsWith("sha256:", StringComparison.Ordinal) ? digest[7..] : digest.StartsWith("sha256-", StringComparison.Ordinal) ? digest[7..] : null;
         if (d is null || d.Length != 64 || !d.All(char.IsAsciiHexDigit))
-            throw Err.Bad($"'{digest}' is not a digest (sha256:<64 hex digits>)", "digest");
+            throw Err.Bad($"'{Hailo.Core.ClientText.Quote(digest)}' is not a digest (sha256:<64 hex digits>)", "digest");
         return d.ToLowerInvariant();
     }
 
@@ -221,7 +221,7 @@ internal sealed class ManageApi(OllamaEngine engine, NativeApi native, IHttpClie
             }
             else
             {
-                if (!ModelName.TryNormalise(from, out var fromName)) throw Err.Bad($"'{from}' is not a model name", "from");
+                if (!ModelName.TryNormalise(from, out var fromName)) throw Err.Bad($"'{Hailo.Core.ClientText.Quote(from)}' is not a model name", "from");
                 baseModel = native.Resolve(fromName);
             }
         }

@@ -24,7 +24,7 @@ internal sealed class NativeApi(OllamaEngine engine, Func<string, string> pullCo
         var hint = catalog is not null
             ? $"; pull it first (POST /api/pull {{\"model\":\"{name}\"}} or: {pullCommand(catalog.Name)})"
             : "; pull it first or create it from a GGUF (POST /api/create)";
-        throw new ApiException(404, "model_not_found", $"model '{name}' not found{hint}") { Param = "model" };
+        throw new ApiException(404, "model_not_found", $"model '{Hailo.Core.ClientText.Quote(name)}' not found{hint}") { Param = "model" };
     }
 
     // ---------------------------------------------------------------- listing
@@ -332,7 +332,7 @@ internal sealed class NativeApi(OllamaEngine engine, Func<string, string> pullCo
             JsonValueKind.Undefined or JsonValueKind.Null => null,
             JsonValueKind.String when f.GetString() is "" => null,
             JsonValueKind.String when f.GetString() == "json" => JsonGrammar.AnyObject(),
-            JsonValueKind.String => throw Err.Bad($"'{param}' must be \"json\" or a JSON schema object, got \"{f.GetString()}\"", param),
+            JsonValueKind.String => throw Err.Bad($"'{param}' must be \"json\" or a JSON schema object, got \"{Hailo.Core.ClientText.Quote(f.GetString())}\"", param),
             JsonValueKind.Object => JsonGrammar.FromSchema(f),
             _ => throw Err.Bad($"'{param}' must be \"json\" or a JSON schema object", param),
         };
@@ -375,7 +375,7 @@ internal sealed class NativeApi(OllamaEngine engine, Func<string, string> pullCo
             if (m.ValueKind != JsonValueKind.Object) throw Err.Bad($"messages[{i}] must be an object", "messages");
             var role = m.Str("role") ?? throw Err.Bad($"messages[{i}].role is required", "messages");
             if (role is not ("system" or "user" or "assistant" or "tool"))
-                throw Err.Bad($"messages[{i}].role must be system, user, assistant or tool; got '{role}'", "messages");
+                throw Err.Bad($"messages[{i}].role must be system, user, assistant or tool; got '{Hailo.Core.ClientText.Quote(role)}'", "messages");
             CheckImages(m, "images", model);
             var content = m.Str("content") ?? "";
             List<ToolCall>? calls = null;

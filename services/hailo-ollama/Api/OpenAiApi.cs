@@ -56,7 +56,7 @@ internal sealed class OpenAiApi(OllamaEngine engine, NativeApi native)
             if (m.ValueKind != JsonValueKind.Object) throw Bad($"messages[{i}] must be an object", "messages");
             var role = m.Str("role") ?? throw Bad($"messages[{i}].role is required", "messages");
             if (role == "developer") role = "system";
-            if (role is not ("system" or "user" or "assistant" or "tool")) throw Bad($"messages[{i}].role '{role}' is not supported", "messages");
+            if (role is not ("system" or "user" or "assistant" or "tool")) throw Bad($"messages[{i}].role '{Hailo.Core.ClientText.Quote(role)}' is not supported", "messages");
             var content = Content(m, i, model);
             List<ToolCall>? calls = null;
             if (m.TryGetProperty("tool_calls", out var tc) && tc.ValueKind is not (JsonValueKind.Array or JsonValueKind.Null))
@@ -92,7 +92,7 @@ internal sealed class OpenAiApi(OllamaEngine engine, NativeApi native)
                     => NativeApi.FormatGrammar(schema, model, "response_format"),
                 "json_schema" => throw Bad("response_format.json_schema.schema is required", "response_format"),
                 "text" or null => null,
-                _ => throw Bad($"response_format.type '{type}' is not supported (text, json_object, json_schema)", "response_format"),
+                _ => throw Bad($"response_format.type '{Hailo.Core.ClientText.Quote(type)}' is not supported (text, json_object, json_schema)", "response_format"),
             };
         }
         if (model.System is not null && turns[0].Role != "system") turns.Insert(0, new ChatTurn("system", model.System));
@@ -112,7 +112,7 @@ internal sealed class OpenAiApi(OllamaEngine engine, NativeApi native)
             if (type == "text") sb.Append(part.Str("text"));
             else if (type is "image_url" or "input_image" or "image")
                 throw Bad($"model '{model.Name}' does not support images: it is a text-only model. Send images to a vision model (hailo-vision, port 11435)", "messages");
-            else throw Bad($"messages[{i}].content has a part of unsupported type '{type}'", "messages");
+            else throw Bad($"messages[{i}].content has a part of unsupported type '{Hailo.Core.ClientText.Quote(type)}'", "messages");
         }
         return sb.ToString();
     }
@@ -144,8 +144,8 @@ internal sealed class OpenAiApi(OllamaEngine engine, NativeApi native)
 
     public Task ModelAsync(HttpContext http, string id)
     {
-        if (!ModelName.TryNormalise(id, out var name)) throw new ApiException(404, "model_not_found", $"model '{id}' not found") { Param = "model" };
-        var m = engine.Registry.Find(name) ?? throw new ApiException(404, "model_not_found", $"model '{id}' not found") { Param = "model" };
+        if (!ModelName.TryNormalise(id, out var name)) throw new ApiException(404, "model_not_found", $"model '{Hailo.Core.ClientText.Quote(id)}' not found") { Param = "model" };
+        var m = engine.Registry.Find(name) ?? throw new ApiException(404, "model_not_found", $"model '{Hailo.Core.ClientText.Quote(id)}' not found") { Param = "model" };
         return JsonOut.SingleAsync(http.Response, Model(m), OpenAiJson.Default.OpenAiModel, http.RequestAborted);
     }
 

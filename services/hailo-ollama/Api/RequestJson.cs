@@ -84,7 +84,7 @@ internal static class RequestJson
         var raw = o.Str(field);
         if (string.IsNullOrWhiteSpace(raw) && field == "model") raw = o.Str("name"); // older clients send "name"
         if (string.IsNullOrWhiteSpace(raw)) throw Err.Bad($"'{field}' is required", field);
-        if (!ModelName.TryNormalise(raw, out var name)) throw Err.Bad($"'{raw}' is not a valid model name (name or name:tag)", field);
+        if (!ModelName.TryNormalise(raw, out var name)) throw Err.Bad($"'{Hailo.Core.ClientText.Quote(raw)}' is not a valid model name (name or name:tag)", field);
         return name;
     }
 

@@ -6,14 +6,14 @@ namespace Hailo.Hosting.Http;
 /// A request that cannot be served, with the HTTP status and a stable machine-readable code.
 /// Thrown anywhere below an endpoint; the error middleware writes it in the API family's own shape.
 /// </summary>
-public class ApiException(int status, string code, string message, Exception? inner = null) : Exception(message, inner)
+public class ApiException(int status, string code, string message, Exception? inner = null) : Exception(ClientText.Cap(message), inner)
 {
     public int Status { get; } = status;
     public string Code { get; } = code;
     /// <summary>Seconds for a Retry-After header (503 and 429).</summary>
     public int? RetryAfterSeconds { get; init; }
-    /// <summary>Name of the request field at fault, when there is one.</summary>
-    public string? Param { get; init; }
+    /// <summary>Name of the request field at fault, when there is one (a client's field name is quoted, not repeated whole).</summary>
+    public string? Param { get; init => field = value is null ? null : ClientText.Quote(value); }
 
     public static ApiException BadRequest(string code, string message, string? param = null) => new(400, code, message) { Param = param };
     /// <summary>

@@ -1,3 +1,4 @@
+using Hailo.Core;
 using System.Net;
 using System.Net.NetworkInformation;
 using System.Net.Sockets;
@@ -166,13 +167,13 @@ internal sealed class BrowserPolicyMiddleware(RequestDelegate next, BrowserGuard
         var request = context.Request;
         if (!guard.HostAllowed(request.Host.HasValue ? request.Host.Host : ""))
             throw new ApiException(403, "forbidden_host",
-                $"Host '{request.Host}' does not name this service; use localhost or one of this machine's names or addresses, or add the name to server.allowed_hosts");
+                $"Host '{ClientText.Quote(request.Host.ToString())}' does not name this service; use localhost or one of this machine's names or addresses, or add the name to server.allowed_hosts");
 
         var origin = request.Headers.Origin.ToString();
         if (origin.Length == 0 || IsSameOrigin(origin, request)) return next(context);
         if (!guard.OriginAllowed(origin))
             throw new ApiException(403, "forbidden_origin",
-                $"web pages from '{origin}' may not call this service; add the origin to server.allowed_origins to allow them");
+                $"web pages from '{ClientText.Quote(origin)}' may not call this service; add the origin to server.allowed_origins to allow them");
 
         if (HttpMethods.IsOptions(request.Method) && request.Headers.ContainsKey(HeaderNames.AccessControlRequestMethod))
         {

@@ -1,3 +1,4 @@
+using Hailo.Core;
 using Microsoft.AspNetCore.Http;
 
 namespace Hailo.Hosting.Http;
@@ -69,7 +70,7 @@ public static class ImageInput
                 return FromBase64(text[0], name);
         var got = form.Files.Select(f => f.Name).Concat(form.Keys).Distinct().ToArray();
         throw ApiException.BadRequest("missing_image",
-            $"no image in the form: send it as the file field '{fields[0]}'{(got.Length > 0 ? $" (got fields: {string.Join(", ", got)})" : "")}", fields[0]);
+            $"no image in the form: send it as the file field '{fields[0]}'{(got.Length > 0 ? $" (got fields: {ClientText.List(got)})" : "")}", fields[0]);
     }
 
     /// <summary>Reads a whole raw body (image/* uploads).</summary>

@@ -1,3 +1,4 @@
+using Hailo.Core;
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization.Metadata;
@@ -47,7 +48,7 @@ public static class ImageRequest
             foreach (var key in form.Keys.Concat(form.Files.Select(f => f.Name)))
                 if (Array.IndexOf(format.ImageFields, key) < 0 && Array.IndexOf(format.Options, key) < 0)
                     throw ApiException.BadRequest("unknown_field",
-                        $"unknown form field '{key}'; accepted: {string.Join(", ", format.ImageFields.Concat(format.Options))}", key);
+                        $"unknown form field '{ClientText.Quote(key)}'; accepted: {string.Join(", ", format.ImageFields.Concat(format.Options))}", key);
             var image = await ImageInput.FromFormAsync(form, format.ImageFields, ct).ConfigureAwait(false);
             return (image, format.FromFields(new RequestFields(k => form.TryGetValue(k, out var v) ? v.ToString() : null)));
         }
@@ -55,7 +56,7 @@ public static class ImageRequest
         var raw = await ImageInput.FromBodyAsync(request, ct).ConfigureAwait(false);
         foreach (var key in request.Query.Keys)
             if (Array.IndexOf(format.Options, key) < 0)
-                throw ApiException.BadRequest("unknown_field", $"unknown query parameter '{key}'; accepted: {string.Join(", ", format.Options)}", key);
+                throw ApiException.BadRequest("unknown_field", $"unknown query parameter '{ClientText.Quote(key)}'; accepted: {string.Join(", ", format.Options)}", key);
         return (raw, format.FromFields(new RequestFields(k => request.Query.TryGetValue(k, out var v) ? v.ToString() : null)));
     }
 }
@@ -71,7 +72,7 @@ public readonly struct RequestFields(Func<string, string?> get)
         var v = Text(name);
         if (v is null) return null;
         return double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && double.IsFinite(d)
-            ? d : throw ApiException.BadRequest("invalid_parameter", $"'{name}' must be a number, got '{v}'", name);
+            ? d : throw ApiException.BadRequest("invalid_parameter", $"'{name}' must be a number, got '{ClientText.Quote(v)}'", name);
     }
 
     public int? Integer(string name)
@@ -79,7 +80,7 @@ public readonly struct RequestFields(Func<string, string?> get)
         var v = Text(name);
         if (v is null) return null;
         return int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out var i)
-            ? i : throw ApiException.BadRequest("invalid_parameter", $"'{name}' must be an integer, got '{v}'", name);
+            ? i : throw ApiException.BadRequest("invalid_parameter", $"'{name}' must be an integer, got '{ClientText.Quote(v)}'", name);
     }
 
     public bool? Flag(string name)
@@ -89,7 +90,7 @@ public readonly struct RequestFields(Func<string, string?> get)
         {
             "true" or "1" or "yes" or "on" => true,
             "false" or "0" or "no" or "off" => false,
-            _ => throw ApiException.BadRequest("invalid_parameter", $"'{name}' must be true or false, got '{v}'", name),
+            _ => throw ApiException.BadRequest("invalid_parameter", $"'{name}' must be true or false, got '{ClientText.Quote(v)}'", name),
         };
     }
 }

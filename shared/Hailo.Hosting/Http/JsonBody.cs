@@ -1,3 +1,4 @@
+using Hailo.Core;
 using System.Buffers;
 using System.Text;
 using System.Text.Json;
@@ -103,7 +104,7 @@ public static class JsonBody
         // The shape fits but a converter refused a value (an out-of-range number, an unknown enum name, ...).
         var path = FieldPath(e.Path);
         return path.Length > 0
-            ? ($"field '{path}' has a value this endpoint cannot use", path)
+            ? ($"field '{ClientText.Quote(path)}' has a value this endpoint cannot use", path)
             : ("the body does not fit this endpoint; see /openapi/v1.json", null);
     }
 
@@ -163,7 +164,7 @@ public static class JsonBody
                     if (prop is null)
                     {
                         if (allowUnknown) continue;
-                        return ($"unknown field '{at}'{Accepted(type)}", at);
+                        return ($"unknown field '{ClientText.Quote(at)}'{Accepted(type)}", at);
                     }
                     if (Info(type.Options, prop.PropertyType) is { } propType && Check(member.Value, propType, at) is { } problem) return problem;
                 }
@@ -244,7 +245,7 @@ public static class JsonBody
         };
         return path.Length == 0
             ? ($"the body must be a JSON object, not {got}", null)
-            : ($"field '{path}' must be {expected ?? "something else"}, not {got}", path);
+            : ($"field '{ClientText.Quote(path)}' must be {expected ?? "something else"}, not {got}", path);
     }
 
     private static string Join(string path, string name) => path.Length == 0 ? name : $"{path}.{name}";

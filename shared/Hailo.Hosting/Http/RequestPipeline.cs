@@ -87,7 +87,7 @@ internal sealed class ErrorAndMetricsMiddleware(RequestDelegate next, IErrorWrit
         404 => new ApiException(404, "not_found", $"no endpoint {context.Request.Path}; see /openapi/v1.json"),
         405 => new ApiException(405, "method_not_allowed", $"{context.Request.Method} is not allowed on {context.Request.Path}"),
         413 => TooLarge(context),
-        415 => new ApiException(415, "unsupported_media_type", $"content type '{context.Request.ContentType}' is not accepted here"),
+        415 => new ApiException(415, "unsupported_media_type", $"content type '{ClientText.Quote(context.Request.ContentType)}' is not accepted here"),
         var s when s < 500 => new ApiException(s, "bad_request", "the request could not be understood"),
         var s => new ApiException(s, "internal_error", "the service failed to handle this request"),
     };
@@ -113,7 +113,7 @@ internal sealed class RequestPolicyMiddleware(RequestDelegate next, HostPolicy p
         // Routing answers a content type no endpoint accepts with its own 415 endpoint; say what is accepted.
         if (endpoint.DisplayName == "415 HTTP Unsupported Media Type")
             throw new ApiException(415, "unsupported_media_type",
-                $"content type '{context.Request.ContentType ?? "(none)"}' is not accepted here; send one of: {string.Join(", ", AcceptedAt(path))}");
+                $"content type '{ClientText.Quote(context.Request.ContentType ?? "(none)")}' is not accepted here; send one of: {string.Join(", ", AcceptedAt(path))}");
 
         var limit = endpoint.Metadata.GetMetadata<BodyLimitMetadata>() is { } m ? m.Bytes ?? policy.DefaultBodyLimit : policy.SmallBodyLimit;
         context.Items[LimitKey] = limit;
@@ -127,13 +127,13 @@ internal sealed class RequestPolicyMiddleware(RequestDelegate next, HostPolicy p
             var accepted = endpoint.Metadata.GetOrderedMetadata<IAcceptsMetadata>().SelectMany(a => a.ContentTypes).Distinct().ToArray();
             if (accepted.Length > 0 && !Matches(context.Request.ContentType, accepted))
                 throw new ApiException(415, "unsupported_media_type",
-                    $"content type '{context.Request.ContentType ?? "(none)"}' is not accepted here; send one of: {string.Join(", ", accepted)}");
+                    $"content type '{ClientText.Quote(context.Request.ContentType ?? "(none)")}' is not accepted here; send one of: {string.Join(", ", accepted)}");
             // A body the endpoint reads as JSON must say so: text/plain, form-encoded and unlabelled bodies are what a
             // web page may send anywhere without a CORS preflight.
             if (accepted.Length == 0 && !IsJson(context.Request.ContentType)
                 && !(policy.JsonUnderAnyContentType && context.Request.Headers.Origin.Count == 0))
                 throw new ApiException(415, "unsupported_media_type",
-                    $"content type '{context.Request.ContentType ?? "(none)"}' is not accepted here; send the body as application/json");
+                    $"content type '{ClientText.Quote(context.Request.ContentType ?? "(none)")}' is not accepted here; send the body as application/json");
         }
         return next(context);
     }
