@@ -55,7 +55,7 @@ help:
 	@echo "make publish-all every service for both architectures"
 	@echo "make bench       benchmarks and the load test; figures go into each service's README"
 	@echo "make fuzz        long fuzzing (FUZZ_SECONDS=600 per family; FUZZ_FAMILY=, FUZZ_SEED=, FUZZ_REPLAY=file.req)"
-	@echo "make soak        memory: RSS after SOAK_REQUESTS=500 requests against RSS after the model loaded, per service (SOAK_AOT=1: the AOT binaries)"
+	@echo "make soak        memory: RSS after SOAK_REQUESTS=500 requests against RSS after the model loaded, per service (SOAK_AOT=1: the AOT binaries; SOAK_SETTLE=1: after the idle follow-up passes)"
 	@echo "make deb [SERVICE=hailo-ocr] [ARCH=amd64|arm64]   .debs (with hailo-common) into build/deb"
 	@echo "make apt-repo    every package of both architectures as an apt repository in build/apt-repo"
 	@echo "make clean       remove build outputs (keeps build/models)"
@@ -124,12 +124,13 @@ test-fuzz: need-dotnet need-models
 
 # RSS after SOAK_REQUESTS well-formed requests ≤ 1.3 × RSS right after the model loaded, per service, both measured
 # with the service idle (it gives memory back 2 s after its last request). SOAK_AOT=1 measures the Native AOT binaries
-# in build/publish (what the packages ship; make publish-all first) instead of the JIT build.
+# in build/publish (what the packages ship; make publish-all first) instead of the JIT build. SOAK_SETTLE=1 takes both
+# measures after the idle follow-up passes too (about 100 s each): what stays once the shared array pool let go.
 SOAK_REQUESTS ?= 500
 soak: need-dotnet build models
 	@aot=(); if [ "$(SOAK_AOT)" = 1 ]; then for s in $(SERVICES); do \
 	  aot+=("AOT_BINARY_$$(echo $$s | tr a-z- A-Z_)=$(PUBLISH)/$$s/linux-x64/$$s"); done; fi; \
-	env "$${aot[@]}" $(FUZZ) memory --requests $(SOAK_REQUESTS) $(if $(FUZZ_FAMILY),--family $(FUZZ_FAMILY),)
+	env "$${aot[@]}" SOAK_SETTLE=$(SOAK_SETTLE) $(FUZZ) memory --requests $(SOAK_REQUESTS) $(if $(FUZZ_FAMILY),--family $(FUZZ_FAMILY),)
 
 publish: need-dotnet
 	@test -n "$(SERVICE)" || { echo "name a service: make publish SERVICE=hailo-ocr RID=$(RID)"; exit 2; }

@@ -69,7 +69,7 @@ public sealed class LoadBench(string repo, Family family, int clients = 50, doub
             report.Note($"3 s after the load: {MemoryCheck.Breakdown(target.Process.Pid)}; {heapIdle}");
             // The idle passes that follow (Hailo.Hosting.IdleTrimmer.FollowUps) let the shared array pool drop what
             // the burst rented: measure once they have run.
-            var settle = Hailo.Hosting.IdleTrimmer.Delay + Hailo.Hosting.IdleTrimmer.FollowUps.Aggregate(TimeSpan.Zero, (a, b) => a + b) + TimeSpan.FromSeconds(2);
+            var settle = IdleTrimmerSchedule.Settled;
             await Task.Delay(settle - TimeSpan.FromSeconds(3));
             var rssSettled = MemoryCheck.Rss(target.Process.Pid);
             report.Add($"RSS idle {settle.TotalSeconds:0} s after the load (after the follow-up passes)", $"{rssSettled / 1048576.0:0.0} MiB ({(double)rssSettled / rssLoaded:0.00}×)", "≤ 1.3×", rssSettled <= 1.3 * rssLoaded);

@@ -11,6 +11,14 @@ public static class MemoryCheck
 {
     public const double Bound = 1.3;
 
+    /// <summary>
+    /// How long the service is left idle before each measure: 3 s (its first idle pass, 2 s after the last request),
+    /// or with SOAK_SETTLE=1 until its follow-up passes have run too (the shared array pool's buffers dropped).
+    /// </summary>
+    public static TimeSpan Idle { get; } = Environment.GetEnvironmentVariable("SOAK_SETTLE") == "1"
+        ? IdleTrimmerSchedule.Settled
+        : TimeSpan.FromSeconds(3);
+
     public static async Task<(long Loaded, long After, List<string> Failures)> RunAsync(Family family, int requests)
     {
         var failures = new List<string>();
@@ -19,8 +27,9 @@ public static class MemoryCheck
         {
             var models = family.PrepareModels(scratch);
             await using var target = await Target.StartAsync(family, models);
-            // Idle after start-up, the service has given back what loading left (Hailo.Hosting.IdleTrimmer, 2 s).
-            await Task.Delay(3000);
+            // Idle after start-up, the service has given back what loading left (Hailo.Hosting.IdleTrimmer, 2 s;
+            // SOAK_SETTLE=1: also after its follow-up passes, both measures).
+            await Task.Delay(Idle);
             var loaded = Rss(target.Process.Pid);
             Console.WriteLine($"    after load: {Breakdown(target.Process.Pid)}, {await target.ManagedHeapAsync()}");
             var known = KnownIssues.Load(KnownIssues.DefaultFile);
@@ -35,7 +44,7 @@ public static class MemoryCheck
             Console.WriteLine($"    right after request {requests}: {Breakdown(target.Process.Pid)}");
             // As after the load, the service is measured idle: 2 s after its last request it gives memory back
             // (Hailo.Hosting.IdleTrimmer); wait for that.
-            await Task.Delay(3000);
+            await Task.Delay(Idle);
             Console.WriteLine($"    idle after {requests}: {Breakdown(target.Process.Pid)}, {await target.ManagedHeapAsync()}");
             var after = Rss(target.Process.Pid);
             if (Environment.GetEnvironmentVariable("FUZZ_SMAPS") == "1") Console.WriteLine(TopMappings(target.Process.Pid));
@@ -81,4 +90,11 @@ public static class MemoryCheck
                 return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) * 1024;
         return 0;
     }
+}
+
+/// <summary>When a service's idle passes (<see cref="Hailo.Hosting.IdleTrimmer"/>: the first, then its follow-ups) are done.</summary>
+public static class IdleTrimmerSchedule
+{
+    public static TimeSpan Settled { get; } = Hailo.Hosting.IdleTrimmer.Delay
+        + Hailo.Hosting.IdleTrimmer.FollowUps.Aggregate(TimeSpan.Zero, (a, b) => a + b) + TimeSpan.FromSeconds(2);
 }
