@@ -7,7 +7,8 @@ namespace Hailo.Audio.Encoding;
 /// AAC-LC in ADTS frames through an ffmpeg subprocess (there is no AAC encoder library to load without ffmpeg): the
 /// samples go to its stdin as 16-bit little-endian mono, and a pump copies its stdout to the output as ffmpeg makes
 /// it (each packet flushed). ffmpeg is killed when a write or the completion is cancelled and when the encoder is
-/// disposed before completing.
+/// disposed before completing. ADTS has no field for the encoder's priming (1024 samples) or the last frame's padding,
+/// so decoders play those as silence, as with any raw AAC stream.
 /// </summary>
 internal sealed class AacEncoder : EncoderBase
 {
@@ -45,6 +46,8 @@ internal sealed class AacEncoder : EncoderBase
         [
             "-hide_banner", "-loglevel", "error", "-nostats",
             "-protocol_whitelist", "pipe",
+            // Raw input needs no probing; without these ffmpeg would wait for seconds of audio before encoding any.
+            "-probesize", "32", "-analyzeduration", "0",
             "-f", "s16le", "-ar", inputRate.ToString(CultureInfo.InvariantCulture), "-ac", "1", "-i", "pipe:0",
             "-vn", "-c:a", "aac", "-b:a", Math.Clamp(options.Bitrate ?? 64000, 8000, 320000).ToString(CultureInfo.InvariantCulture),
             "-ar", outputRate.ToString(CultureInfo.InvariantCulture), "-threads", "1",
