@@ -136,7 +136,7 @@ public sealed class EncoderTests
     public static TheoryData<AudioFormat, string> Packages => new()
     {
         { AudioFormat.Mp3, "libmp3lame0" },
-        { AudioFormat.Flac, "libflac12" },
+        { AudioFormat.Flac, FlacApi.Package() },
         { AudioFormat.Opus, "libopus0" },
         { AudioFormat.Aac, "ffmpeg" },
     };
@@ -162,6 +162,25 @@ public sealed class EncoderTests
         // The default library is still there for everyone else.
         Assert.Null(AudioEncoders.Unavailable(format));
         await using var encoder = AudioEncoders.Create(format, Rate, new MemoryStream());
+    }
+
+    [Fact]
+    public void The_flac_package_named_follows_the_debian_release()
+    {
+        var dir = Directory.CreateTempSubdirectory("hailo-os-release-");
+        try
+        {
+            var file = Path.Combine(dir.FullName, "os-release");
+            File.WriteAllText(file, "PRETTY_NAME=\"Debian GNU/Linux 13 (trixie)\"\nVERSION_ID=\"13\"\n");
+            Assert.Equal("libflac14", FlacApi.Package(file));
+            File.WriteAllText(file, "ID=debian\nVERSION_ID=\"12\"\n");
+            Assert.Equal("libflac12", FlacApi.Package(file));
+            Assert.Equal("libflac12", FlacApi.Package(Path.Combine(dir.FullName, "absent")));
+        }
+        finally
+        {
+            dir.Delete(true);
+        }
     }
 
     [Fact]

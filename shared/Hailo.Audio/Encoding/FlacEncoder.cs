@@ -10,7 +10,25 @@ internal sealed unsafe class FlacApi
 
     // Debian 12 ships libFLAC.so.12 (libflac12), Debian 13 libFLAC.so.14 (libflac14); the calls used here are the same.
     public static (FlacApi? Api, string? Reason) Get(string? name) =>
-        EncoderLibrary.Bind(s_cache, name, ["libFLAC.so.12", "libFLAC.so.14"], "flac", "libflac12", (_, e) => new FlacApi(e));
+        EncoderLibrary.Bind(s_cache, name, ["libFLAC.so.12", "libFLAC.so.14"], "flac", Package(), (_, e) => new FlacApi(e));
+
+    /// <summary>The package to name: libflac12 on Debian 12 (Bookworm), libflac14 on later releases.</summary>
+    internal static string Package(string osRelease = "/etc/os-release")
+    {
+        try
+        {
+            foreach (var line in File.ReadLines(osRelease))
+                if (line.StartsWith("VERSION_ID=", StringComparison.Ordinal))
+                    return int.TryParse(line["VERSION_ID=".Length..].Trim('"'), out var version) && version >= 13 ? "libflac14" : "libflac12";
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+        return "libflac12";
+    }
 
     public readonly delegate* unmanaged<IntPtr> New;
     public readonly delegate* unmanaged<IntPtr, uint, int> SetChannels;
