@@ -116,10 +116,17 @@ internal sealed class ForwardOnlyStream : Stream
     // Like Kestrel's response body: synchronous writes are refused.
     public override void Write(byte[] buffer, int offset, int count) => throw new InvalidOperationException("synchronous write");
 
+    /// <summary>Writes fail once this many bytes were written (like a response whose client disconnected).</summary>
+    public long FailAfter { get; init; } = long.MaxValue;
+
     public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
-        lock (_inner) _inner.Write(buffer.Span);
+        lock (_inner)
+        {
+            if (_inner.Length >= FailAfter) throw new IOException("the client went away");
+            _inner.Write(buffer.Span);
+        }
         return default;
     }
 

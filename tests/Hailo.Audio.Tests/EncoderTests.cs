@@ -121,6 +121,23 @@ public sealed class EncoderTests
         }
     }
 
+    [Theory]
+    [MemberData(nameof(Formats))]
+    public async Task An_output_that_fails_fails_the_writes_instead_of_hanging(AudioFormat format, string codec, int rate)
+    {
+        _ = (codec, rate);
+        var output = new ForwardOnlyStream { FailAfter = 100 };
+        await using var encoder = AudioEncoders.Create(format, Rate, output);
+        var write = Task.Run(async () =>
+        {
+            // A minute of audio, a second at a time, as a long text would be synthesised.
+            for (var i = 0; i < 60; i++) await encoder.WriteAsync(Tone(seconds: 1));
+            await encoder.CompleteAsync();
+        });
+        var failure = await Assert.ThrowsAnyAsync<IOException>(() => write.WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Equal("the client went away", failure.Message);
+    }
+
     [Fact]
     public async Task Disposing_before_completion_stops_ffmpeg()
     {

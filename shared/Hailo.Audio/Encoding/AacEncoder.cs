@@ -27,6 +27,9 @@ internal sealed class AacEncoder : EncoderBase
         _stdin = process.StandardInput.BaseStream;
         _stderr = process.StandardError.ReadToEndAsync();
         _pump = PumpAsync(process.StandardOutput.BaseStream, output, _stop.Token);
+        // An output that fails (a client gone) stops ffmpeg, so a write waiting on its stdin ends too.
+        _pump.ContinueWith(_ => Kill(), CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously,
+            TaskScheduler.Default);
     }
 
     /// <summary>The ffmpeg process, for tests.</summary>
@@ -79,7 +82,13 @@ internal sealed class AacEncoder : EncoderBase
     private void Kill()
     {
         try { _process.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
-        _stop.Cancel();
+        try { _stop.Cancel(); } catch (ObjectDisposedException) { }
+    }
+
+    /// <summary>The output's own failure, when that is why ffmpeg stopped.</summary>
+    private void ThrowIfOutputFailed()
+    {
+        if (_pump.IsFaulted) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(_pump.Exception!.InnerException!).Throw();
     }
 
     private async Task<Exception> FailedAsync(string what)
@@ -93,6 +102,7 @@ internal sealed class AacEncoder : EncoderBase
 
     protected override async ValueTask EncodeAsync(ReadOnlyMemory<float> samples, CancellationToken cancellationToken)
     {
+        ThrowIfOutputFailed();
         if (samples.IsEmpty) return;
         if (_buffer.Length < samples.Length * 2) _buffer = new byte[samples.Length * 2];
         ToInt16LittleEndian(samples.Span, _buffer);
@@ -104,6 +114,7 @@ internal sealed class AacEncoder : EncoderBase
         }
         catch (IOException) when (!cancellationToken.IsCancellationRequested)
         {
+            ThrowIfOutputFailed();
             throw await FailedAsync("it stopped reading");
         }
         catch (Exception e) when (e is IOException or ObjectDisposedException && cancellationToken.IsCancellationRequested)
