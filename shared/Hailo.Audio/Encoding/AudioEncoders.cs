@@ -38,7 +38,9 @@ public sealed record AudioEncoderOptions
 
 /// <summary>
 /// Encodes mono float audio as it arrives, writing each piece to the output as soon as the format allows (a sentence
-/// of synthesised speech can be sent before the next one is made).
+/// of synthesised speech can be sent before the next one is made). One caller at a time: writes, then one completion,
+/// then disposal (which also ends an encoder that was not completed). A write or completion that fails or is
+/// cancelled leaves the encoder refusing more audio; the output then holds an unfinished stream.
 /// </summary>
 public interface IAudioEncoder : IAsyncDisposable
 {
