@@ -34,6 +34,15 @@ dotnet_route_command() {
   esac
 }
 
+# Debian's package of libFLAC (the flac speech encoder loads it by soname): flac_package OS_VERSION_ID
+#   -> libflac12 on Debian 12 (libFLAC.so.12), libflac14 from Debian 13 on (libFLAC.so.14)
+flac_package() {
+  case $1 in
+    12) echo libflac12 ;;
+    *) echo libflac14 ;;
+  esac
+}
+
 # The newest installed SDK's major version ("" without dotnet): sdk_major < "$(dotnet --list-sdks)"
 sdk_major() {
   sed -n 's/^\([0-9][0-9]*\)\..*/\1/p' | sort -n | tail -1

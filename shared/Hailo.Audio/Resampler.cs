@@ -3,9 +3,9 @@ using System.Runtime.InteropServices;
 namespace Hailo.Audio;
 
 /// <summary>
-/// Mono audio pushed in blocks at one rate, appended to a <see cref="PcmQueue"/> at <see cref="AudioDecoder.TargetRate"/>
-/// with libsoxr's HQ recipe as it comes, for an <see cref="AudioStream"/> to hand on. At the target rate the blocks
-/// are only appended.
+/// Mono audio pushed in blocks at one rate, appended to a <see cref="PcmQueue"/> at another (by default
+/// <see cref="AudioDecoder.TargetRate"/>) with libsoxr's HQ recipe as it comes, for an <see cref="AudioStream"/> or an
+/// encoder to hand on. At the target rate the blocks are only appended.
 /// </summary>
 public sealed unsafe class Resampler : IDisposable
 {
@@ -18,12 +18,19 @@ public sealed unsafe class Resampler : IDisposable
 
     /// <param name="fromRate">Rate of the pushed samples.</param>
     /// <param name="output">Where the 16 kHz samples go.</param>
-    public Resampler(int fromRate, PcmQueue output, PcmMeter? meter = null)
+    public Resampler(int fromRate, PcmQueue output, PcmMeter? meter = null) : this(fromRate, AudioDecoder.TargetRate, output, meter)
     {
-        _ratio = AudioDecoder.TargetRate / (double)fromRate;
+    }
+
+    /// <param name="fromRate">Rate of the pushed samples.</param>
+    /// <param name="toRate">Rate of the samples appended to <paramref name="output"/>.</param>
+    /// <param name="output">Where the resampled samples go.</param>
+    public Resampler(int fromRate, int toRate, PcmQueue output, PcmMeter? meter = null)
+    {
+        _ratio = toRate / (double)fromRate;
         _output = output;
         _meter = meter;
-        if (fromRate == AudioDecoder.TargetRate)
+        if (fromRate == toRate)
         {
             _chunk = [];
             return;
@@ -32,7 +39,7 @@ public sealed unsafe class Resampler : IDisposable
         NativeAudio.EnsureAvailable();
         var quality = SoxrApi.soxr_quality_spec(SoxrApi.RecipeHq, 0);
         byte* error = null;
-        _soxr = SoxrApi.soxr_create(fromRate, AudioDecoder.TargetRate, 1, &error, null, &quality, null);
+        _soxr = SoxrApi.soxr_create(fromRate, toRate, 1, &error, null, &quality, null);
         if (_soxr == IntPtr.Zero || error != null)
             throw new InvalidOperationException("libsoxr: " + (error != null ? Marshal.PtrToStringUTF8((IntPtr)error) : "soxr_create failed"));
     }
@@ -70,7 +77,7 @@ public sealed unsafe class Resampler : IDisposable
         }
     }
 
-    /// <summary>Drains the filter's tail into the output (the whole output no longer than the input's length at 16 kHz).</summary>
+    /// <summary>Drains the filter's tail into the output (the whole output no longer than the input's length at the output rate).</summary>
     public void Finish()
     {
         if (_soxr == IntPtr.Zero) return;

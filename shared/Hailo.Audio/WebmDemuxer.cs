@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Text;
 
 namespace Hailo.Audio;
 
@@ -73,7 +72,7 @@ public static class WebmDemuxer
         {
             var e = Header(data, ref pos, headerEnd);
             var end = End(e, pos, headerEnd);
-            if (e.Id == DocTypeId) docType = Encoding.ASCII.GetString(data[pos..end]).TrimEnd('\0');
+            if (e.Id == DocTypeId) docType = System.Text.Encoding.ASCII.GetString(data[pos..end]).TrimEnd('\0');
             pos = end;
         }
         if (docType is not ("webm" or "matroska"))
@@ -251,7 +250,7 @@ public static class WebmDemuxer
             {
                 case TrackNumberId: number = (int)Math.Min(UnsignedInt(body), int.MaxValue); break;
                 case TrackTypeId: type = (int)Math.Min(UnsignedInt(body), int.MaxValue); break;
-                case CodecId: codec = Encoding.ASCII.GetString(body).TrimEnd('\0'); break;
+                case CodecId: codec = System.Text.Encoding.ASCII.GetString(body).TrimEnd('\0'); break;
                 case CodecPrivateId: codecPrivate = body.ToArray(); break;
                 case CodecDelayId: delay = (long)Math.Min(UnsignedInt(body), long.MaxValue); break;
                 case ContentEncodingsId: encoded = true; break;

@@ -38,6 +38,10 @@ check "install script" yes "$([[ $script == *dot.net/v1/dotnet-install.sh* && $s
 check "downloads time out" yes "$([[ $apt12 == *"--connect-timeout"* && $script == *"--connect-timeout"* ]] && echo yes)"
 check "no command for none" 1 "$(dotnet_route_command none 12 >/dev/null; echo $?)"
 
+# libFLAC's package by Debian release (its soname changed from 12 to 14).
+check "libFLAC on Debian 12" libflac12 "$(flac_package 12)"
+check "libFLAC on Debian 13" libflac14 "$(flac_package 13)"
+
 # SDK versions as `dotnet --list-sdks` prints them.
 check "sdk major of two" 10 "$(printf '8.0.404 [/usr/share/dotnet/sdk]\n10.0.401 [/usr/share/dotnet/sdk]\n' | sdk_major)"
 check "sdk major of none" "" "$(printf '' | sdk_major)"
