@@ -63,15 +63,15 @@ public static unsafe partial class Espeak
                 // espeak-ng reads one character past a clause and keeps it for the next one: the text pointer it
                 // returns is one code point ahead, so that code point is moved to the next clause's text.
                 var carry = "";
-                while (position != null && (byte*)position < end)
+                // Until espeak-ng returns null: at the end of the text it may still hold the read-ahead character.
+                for (var guard = 0; position != null && guard <= bytes.Length + 1; guard++)
                 {
                     var before = (byte*)position;
                     var phonemes = Native.espeak_TextToPhonemes(&position, CharsUtf8, PhonemesIpa);
-                    var after = position == null ? end : (byte*)position;
-                    if (after <= before && position != null) break; // no progress: never loop forever
-                    var consumed = carry + Encoding.UTF8.GetString(before, (int)(after - before));
+                    var after = position == null || (byte*)position > end ? end : (byte*)position;
+                    var consumed = carry + (after > before ? Encoding.UTF8.GetString(before, (int)(after - before)) : "");
                     carry = "";
-                    if (position != null && (byte*)position < end && consumed.Length > 0)
+                    if (position != null && consumed.Length > 0)
                     {
                         var last = char.IsLowSurrogate(consumed[^1]) && consumed.Length > 1 ? 2 : 1;
                         carry = consumed[^last..];
