@@ -6,7 +6,7 @@ namespace HailoPiper.Engine;
 /// <summary>
 /// espeak-ng's own formant synthesis (Debian's libespeak-ng1 and espeak-ng-data): a voice with no model to
 /// download. Named "espeak:&lt;voice&gt;", e.g. espeak:en-us. Speed scales espeak-ng's rate (175 words per minute at
-/// speed 1, within the 80–450 it accepts). Sentences as espeak-ng splits them, one chunk each.
+/// speed 1, within the 80–700 it speaks). Sentences as espeak-ng splits them, one chunk each.
 /// </summary>
 public sealed class EspeakVoice : IVoice
 {

@@ -68,8 +68,10 @@ public sealed class EspeakVoiceTests
         var normal = (await Chunks(voice, text, options)).Sum(c => c.Length);
         var fast = (await Chunks(voice, text, options with { Speed = 2f })).Sum(c => c.Length);
         var slow = (await Chunks(voice, text, options with { Speed = 0.6f })).Sum(c => c.Length);
+        var fastest = (await Chunks(voice, text, options with { Speed = 4f })).Sum(c => c.Length);
 
         Assert.InRange(fast / (double)normal, 0.4, 0.7);
+        Assert.InRange(fastest / (double)normal, 0.15, 0.35);
         Assert.InRange(slow / (double)normal, 1.3, 2.0);
         Assert.Equal(Espeak.MinRate, EspeakVoice.RateFor(0.25f));
         Assert.Equal(Espeak.MaxRate, EspeakVoice.RateFor(4f));
