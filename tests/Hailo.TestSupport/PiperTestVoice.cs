@@ -8,7 +8,8 @@ namespace Hailo.TestSupport;
 /// int64 [1, n] phoneme ids, <c>input_lengths</c> int64 [1], <c>scales</c> float [3], and <c>sid</c> int64 [1]
 /// when multi-speaker; <c>output</c> float [1, 1, 1, samples]) and a matching <c>.onnx.json</c>. The model speaks
 /// no words: each id becomes floor(256 × length_scale) samples of a sine whose frequency depends on the id (and
-/// on the speaker), so tests can see the ids, the length scale and the speaker reach the model.
+/// on the speaker), raised by an offset made of the noise scales (<see cref="Offset"/>), so tests can see the ids,
+/// the three scales in their order and the speaker reach the model.
 /// </summary>
 public static class PiperTestVoice
 {
@@ -17,6 +18,9 @@ public static class PiperTestVoice
 
     /// <summary>Radians per sample of the tone for a phoneme id and speaker: what tests decode the ids back with.</summary>
     public static double Frequency(long id, long speaker = 0) => 0.05 + 0.01 * id + 0.003 * speaker;
+
+    /// <summary>The constant the model adds to its sine: 0.1 × noise_scale + 0.05 × noise_w.</summary>
+    public static double Offset(double noiseScale, double noiseW) => 0.1 * noiseScale + 0.05 * noiseW;
 
     /// <summary>Punctuation, ASCII letters and the IPA symbols espeak-ng's English voices use, in id order after
     /// pad (0), BOS (1) and EOS (2).</summary>
@@ -74,7 +78,7 @@ public static class PiperTestVoice
         var total = w.Node("Mul", [count, perId]);
         var sizes = w.Node("Concat", [w.ConstantInt64([1, 1, 1], [3]), w.Node("Reshape", [total, w.ConstantInt64([1], [1])])], null, ("axis", 0L));
 
-        // Each id held for its samples, then a tone per id: 0.5 sin(t (0.05 + 0.01 id + 0.003 sid)).
+        // Each id held for its samples, then a tone per id: 0.5 sin(t (0.05 + 0.01 id + 0.003 sid)) + offset.
         var ids = w.Node("Reshape", [w.Node("Cast", ["input"], null, ("to", (long)OnnxWriter.Float)), w.ConstantInt64([1, 1, 1, -1], [4])]);
         var held = w.Node("Resize", [ids, "", "", sizes], null, ("mode", "nearest"), ("nearest_mode", "floor"),
             ("coordinate_transformation_mode", "asymmetric"));
@@ -86,7 +90,10 @@ public static class PiperTestVoice
         }
         var time = w.Node("Cast", [w.Node("Range", [w.ConstantInt64([0], []), total, w.ConstantInt64([1], [])])], null, ("to", (long)OnnxWriter.Float));
         var phase = w.Node("Mul", [w.Node("Reshape", [time, w.ConstantInt64([1, 1, 1, -1], [4])]), frequency]);
-        w.Node("Mul", [w.Node("Sin", [phase]), w.Constant([0.5f], [])], "output");
+        var noiseScale = w.Node("Gather", ["scales", w.ConstantInt64([0], [])], null, ("axis", 0L));
+        var noiseW = w.Node("Gather", ["scales", w.ConstantInt64([2], [])], null, ("axis", 0L));
+        var offset = w.Node("Add", [w.Node("Mul", [noiseScale, w.Constant([0.1f], [])]), w.Node("Mul", [noiseW, w.Constant([0.05f], [])])]);
+        w.Node("Add", [w.Node("Mul", [w.Node("Sin", [phase]), w.Constant([0.5f], [])]), offset], "output");
         if (extraWeightBytes >= 4) w.Constant(new float[extraWeightBytes / 4], [extraWeightBytes / 4], "unused_weights");
         return w.ToBytes("vits_test");
     }

@@ -15,11 +15,12 @@ public sealed class VitsVoiceTests : IDisposable
         EspeakVoiceTests.Chunks(voice, text, options, ct);
 
     /// <summary>What the generated model outputs for these ids, normalised to a peak of 1 as the voice does.</summary>
-    private static float[] Expected(long[] ids, int perId, long speaker = 0)
+    private static float[] Expected(long[] ids, int perId, long speaker = 0, double noiseScale = 0.667, double noiseW = 0.8)
     {
         var audio = new double[ids.Length * perId];
+        var offset = PiperTestVoice.Offset(noiseScale, noiseW);
         for (var t = 0; t < audio.Length; t++)
-            audio[t] = 0.5 * Math.Sin(t * (float)PiperTestVoice.Frequency(ids[t / perId], speaker));
+            audio[t] = 0.5 * Math.Sin(t * (float)PiperTestVoice.Frequency(ids[t / perId], speaker)) + offset;
         var peak = audio.Max(Math.Abs);
         return audio.Select(x => (float)(x / peak)).ToArray();
     }
@@ -96,6 +97,18 @@ public sealed class VitsVoiceTests : IDisposable
         AssertClose(Expected(ids, 256, 2), Assert.Single(await Chunks(voice, text, options with { SpeakerId = 2 })));
         await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => Chunks(voice, text, options with { SpeakerId = 3 }));
         await Assert.ThrowsAsync<ArgumentOutOfRangeException>(() => Chunks(voice, text, options with { SpeakerId = -1 }));
+    }
+
+    [Fact]
+    public async Task Noise_scales_come_from_the_config_unless_the_options_set_them()
+    {
+        using var voice = new VitsVoice(PiperTestVoice.Write(_dir, "noisy", noiseScale: 0.5f, noiseW: 1.2f));
+        const string text = "Noise.";
+        var ids = voice.Phonemizer.ToIds(voice.Phonemizer.Phonemize(text).Single());
+        var options = new SynthesisOptions(SentenceSilenceSeconds: 0);
+
+        AssertClose(Expected(ids, 256, noiseScale: 0.5, noiseW: 1.2), Assert.Single(await Chunks(voice, text, options)));
+        AssertClose(Expected(ids, 256, noiseScale: 2, noiseW: 0), Assert.Single(await Chunks(voice, text, options with { NoiseScale = 2f, NoiseW = 0f })));
     }
 
     [Fact]
