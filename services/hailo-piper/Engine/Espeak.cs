@@ -94,7 +94,7 @@ public static unsafe partial class Espeak
     public static short[] Synthesize(string voice, string text, int rate, CancellationToken cancellationToken)
     {
         var bytes = Utf8WithTerminator(text);
-        var samples = new List<short>(bytes.Length * 1000);
+        var samples = new List<short>((int)Math.Min(bytes.Length * 1000L, 1 << 20));
         lock (Gate)
         {
             SetVoice(voice);
