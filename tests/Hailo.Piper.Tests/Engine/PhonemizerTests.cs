@@ -91,6 +91,9 @@ public sealed class PhonemizerTests
 
         var text = PiperVoiceConfig.Parse("""{"audio":{"sample_rate":16000},"phoneme_type":"text","phoneme_id_map":{"_":[0],"^":[1],"$":[2]}}""");
         Assert.Equal(["e", "\u0301", "a", "\u0323", "\u0302"], new PiperPhonemizer(text).Phonemize("éậ").Single().ToArray());
+        // Canonical order: a dot below (class 220) goes before a circumflex (230) whatever order they came in; Hangul
+        // syllables split into their jamo.
+        Assert.Equal(["o", "\u0323", "\u0302", "\u1112", "\u1161", "\u11AB"], new PiperPhonemizer(text).Phonemize("o\u0302\u0323한").Single().ToArray());
     }
 
     [Fact]
