@@ -12,6 +12,10 @@ public sealed class EspeakVoice : IVoice
 {
     public const string Prefix = "espeak:";
 
+    /// <summary>A sentence longer than this many characters ends at its next clause boundary (espeak-ng itself ends
+    /// a clause after about 150 words), so a chunk stays a few tens of seconds at most.</summary>
+    public const int MaxSentenceChars = 500;
+
     public string EspeakName { get; }
     public string Name { get; }
     public int SampleRate { get; }
@@ -57,7 +61,8 @@ public sealed class EspeakVoice : IVoice
         }
     }
 
-    /// <summary>The text cut into sentences where espeak-ng ends them (sentences with nothing to say left out).</summary>
+    /// <summary>The text cut into sentences where espeak-ng ends them, run-on ones also at a clause boundary after
+    /// <see cref="MaxSentenceChars"/> (sentences with nothing to say left out).</summary>
     public static IReadOnlyList<string> Sentences(string voice, string text)
     {
         var sentences = new List<string>();
@@ -67,7 +72,7 @@ public sealed class EspeakVoice : IVoice
         {
             current.Append(clause.Text);
             speaks |= clause.Phonemes.Length > 0;
-            if (!clause.EndsSentence) continue;
+            if (!clause.EndsSentence && current.Length < MaxSentenceChars) continue;
             if (speaks) sentences.Add(current.ToString().Trim());
             current.Clear();
             speaks = false;

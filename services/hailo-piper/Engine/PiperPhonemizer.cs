@@ -7,11 +7,16 @@ namespace HailoPiper.Engine;
 /// phonemises each in IPA; "(lang)" switch markers are dropped; the clause's punctuation is kept as a phoneme (a
 /// space after , : ;); clauses are grouped into sentences at . ? ! and the phonemes decomposed (Unicode NFD) into
 /// single code points. Each sentence then maps to ids: BOS, pad, then every phoneme's ids each followed by the pad,
-/// then EOS; phonemes the voice has no id for are skipped and counted.
+/// then EOS; phonemes the voice has no id for are skipped and counted. One departure from Piper: a run-on sentence
+/// is cut at the first clause boundary after <see cref="MaxSentencePhonemes"/> phonemes (espeak-ng itself ends a
+/// clause after about 150 words), so no single model run grows without bound.
 /// </summary>
 public sealed class PiperPhonemizer
 {
     public const string Pad = "_", Bos = "^", Eos = "$";
+
+    /// <summary>A sentence longer than this many phoneme characters ends at its next clause boundary.</summary>
+    public const int MaxSentencePhonemes = 400;
 
     private readonly PiperVoiceConfig _config;
     private readonly IReadOnlyDictionary<string, long[]> _idMap;
@@ -44,7 +49,7 @@ public sealed class PiperPhonemizer
                 current.Append(t);
                 if (t is ',' or ':' or ';') current.Append(' ');
             }
-            if (clause.EndsSentence) Flush();
+            if (clause.EndsSentence || current.Length >= MaxSentencePhonemes) Flush();
         }
         Flush();
         return sentences;

@@ -75,6 +75,27 @@ public sealed class PhonemizerTests
     }
 
     [Fact]
+    public void Run_on_text_is_cut_at_clause_boundaries_once_a_sentence_is_long()
+    {
+        var p = Phonemizer();
+        var commas = string.Join(", ", Enumerable.Repeat("one more little clause", 60)) + ".";
+        var sentences = p.Phonemize(commas);
+        Assert.True(sentences.Count > 1);
+        Assert.All(sentences, s => Assert.InRange(s.Count, 1, PiperPhonemizer.MaxSentencePhonemes + 40));
+        Assert.All(sentences.SkipLast(1), s => Assert.Equal(" ", s[^1])); // cut after a comma (and its space)
+
+        // No punctuation at all: espeak-ng ends a clause every ~150 words.
+        var words = p.Phonemize(string.Concat(Enumerable.Repeat("word ", 2000)));
+        Assert.True(words.Count >= 10, $"{words.Count} sentences");
+        Assert.All(words, s => Assert.True(s.Count < 1200, $"{s.Count} phonemes"));
+
+        var texts = EspeakVoice.Sentences("en-us", commas);
+        Assert.True(texts.Count > 1);
+        Assert.All(texts, t => Assert.InRange(t.Length, 1, EspeakVoice.MaxSentenceChars + 40));
+        Assert.Equal(commas, string.Join(" ", texts));
+    }
+
+    [Fact]
     public void Espeak_voice_cuts_text_into_sentences_too()
     {
         Assert.Equal(["Hello there.", "How are you?", "Fine, thanks!"],
