@@ -76,6 +76,26 @@ public sealed class OnnxModel : IDisposable
         }
     }
 
+    /// <summary>Runs the model on named inputs of any element type it takes (float or int64) and returns every
+    /// requested output as a float tensor.</summary>
+    public FloatTensor[] Run(IReadOnlyList<OnnxInput> inputs, IReadOnlyList<string> outputNames)
+    {
+        var values = new OrtValue[inputs.Count];
+        try
+        {
+            for (var i = 0; i < inputs.Count; i++) values[i] = inputs[i].ToOrtValue();
+            using var outputs = _session.Run(_runOptions, inputs.Select(x => x.Name).ToArray(), values, outputNames.ToArray());
+            var result = new FloatTensor[outputs.Count];
+            for (var i = 0; i < outputs.Count; i++)
+                result[i] = new FloatTensor(outputs[i].GetTensorDataAsSpan<float>().ToArray(), outputs[i].GetTensorTypeAndShape().Shape);
+            return result;
+        }
+        finally
+        {
+            foreach (var v in values) v?.Dispose();
+        }
+    }
+
     public void Dispose()
     {
         _runOptions.Dispose();
@@ -87,4 +107,30 @@ public sealed class OnnxModel : IDisposable
 public sealed record FloatTensor(float[] Data, long[] Shape)
 {
     public int Dim(int i) => (int)Shape[i];
+}
+
+/// <summary>A named input tensor for <see cref="OnnxModel.Run(IReadOnlyList{OnnxInput}, IReadOnlyList{string})"/>:
+/// float or int64 elements in row-major order and its shape.</summary>
+public sealed class OnnxInput
+{
+    private readonly float[]? _floats;
+    private readonly long[]? _int64s;
+
+    private OnnxInput(string name, float[]? floats, long[]? int64s, long[] shape)
+    {
+        Name = name;
+        _floats = floats;
+        _int64s = int64s;
+        Shape = shape;
+    }
+
+    public string Name { get; }
+    public long[] Shape { get; }
+
+    public static OnnxInput Float(string name, float[] data, long[] shape) => new(name, data, null, shape);
+    public static OnnxInput Int64(string name, long[] data, long[] shape) => new(name, null, data, shape);
+
+    internal OrtValue ToOrtValue() => _floats is not null
+        ? OrtValue.CreateTensorValueFromMemory(_floats, Shape)
+        : OrtValue.CreateTensorValueFromMemory(_int64s!, Shape);
 }

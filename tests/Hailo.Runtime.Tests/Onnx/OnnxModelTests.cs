@@ -50,6 +50,21 @@ public sealed class OnnxModelTests : IDisposable
     }
 
     [Fact]
+    public void Int64_and_float_inputs_together_by_name()
+    {
+        // y = float(ids) * scale: an int64 input (like a TTS model's phoneme ids) next to a float one.
+        var w = new OnnxWriter().Input("ids", [1, -1], OnnxWriter.Int64).Input("scale", [1]).Output("y", [1, -1]);
+        w.Node("Mul", [w.Node("Cast", ["ids"], null, ("to", (long)OnnxWriter.Float)), "scale"], "y");
+        var path = Path.Combine(_dir, "int64.onnx");
+        w.Save(path);
+
+        using var model = new OnnxModel(path, threads: 1);
+        var y = model.Run([OnnxInput.Float("scale", [0.5f], [1]), OnnxInput.Int64("ids", [2, 4, 9], [1, 3])], ["y"]);
+        Assert.Equal([1L, 3], Assert.Single(y).Shape);
+        Assert.Equal([1f, 2f, 4.5f], y[0].Data);
+    }
+
+    [Fact]
     public void A_file_that_is_not_a_model_is_refused_clearly()
     {
         var path = Path.Combine(_dir, "junk.onnx");
