@@ -4,8 +4,8 @@ namespace Hailo.Audio;
 
 /// <summary>
 /// Mono audio pushed in blocks at one rate, appended to a <see cref="PcmQueue"/> at <see cref="AudioDecoder.TargetRate"/>
-/// with libsoxr's HQ recipe as it comes, for an <see cref="AudioStream"/> to hand on. At the target rate the blocks
-/// are only appended.
+/// (or another rate given) with libsoxr's HQ recipe as it comes, for an <see cref="AudioStream"/> to hand on. At the
+/// target rate the blocks are only appended.
 /// </summary>
 public sealed unsafe class Resampler : IDisposable
 {
@@ -18,12 +18,19 @@ public sealed unsafe class Resampler : IDisposable
 
     /// <param name="fromRate">Rate of the pushed samples.</param>
     /// <param name="output">Where the 16 kHz samples go.</param>
-    public Resampler(int fromRate, PcmQueue output, PcmMeter? meter = null)
+    public Resampler(int fromRate, PcmQueue output, PcmMeter? meter = null) : this(fromRate, AudioDecoder.TargetRate, output, meter) { }
+
+    /// <param name="fromRate">Rate of the pushed samples.</param>
+    /// <param name="toRate">Rate of the output (e.g. 24 kHz for OpenAI's pcm speech).</param>
+    /// <param name="output">Where the resampled samples go.</param>
+    public Resampler(int fromRate, int toRate, PcmQueue output, PcmMeter? meter = null)
     {
-        _ratio = AudioDecoder.TargetRate / (double)fromRate;
+        ArgumentOutOfRangeException.ThrowIfLessThan(fromRate, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(toRate, 1);
+        _ratio = toRate / (double)fromRate;
         _output = output;
         _meter = meter;
-        if (fromRate == AudioDecoder.TargetRate)
+        if (fromRate == toRate)
         {
             _chunk = [];
             return;
@@ -32,7 +39,7 @@ public sealed unsafe class Resampler : IDisposable
         NativeAudio.EnsureAvailable();
         var quality = SoxrApi.soxr_quality_spec(SoxrApi.RecipeHq, 0);
         byte* error = null;
-        _soxr = SoxrApi.soxr_create(fromRate, AudioDecoder.TargetRate, 1, &error, null, &quality, null);
+        _soxr = SoxrApi.soxr_create(fromRate, toRate, 1, &error, null, &quality, null);
         if (_soxr == IntPtr.Zero || error != null)
             throw new InvalidOperationException("libsoxr: " + (error != null ? Marshal.PtrToStringUTF8((IntPtr)error) : "soxr_create failed"));
     }
