@@ -128,6 +128,16 @@ public sealed class VoicePoolTests : IAsyncLifetime
         var message = await Http.AssertOpenAiError(await Speak(c, "cc_CC-three-low"), HttpStatusCode.ServiceUnavailable, "model_failed");
         Assert.Contains("broken model", message);
         Assert.Equal(HttpStatusCode.OK, (await Speak(c, "aa_AA-one-medium")).StatusCode);
+        // One broken voice does not make the service unready; /health keeps the reason.
+        var health = await c.GetAsync("/health");
+        Assert.Equal(HttpStatusCode.OK, health.StatusCode);
+        var model = JsonDocument.Parse(await health.Content.ReadAsStringAsync()).RootElement.GetProperty("models").EnumerateArray()
+            .Single(m => m.GetProperty("name").GetString() == "cc_CC-three-low");
+        Assert.Equal("idle", model.GetProperty("state").GetString());
+        Assert.Contains("broken model", model.GetProperty("detail").GetString());
+        // It is tried again on its next request.
+        _loader.Fail = null;
+        Assert.Equal(HttpStatusCode.OK, (await Speak(c, "cc_CC-three-low")).StatusCode);
     }
 
     [Fact]

@@ -119,11 +119,16 @@ public sealed class VoicePool(PiperConfig config, VoiceCatalog catalog, IVoiceLo
             state.SetModel(new ModelStatus(victim.Key, ModelState.Idle));
             log.LogInformation("voice {Voice} unloaded (more than piper.max_loaded_voices = {Max} voices loaded)", victim.Key, MaxLoaded);
         }
-        // Entries of voices never loaded and no longer wanted are dropped too (they hold only a slot).
+        // Entries of voices never loaded and no longer wanted are dropped too (they hold only a slot). A voice other
+        // than the default whose load failed keeps the reason on /health, but as idle: one broken voice does not make
+        // the whole service unready (its next request tries again, and gets the 503 with the reason again).
         foreach (var idle in _entries.Where(e => e.Value.Users == 0 && !e.Value.Slot.IsLoaded).Select(e => e.Key).ToList())
         {
             _entries.Remove(idle, out var e);
             e!.Slot.Dispose();
+            if (!string.Equals(idle, config.Piper.DefaultVoice, StringComparison.OrdinalIgnoreCase)
+                && state.Models.FirstOrDefault(m => m.Name == idle) is { State: ModelState.Failed or ModelState.Missing } failed)
+                state.SetModel(new ModelStatus(idle, ModelState.Idle, $"its last load failed: {failed.Detail}"));
         }
     }
 
