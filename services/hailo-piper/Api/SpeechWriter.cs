@@ -31,7 +31,14 @@ public sealed class SpeechWriter : IDisposable
         if (outputRate != voiceRate)
         {
             _queue = new PcmQueue(null);
-            _resampler = new Resampler(voiceRate, outputRate, _queue);
+            try
+            {
+                _resampler = new Resampler(voiceRate, outputRate, _queue);
+            }
+            catch (AudioUnavailableException e)
+            {
+                throw ApiException.Unavailable("resampler_unavailable", $"pcm is resampled to {outputRate} Hz with libsoxr, which is unavailable: {e.Reason}; fix: {e.Fix}", 60);
+            }
         }
     }
 
