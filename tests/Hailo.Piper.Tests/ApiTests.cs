@@ -224,6 +224,34 @@ public sealed class ApiTests(PiperFixture f) : IClassFixture<PiperFixture>
     }
 
     [Fact]
+    public async Task A_client_that_goes_away_mid_speech_frees_the_voice()
+    {
+        var hold = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        f.Loader.HoldSecondSentence = hold;
+        try
+        {
+            using (var request = new HttpRequestMessage(HttpMethod.Post, "/v1/audio/speech")
+                   { Content = Http.Json("""{"input":"Heard. Never made.","voice":"alloy","response_format":"pcm"}""") })
+            using (var r = await Client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead))
+            {
+                var stream = await r.Content.ReadAsStreamAsync();
+                Assert.True(await stream.ReadAsync(new byte[64]) > 0);
+            } // gone while the voice waits before its second sentence
+            f.Loader.HoldSecondSentence = null;
+            // The same voice (one synthesis at a time) answers the next request: the abandoned one was cancelled.
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            var next = await Client.PostAsync("/v1/audio/speech", Http.Json("""{"input":"Next.","voice":"alloy","response_format":"pcm"}"""), timeout.Token);
+            Assert.Equal(HttpStatusCode.OK, next.StatusCode);
+            Assert.False(hold.Task.IsCompleted);
+        }
+        finally
+        {
+            f.Loader.HoldSecondSentence = null;
+            hold.TrySetResult();
+        }
+    }
+
+    [Fact]
     public async Task The_openai_dotnet_sdk_saves_a_wav_that_decodes()
     {
         var client = new OpenAIClient(new System.ClientModel.ApiKeyCredential("unused"), new OpenAIClientOptions { Endpoint = new Uri(f.Service.BaseAddress, "/v1") });
