@@ -88,8 +88,8 @@ public sealed class VoicePoolTests : IAsyncLifetime
             var first = Speak(c, "aa_AA-one-medium", "One. Two.");
             await WaitFor(() => _loader.RunningPerVoice.GetValueOrDefault("aa_AA-one-medium") == 1);
             var queued = Speak(c, "aa_AA-one-medium", "Three. Four.");
-            await WaitFor(() => _service!.App.Services.GetRequiredService<Hailo.Hosting.ServiceState>() is not null);
-            await Task.Delay(200);
+            var pool = _service!.App.Services.GetRequiredService<VoicePool>();
+            await WaitFor(() => pool.Waiting("aa_AA-one-medium") == 1);
             var refused = await Speak(c, "aa_AA-one-medium");
             await Http.AssertOpenAiError(refused, HttpStatusCode.ServiceUnavailable, "queue_full");
             Assert.True(refused.Headers.RetryAfter is not null);

@@ -43,6 +43,12 @@ public sealed class VoicePool(PiperConfig config, VoiceCatalog catalog, IVoiceLo
         lock (_lock) return _entries.TryGetValue(name, out var e) && e.Slot.IsLoaded;
     }
 
+    /// <summary>Requests admitted for that voice and not yet running (waiting for it), for tests and diagnostics.</summary>
+    internal int Waiting(string name)
+    {
+        lock (_lock) return _entries.TryGetValue(name, out var e) ? e.Slot.QueueLength : 0;
+    }
+
     /// <summary>The loaded voice of that name (to read its rate, speakers, languages), or null.</summary>
     public IVoice? Loaded(string name)
     {
