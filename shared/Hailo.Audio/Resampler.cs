@@ -18,15 +18,15 @@ public sealed unsafe class Resampler : IDisposable
 
     /// <param name="fromRate">Rate of the pushed samples.</param>
     /// <param name="output">Where the 16 kHz samples go.</param>
-    public Resampler(int fromRate, PcmQueue output, PcmMeter? meter = null) : this(fromRate, AudioDecoder.TargetRate, output, meter)
-    {
-    }
+    public Resampler(int fromRate, PcmQueue output, PcmMeter? meter = null) : this(fromRate, AudioDecoder.TargetRate, output, meter) { }
 
     /// <param name="fromRate">Rate of the pushed samples.</param>
-    /// <param name="toRate">Rate of the samples appended to <paramref name="output"/>.</param>
+    /// <param name="toRate">Rate of the output (e.g. 24 kHz for OpenAI's pcm speech).</param>
     /// <param name="output">Where the resampled samples go.</param>
     public Resampler(int fromRate, int toRate, PcmQueue output, PcmMeter? meter = null)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(fromRate, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(toRate, 1);
         _ratio = toRate / (double)fromRate;
         _output = output;
         _meter = meter;

@@ -71,6 +71,7 @@ public abstract class Family
              ("colormap", ["viridis", "plasma", "magma", "turbo", "jet", "gray"]), ("statistics", ["true", "false", "maybe"])]),
         new WhisperFamily(),
         new OllamaFamily(),
+        new PiperFamily(),
     ];
 }
 
@@ -442,6 +443,83 @@ public sealed class OllamaFamily : Family
         var body = m.Json(seed.Body);
         if (m.Chance(0.05)) body = m.Bytes(body, 6, m.Pick(s_seeds.Value).Body);
         return new FuzzRequest("POST", path, MaybeContentType(m, "application/json"), body);
+    }
+}
+
+/// <summary>
+/// hailo-piper: OpenAI's /v1/audio/speech and the earlier /v1/synthesize as JSON, Wyoming synthesize events on its TCP
+/// port. The default voice (espeak-ng) is built in, so the models directory stays empty.
+/// </summary>
+public sealed class PiperFamily : Family
+{
+    public override string Name => "piper";
+    public override string Service => "hailo-piper";
+    public override string[] ExtraArgs => [.. base.ExtraArgs, "--wyoming.enabled", "true", "--wyoming.port", "0", "--wyoming.host", "127.0.0.1"];
+    public override ErrorShape Shape(string p) => ErrorShape.OpenAi;
+    public override string PrepareModels(string scratch) => scratch;
+
+    private static FuzzRequest Json(string path, string json) => new("POST", path, "application/json", Encoding.UTF8.GetBytes(json));
+
+    private static readonly Lazy<FuzzRequest[]> s_seeds = new(() =>
+    [
+        Json("/v1/audio/speech", """{"model":"tts-1","input":"Hello there. How are you?","voice":"alloy","response_format":"wav"}"""),
+        Json("/v1/audio/speech", """{"model":"tts-1-hd","input":"Streaming speech.","voice":"nova","response_format":"pcm","speed":1.5,"stream_format":"sse"}"""),
+        Json("/v1/audio/speech", """{"model":"piper","input":"An object voice.","voice":{"id":"espeak:en-us"},"response_format":"pcm","speed":0.5,"instructions":"calm"}"""),
+        Json("/v1/synthesize", """{"text":"The earlier route.","voice":"espeak:en-us","length_scale":1.2,"noise_scale":0.667,"noise_w":0.8,"sentence_silence":0.1}"""),
+        Json("/v1/synthesize", """{"text":"Just text."}"""),
+        Wyoming([.. WhisperFamily.Event("describe", null, null), .. WhisperFamily.Event("synthesize", """{"text":"Hello.","voice":{"name":"espeak:en-us"}}""", null)]),
+        Wyoming([.. WhisperFamily.Event("synthesize-start", """{"voice":{"name":"espeak:en-us"}}""", null),
+            .. WhisperFamily.Event("synthesize-chunk", """{"text":"One. Tw"}""", null), .. WhisperFamily.Event("synthesize-chunk", """{"text":"o."}""", null),
+            .. WhisperFamily.Event("synthesize", """{"text":"One. Two."}""", null), .. WhisperFamily.Event("synthesize-stop", null, null)]),
+    ]);
+
+    public override IReadOnlyList<FuzzRequest> Seeds() => s_seeds.Value;
+
+    private static readonly string[] Paths = ["/v1/audio/speech", "/v1/synthesize"];
+
+    private static readonly (string Name, string[] Values)[] Fields =
+    [
+        ("model", ["tts-1", "tts-1-hd", "piper", "espeak:en-us", "gpt-4o-mini-tts", "", "en_US-lessac-medium"]),
+        ("voice", ["alloy", "nova", "espeak:en-us", "espeak:de", "espeak:../../x", "nobody", "", "en_US-amy-low"]),
+        ("response_format", ["wav", "pcm", "mp3", "opus", "aac", "flac", "ogg", ""]), ("speed", ["1", "0.25", "4", "0", "100", "-1", "1e308"]),
+        ("stream_format", ["audio", "sse", "ws"]), ("input", ["Hi.", "", " ", "a\u0000b", "\ud800", "Dr. Who? Yes! No.", "\n\n\n"]),
+    ];
+
+    public override FuzzRequest Generate(Mutator m)
+    {
+        if (m.Chance(0.25)) return Wyoming(MutateWyoming(m));
+        var seed = m.Pick(s_seeds.Value.Where(s => !s.Wyoming).ToArray());
+        var body = m.Json(seed.Body);
+        if (seed.Path == "/v1/audio/speech" && m.Chance(0.4))
+        {
+            var fields = Fields.Where(_ => m.Chance(0.5)).Select(f => $"\"{f.Name}\":{(f.Name == "speed" ? m.Pick(f.Values) : "\"" + m.Pick(f.Values) + "\"")}");
+            body = Encoding.UTF8.GetBytes("{" + string.Join(",", fields) + "}");
+        }
+        if (m.Chance(0.05)) body = m.Bytes(body, 6, m.Pick(s_seeds.Value).Body);
+        return new FuzzRequest("POST", m.Chance(0.05) ? m.Pick(Paths) : seed.Path, MaybeContentType(m, "application/json"), body);
+    }
+
+    public override FuzzRequest MutateCorpus(FuzzRequest r, Mutator m) =>
+        r.Wyoming ? FuzzRequest.ForWyoming(m.Bytes(r.Body, 6)) : base.MutateCorpus(r, m);
+
+    private static FuzzRequest Wyoming(byte[] bytes) => FuzzRequest.ForWyoming(bytes);
+
+    private static byte[] MutateWyoming(Mutator m)
+    {
+        var events = new List<(string Type, string? Data)>
+        {
+            ("describe", null), ("synthesize", """{"text":"Hi.","voice":{"name":"espeak:en-us","speaker":"x"}}"""), ("synthesize-start", """{"voice":{"name":"alloy"}}"""),
+            ("synthesize-chunk", """{"text":"One. "}"""), ("synthesize-chunk", """{"text":"Two"}"""), ("synthesize-stop", null),
+        };
+        if (m.Chance(0.3)) events.RemoveAt(m.Next(events.Count));
+        if (m.Chance(0.3)) { var i = m.Next(events.Count); events.Insert(m.Next(events.Count + 1), events[i]); }
+        var stream = new List<byte>();
+        foreach (var (type, data) in events)
+            stream.AddRange(m.Chance(0.3)
+                ? WhisperFamily.Event(type, Encoding.UTF8.GetString(m.Json(Encoding.UTF8.GetBytes(data ?? "{}"))), null)
+                : WhisperFamily.Event(type, data, null));
+        var bytes = stream.ToArray();
+        return m.Chance(0.2) ? m.Bytes(bytes, 4) : bytes;
     }
 }
 

@@ -3,21 +3,21 @@ using System.Text;
 using System.Text.Json;
 using Xunit;
 
-namespace Hailo.Wyoming.Tests;
+namespace Hailo.TestSupport;
 
 /// <summary>
-/// A Wyoming client written here from the protocol description (a JSON header line, then data_length bytes of JSON,
+/// A Wyoming client written from the protocol description (a JSON header line, then data_length bytes of JSON,
 /// then payload_length bytes of payload), raw enough to send what a well-behaved client never would.
 /// </summary>
-internal sealed class Peer(TcpClient tcp) : IDisposable
+public sealed class WyomingPeer(TcpClient tcp) : IDisposable
 {
     public NetworkStream Stream { get; } = tcp.GetStream();
 
-    public static async Task<Peer> Connect(int port)
+    public static async Task<WyomingPeer> Connect(int port)
     {
         var tcp = new TcpClient();
         await tcp.ConnectAsync("127.0.0.1", port);
-        return new Peer(tcp);
+        return new WyomingPeer(tcp);
     }
 
     public Task Raw(string text) => Stream.WriteAsync(Encoding.UTF8.GetBytes(text)).AsTask();
