@@ -71,12 +71,12 @@ public static class PiperService
             .WithName("speech")
             .WithSummary("Speak text (OpenAI)")
             .WithDescription("JSON {model, input, voice, response_format, speed, stream_format}. model: tts-1, tts-1-hd, piper or a voice's name; " +
-                             "voice: a voice's name or one of OpenAI's (alloy, echo, …; piper.openai_voices maps them); response_format: wav or pcm " +
-                             "(24 kHz 16-bit mono; mp3, opus, aac and flac are not yet available); speed 0.25-4; stream_format audio or sse. " +
+                             "voice: a voice's name or one of OpenAI's (alloy, echo, …; piper.openai_voices maps them); response_format: mp3 (default), opus, aac, flac, wav or pcm " +
+                             "(pcm: raw 24 kHz 16-bit mono; opus: Ogg at 48 kHz; aac needs ffmpeg); speed 0.25-4; stream_format audio or sse. " +
                              "Audio is sent sentence by sentence as it is made.")
             .Accepts<SpeechRequest>("application/json")
             .WithBodyLimit()
-            .Produces(200, null, "audio/wav", "audio/pcm", "text/event-stream");
+            .Produces(200, null, "audio/mpeg", "audio/ogg", "audio/aac", "audio/flac", "audio/wav", "audio/pcm", "text/event-stream");
 
         api.MapPost("/v1/synthesize", (HttpContext http, CancellationToken ct) => SynthesizeAsync(http, config, catalog, pool, ctx, ct))
             .WithName("synthesize")
@@ -213,7 +213,7 @@ public static class PiperService
         await using var chunks = lease.SynthesizeAsync(input, options, ct).GetAsyncEnumerator(ct);
         // The first sentence (and with it a load failure, which is still a 503 here) comes before anything is sent.
         var any = await chunks.MoveNextAsync();
-        using var writer = SpeechWriter.Create(format, lease.SampleRate);
+        await using var writer = SpeechWriter.Create(format, lease.SampleRate);
         var response = http.Response;
         response.Headers["X-Voice"] = voice.Name;
         response.Headers["X-Backend"] = "cpu";
@@ -225,11 +225,13 @@ public static class PiperService
             var pending = writer.Header();
             while (any)
             {
-                await WriteEventAsync(response, new SpeechEvent("speech.audio.delta", Convert.ToBase64String([.. pending, .. writer.Write(chunks.Current)])), ct);
+                pending = [.. pending, .. await writer.WriteAsync(chunks.Current, ct)];
+                // A compressed format may hold a short sentence back until the next one fills a frame.
+                if (pending.Length > 0) await WriteEventAsync(response, new SpeechEvent("speech.audio.delta", Convert.ToBase64String(pending)), ct);
                 pending = [];
                 any = await chunks.MoveNextAsync();
             }
-            var tail = writer.Finish();
+            var tail = await writer.FinishAsync(ct);
             if (tail.Length + pending.Length > 0) await WriteEventAsync(response, new SpeechEvent("speech.audio.delta", Convert.ToBase64String([.. pending, .. tail])), ct);
             await WriteEventAsync(response, new SpeechEvent("speech.audio.done"), ct);
         }
@@ -239,11 +241,11 @@ public static class PiperService
             await response.Body.WriteAsync(writer.Header(), ct);
             while (any)
             {
-                await response.Body.WriteAsync(writer.Write(chunks.Current), ct);
+                await response.Body.WriteAsync(await writer.WriteAsync(chunks.Current, ct), ct);
                 await response.Body.FlushAsync(ct);
                 any = await chunks.MoveNextAsync();
             }
-            await response.Body.WriteAsync(writer.Finish(), ct);
+            await response.Body.WriteAsync(await writer.FinishAsync(ct), ct);
         }
         ctx.Metrics.ObserveInference(voice.Name, "speech_request", Stopwatch.GetElapsedTime(started).TotalSeconds);
         return Results.Empty;
@@ -280,7 +282,7 @@ public static class PiperService
         if (double.IsNaN(silence) || silence is < 0 or > 10)
             throw ApiException.BadRequest("invalid_parameter", $"'sentence_silence' must be between 0 and 10 seconds, got {silence.ToString(CultureInfo.InvariantCulture)}", "sentence_silence");
         if (r.Format is { } f && !string.Equals(f.Trim(), "wav", StringComparison.OrdinalIgnoreCase))
-            throw ApiException.BadRequest("unsupported_format", $"'format' '{f}' is not available here; /v1/synthesize answers wav (POST /v1/audio/speech takes response_format pcm)", "format");
+            throw ApiException.BadRequest("unsupported_format", $"'format' '{f}' is not available here; /v1/synthesize answers wav (POST /v1/audio/speech takes response_format mp3, opus, aac, flac, wav or pcm)", "format");
         return new SynthesisOptions(speed, voice.Speakers.Count > 0 ? r.SpeakerId ?? 0 : null, Scale(r.NoiseScale, "noise_scale"),
             Scale(r.NoiseW, "noise_w") ?? Scale(r.NoiseWScale, "noise_w_scale"), (float)silence);
     }

@@ -1,3 +1,4 @@
+using Hailo.TestSupport;
 using System.Buffers.Binary;
 using Hailo.Audio.Encoding;
 using Xunit;
@@ -57,7 +58,7 @@ public sealed class EncoderTests
             await encoder.CompleteAsync();
         }
 
-        var decoded = Decoded.From(output.ToArray(), format);
+        var decoded = ProbedAudio.From(output.ToArray(), format);
         Assert.Equal("", decoded.Errors);
         Assert.Equal(codec, decoded.Codec);
         Assert.Equal(rate, decoded.SampleRate);
@@ -262,7 +263,7 @@ public sealed class EncoderTests
         var packed = BinaryPrimitives.ReadUInt64BigEndian(bytes.AsSpan(8 + 10));
         Assert.Equal((ulong)tone.Length, packed & 0xF_FFFF_FFFF);
         Assert.NotEqual(new byte[16], bytes[(8 + 18)..(8 + 34)]); // MD5 filled in
-        var decoded = Decoded.From(bytes, AudioFormat.Flac);
+        var decoded = ProbedAudio.From(bytes, AudioFormat.Flac);
         Assert.Equal(tone.Length, decoded.Samples.Length);
     }
 
@@ -279,7 +280,7 @@ public sealed class EncoderTests
         var bytes = output.ToArray();
         Assert.Equal("OggS"u8.ToArray(), bytes[..4]);
         Assert.Equal(2, bytes[5]); // beginning of stream
-        var decoded = Decoded.From(bytes, AudioFormat.Opus);
+        var decoded = ProbedAudio.From(bytes, AudioFormat.Opus);
         Assert.Equal("", decoded.Errors);
         Assert.InRange(decoded.Samples.Length, 48000 * Seconds - 48, 48000 * Seconds + 48);
     }
@@ -301,7 +302,7 @@ public sealed class EncoderTests
             await encoder.WriteAsync(Tone(16000));
             await encoder.CompleteAsync();
         }
-        var mp3 = Decoded.From(output.ToArray(), AudioFormat.Mp3);
+        var mp3 = ProbedAudio.From(output.ToArray(), AudioFormat.Mp3);
         Assert.Equal(16000, mp3.SampleRate);
         Assert.InRange(mp3.DominantFrequency(), 438, 442);
 
@@ -312,7 +313,7 @@ public sealed class EncoderTests
             await encoder.WriteAsync(Tone(20000));
             await encoder.CompleteAsync();
         }
-        var aac = Decoded.From(output.ToArray(), AudioFormat.Aac);
+        var aac = ProbedAudio.From(output.ToArray(), AudioFormat.Aac);
         Assert.Equal(24000, aac.SampleRate);
         Assert.InRange(aac.DominantFrequency(), 438, 442);
     }

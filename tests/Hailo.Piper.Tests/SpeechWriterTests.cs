@@ -9,22 +9,31 @@ namespace Hailo.Piper.Tests;
 public sealed class SpeechWriterTests
 {
     [Theory]
-    [InlineData(null, "unsupported_format")]
-    [InlineData("mp3", "unsupported_format")]
-    [InlineData("FLAC", "unsupported_format")]
-    [InlineData("ogg", "invalid_response_format")]
-    [InlineData("", "invalid_response_format")]
-    public void Formats_other_than_wav_and_pcm_are_400(string? format, string code)
+    [InlineData("ogg")]
+    [InlineData("")]
+    [InlineData("wav2")]
+    public void Unknown_formats_are_400(string format)
     {
         var e = Assert.Throws<ApiException>(() => SpeechWriter.Check(format));
         Assert.Equal(400, e.Status);
-        Assert.Equal(code, e.Code);
+        Assert.Equal("invalid_response_format", e.Code);
     }
 
     [Theory]
+    [InlineData(null, "mp3")]
     [InlineData("wav", "wav")]
     [InlineData(" PCM ", "pcm")]
-    public void Wav_and_pcm_are_accepted(string format, string expected) => Assert.Equal(expected, SpeechWriter.Check(format));
+    [InlineData("FLAC", "flac")]
+    [InlineData("opus", "opus")]
+    public void OpenAis_formats_are_accepted(string? format, string expected) => Assert.Equal(expected, SpeechWriter.Check(format));
+
+    [Fact]
+    public void A_format_whose_library_is_missing_is_a_400_naming_the_package()
+    {
+        var e = Assert.Throws<ApiException>(() => SpeechWriter.Check("mp3", options: new Hailo.Audio.Encoding.AudioEncoderOptions { Mp3Library = "libmp3lame-not-here.so.0" }));
+        Assert.Equal((400, "format_unavailable"), (e.Status, e.Code));
+        Assert.Contains("libmp3lame0", e.Message);
+    }
 
     [Theory]
     [InlineData(0f, 0)]
@@ -36,34 +45,34 @@ public sealed class SpeechWriterTests
     public void Samples_are_clamped_into_16_bits(float x, short expected) => Assert.Equal(expected, SpeechWriter.ToInt16(x));
 
     [Fact]
-    public void A_whole_wav_has_its_sizes_and_a_streamed_one_says_unknown()
+    public async Task A_whole_wav_has_its_sizes_and_a_streamed_one_says_unknown()
     {
         var wav = SpeechWriter.Wav([new float[10], new float[5]], 16000);
         Assert.Equal(44 + 30, wav.Length);
         Assert.Equal(30u, BinaryPrimitives.ReadUInt32LittleEndian(wav.AsSpan(40)));
         Assert.Equal(66u, BinaryPrimitives.ReadUInt32LittleEndian(wav.AsSpan(4)));
         Assert.Equal(32000u, BinaryPrimitives.ReadUInt32LittleEndian(wav.AsSpan(28))); // byte rate
-        using var w = SpeechWriter.Create("wav", 22050);
-        var h = w.Header();
+        await using var w = SpeechWriter.Create("wav", 22050);
+        byte[] h = [.. w.Header(), .. await w.WriteAsync(new float[10], CancellationToken.None)];
+        Assert.Equal(44 + 20, h.Length);
         Assert.Equal(uint.MaxValue, BinaryPrimitives.ReadUInt32LittleEndian(h.AsSpan(40)));
         Assert.Equal(22050u, BinaryPrimitives.ReadUInt32LittleEndian(h.AsSpan(24)));
-        Assert.Equal(20, w.Write(new float[10]).Length);
-        Assert.Empty(w.Finish());
+        Assert.Empty(await w.FinishAsync(CancellationToken.None));
     }
 
     [Theory]
     [InlineData(24000)]
     [InlineData(22050)]
     [InlineData(16000)]
-    public void Pcm_is_24_kHz_however_the_chunks_come(int voiceRate)
+    public async Task Pcm_is_24_kHz_however_the_chunks_come(int voiceRate)
     {
-        using var w = SpeechWriter.Create("pcm", voiceRate);
+        await using var w = SpeechWriter.Create("pcm", voiceRate);
         Assert.Empty(w.Header());
         Assert.Equal(24000, w.OutputRate);
         var total = 0;
         foreach (var n in new[] { 1000, 1, 4410, 7, 9000 })
-            total += w.Write(Enumerable.Range(0, n).Select(i => 0.3f * MathF.Sin(i * 0.05f)).ToArray()).Length;
-        total += w.Finish().Length;
+            total += (await w.WriteAsync(Enumerable.Range(0, n).Select(i => 0.3f * MathF.Sin(i * 0.05f)).ToArray(), CancellationToken.None)).Length;
+        total += (await w.FinishAsync(CancellationToken.None)).Length;
         var expected = 14418 * 24000.0 / voiceRate;
         Assert.InRange(total / 2, expected - 2, expected + 2);
     }

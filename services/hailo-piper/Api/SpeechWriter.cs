@@ -1,109 +1,83 @@
 using System.Buffers.Binary;
-using Hailo.Audio;
+using Hailo.Audio.Encoding;
 using Hailo.Hosting.Http;
 
 namespace HailoPiper.Api;
 
 /// <summary>
-/// Turns a voice's float samples into the bytes of one response_format, chunk by chunk as the voice speaks:
-/// wav (the voice's rate, 16-bit mono; streamed, so its sizes say "unknown" as a stream's WAV does) and pcm (OpenAI's
-/// raw 24 kHz 16-bit little-endian mono, resampled with libsoxr). The compressed formats are answered 400 until
-/// encoders are available. One switch: a format is one case here.
+/// Turns a voice's float samples into the bytes of one response_format, chunk by chunk as the voice speaks, with
+/// Hailo.Audio's encoders: mp3 (libmp3lame), opus (Ogg Opus, 48 kHz), aac (ffmpeg), flac (libFLAC), wav (the voice's
+/// rate, 16-bit mono; streamed, so its sizes say "unknown" as a stream's WAV does) and pcm (OpenAI's raw 24 kHz
+/// 16-bit little-endian mono). A format whose library is not installed is a 400 that says what to install.
 /// </summary>
-public sealed class SpeechWriter : IDisposable
+public sealed class SpeechWriter : IAsyncDisposable
 {
     /// <summary>OpenAI's response formats, in OpenAI's order.</summary>
-    public static readonly string[] Formats = ["mp3", "opus", "aac", "flac", "wav", "pcm"];
-    /// <summary>What this service writes today.</summary>
-    public static readonly string[] Available = ["wav", "pcm"];
+    public static IReadOnlyList<string> Formats => AudioEncoders.Names;
     /// <summary>OpenAI's pcm: 24 kHz, 16-bit little-endian, mono.</summary>
-    public const int PcmRate = 24000;
+    public const int PcmRate = AudioEncoders.PcmRate;
 
-    private readonly Resampler? _resampler;
-    private readonly PcmQueue? _queue;
-    private float[] _take = [];
+    private readonly ChunkSink _sink = new();
+    private readonly IAudioEncoder _encoder;
 
-    private SpeechWriter(string format, int voiceRate, string contentType, int outputRate)
+    private SpeechWriter(AudioFormat format, int voiceRate, AudioEncoderOptions? options)
     {
-        Format = format;
-        ContentType = contentType;
-        OutputRate = outputRate;
-        if (outputRate != voiceRate)
+        Format = AudioEncoders.Name(format);
+        ContentType = AudioEncoders.ContentType(format);
+        try
         {
-            _queue = new PcmQueue(null);
-            try
-            {
-                _resampler = new Resampler(voiceRate, outputRate, _queue);
-            }
-            catch (AudioUnavailableException e)
-            {
-                throw ApiException.Unavailable("resampler_unavailable", $"pcm is resampled to {outputRate} Hz with libsoxr, which is unavailable: {e.Reason}; fix: {e.Fix}", 60);
-            }
+            _encoder = AudioEncoders.Create(format, voiceRate, _sink, options);
+        }
+        catch (AudioEncoderUnavailableException e)
+        {
+            throw Unavailable(Format, e.Message);
         }
     }
 
     public string Format { get; }
     public string ContentType { get; }
-    public int OutputRate { get; }
-    /// <summary>Samples written so far (at <see cref="OutputRate"/>).</summary>
-    public long Samples { get; private set; }
+    public int OutputRate => _encoder.OutputRate;
 
-    /// <summary>The writer for a (checked) format; 400 for a format OpenAI has and this service cannot write yet.</summary>
-    public static SpeechWriter Create(string format, int voiceRate) => format switch
-    {
-        "wav" => new SpeechWriter(format, voiceRate, "audio/wav", voiceRate),
-        "pcm" => new SpeechWriter(format, voiceRate, "audio/pcm", PcmRate),
-        _ => throw Unsupported(format),
-    };
+    /// <summary>The writer for a format checked by <see cref="Check"/>.</summary>
+    public static SpeechWriter Create(string format, int voiceRate, AudioEncoderOptions? options = null) =>
+        AudioEncoders.TryParse(format, out var f) ? new SpeechWriter(f, voiceRate, options) : throw Invalid(format, "response_format");
 
-    /// <summary>The format as a request names it, checked: one of <see cref="Formats"/> (400 otherwise), and one this service writes.</summary>
-    public static string Check(string? requested, string param = "response_format")
+    /// <summary>
+    /// The format as a request names it (OpenAI's default mp3 when absent), checked: one of <see cref="Formats"/>
+    /// (400 invalid_response_format otherwise) whose encoder can run here (400 format_unavailable naming the package).
+    /// </summary>
+    public static string Check(string? requested, string param = "response_format", AudioEncoderOptions? options = null)
     {
-        var f = (requested ?? "mp3").Trim().ToLowerInvariant();
-        if (!Formats.Contains(f))
-            throw ApiException.BadRequest("invalid_response_format", $"'{param}' must be one of {string.Join(", ", Formats)}, got '{requested}'", param);
-        if (!Available.Contains(f)) throw Unsupported(f, param);
-        return f;
+        if (!AudioEncoders.TryParse(requested ?? "mp3", out var f)) throw Invalid(requested, param);
+        var name = AudioEncoders.Name(f);
+        if (AudioEncoders.Unavailable(f, options) is { } why) throw Unavailable(name, why, param);
+        return name;
     }
 
-    private static ApiException Unsupported(string format, string param = "response_format") =>
-        ApiException.BadRequest("unsupported_format", $"response_format '{format}' is not yet available; use wav or pcm", param);
+    private static ApiException Invalid(string? requested, string param) =>
+        ApiException.BadRequest("invalid_response_format", $"'{param}' must be one of {string.Join(", ", Formats)}, got '{Hailo.Core.ClientText.Quote(requested)}'", param);
 
-    /// <summary>What goes before the first samples: the WAV header of a stream (sizes unknown), else nothing.</summary>
-    public byte[] Header() => Format == "wav" ? WavHeader(OutputRate, uint.MaxValue) : [];
+    private static ApiException Unavailable(string format, string why, string param = "response_format") =>
+        ApiException.BadRequest("format_unavailable", $"response_format '{format}' cannot be encoded on this machine: {why}; wav and pcm always can", param);
 
-    /// <summary>The bytes of one chunk of the voice's samples.</summary>
-    public byte[] Write(ReadOnlySpan<float> samples)
+    /// <summary>What the encoder wrote before any samples (a stream's WAV header; nothing for most formats).</summary>
+    public byte[] Header() => Drain();
+
+    /// <summary>The bytes ready after one chunk of the voice's samples (for some formats none until more come).</summary>
+    public async ValueTask<byte[]> WriteAsync(float[] samples, CancellationToken ct)
     {
-        if (_resampler is null) return Pcm16(samples);
-        _resampler.Push(samples);
+        await _encoder.WriteAsync(samples, ct).ConfigureAwait(false);
         return Drain();
     }
 
-    /// <summary>The bytes still held (the resampler's tail).</summary>
-    public byte[] Finish()
+    /// <summary>The bytes still held: the encoder's last frames and the format's trailer.</summary>
+    public async ValueTask<byte[]> FinishAsync(CancellationToken ct)
     {
-        if (_resampler is null) return [];
-        _resampler.Finish();
+        await _encoder.CompleteAsync(ct).ConfigureAwait(false);
         return Drain();
     }
 
-    private byte[] Drain()
-    {
-        var n = _queue!.Count;
-        if (_take.Length < n) _take = new float[n];
-        _queue.Take(_take.AsSpan(0, n));
-        return Pcm16(_take.AsSpan(0, n));
-    }
-
-    private byte[] Pcm16(ReadOnlySpan<float> samples)
-    {
-        var bytes = new byte[samples.Length * 2];
-        for (var i = 0; i < samples.Length; i++)
-            BinaryPrimitives.WriteInt16LittleEndian(bytes.AsSpan(2 * i), ToInt16(samples[i]));
-        Samples += samples.Length;
-        return bytes;
-    }
+    private byte[] Drain() => _sink.Drain();
 
     public static short ToInt16(float x) => float.IsNaN(x) ? (short)0 : (short)Math.Clamp(MathF.Round(x * 32767f), -32768f, 32767f);
 
@@ -143,9 +117,43 @@ public sealed class SpeechWriter : IDisposable
         return h;
     }
 
-    public void Dispose()
+    public async ValueTask DisposeAsync()
     {
-        _resampler?.Dispose();
-        _queue?.Release();
+        await _encoder.DisposeAsync().ConfigureAwait(false);
+        await _sink.DisposeAsync().ConfigureAwait(false);
+    }
+}
+
+/// <summary>
+/// Where the encoder writes: collects its bytes until they are taken for the response. Forward only, as the response
+/// body is (a seekable output would have the wav encoder go back to fill in sizes in bytes already sent).
+/// </summary>
+internal sealed class ChunkSink : Stream
+{
+    private readonly MemoryStream _bytes = new();
+
+    public byte[] Drain()
+    {
+        var bytes = _bytes.ToArray();
+        _bytes.SetLength(0);
+        return bytes;
+    }
+
+    public override bool CanRead => false;
+    public override bool CanSeek => false;
+    public override bool CanWrite => true;
+    public override long Length => throw new NotSupportedException();
+    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+    public override void Flush() { }
+    public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+    public override void SetLength(long value) => throw new NotSupportedException();
+    public override void Write(byte[] buffer, int offset, int count) => _bytes.Write(buffer, offset, count);
+    public override void Write(ReadOnlySpan<byte> buffer) => _bytes.Write(buffer);
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing) _bytes.Dispose();
+        base.Dispose(disposing);
     }
 }

@@ -3,8 +3,9 @@ using HailoPiper.Engine;
 namespace HailoPiper.Voices;
 
 /// <summary>
-/// Loads voices with the engines in Engine/: espeak-ng's voices and Piper's VITS voices. Until an engine is built in,
-/// loading a voice of its kind fails with a message saying so (the voice's state on /health, 503 to requests).
+/// Loads voices with the engines in Engine/: espeak-ng's own voices (<see cref="EspeakVoice"/>) and Piper's VITS
+/// voices over ONNX Runtime (<see cref="VitsVoice"/>). A voice that cannot load throws <see cref="VoiceLoadException"/>
+/// (the voice's state on /health, 503 to its requests).
 /// </summary>
 /// <param name="config">The service's config: cpu.threads for ONNX Runtime, piper.* defaults.</param>
 public sealed class EngineVoiceLoader(PiperConfig config) : IVoiceLoader
@@ -14,8 +15,8 @@ public sealed class EngineVoiceLoader(PiperConfig config) : IVoiceLoader
 
     public IVoice Load(VoiceInfo voice, CancellationToken ct) => voice.Kind switch
     {
-        VoiceKind.Espeak => throw new NotSupportedException($"no espeak-ng engine in this build (voice {voice.Name})"),
-        VoiceKind.Piper => throw new NotSupportedException($"no Piper VITS engine in this build (voice {voice.Name})"),
+        VoiceKind.Espeak => new EspeakVoice(voice.EspeakName!),
+        VoiceKind.Piper => new VitsVoice(voice.Model!, voice.Config!, voice.Name, Threads),
         _ => throw new ArgumentOutOfRangeException(nameof(voice)),
     };
 }

@@ -2,14 +2,14 @@ using System.Diagnostics;
 using Hailo.Audio.Encoding;
 using Xunit;
 
-namespace Hailo.Audio.Tests;
+namespace Hailo.TestSupport;
 
 /// <summary>Encoded bytes read back with ffprobe and ffmpeg (Debian's, installed by .ci/install-deps).</summary>
-internal sealed record Decoded(string Codec, int SampleRate, int Channels, float[] Samples, string Errors)
+public sealed record ProbedAudio(string Codec, int SampleRate, int Channels, float[] Samples, string Errors)
 {
     public double Seconds => Samples.Length / (double)SampleRate;
 
-    public static Decoded From(byte[] bytes, AudioFormat format)
+    public static ProbedAudio From(byte[] bytes, AudioFormat format)
     {
         var dir = Directory.CreateTempSubdirectory("hailo-audio-enc-");
         try
@@ -26,7 +26,7 @@ internal sealed record Decoded(string Codec, int SampleRate, int Channels, float
             var pcm = Run("ffmpeg", ["-v", "error", .. input, "-map", "0:a:0", "-f", "f32le", "-"], out var errors);
             var samples = new float[pcm.Length / 4];
             Buffer.BlockCopy(pcm, 0, samples, 0, samples.Length * 4);
-            return new Decoded(fields["codec_name"], rate, int.Parse(fields["channels"], System.Globalization.CultureInfo.InvariantCulture), samples,
+            return new ProbedAudio(fields["codec_name"], rate, int.Parse(fields["channels"], System.Globalization.CultureInfo.InvariantCulture), samples,
                 (probeErrors + errors).Trim());
         }
         finally
@@ -88,7 +88,7 @@ internal sealed record Decoded(string Codec, int SampleRate, int Channels, float
 }
 
 /// <summary>An output like an HTTP response body: written forward only, no seeking, no length.</summary>
-internal sealed class ForwardOnlyStream : Stream
+public sealed class ForwardOnlyStream : Stream
 {
     private readonly MemoryStream _inner = new();
 

@@ -1,0 +1,72 @@
+using System.Net;
+using System.Text;
+using Hailo.Audio.Encoding;
+using Hailo.TestSupport;
+using HailoPiper;
+using Xunit;
+
+namespace Hailo.Piper.Tests;
+
+/// <summary>
+/// The service with its own voice loader, as shipped: espeak-ng's en-us voice (the built-in default) and a Piper voice
+/// found in the models directory (the generated VITS-shaped model: it proves loading, phonemisation and streaming
+/// through ONNX Runtime, not how a real voice sounds).
+/// </summary>
+public sealed class RealVoiceTests : IAsyncLifetime
+{
+    private readonly string _models = Directory.CreateTempSubdirectory("hailo-piper-real-").FullName;
+    private RunningService _service = null!;
+
+    public async Task InitializeAsync()
+    {
+        PiperTestVoice.Write(Path.Combine(_models, "test_voice"), "test_voice");
+        _service = await RunningService.StartAsync(PiperService.Definition, PiperFixture.Config(_models));
+        await _service.StartupCompleted;
+    }
+
+    public async Task DisposeAsync()
+    {
+        await _service.DisposeAsync();
+        Directory.Delete(_models, true);
+    }
+
+    private static StringContent Json(string body) => new(body, Encoding.UTF8, "application/json");
+
+    [Fact]
+    public async Task The_built_in_espeak_voice_speaks_a_sentence_of_plausible_length()
+    {
+        var r = await _service.Client.PostAsync("/v1/audio/speech", Json("""{"input":"The quick brown fox jumps over the lazy dog.","response_format":"wav"}"""));
+        Assert.Equal(HttpStatusCode.OK, r.StatusCode);
+        Assert.Equal("espeak:en-us", r.Headers.GetValues("X-Voice").Single());
+        var wav = ProbedAudio.From(await r.Content.ReadAsByteArrayAsync(), AudioFormat.Wav);
+        Assert.Equal((22050, 1), (wav.SampleRate, wav.Channels));
+        // Nine words at espeak's 175 words a minute: about three seconds, with the silence after the sentence.
+        Assert.InRange(wav.Seconds, 1.5, 5);
+        Assert.True(wav.Rms() > 0.02, $"RMS {wav.Rms()}: silent");
+    }
+
+    [Fact]
+    public async Task The_built_in_voice_answers_openais_default_mp3_and_a_faster_speed_is_shorter()
+    {
+        const string text = "Speech in the format most clients ask for.";
+        var normal = ProbedAudio.From(await (await _service.Client.PostAsync("/v1/audio/speech", Json($$"""{"input":"{{text}}","voice":"alloy"}"""))).Content.ReadAsByteArrayAsync(), AudioFormat.Mp3);
+        var fast = ProbedAudio.From(await (await _service.Client.PostAsync("/v1/audio/speech", Json($$"""{"input":"{{text}}","voice":"alloy","speed":2}"""))).Content.ReadAsByteArrayAsync(), AudioFormat.Mp3);
+        Assert.Equal(("mp3", ""), (normal.Codec, normal.Errors));
+        Assert.InRange(fast.Seconds / normal.Seconds, 0.35, 0.75);
+    }
+
+    [Fact]
+    public async Task A_piper_voice_in_the_models_directory_speaks_through_onnx_runtime()
+    {
+        var voices = await _service.Client.GetStringAsync("/v1/voices");
+        Assert.Contains("\"test_voice\"", voices);
+        var r = await _service.Client.PostAsync("/v1/audio/speech", Json("""{"input":"One sentence. And a second one.","voice":"test_voice","response_format":"flac"}"""));
+        Assert.Equal(HttpStatusCode.OK, r.StatusCode);
+        Assert.Equal("test_voice", r.Headers.GetValues("X-Voice").Single());
+        var audio = ProbedAudio.From(await r.Content.ReadAsByteArrayAsync(), AudioFormat.Flac);
+        Assert.Equal(("flac", 1, ""), (audio.Codec, audio.Channels, audio.Errors));
+        // The generated model makes 256 samples per phoneme id: two sentences of ids and the silences after them.
+        Assert.InRange(audio.Seconds, 0.3, 10);
+        Assert.True(audio.Rms() > 0.01, $"RMS {audio.Rms()}: silent");
+    }
+}
