@@ -3,17 +3,21 @@ using Hailo.Hosting.Models;
 namespace HailoPiper;
 
 /// <summary>
-/// The voices this service knows. espeak-ng's own voices are built in ("espeak:en-us": libespeak-ng and espeak-ng-data
-/// from Debian, nothing to download). Piper voices are VITS models, each an .onnx file with its .onnx.json, published
+/// The voices this service knows. CMU Flite's US English voices ("flite:slt", the default; libflite1) and espeak-ng's
+/// own voices ("espeak:en-us": libespeak-ng and espeak-ng-data) are built in, from Debian, nothing to download. Piper voices are VITS models, each an .onnx file with its .onnx.json, published
 /// at huggingface.co/rhasspy/piper-voices (v1.0.0); no checksum is pinned here (the files could not be fetched to
 /// hash them), so they are marked unverified. A directory in the models dir holding &lt;name&gt;.onnx and
 /// &lt;name&gt;.onnx.json is picked up as a voice too.
 /// </summary>
 public static class PiperModels
 {
-    /// <summary>The built-in default: espeak-ng's American English voice.</summary>
-    public const string DefaultVoice = "espeak:en-us";
+    /// <summary>
+    /// The built-in default: CMU Flite's slt (libflite1), the Debian voice that Debian's recogniser (pocketsphinx)
+    /// understands best of flite, espeak-ng and festival's (the figures are in the README).
+    /// </summary>
+    public const string DefaultVoice = "flite:slt";
     public const string EspeakPrefix = "espeak:";
+    public const string FlitePrefix = "flite:";
 
     /// <summary>OpenAI's voice names (mapped to voices by piper.openai_voices).</summary>
     public static readonly string[] OpenAiVoiceNames = ["alloy", "ash", "ballad", "coral", "echo", "fable", "nova", "onyx", "sage", "shimmer", "verse"];
@@ -61,7 +65,8 @@ public static class PiperModels
 
     /// <summary>A voice name: "espeak:&lt;espeak name&gt;" or a Piper voice's (file) name: letters, digits, '-', '_', '.'.</summary>
     public static bool IsVoiceName(string name) =>
-        name.StartsWith(EspeakPrefix, StringComparison.Ordinal)
+        name.StartsWith(FlitePrefix, StringComparison.Ordinal) ? Array.IndexOf(HailoPiper.Engine.FliteVoice.Voices, name[FlitePrefix.Length..]) >= 0
+        : name.StartsWith(EspeakPrefix, StringComparison.Ordinal)
             ? IsEspeakName(name[EspeakPrefix.Length..])
             : name.Length is > 0 and <= 128 && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.') && name[0] != '.';
 }

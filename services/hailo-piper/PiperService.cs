@@ -100,7 +100,7 @@ public static class PiperService
         {
             var loaded = pool.Loaded(v.Name);
             var languages = loaded?.Languages is { Count: > 0 } l ? l : v.Languages;
-            return new VoiceEntry(v.Name, v.Name, v.Kind == VoiceKind.Espeak ? "espeak-ng" : "piper", languages, languages[0],
+            return new VoiceEntry(v.Name, v.Name, v.Kind switch { VoiceKind.Espeak => "espeak-ng", VoiceKind.Flite => "flite", _ => "piper" }, languages, languages[0],
                 loaded?.SampleRate ?? v.SampleRate, loaded?.Speakers ?? v.Speakers, v.Installed, loaded is not null, v.Description,
                 config.Piper.OpenaiVoices.Where(kv => string.Equals(kv.Value, v.Name, StringComparison.OrdinalIgnoreCase)).Select(kv => kv.Key).Order(StringComparer.Ordinal).ToArray(),
                 v.Installed ? null : ctx.PullCommand(v.Name));

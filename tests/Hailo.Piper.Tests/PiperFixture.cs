@@ -35,6 +35,10 @@ public sealed class PiperFixture : IAsyncLifetime
         config.Models.Dir = models;
         config.Models.SearchPaths = [];
         config.Cpu.Threads = 1;
+        // The API tests were written against espeak-ng's voice as the default; the shipped default (flite:slt) is
+        // what RealVoiceTests and ShippedConfigTests check.
+        config.Piper.DefaultVoice = "espeak:en-us";
+        foreach (var n in PiperModels.OpenAiVoiceNames) config.Piper.OpenaiVoices[n] = "espeak:en-us";
         return config;
     }
 

@@ -8,7 +8,7 @@ using Xunit;
 namespace Hailo.Piper.Tests;
 
 /// <summary>
-/// The service with its own voice loader, as shipped: espeak-ng's en-us voice (the built-in default) and a Piper voice
+/// The service with its own voice loader, as shipped: flite's and espeak-ng's built-in voices and a Piper voice
 /// found in the models directory (the generated VITS-shaped model: it proves loading, phonemisation and streaming
 /// through ONNX Runtime, not how a real voice sounds).
 /// </summary>
@@ -20,7 +20,11 @@ public sealed class RealVoiceTests : IAsyncLifetime
     public async Task InitializeAsync()
     {
         PiperTestVoice.Write(Path.Combine(_models, "test_voice"), "test_voice");
-        _service = await RunningService.StartAsync(PiperService.Definition, PiperFixture.Config(_models));
+        var config = new PiperConfig(); // the shipped defaults: flite:slt speaks when a request names no voice
+        config.Models.Dir = _models;
+        config.Models.SearchPaths = [];
+        config.Cpu.Threads = 1;
+        _service = await RunningService.StartAsync(PiperService.Definition, config);
         await _service.StartupCompleted;
     }
 
@@ -32,15 +36,19 @@ public sealed class RealVoiceTests : IAsyncLifetime
 
     private static StringContent Json(string body) => new(body, Encoding.UTF8, "application/json");
 
-    [Fact]
-    public async Task The_built_in_espeak_voice_speaks_a_sentence_of_plausible_length()
+    [Theory]
+    [InlineData(null, "flite:slt", 16000)] // the default
+    [InlineData("espeak:en-us", "espeak:en-us", 22050)]
+    [InlineData("flite:rms", "flite:rms", 16000)]
+    public async Task A_built_in_voice_speaks_a_sentence_of_plausible_length(string? voice, string expected, int rate)
     {
-        var r = await _service.Client.PostAsync("/v1/audio/speech", Json("""{"input":"The quick brown fox jumps over the lazy dog.","response_format":"wav"}"""));
+        var field = voice is null ? "" : $",\"voice\":\"{voice}\"";
+        var r = await _service.Client.PostAsync("/v1/audio/speech", Json($$"""{"input":"The quick brown fox jumps over the lazy dog.","response_format":"wav"{{field}}}"""));
         Assert.Equal(HttpStatusCode.OK, r.StatusCode);
-        Assert.Equal("espeak:en-us", r.Headers.GetValues("X-Voice").Single());
+        Assert.Equal(expected, r.Headers.GetValues("X-Voice").Single());
         var wav = ProbedAudio.From(await r.Content.ReadAsByteArrayAsync(), AudioFormat.Wav);
-        Assert.Equal((22050, 1), (wav.SampleRate, wav.Channels));
-        // Nine words at espeak's 175 words a minute: about three seconds, with the silence after the sentence.
+        Assert.Equal((rate, 1), (wav.SampleRate, wav.Channels));
+        // Nine words: about three seconds at a speaking pace, with the silence after the sentence.
         Assert.InRange(wav.Seconds, 1.5, 5);
         Assert.True(wav.Rms() > 0.02, $"RMS {wav.Rms()}: silent");
     }

@@ -16,6 +16,7 @@ public sealed class EngineVoiceLoader(PiperConfig config) : IVoiceLoader
     public IVoice Load(VoiceInfo voice, CancellationToken ct) => voice.Kind switch
     {
         VoiceKind.Espeak => new EspeakVoice(voice.EspeakName!),
+        VoiceKind.Flite => new FliteVoice(voice.FliteName!),
         VoiceKind.Piper => new VitsVoice(voice.Model!, voice.Config!, voice.Name, Threads),
         _ => throw new ArgumentOutOfRangeException(nameof(voice)),
     };

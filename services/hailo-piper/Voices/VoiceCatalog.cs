@@ -9,6 +9,8 @@ public enum VoiceKind
 {
     /// <summary>espeak-ng itself (libespeak-ng), built in: <see cref="VoiceInfo.EspeakName"/> names the espeak voice.</summary>
     Espeak,
+    /// <summary>CMU Flite's US English voices (libflite1), built in: <see cref="VoiceInfo.FliteName"/> names the voice.</summary>
+    Flite,
     /// <summary>A Piper VITS voice: <see cref="VoiceInfo.Model"/> and <see cref="VoiceInfo.Config"/> are its .onnx and .onnx.json.</summary>
     Piper,
 }
@@ -19,7 +21,7 @@ public enum VoiceKind
 /// </summary>
 public sealed record VoiceInfo(string Name, VoiceKind Kind, IReadOnlyList<string> Languages, int SampleRate, IReadOnlyList<string> Speakers,
     bool Installed, string Description, string License, string? EspeakName = null, string? Model = null, string? Config = null,
-    ModelManifest? Manifest = null);
+    ModelManifest? Manifest = null, string? FliteName = null);
 
 /// <summary>Loads a voice the catalog names (the engines: espeak-ng and Piper VITS voices through ONNX Runtime).</summary>
 public interface IVoiceLoader
@@ -44,6 +46,8 @@ public sealed class VoiceCatalog(PiperConfig config, ModelStore store)
         foreach (var e in config.Piper.EspeakVoices.Prepend(config.Piper.DefaultVoice.StartsWith(PiperModels.EspeakPrefix, StringComparison.Ordinal)
                      ? config.Piper.DefaultVoice[PiperModels.EspeakPrefix.Length..] : "en-us"))
             if (seen.Add(PiperModels.EspeakPrefix + e)) list.Add(Espeak(e));
+        foreach (var f in HailoPiper.Engine.FliteVoice.Voices)
+            if (seen.Add(PiperModels.FlitePrefix + f)) list.Add(Flite(f));
         foreach (var m in store.Catalog)
             if (seen.Add(m.Name)) list.Add(FromManifest(m));
         foreach (var (name, model, json) in OnDisk())
@@ -55,6 +59,7 @@ public sealed class VoiceCatalog(PiperConfig config, ModelStore store)
     public VoiceInfo? Find(string name)
     {
         if (!PiperModels.IsVoiceName(name)) return null;
+        if (name.StartsWith(PiperModels.FlitePrefix, StringComparison.OrdinalIgnoreCase)) return Flite(name[PiperModels.FlitePrefix.Length..]);
         if (name.StartsWith(PiperModels.EspeakPrefix, StringComparison.OrdinalIgnoreCase))
         {
             var e = name[PiperModels.EspeakPrefix.Length..];
@@ -67,6 +72,9 @@ public sealed class VoiceCatalog(PiperConfig config, ModelStore store)
             if (string.Equals(n, name, StringComparison.OrdinalIgnoreCase)) return FromFiles(n, model, json, null);
         return null;
     }
+
+    private static VoiceInfo Flite(string name) => new(PiperModels.FlitePrefix + name, VoiceKind.Flite, ["en_US"], name == "kal" ? 8000 : 16000, [],
+        HailoPiper.Engine.FliteVoice.IsAvailable(name), $"CMU Flite voice {name} (US English, built in)", "BSD-style (CMU Flite)", FliteName: name);
 
     private static VoiceInfo Espeak(string name) => new(PiperModels.EspeakPrefix + name, VoiceKind.Espeak, [LanguageOfEspeak(name)], 22050, [],
         true, $"espeak-ng voice {name} (formant synthesis, built in)", "GPL-3.0-or-later (espeak-ng)", EspeakName: name);

@@ -182,7 +182,7 @@ public sealed class SynthesisHandler(PiperConfig config, VoiceCatalog catalog, V
         w.WriteString("name", "hailo-piper");
         WyomingInfo.WriteAttribution(w, "Piper", "https://github.com/rhasspy/piper");
         w.WriteBoolean("installed", true);
-        w.WriteString("description", "Text to speech with espeak-ng and Piper voices on the CPU");
+        w.WriteString("description", "Text to speech with CMU Flite, espeak-ng and Piper voices on the CPU");
         w.WriteString("version", version);
         w.WriteStartArray("voices");
         foreach (var v in catalog.All().Where(v => v.Installed))
@@ -191,6 +191,7 @@ public sealed class SynthesisHandler(PiperConfig config, VoiceCatalog catalog, V
             w.WriteStartObject();
             w.WriteString("name", v.Name);
             if (v.Kind == VoiceKind.Espeak) WyomingInfo.WriteAttribution(w, "espeak-ng", "https://github.com/espeak-ng/espeak-ng");
+            else if (v.Kind == VoiceKind.Flite) WyomingInfo.WriteAttribution(w, "CMU Flite", "http://www.festvox.org/flite/");
             else WyomingInfo.WriteAttribution(w, "rhasspy", "https://github.com/rhasspy/piper");
             w.WriteBoolean("installed", true);
             w.WriteString("description", v.Description);
