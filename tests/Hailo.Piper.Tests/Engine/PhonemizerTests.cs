@@ -14,7 +14,7 @@ public sealed class PhonemizerTests
     {
         var psi = new ProcessStartInfo("espeak-ng") { RedirectStandardOutput = true, UseShellExecute = false, StandardOutputEncoding = Encoding.UTF8 };
         foreach (var a in new[] { "-q", "--ipa", "-v", voice, text }) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
+        using var p = System.Diagnostics.Process.Start(psi)!;
         var output = p.StandardOutput.ReadToEnd();
         p.WaitForExit();
         Assert.Equal(0, p.ExitCode);
