@@ -79,6 +79,16 @@ public sealed class ServiceProcessTests() : ServiceProcessTestBase("hailo-piper"
             v => v.GetProperty("name").GetString() == "espeak:en-us" && v.GetProperty("loaded").GetBoolean());
     }
 
+    [AotFact("hailo-piper")]
+    public async Task The_aot_binary_speaks_where_memory_may_not_be_writable_and_executable()
+    {
+        // The package's unit has MemoryDenyWriteExecute=yes: Flite's and espeak-ng's callbacks must not need run-time thunks.
+        await using var p = StartDenyingWriteExecute(Args());
+        await p.WaitForDatagram("READY=1", LoadTimeout);
+        await Speak(p, AudioFormat.Mp3, "mp3", "audio/mpeg");
+        await Speak(p, AudioFormat.Opus, "opus", "audio/ogg", voice: "espeak:en-us");
+    }
+
     [Fact]
     public async Task The_npu_is_refused_with_the_reason()
     {
