@@ -17,6 +17,7 @@ var benches = new Dictionary<string, (string Readme, Func<Task<Report>> Run)>
     ["hailo-depth"] = ("services/hailo-depth/README.md", () => new DepthBench(repo).RunAsync()),
     ["hailo-ollama"] = ("services/hailo-ollama/README.md", () => new OllamaBench(repo, models).RunAsync()),
     ["hailo-whisper"] = ("services/hailo-whisper/README.md", () => new WhisperBench(repo).RunAsync()),
+    ["hailo-piper"] = ("services/hailo-piper/README.md", () => new PiperBench(repo).RunAsync()),
 };
 var failed = false;
 var loadOnly = args.Contains("--load-only");

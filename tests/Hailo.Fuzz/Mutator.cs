@@ -154,7 +154,15 @@ public sealed class Mutator(Random rng)
         try { root = JsonNode.Parse(json, documentOptions: new JsonDocumentOptions { MaxDepth = 4096 }); }
         catch (JsonException) { return Bytes(json); }
         var rounds = 1 + Rng.Next(4);
-        for (var r = 0; r < rounds; r++) root = MutateNode(root, 0);
+        try
+        {
+            for (var r = 0; r < rounds; r++) root = MutateNode(root, 0);
+        }
+        catch (InvalidOperationException)
+        {
+            // A string JsonNode parses but cannot read back (an escaped lone surrogate, as a seed may hold on purpose).
+            return Bytes(json);
+        }
         string text;
         try { text = root?.ToJsonString(new JsonSerializerOptions { MaxDepth = 4096 }) ?? "null"; }
         catch (Exception e) when (e is JsonException or InvalidOperationException) { return Bytes(json); }

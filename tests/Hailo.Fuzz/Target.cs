@@ -66,7 +66,7 @@ public sealed partial class Target : IAsyncDisposable
         }
     }
 
-    [GeneratedRegex(@"Wyoming speech-to-text on [^:\s]+:(\d+)")]
+    [GeneratedRegex(@"Wyoming (?:speech-to-text|text-to-speech) on [^:\s]+:(\d+)")]
     private static partial Regex WyomingListening();
 
     public Task<Outcome> SendAsync(FuzzRequest r) => r.Wyoming ? SendWyomingAsync(r.Body) : SendHttpAsync(r);
