@@ -30,7 +30,7 @@ public static class PiperService
     {
         Name = "hailo-piper",
         DefaultPort = 5003,
-        Summary = "Text to speech (espeak-ng built in, Piper voices) with OpenAI's /v1/audio/speech, the earlier /v1/synthesize and the Wyoming protocol for Home Assistant.",
+        Summary = "Text to speech (Flite and espeak-ng voices built in, Piper voices) with OpenAI's /v1/audio/speech, the earlier /v1/synthesize and the Wyoming protocol for Home Assistant.",
         ConfigType = PiperConfigJson.Default.PiperConfig,
         Defaults = () => new PiperConfig(),
         Catalog = PiperModels.Catalog,

@@ -33,7 +33,13 @@ public sealed partial class Target : IAsyncDisposable
     {
         Family = family;
         Process = process;
-        _client = new HttpClient(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(1) })
+        _client = new HttpClient(new SocketsHttpHandler
+        {
+            PooledConnectionLifetime = TimeSpan.FromMinutes(1),
+            // A large upload waits for the service's "100 Continue" (or its 413) as a careful client does; the default
+            // 1 s runs out while a loaded service is busy, and the body then races the 413 and the closed connection.
+            Expect100ContinueTimeout = TimeSpan.FromSeconds(30),
+        })
         { BaseAddress = new Uri($"http://127.0.0.1:{process.Port}"), Timeout = Timeout.InfiniteTimeSpan };
     }
 
