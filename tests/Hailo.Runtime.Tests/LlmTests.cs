@@ -291,7 +291,9 @@ public sealed class LlmTests : IDisposable
     public async Task TimeoutMidStream_IsRetriedUntilTheDeviceAnswersAgain()
     {
         using var llm = Load("llm_paced.json");
-        var prompt = Words(60);
+        // Long enough (5 ms a token) that the device is still producing when the fault is set, even when this loop runs
+        // late on a loaded machine (with 60 words the device had finished before the second piece was read here).
+        var prompt = Words(200);
         var gen = llm.Generate(prompt);
         var pieces = new List<string>();
         try
