@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using Hailo.Core;
 using Hailo.Hosting.Config;
 using HailoDepth.Output;
 
@@ -37,10 +38,10 @@ public sealed class DepthSection
 
     internal void Validate(ConfigErrors errors)
     {
-        if (DepthModels.Get(CpuModel) is not { Manifest.Backend: "cpu" })
-            errors.Add("depth.cpu_model", $"'{CpuModel}' is not a known CPU model ({string.Join(", ", DepthModels.All.Where(m => m.Manifest.Backend == "cpu").Select(m => m.Manifest.Name))})");
-        if (DepthModels.Get(NpuModel) is not { Manifest.Backend: "npu" })
-            errors.Add("depth.npu_model", $"'{NpuModel}' is not a known NPU model ({string.Join(", ", DepthModels.All.Where(m => m.Manifest.Backend == "npu").Select(m => m.Manifest.Name))})");
+        if (DepthModels.Get(CpuModel) is not { Manifest.Backend: Backend.Cpu })
+            errors.Add("depth.cpu_model", $"'{CpuModel}' is not a known CPU model ({string.Join(", ", DepthModels.All.Where(m => m.Manifest.Backend == Backend.Cpu).Select(m => m.Manifest.Name))})");
+        if (DepthModels.Get(NpuModel) is not { Manifest.Backend: Backend.Npu })
+            errors.Add("depth.npu_model", $"'{NpuModel}' is not a known NPU model ({string.Join(", ", DepthModels.All.Where(m => m.Manifest.Backend == Backend.Npu).Select(m => m.Manifest.Name))})");
         errors.RequireOneOf("depth.output_format", OutputFormat, OutputFormats);
         errors.RequireOneOf("depth.colormap", Colormap, Colormaps.Names);
         if (MaxImagePixels is < 1 or > 100_000_000) errors.Add("depth.max_image_pixels", "must be between 1 and 100000000");

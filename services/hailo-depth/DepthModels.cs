@@ -1,3 +1,4 @@
+using Hailo.Core;
 using Hailo.Hosting.Models;
 using Hailo.Media;
 
@@ -30,7 +31,7 @@ public static class DepthModels
 
     /// <summary>MiDaS v2.1 small: 256×256 RGB, ImageNet normalisation outside the model, output [1, 256, 256] relative inverse depth.</summary>
     public static readonly DepthModel MidasSmall = new(
-        new ModelManifest(CpuDefault, "cpu", "MiDaS v2.1 small (relative depth), ONNX", "MIT (Intel ISL)",
+        new ModelManifest(CpuDefault, Backend.Cpu, "MiDaS v2.1 small (relative depth), ONNX", "MIT (Intel ISL)",
             [new ModelFile("model-small.onnx", null, null, Url: "https://github.com/isl-org/MiDaS/releases/download/v2_1/model-small.onnx", Unverified: true)]),
         "model-small.onnx", 256, 256, Normalization.ImageNet, DepthOutput.InverseRelative);
 
@@ -39,13 +40,13 @@ public static class DepthModels
     /// std 0.225, output [1, 1, 256, 320] logits. No download address: copy it into models.dir/scdepthv3-onnx/.
     /// </summary>
     public static readonly DepthModel ScdepthV3Onnx = new(
-        new ModelManifest("scdepthv3-onnx", "cpu", "SC-DepthV3 ONNX (bring your own: input [1,3,256,320], output [1,1,256,320] logits)", "GPL-3.0 (SC-DepthV3 weights)",
+        new ModelManifest("scdepthv3-onnx", Backend.Cpu, "SC-DepthV3 ONNX (bring your own: input [1,3,256,320], output [1,1,256,320] logits)", "GPL-3.0 (SC-DepthV3 weights)",
             [new ModelFile("scdepthv3.onnx", null, null, Unverified: true)]),
         "scdepthv3.onnx", 320, 256, Normalization.MeanStd(0.45f, 0.45f, 0.45f, 0.225f, 0.225f, 0.225f), DepthOutput.Scdepth);
 
     /// <summary>scdepthv3 compiled for Hailo-10H: uint8 256×320×3 input (normalisation inside), uint16 256×320×1 logits.</summary>
     public static readonly DepthModel ScdepthV3Hailo = new(
-        new ModelManifest(NpuDefault, "npu", "SC-DepthV3 compiled for Hailo-10H (Hailo model zoo HEF)", "GPL-3.0 (SC-DepthV3 weights), compiled by Hailo",
+        new ModelManifest(NpuDefault, Backend.Npu, "SC-DepthV3 compiled for Hailo-10H (Hailo model zoo HEF)", "GPL-3.0 (SC-DepthV3 weights), compiled by Hailo",
             [new ModelFile("scdepthv3.hef", null, null, Url: "https://hailo-model-zoo.s3.eu-west-2.amazonaws.com/ModelZoo/Compiled/v5.1.0/hailo10h/scdepthv3.hef", Unverified: true)]),
         "scdepthv3.hef", 320, 256, Normalization.Unit, DepthOutput.Scdepth);
 

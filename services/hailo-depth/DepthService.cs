@@ -100,7 +100,7 @@ public static class DepthService
                 var spec = DepthModels.Get(engine.Manifest.Name)!;
                 var loaded = state.Models.Any(m => m.Name == spec.Manifest.Name && m.State == ModelState.Ready);
                 return TypedResults.Json(new DepthInfo(ctx.Definition.Name, ctx.Definition.Version,
-                    new DepthInfoModel(spec.Manifest.Name, "monocular", loaded, engine.Backend, spec.Unit),
+                    new DepthInfoModel(spec.Manifest.Name, "monocular", loaded, engine.Backend.Name(), spec.Unit),
                     new DepthCapabilities(true, false, DepthSection.OutputFormats, Colormaps.Names)), DepthJson.Default.DepthInfo);
             })
             .WithName("info").WithSummary("The model, its state and the output formats and colormaps offered").Produces<DepthInfo>(200);
@@ -148,7 +148,7 @@ public static class DepthService
         var t = result.Timer;
         var s = result.Stats;
         var response = new DepthResponse(
-            spec.Manifest.Name, "monocular", engine.Backend,
+            spec.Manifest.Name, "monocular", engine.Backend.Name(),
             [image.SourceHeight, image.SourceWidth, 3], [result.Height, result.Width],
             Math.Round(t.PreprocessMs + t.ModelMs + t.PostprocessMs, 2),
             options.Normalize, spec.Unit, options.OutputFormat, options.Colormap,

@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using Hailo.Core;
 using Hailo.Hosting.Config;
 
 namespace HailoOcr;
@@ -48,10 +49,10 @@ public sealed class OcrSection
         if (Languages.Count == 0) errors.Add("ocr.languages", "must name at least one language");
         foreach (var l in Languages)
             if (!OcrLanguages.IsSupported(l)) errors.Add("ocr.languages", $"'{l}' is not supported ({OcrLanguages.Describe()})");
-        if (OcrModels.Catalog.All(m => m.Name != CpuModel || m.Backend != "cpu"))
-            errors.Add("ocr.cpu_model", $"'{CpuModel}' is not a known CPU model ({string.Join(", ", OcrModels.Catalog.Where(m => m.Backend == "cpu").Select(m => m.Name))})");
-        if (OcrModels.Catalog.All(m => m.Name != NpuModel || m.Backend != "npu"))
-            errors.Add("ocr.npu_model", $"'{NpuModel}' is not a known NPU model ({string.Join(", ", OcrModels.Catalog.Where(m => m.Backend == "npu").Select(m => m.Name))})");
+        if (OcrModels.Catalog.All(m => m.Name != CpuModel || m.Backend != Backend.Cpu))
+            errors.Add("ocr.cpu_model", $"'{CpuModel}' is not a known CPU model ({string.Join(", ", OcrModels.Catalog.Where(m => m.Backend == Backend.Cpu).Select(m => m.Name))})");
+        if (OcrModels.Catalog.All(m => m.Name != NpuModel || m.Backend != Backend.Npu))
+            errors.Add("ocr.npu_model", $"'{NpuModel}' is not a known NPU model ({string.Join(", ", OcrModels.Catalog.Where(m => m.Backend == Backend.Npu).Select(m => m.Name))})");
         if (DetThreshold is <= 0 or >= 1) errors.Add("ocr.det_threshold", "must be between 0 and 1");
         if (BoxThreshold is <= 0 or >= 1) errors.Add("ocr.box_threshold", "must be between 0 and 1");
         if (UnclipRatio is < 0.5 or > 5) errors.Add("ocr.unclip_ratio", "must be between 0.5 and 5");

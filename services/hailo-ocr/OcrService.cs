@@ -129,7 +129,7 @@ public static class OcrService
         var options = Options(request, config);
         var languages = Languages(request, config);
         if (languages.Contains("zh") && !ReadsChinese(engine))
-            throw ApiException.BadRequest("unsupported_language", $"the {engine.Backend} model {engine.Manifest.Name} reads English only; Chinese needs device: cpu", "languages");
+            throw ApiException.BadRequest("unsupported_language", $"the {engine.Backend.Name()} model {engine.Manifest.Name} reads English only; Chinese needs device: cpu", "languages");
 
         // The image is decoded once this request holds its place in the model's queue: a full queue is a 503 before
         // any decoding, and concurrent uploads are decoded one at a time, not all at once.
@@ -159,7 +159,7 @@ public static class OcrService
             new OcrPerformance(Math.Round(decodeMs, 2), Math.Round(outcome.DetectionMs, 2), Math.Round(outcome.RecognitionMs, 2),
                 Math.Round(outcome.Models.TotalMs, 2), Math.Round(total, 2)),
             new OcrImageInfo(image.Width, image.Height),
-            new OcrModelInfo(engine.Manifest.Name, engine.Backend, pipelineDet, pipelineRec));
+            new OcrModelInfo(engine.Manifest.Name, engine.Backend.Name(), pipelineDet, pipelineRec));
         return TypedResults.Json(response, OcrJson.Default.OcrResponse);
     }
 

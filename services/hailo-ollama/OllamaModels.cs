@@ -1,3 +1,4 @@
+using Hailo.Core;
 using Hailo.Hosting.Models;
 
 namespace HailoOllama;
@@ -23,21 +24,21 @@ public static class OllamaModels
 
     public static readonly IReadOnlyList<ModelManifest> Catalog =
     [
-        new("qwen2.5:0.5b", "cpu", "Qwen2.5 0.5B Instruct, Q4_K_M GGUF (Qwen on Hugging Face)", "Apache-2.0",
+        new("qwen2.5:0.5b", Backend.Cpu, "Qwen2.5 0.5B Instruct, Q4_K_M GGUF (Qwen on Hugging Face)", "Apache-2.0",
             [new ModelFile("qwen2.5-0.5b-instruct-q4_k_m.gguf", null, null, HfQwen05 + "qwen2.5-0.5b-instruct-q4_k_m.gguf", Unverified: true)]),
-        new("qwen2.5:1.5b", "cpu", "Qwen2.5 1.5B Instruct, Q4_K_M GGUF (Qwen on Hugging Face)", "Apache-2.0",
+        new("qwen2.5:1.5b", Backend.Cpu, "Qwen2.5 1.5B Instruct, Q4_K_M GGUF (Qwen on Hugging Face)", "Apache-2.0",
             [new ModelFile("qwen2.5-1.5b-instruct-q4_k_m.gguf", null, null, HfQwen15 + "qwen2.5-1.5b-instruct-q4_k_m.gguf", Unverified: true)]),
-        new("llama3.2:1b", "cpu", "Llama 3.2 1B Instruct, Q4_K_M GGUF (bartowski's quantisation on Hugging Face)", "Llama 3.2 Community License",
+        new("llama3.2:1b", Backend.Cpu, "Llama 3.2 1B Instruct, Q4_K_M GGUF (bartowski's quantisation on Hugging Face)", "Llama 3.2 Community License",
             [new ModelFile("Llama-3.2-1B-Instruct-Q4_K_M.gguf", null, null, HfLlama1b + "Llama-3.2-1B-Instruct-Q4_K_M.gguf", Unverified: true)]),
-        new("qwen2.5:1.5b" + HefSuffix, "npu", "Qwen2.5 1.5B Instruct compiled for Hailo-10H (Hailo GenAI model zoo 5.1.1)", "Apache-2.0",
+        new("qwen2.5:1.5b" + HefSuffix, Backend.Npu, "Qwen2.5 1.5B Instruct compiled for Hailo-10H (Hailo GenAI model zoo 5.1.1)", "Apache-2.0",
             [new ModelFile("Qwen2.5-1.5B-Instruct.hef", "5310176848638505fbc28add04ba60c97abe345cdb0ec7e3b8ffaa4b0a8c65dd", null, HailoGenAi + "Qwen2.5-1.5B-Instruct.hef")]),
-        new("llama3.2:1b" + HefSuffix, "npu", "Llama 3.2 1B Instruct compiled for Hailo-10H (Hailo GenAI model zoo 5.1.1)", "Llama 3.2 Community License",
+        new("llama3.2:1b" + HefSuffix, Backend.Npu, "Llama 3.2 1B Instruct compiled for Hailo-10H (Hailo GenAI model zoo 5.1.1)", "Llama 3.2 Community License",
             [new ModelFile("Llama3.2-1B-Instruct.hef", null, null, HailoGenAi + "Llama3.2-1B-Instruct.hef", Unverified: true)]),
     ];
 
     /// <summary>The store manifest of an Ollama name on a backend.</summary>
-    public static ModelManifest? Find(string name, string backend) =>
-        Catalog.FirstOrDefault(m => m.Backend == backend && string.Equals(m.Name, backend == "npu" ? name + HefSuffix : name, StringComparison.OrdinalIgnoreCase));
+    public static ModelManifest? Find(string name, Backend backend) =>
+        Catalog.FirstOrDefault(m => m.Backend == backend && string.Equals(m.Name, backend == Backend.Npu ? name + HefSuffix : name, StringComparison.OrdinalIgnoreCase));
 
-    public static string OllamaName(ModelManifest m) => m.Backend == "npu" && m.Name.EndsWith(HefSuffix, StringComparison.Ordinal) ? m.Name[..^HefSuffix.Length] : m.Name;
+    public static string OllamaName(ModelManifest m) => m.Backend == Backend.Npu && m.Name.EndsWith(HefSuffix, StringComparison.Ordinal) ? m.Name[..^HefSuffix.Length] : m.Name;
 }

@@ -61,17 +61,17 @@ public static class OllamaService
         var config = ctx.Config;
         var log = logs.CreateLogger("hailo-ollama");
         LlamaNative.Log = logs.CreateLogger("llama.cpp");
-        var npuManifest = OllamaModels.Find(config.Ollama.DefaultModel, "npu");
+        var npuManifest = OllamaModels.Find(config.Ollama.DefaultModel, Backend.Npu);
         var choice = BackendSelector.Choose(config.Device, probe ?? NpuProbe.Run, npuManifest is null ? null : ctx.Models.Locate(npuManifest));
         // With device: auto and no NPU model for the default name, auto still means "NPU if it answers": HEFs are
         // imported by name; a CPU machine (the usual case in CI) gets the CPU.
-        ctx.State.SetBackend(choice.Name, choice.Reason);
+        ctx.State.SetBackend(choice.Backend, choice.Reason);
         log.LogInformation("backend {Backend} ({Reason})", choice.Name, choice.Reason);
-        var registry = new ModelRegistry(ctx.Models, choice.Name);
+        var registry = new ModelRegistry(ctx.Models, choice.Backend);
         KeepAliveValue.TryParse(config.Ollama.KeepAlive, out var keep);
         var threads = config.Cpu.EffectiveThreads;
         var scheduler = new Scheduler(
-            (m, numCtx) => m.Backend == "npu" ? NpuRunner.Load(m.Path) : LlamaRunner.Load(m.Path, threads, Math.Min(numCtx, config.Ollama.MaxNumCtx), config.Ollama.NumBatch),
+            (m, numCtx) => m.Backend == Backend.Npu ? NpuRunner.Load(m.Path) : LlamaRunner.Load(m.Path, threads, Math.Min(numCtx, config.Ollama.MaxNumCtx), config.Ollama.NumBatch),
             ctx.State, ctx.Metrics, log, config.Ollama.MaxLoadedModels, config.Server.MaxQueuedRequests, keep,
             ModelName.TryNormalise(config.Ollama.DefaultModel, out var def) ? def : config.Ollama.DefaultModel)
         {
@@ -177,7 +177,7 @@ internal sealed class EngineHost(OllamaEngine completion, ServiceContext<OllamaC
             var manifest = OllamaModels.Find(DefaultName, Completion.Registry.Backend);
             var fix = manifest is not null ? ctx.PullCommand(manifest.Name) : $"hailo-ollama: create {DefaultName} (POST /api/create) or set ollama.default_model";
             if (current?.State != ModelState.Missing)
-                ctx.State.SetModel(new ModelStatus(DefaultName, ModelState.Missing, $"no {Completion.Registry.Backend.ToUpperInvariant()} model file for {DefaultName} in {ctx.Config.Models.Dir}", fix));
+                ctx.State.SetModel(new ModelStatus(DefaultName, ModelState.Missing, $"no {Completion.Registry.Backend.Name().ToUpperInvariant()} model file for {DefaultName} in {ctx.Config.Models.Dir}", fix));
         }
         else if (current is null || current.State == ModelState.Missing)
         {

@@ -1,3 +1,4 @@
+using Hailo.Core;
 using Hailo.Hosting.Models;
 
 namespace HailoPiper;
@@ -32,7 +33,7 @@ public static class PiperModels
     {
         var name = $"{locale}-{speaker}-{quality}";
         var dir = $"{Host}{locale.Split('_')[0]}/{locale}/{speaker}/{quality}/";
-        return new ModelManifest(name, "cpu", $"Piper voice {speaker} ({locale}, {quality} quality, {RateOf(quality)} Hz)", license,
+        return new ModelManifest(name, Backend.Cpu, $"Piper voice {speaker} ({locale}, {quality} quality, {RateOf(quality)} Hz)", license,
         [
             new ModelFile(name + ".onnx", null, null, Url: dir + name + ".onnx", Unverified: true),
             new ModelFile(name + ".onnx.json", null, null, Url: dir + name + ".onnx.json", Unverified: true),

@@ -1,3 +1,4 @@
+using Hailo.Core;
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
@@ -45,7 +46,7 @@ public static class PiperService
         var s = ctx.Builder.Services;
         s.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, PiperJson.Default));
         s.AddSingleton<IErrorWriter, OpenAiErrorWriter>();
-        ctx.State.SetBackend("cpu", BackendReason);
+        ctx.State.SetBackend(Backend.Cpu, BackendReason);
         s.AddSingleton(sp => new VoiceCatalog(ctx.Config, sp.GetRequiredService<ModelStore>()));
         s.TryAddSingleton<IVoiceLoader, EngineVoiceLoader>();
         s.AddSingleton<VoicePool>();
@@ -109,10 +110,10 @@ public static class PiperService
 
     internal static OpenAiModelList Models(PiperConfig config, VoiceCatalog catalog, VoicePool pool)
     {
-        var list = PiperModels.ModelAliases.Select(a => new OpenAiModel(a, "model", s_created, "hailo", "cpu", "ready",
+        var list = PiperModels.ModelAliases.Select(a => new OpenAiModel(a, "model", s_created, "hailo", Backend.Cpu.Name(), "ready",
             $"speaks with the request's voice (default {config.Piper.DefaultVoice})", config.Piper.DefaultVoice)).ToList();
         foreach (var v in catalog.All())
-            list.Add(new OpenAiModel(v.Name, "model", s_created, "hailo", "cpu",
+            list.Add(new OpenAiModel(v.Name, "model", s_created, "hailo", Backend.Cpu.Name(),
                 pool.IsLoaded(v.Name) ? "loaded" : v.Installed ? "available" : "missing", v.Description));
         return new OpenAiModelList("list", list);
     }
@@ -216,7 +217,7 @@ public static class PiperService
         await using var writer = SpeechWriter.Create(format, lease.SampleRate);
         var response = http.Response;
         response.Headers["X-Voice"] = voice.Name;
-        response.Headers["X-Backend"] = "cpu";
+        response.Headers["X-Backend"] = Backend.Cpu.Name();
         response.Headers["X-Sample-Rate"] = writer.OutputRate.ToString(CultureInfo.InvariantCulture);
         response.Headers.CacheControl = "no-store";
         if (sse)

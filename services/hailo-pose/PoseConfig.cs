@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using Hailo.Core;
 using Hailo.Hosting.Config;
 
 namespace HailoPose;
@@ -36,10 +37,10 @@ public sealed class PoseSection
 
     internal void Validate(ConfigErrors errors)
     {
-        if (PoseModels.Catalog.All(m => m.Name != CpuModel || m.Backend != "cpu"))
-            errors.Add("pose.cpu_model", $"'{CpuModel}' is not a known CPU model ({string.Join(", ", PoseModels.Catalog.Where(m => m.Backend == "cpu").Select(m => m.Name))})");
-        if (PoseModels.Catalog.All(m => m.Name != NpuModel || m.Backend != "npu"))
-            errors.Add("pose.npu_model", $"'{NpuModel}' is not a known NPU model ({string.Join(", ", PoseModels.Catalog.Where(m => m.Backend == "npu").Select(m => m.Name))})");
+        if (PoseModels.Catalog.All(m => m.Name != CpuModel || m.Backend != Backend.Cpu))
+            errors.Add("pose.cpu_model", $"'{CpuModel}' is not a known CPU model ({string.Join(", ", PoseModels.Catalog.Where(m => m.Backend == Backend.Cpu).Select(m => m.Name))})");
+        if (PoseModels.Catalog.All(m => m.Name != NpuModel || m.Backend != Backend.Npu))
+            errors.Add("pose.npu_model", $"'{NpuModel}' is not a known NPU model ({string.Join(", ", PoseModels.Catalog.Where(m => m.Backend == Backend.Npu).Select(m => m.Name))})");
         if (ConfidenceThreshold is <= 0 or >= 1) errors.Add("pose.confidence_threshold", "must be between 0 and 1");
         if (IouThreshold is <= 0 or > 1) errors.Add("pose.iou_threshold", "must be greater than 0 and at most 1");
         if (MaxDetections is < 1 or > PoseLimits.MaxDetections) errors.Add("pose.max_detections", $"must be between 1 and {PoseLimits.MaxDetections}");

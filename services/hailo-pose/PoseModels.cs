@@ -1,3 +1,4 @@
+using Hailo.Core;
 using Hailo.Hosting.Models;
 
 namespace HailoPose;
@@ -17,14 +18,14 @@ public static class PoseModels
     /// `images` [1, 3, 640, 640], output [1, 56, 8400]. No download address: copy the file into models.dir/yolov8s-pose/.
     /// </summary>
     public static readonly ModelManifest YoloV8sPoseOnnx = new(
-        CpuDefault, "cpu",
+        CpuDefault, Backend.Cpu,
         "YOLOv8s-pose ONNX export (bring your own: yolo export model=yolov8s-pose.pt format=onnx imgsz=640)",
         "AGPL-3.0 (Ultralytics weights)",
         [new ModelFile("yolov8s-pose.onnx", null, null, Unverified: true)]);
 
     /// <summary>YOLOv8n-pose, the smallest export: about 3× faster than s on a Pi's CPU, less accurate.</summary>
     public static readonly ModelManifest YoloV8nPoseOnnx = new(
-        "yolov8n-pose", "cpu",
+        "yolov8n-pose", Backend.Cpu,
         "YOLOv8n-pose ONNX export (bring your own: yolo export model=yolov8n-pose.pt format=onnx imgsz=640)",
         "AGPL-3.0 (Ultralytics weights)",
         [new ModelFile("yolov8n-pose.onnx", null, null, Unverified: true)]);
@@ -33,14 +34,14 @@ public static class PoseModels
 
     /// <summary>YOLOv8s-pose compiled for Hailo-10H (Hailo model zoo), 640×640, nine raw head outputs.</summary>
     public static readonly ModelManifest YoloV8sPoseHailo = new(
-        NpuDefault, "npu",
+        NpuDefault, Backend.Npu,
         "YOLOv8s-pose compiled for Hailo-10H (Hailo model zoo HEF)",
         "AGPL-3.0 (Ultralytics weights), compiled by Hailo",
         [new ModelFile("yolov8s_pose.hef", null, null, Url: Zoo + "yolov8s_pose.hef", Unverified: true)]);
 
     /// <summary>YOLOv8m-pose compiled for Hailo-10H (the hailo-apps default), more accurate and slower than s.</summary>
     public static readonly ModelManifest YoloV8mPoseHailo = new(
-        "yolov8m_pose", "npu",
+        "yolov8m_pose", Backend.Npu,
         "YOLOv8m-pose compiled for Hailo-10H (Hailo model zoo HEF)",
         "AGPL-3.0 (Ultralytics weights), compiled by Hailo",
         [new ModelFile("yolov8m_pose.hef", null, null, Url: Zoo + "yolov8m_pose.hef", Unverified: true)]);

@@ -181,7 +181,7 @@ public static class PoseService
             new PoseImageSize(image.SourceWidth, image.SourceHeight),
             new PosePerformance(Math.Round(decodeMs, 2), Math.Round(t.PreprocessMs, 2), Math.Round(t.ModelMs, 2), Math.Round(t.PostprocessMs, 2),
                 Math.Round(annotateMs, 2), Math.Round(Stopwatch.GetElapsedTime(start).TotalMilliseconds, 2)),
-            new PoseModelInfo(engine.Manifest.Name, engine.Backend, file),
+            new PoseModelInfo(engine.Manifest.Name, engine.Backend.Name(), file),
             drawn,
             drawn is null ? null : drawAs == ImageFormat.Png ? "png" : "jpeg");
         return TypedResults.Json(response, PoseJson.Default.PoseResponse);

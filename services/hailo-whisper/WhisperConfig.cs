@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using Hailo.Core;
 using Hailo.Hosting.Config;
 using Hailo.Wyoming;
 
@@ -65,10 +66,10 @@ public sealed class WhisperSection
 
     internal void Validate(ConfigErrors errors)
     {
-        if (WhisperModels.Catalog.All(m => m.Name != CpuModel || m.Backend != "cpu"))
-            errors.Add("whisper.cpu_model", $"'{CpuModel}' is not a known CPU model ({string.Join(", ", WhisperModels.Catalog.Where(m => m.Backend == "cpu").Select(m => m.Name))})");
-        if (WhisperModels.Catalog.All(m => m.Name != NpuModel || m.Backend != "npu"))
-            errors.Add("whisper.npu_model", $"'{NpuModel}' is not a known NPU model ({string.Join(", ", WhisperModels.Catalog.Where(m => m.Backend == "npu").Select(m => m.Name))})");
+        if (WhisperModels.Catalog.All(m => m.Name != CpuModel || m.Backend != Backend.Cpu))
+            errors.Add("whisper.cpu_model", $"'{CpuModel}' is not a known CPU model ({string.Join(", ", WhisperModels.Catalog.Where(m => m.Backend == Backend.Cpu).Select(m => m.Name))})");
+        if (WhisperModels.Catalog.All(m => m.Name != NpuModel || m.Backend != Backend.Npu))
+            errors.Add("whisper.npu_model", $"'{NpuModel}' is not a known NPU model ({string.Join(", ", WhisperModels.Catalog.Where(m => m.Backend == Backend.Npu).Select(m => m.Name))})");
         if (Language.Length > 0 && !Languages.IsKnown(Language))
             errors.Add("whisper.language", $"'{Language}' is not a Whisper language code (e.g. en, de, fr; \"\" detects it)");
         if (MaxAudioSeconds is <= 0 or > 86_400) errors.Add("whisper.max_audio_seconds", "must be greater than 0 and at most 86400");

@@ -1,3 +1,4 @@
+using Hailo.Core;
 using Hailo.Hosting.Models;
 
 namespace HailoWhisper;
@@ -17,7 +18,7 @@ public static class WhisperModels
     private const string GenAiZoo = "https://dev-public.hailo.ai/v5.1.1/blob/";
 
     private static ModelManifest Ggml(string name, string file, string sha256, string what) => new(
-        name, "cpu", $"Whisper {what} (whisper.cpp ggml, F16)", "MIT (OpenAI Whisper weights, ggml conversion by whisper.cpp)",
+        name, Backend.Cpu, $"Whisper {what} (whisper.cpp ggml, F16)", "MIT (OpenAI Whisper weights, ggml conversion by whisper.cpp)",
         [new ModelFile(file, sha256, null, Url: Hf + file)]);
 
     public static readonly ModelManifest Base = Ggml(CpuDefault, "ggml-base.bin", "60ed5bc3dd14eea856493d334349b405782ddcaf0028d4b5df4088345fba2efe", "base, 74 M parameters, multilingual, 148 MB");
@@ -29,7 +30,7 @@ public static class WhisperModels
 
     /// <summary>Whisper-Base for Hailo-10H through HailoRT Speech2Text (10 s windows on the device, segments without word times).</summary>
     public static readonly ModelManifest BaseHailo = new(
-        NpuDefault, "npu", "Whisper-Base compiled for Hailo-10H (Hailo GenAI model zoo HEF, HailoRT Speech2Text)",
+        NpuDefault, Backend.Npu, "Whisper-Base compiled for Hailo-10H (Hailo GenAI model zoo HEF, HailoRT Speech2Text)",
         "MIT (OpenAI Whisper weights), compiled by Hailo",
         [new ModelFile("Whisper-Base.hef", null, null, Url: GenAiZoo + "Whisper-Base.hef", Unverified: true)]);
 

@@ -214,7 +214,7 @@ public static class WhisperService
 
         ctx.Metrics.ObserveInference(engine.Manifest.Name, "decode_audio", decodeSeconds);
         var headers = http.Response.Headers;
-        headers["X-Backend"] = engine.Backend;
+        headers["X-Backend"] = engine.Backend.Name();
         headers["X-Model"] = engine.Manifest.Name;
         headers["X-Audio-Seconds"] = transcript.Duration.ToString("0.###", CultureInfo.InvariantCulture);
         headers["X-Processing-Ms"] = (total * 1000).ToString("0.#", CultureInfo.InvariantCulture);
@@ -266,7 +266,7 @@ public static class WhisperService
         {
             if (options.WordTimestamps && !m.SupportsWordTimestamps)
                 throw ApiException.BadRequest("word_timestamps_unsupported",
-                    $"the {m.Backend} backend reports segment times only (HailoRT Speech2Text has no word times); ask for timestamp_granularities[]=segment",
+                    $"the {m.Backend.Name()} backend reports segment times only (HailoRT Speech2Text has no word times); ask for timestamp_granularities[]=segment",
                     "timestamp_granularities[]");
             return run(m, work.Progress);
         }, ct);

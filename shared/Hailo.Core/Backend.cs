@@ -1,10 +1,16 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
 namespace Hailo.Core;
 
 /// <summary>
 /// Where a service runs its models: the <c>device</c> setting (auto | npu | cpu) and, once chosen, the backend itself
 /// (npu or cpu). Parsed once from the config; written in its lowercase wire form (<see cref="BackendNames.Name"/>)
 /// wherever it leaves the process: /health, logs, STATUS=, model lists.
+/// JSON reads and writes it in that form too (<see cref="BackendJsonConverter"/>), so a record on disk or a response
+/// field that holds a <see cref="Backend"/> says "cpu", never "Cpu".
 /// </summary>
+[JsonConverter(typeof(BackendJsonConverter))]
 public enum Backend
 {
     /// <summary>The NPU when one answers and the model's HEFs are present, else the CPU.</summary>
@@ -40,4 +46,15 @@ public static class BackendNames
         };
         return ok;
     }
+}
+
+/// <summary>JSON form of <see cref="Backend"/>: its wire name; any other value is a <see cref="JsonException"/>.</summary>
+public sealed class BackendJsonConverter : JsonConverter<Backend>
+{
+    public override Backend Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
+        reader.TokenType == JsonTokenType.String && BackendNames.TryParse(reader.GetString(), out var backend)
+            ? backend
+            : throw new JsonException($"a backend is one of {string.Join(", ", BackendNames.All)}");
+
+    public override void Write(Utf8JsonWriter writer, Backend value, JsonSerializerOptions options) => writer.WriteStringValue(value.Name());
 }

@@ -210,7 +210,7 @@ public sealed class CompletionEngine(Scheduler scheduler, IChatTemplates templat
         var budget = Math.Max(1, ctxSize - Math.Max(1, reserve));
         if (job.Turns is { } turns)
         {
-            if (model.Backend == "npu")
+            if (model.Backend == Hailo.Core.Backend.Npu)
                 return new GenerationInput("", job.Options, ctxSize, job.Grammar, false, turns.ToList(), job.Tools);
             var template = templates.Template(job.Model);
             var options = job.Options;
@@ -240,7 +240,7 @@ public sealed class CompletionEngine(Scheduler scheduler, IChatTemplates templat
             return new GenerationInput(prompt, options, ctxSize, job.Grammar, addSpecial, kept, job.Tools);
         }
         var p = job.Prompt ?? "";
-        if (!job.Truncate && model.Backend == "cpu")
+        if (!job.Truncate && model.Backend == Hailo.Core.Backend.Cpu)
         {
             var n = model.CountTokens(p, job.AddSpecial);
             if (n > budget) throw new GenAiException(400, $"the input is {n} tokens, longer than the context of {ctxSize} (num_ctx); shorten it or allow truncation");

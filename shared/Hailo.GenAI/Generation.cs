@@ -58,7 +58,7 @@ public readonly record struct GenerationEvent(string? Piece, GenerationStats? Do
 /// <summary>A loaded model on one backend.</summary>
 public interface IModelRunner : IDisposable
 {
-    string Backend { get; }
+    Hailo.Core.Backend Backend { get; }
     /// <summary>The context this runner serves now (tokens).</summary>
     int ContextSize { get; }
     /// <summary>The model's trained context length.</summary>
@@ -91,10 +91,10 @@ public sealed class GenAiException(int status, string message, int? retryAfter =
     public string? Param { get; init; }
 }
 
-/// <summary>A model file a runner loads: its name, the backend it runs on ("cpu" or "npu") and its path.</summary>
+/// <summary>A model file a runner loads: its name, the backend it runs on (cpu or npu) and its path.</summary>
 public interface IModelFile
 {
     string Name { get; }
-    string Backend { get; }
+    Hailo.Core.Backend Backend { get; }
     string Path { get; }
 }

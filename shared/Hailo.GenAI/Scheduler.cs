@@ -1,3 +1,4 @@
+using Hailo.Core;
 using System.Diagnostics;
 using Hailo.Hosting;
 using Hailo.Hosting.Metrics;
@@ -163,11 +164,11 @@ public sealed class Scheduler : IDisposable
             Runner? stale;
             lock (_lock) _loaded.TryGetValue(model.Name, out stale);
             if (stale is not null) Unload(stale, "replaced");
-            await MakeRoomAsync(model.Backend == "npu" ? 1 : _maxLoaded, ct).ConfigureAwait(false);
+            await MakeRoomAsync(model.Backend == Hailo.Core.Backend.Npu ? 1 : _maxLoaded, ct).ConfigureAwait(false);
             var start = Stopwatch.GetTimestamp();
             var isDefault = model.Name == DefaultModel;
             if (isDefault) _state.SetModel(new ModelStatus(model.Name, ModelState.Loading));
-            _log.LogInformation("loading model {Model} ({Backend}, {Path})", model.Name, model.Backend, model.Path);
+            _log.LogInformation("loading model {Model} ({Backend}, {Path})", model.Name, model.Backend.Name(), model.Path);
             IModelRunner loaded;
             try
             {

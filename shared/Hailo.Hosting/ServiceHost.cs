@@ -1,3 +1,4 @@
+using Hailo.Core;
 using System.Net;
 using System.Text.Json.Serialization.Metadata;
 using Hailo.Hosting.Config;
@@ -310,7 +311,7 @@ public static class ServiceHost
         foreach (var m in definition.Catalog)
         {
             var loc = store.Locate(m);
-            Console.Out.WriteLine($"{m.Name,-28} {m.Backend,-4} {(loc.Complete ? "present" : "missing"),-8} {m.Description}{(m.Verified ? "" : " [unverified: no pinned sha256]")}");
+            Console.Out.WriteLine($"{m.Name,-28} {m.Backend.Name(),-4} {(loc.Complete ? "present" : "missing"),-8} {m.Description}{(m.Verified ? "" : " [unverified: no pinned sha256]")}");
             foreach (var f in m.Files)
                 Console.Out.WriteLine($"    {f.Name,-40} {(loc.Paths.TryGetValue(f.Name, out var p) ? p : "(missing)")}");
         }

@@ -1,3 +1,5 @@
+using Hailo.Core;
+
 namespace Hailo.Hosting;
 
 /// <summary>Where a model is in its life.</summary>
@@ -51,6 +53,9 @@ public sealed class ServiceState(string serviceName, string version, TimeProvide
         lock (_lock) (Backend, BackendReason) = (backend, reason);
         Changed?.Invoke();
     }
+
+    /// <summary>Sets the chosen backend, reported by its wire name.</summary>
+    public void SetBackend(Backend backend, string? reason) => SetBackend(backend.Name(), reason);
 
     public void SetModel(ModelStatus status)
     {

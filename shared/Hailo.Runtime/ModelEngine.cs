@@ -23,8 +23,8 @@ public sealed class ModelEngine<T> : IPreloadable, IDisposable where T : class, 
 
     public ModelManifest Manifest { get; }
     public BackendChoice Choice { get; }
-    /// <summary>The chosen backend's wire name ("npu" or "cpu"), as responses and headers report it.</summary>
-    public string Backend => Choice.Name;
+    /// <summary>The chosen backend (npu or cpu); responses and headers report it by <see cref="BackendNames.Name"/>.</summary>
+    public Backend Backend => Choice.Backend;
     public ModelSlot<T> Slot => _slot;
     /// <inheritdoc cref="ModelSlot{T}.Loaded"/>
     public T? Loaded => _slot.Loaded;
@@ -41,7 +41,7 @@ public sealed class ModelEngine<T> : IPreloadable, IDisposable where T : class, 
         probe ??= NpuProbe.Run;
         Choice = BackendSelector.Choose(config.Device, probe, npuModel is null ? null : store.Locate(npuModel));
         Manifest = Choice.IsNpu && npuModel is not null ? npuModel : cpuModel;
-        state.SetBackend(Choice.Name, Choice.Reason);
+        state.SetBackend(Choice.Backend, Choice.Reason);
         log.LogInformation("backend {Backend} ({Reason})", Choice.Name, Choice.Reason);
 
         var manifest = Manifest;

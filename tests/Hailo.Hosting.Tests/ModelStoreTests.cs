@@ -47,7 +47,7 @@ public sealed class ModelStoreTests : IAsyncLifetime
     private (ModelStore Store, ModelManifest Manifest) Store(string file, byte[] content, bool pinned)
     {
         _server.Serve(file, content);
-        var manifest = new ModelManifest("m", "cpu", "test model", "MIT",
+        var manifest = new ModelManifest("m", Hailo.Core.Backend.Cpu, "test model", "MIT",
             [pinned ? new ModelFile(file, Sha(content), content.Length, _server.Url(file)) : new ModelFile(file, null, null, _server.Url(file), Unverified: true)]);
         return (new ModelStore(_dir, [], [manifest]), manifest);
     }
@@ -121,7 +121,7 @@ public sealed class ModelStoreTests : IAsyncLifetime
     {
         var content = Random(100_000, 5);
         _server.Serve("wrong.bin", content);
-        var manifest = new ModelManifest("m", "cpu", "test model", "MIT", [new ModelFile("wrong.bin", new string('a', 64), null, _server.Url("wrong.bin"))]);
+        var manifest = new ModelManifest("m", Hailo.Core.Backend.Cpu, "test model", "MIT", [new ModelFile("wrong.bin", new string('a', 64), null, _server.Url("wrong.bin"))]);
         var store = new ModelStore(_dir, [], [manifest]);
         var e = await Assert.ThrowsAsync<InvalidDataException>(() => store.PullAsync(manifest, _http, null, CancellationToken.None));
         Assert.Contains("does not match", e.Message);
@@ -133,7 +133,7 @@ public sealed class ModelStoreTests : IAsyncLifetime
     {
         var content = Random(10_000, 6);
         _server.Serve("x.bin", content);
-        var manifest = new ModelManifest("m", "cpu", "test model", "MIT", [new ModelFile("x.bin", Sha(content), content.Length, "https://example.invalid/some/path/x.bin")]);
+        var manifest = new ModelManifest("m", Hailo.Core.Backend.Cpu, "test model", "MIT", [new ModelFile("x.bin", Sha(content), content.Length, "https://example.invalid/some/path/x.bin")]);
         var store = new ModelStore(_dir, [], [manifest], mirror: _server.BaseAddress);
         await store.PullAsync(manifest, _http, null, CancellationToken.None);
         Assert.Equal(content, await File.ReadAllBytesAsync(Path.Combine(_dir, "m", "x.bin")));
@@ -142,7 +142,7 @@ public sealed class ModelStoreTests : IAsyncLifetime
     [Fact]
     public void A_catalog_file_without_a_pinned_sha256_must_be_marked_unverified()
     {
-        ModelManifest M(ModelFile f) => new("m", "cpu", "d", "MIT", [f]);
+        ModelManifest M(ModelFile f) => new("m", Hailo.Core.Backend.Cpu, "d", "MIT", [f]);
         var e = Assert.Throws<InvalidOperationException>(() => new ModelStore(_dir, [], [M(new ModelFile("a.bin", null, null, "https://example.invalid/a.bin"))]));
         Assert.Contains("m/a.bin: no pinned sha256", e.Message);
         Assert.Throws<InvalidOperationException>(() => ModelStore.CheckCatalog([M(new ModelFile("a.bin", new string('a', 64), 1, Unverified: true))]));
@@ -154,8 +154,8 @@ public sealed class ModelStoreTests : IAsyncLifetime
     public void The_model_list_says_which_models_are_unverified()
     {
         var store = new ModelStore(_dir, [], [
-            new ModelManifest("pinned", "cpu", "d", "MIT", [new ModelFile("a.bin", new string('0', 64), 3)]),
-            new ModelManifest("loose", "cpu", "d", "MIT", [new ModelFile("b.bin", null, null, Unverified: true)]),
+            new ModelManifest("pinned", Hailo.Core.Backend.Cpu, "d", "MIT", [new ModelFile("a.bin", new string('0', 64), 3)]),
+            new ModelManifest("loose", Hailo.Core.Backend.Cpu, "d", "MIT", [new ModelFile("b.bin", null, null, Unverified: true)]),
         ]);
         var list = ModelList.From(store, new ServiceState("t", "1"));
         Assert.True(list.Data.Single(m => m.Id == "pinned").Verified);

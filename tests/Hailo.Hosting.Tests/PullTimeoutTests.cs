@@ -44,7 +44,7 @@ public sealed class PullTimeoutTests : IDisposable
                 // Not "hailo-test": its environment prefix HAILO_TEST_ would read the test run's HAILO_TEST_MODELS as a config key.
                 Name = "hailo-far", DefaultPort = definition.DefaultPort, Summary = definition.Summary, ConfigType = definition.ConfigType,
                 Defaults = definition.Defaults, Configure = definition.Configure, Map = definition.Map,
-                Catalog = [new ModelManifest("far-model", "cpu", "a model on an unreachable host", "none",
+                Catalog = [new ModelManifest("far-model", Hailo.Core.Backend.Cpu, "a model on an unreachable host", "none",
                     [new ModelFile("far.bin", null, null, Url: $"http://127.0.0.1:{port}/far.bin", Unverified: true)])],
             };
             var watch = Stopwatch.StartNew();

@@ -21,7 +21,7 @@ const string Name = "stand-in:tiny";
 var models = args[0];
 var relative = Path.Combine(Name, "stand-in-tiny.gguf");
 var path = Path.Combine(models, relative);
-var registry = new ModelRegistry(new ModelStore(models, [], OllamaModels.Catalog), "cpu");
+var registry = new ModelRegistry(new ModelStore(models, [], OllamaModels.Catalog), Hailo.Core.Backend.Cpu);
 if (!File.Exists(path))
 {
     Directory.CreateDirectory(Path.GetDirectoryName(path)!);
@@ -32,7 +32,7 @@ if (!File.Exists(path))
 if (registry.Find(Name) is null)
 {
     // Relative to the models directory, so the directory can move (or be copied to a Pi) with its record.
-    registry.Save(new LocalModel { Name = Name, Backend = "cpu", Path = relative, Family = "stand-in", ModifiedAt = File.GetLastWriteTimeUtc(path) });
+    registry.Save(new LocalModel { Name = Name, Backend = Hailo.Core.Backend.Cpu, Path = relative, Family = "stand-in", ModifiedAt = File.GetLastWriteTimeUtc(path) });
     Console.WriteLine($"hailo-ollama: {Name} recorded in {registry.ManifestDir} (family stand-in)");
 }
 else Console.WriteLine($"hailo-ollama: {Name} present ({path})");

@@ -56,8 +56,8 @@ public sealed class ApiTests(OllamaFixture f) : IClassFixture<OllamaFixture>
         var relative = Path.Combine(name, "stand-in-tiny.gguf");
         Directory.CreateDirectory(Path.Combine(f.ModelsDir, name));
         GgufWriter.Write(Path.Combine(f.ModelsDir, relative), new GgufWriter.Spec("qwen2", Seed: 5));
-        new HailoOllama.Engine.ModelRegistry(new Hailo.Hosting.Models.ModelStore(f.ModelsDir, [], HailoOllama.OllamaModels.Catalog), "cpu")
-            .Save(new HailoOllama.Engine.LocalModel { Name = name, Backend = "cpu", Path = relative, Family = "stand-in", ModifiedAt = DateTime.UtcNow });
+        new HailoOllama.Engine.ModelRegistry(new Hailo.Hosting.Models.ModelStore(f.ModelsDir, [], HailoOllama.OllamaModels.Catalog), Hailo.Core.Backend.Cpu)
+            .Save(new HailoOllama.Engine.LocalModel { Name = name, Backend = Hailo.Core.Backend.Cpu, Path = relative, Family = "stand-in", ModifiedAt = DateTime.UtcNow });
         Assert.DoesNotContain(HailoOllama.OllamaModels.Catalog, m => m.Name == name);
 
         var tags = JsonDocument.Parse(await C.GetStringAsync("/api/tags")).RootElement.GetProperty("models");

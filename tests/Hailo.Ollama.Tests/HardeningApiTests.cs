@@ -131,8 +131,8 @@ public sealed class HardeningApiTests(OllamaFixture f) : IClassFixture<OllamaFix
         Directory.CreateDirectory(Path.Combine(f.ModelsDir, name));
         GgufWriter.Write(Path.Combine(f.ModelsDir, relative),
             new GgufWriter.Spec(architecture, Embd: 64, Layers: 2, Heads: 4, KvHeads: 2, Ff: 128, Seed: 2026, ChatTemplate: chatTemplate, NoChatTemplate: chatTemplate is null));
-        new ModelRegistry(new ModelStore(f.ModelsDir, [], OllamaModels.Catalog), "cpu")
-            .Save(new LocalModel { Name = name, Backend = "cpu", Path = relative, Family = "stand-in", ModifiedAt = DateTime.UtcNow });
+        new ModelRegistry(new ModelStore(f.ModelsDir, [], OllamaModels.Catalog), Hailo.Core.Backend.Cpu)
+            .Save(new LocalModel { Name = name, Backend = Hailo.Core.Backend.Cpu, Path = relative, Family = "stand-in", ModifiedAt = DateTime.UtcNow });
     }
 
     [Theory]

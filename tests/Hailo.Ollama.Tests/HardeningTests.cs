@@ -96,7 +96,7 @@ public sealed class HardeningTests
     {
         public int Calls;
         public long Chars;
-        public string Backend => "cpu";
+        public Hailo.Core.Backend Backend => Hailo.Core.Backend.Cpu;
         public int ContextSize => 512;
         public int TrainedContext => 2048;
         public bool CanEmbed => false;
@@ -130,8 +130,8 @@ public sealed class HardeningTests
             GgufWriter.Write(path, new GgufWriter.Spec("qwen2")); // ChatML: the template is rendered, the runner only counts
             var config = OllamaFixture.Config(_dir);
             config.Ollama.MaxMessages = 1_000_000;
-            Model = new LocalModel { Name = "m:1", Backend = "cpu", Path = path };
-            Completion = new CompletionEngine(null!, new RegistryTemplates(new ModelRegistry(new ModelStore(_dir, [], OllamaModels.Catalog), "cpu")), OllamaEngine.Limits(config));
+            Model = new LocalModel { Name = "m:1", Backend = Hailo.Core.Backend.Cpu, Path = path };
+            Completion = new CompletionEngine(null!, new RegistryTemplates(new ModelRegistry(new ModelStore(_dir, [], OllamaModels.Catalog), Hailo.Core.Backend.Cpu)), OllamaEngine.Limits(config));
         }
 
         public CompletionJob Chat(int turns) => new()

@@ -17,7 +17,7 @@ namespace Hailo.Ollama.Tests;
 public sealed class SchedulerLifecycleTests
 {
     private const string Name = "m:1";
-    private static readonly LocalModel Model = new() { Name = Name, Backend = "cpu", Path = "/nonexistent/m.gguf" };
+    private static readonly LocalModel Model = new() { Name = Name, Backend = Hailo.Core.Backend.Cpu, Path = "/nonexistent/m.gguf" };
 
     /// <summary>A runner whose generation yields <c>n</c> pieces, each after <see cref="TokenDelay"/> (or when released).</summary>
     private sealed class FakeRunner : IModelRunner
@@ -29,7 +29,7 @@ public sealed class SchedulerLifecycleTests
         public TimeSpan TokenDelay { get; init; } = TimeSpan.FromMilliseconds(5);
         public SemaphoreSlim? Step { get; init; }
 
-        public string Backend => "cpu";
+        public Hailo.Core.Backend Backend => Hailo.Core.Backend.Cpu;
         public int ContextSize => 512;
         public int TrainedContext => 512;
         public bool CanEmbed => false;

@@ -16,7 +16,7 @@ namespace Hailo.Whisper.Tests;
 internal sealed class RecordingModel(Action<int>? onWindow = null) : ISpeechModel
 {
     public List<(int Length, double Sum, double Energy)> Windows { get; } = [];
-    public string Backend => "test";
+    public Hailo.Core.Backend Backend => Hailo.Core.Backend.Cpu;
     public string ModelFile => "recording";
     public bool SupportsWordTimestamps => true;
 

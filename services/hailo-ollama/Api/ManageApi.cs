@@ -1,3 +1,4 @@
+using Hailo.Core;
 using System.Security.Cryptography;
 using System.Text.Json;
 using Hailo.GenAI;
@@ -23,7 +24,7 @@ internal sealed class ManageApi(OllamaEngine engine, NativeApi native, IHttpClie
         var stream = r.Bool("stream") ?? true;
         var manifest = OllamaModels.Find(name, Registry.Backend)
                        ?? throw new ApiException(404, "model_not_found",
-                           $"model '{Hailo.Core.ClientText.Quote(name)}' is not in this service's catalog for the {Registry.Backend} backend (known: {string.Join(", ", OllamaModels.Catalog.Where(m => m.Backend == Registry.Backend).Select(OllamaModels.OllamaName))}); import other GGUFs with /api/create") { Param = "model" };
+                           $"model '{Hailo.Core.ClientText.Quote(name)}' is not in this service's catalog for the {Registry.Backend.Name()} backend (known: {string.Join(", ", OllamaModels.Catalog.Where(m => m.Backend == Registry.Backend).Select(OllamaModels.OllamaName))}); import other GGUFs with /api/create") { Param = "model" };
         if (stream)
         {
             ctx.Response.ContentType = "application/x-ndjson";
@@ -231,7 +232,7 @@ internal sealed class ManageApi(OllamaEngine engine, NativeApi native, IHttpClie
         {
             await using var s = File.OpenRead(path);
             if (!GgufInfo.LooksLikeGguf(s)) throw Err.Bad("the uploaded file is not a GGUF model", "files");
-            if (Registry.Backend != "cpu") throw Err.Bad("GGUF models run on the CPU backend; this service runs on the NPU (device: npu)", "files");
+            if (Registry.Backend != Backend.Cpu) throw Err.Bad("GGUF models run on the CPU backend; this service runs on the NPU (device: npu)", "files");
         }
         var template = r.Str("template");
         if (template is not null)
@@ -250,7 +251,7 @@ internal sealed class ManageApi(OllamaEngine engine, NativeApi native, IHttpClie
         var model = new LocalModel
         {
             Name = name,
-            Backend = baseModel?.Backend ?? "cpu",
+            Backend = baseModel?.Backend ?? Backend.Cpu,
             Path = baseModel?.Path ?? path!,
             Digest = baseModel?.Digest ?? digest,
             Template = template ?? baseModel?.Template,

@@ -1,3 +1,4 @@
+using Hailo.Core;
 using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text.Json;
@@ -60,7 +61,7 @@ internal sealed class NativeApi(OllamaEngine engine, Func<string, string> pullCo
         var g = Registry.Gguf(m);
         w.WriteStartObject("details");
         w.WriteString("parent_model", m.ParentModel ?? "");
-        w.WriteString("format", m.Backend == "npu" ? "hef" : "gguf");
+        w.WriteString("format", m.Backend == Backend.Npu ? "hef" : "gguf");
         var family = Registry.Family(m);
         var architecture = Registry.Architecture(m);
         w.WriteString("family", family);
@@ -69,7 +70,7 @@ internal sealed class NativeApi(OllamaEngine engine, Func<string, string> pullCo
         if (architecture != family) w.WriteStringValue(architecture);
         w.WriteEndArray();
         w.WriteString("parameter_size", g?.ParameterSize ?? (m.Name.Contains("1.5b", StringComparison.Ordinal) ? "1.5B" : ""));
-        w.WriteString("quantization_level", g?.QuantizationLevel ?? (m.Backend == "npu" ? "Q4_0" : ""));
+        w.WriteString("quantization_level", g?.QuantizationLevel ?? (m.Backend == Backend.Npu ? "Q4_0" : ""));
         w.WriteEndObject();
     }
 
@@ -90,9 +91,9 @@ internal sealed class NativeApi(OllamaEngine engine, Func<string, string> pullCo
                 // Ollama writes a far-future time for keep_alive -1 and "now" for a model in use.
                 var expires = r.ExpiresAt ?? (r.KeepAlive == KeepAliveValue.Forever ? DateTime.UtcNow.AddYears(100) : DateTime.UtcNow + r.KeepAlive);
                 w.WriteString("expires_at", JsonOut.Iso(expires));
-                w.WriteNumber("size_vram", r.Model.Backend == "npu" ? r.Model.MemoryBytes : 0);
+                w.WriteNumber("size_vram", r.Model.Backend == Backend.Npu ? r.Model.MemoryBytes : 0);
                 w.WriteNumber("context_length", r.Model.ContextSize);
-                w.WriteString("backend", r.Model.Backend);
+                w.WriteString("backend", r.Model.Backend.Name());
                 w.WriteEndObject();
             }
             w.WriteEndArray();
@@ -155,7 +156,7 @@ internal sealed class NativeApi(OllamaEngine engine, Func<string, string> pullCo
             w.WriteStartArray("capabilities");
             w.WriteStringValue("completion");
             if (template is not null) w.WriteStringValue("tools");
-            if (m.Backend == "cpu") w.WriteStringValue("embedding");
+            if (m.Backend == Backend.Cpu) w.WriteStringValue("embedding");
             w.WriteEndArray();
             w.WriteString("modified_at", JsonOut.Iso(m.ModifiedAt));
         }, http.RequestAborted);
@@ -242,7 +243,7 @@ internal sealed class NativeApi(OllamaEngine engine, Func<string, string> pullCo
         }
         if (context is { Length: > 0 })
         {
-            if (model.Backend != "cpu") throw Err.Bad("'context' is not supported on the NPU backend", "context");
+            if (model.Backend != Backend.Cpu) throw Err.Bad("'context' is not supported on the NPU backend", "context");
             using var lease0 = await engine.AcquireAsync(model, engine.NumCtx(options), keepAlive, http.RequestAborted);
             string previous;
             try
@@ -336,7 +337,7 @@ internal sealed class NativeApi(OllamaEngine engine, Func<string, string> pullCo
             JsonValueKind.Object => JsonGrammar.FromSchema(f),
             _ => throw Err.Bad($"'{param}' must be \"json\" or a JSON schema object", param),
         };
-        if (grammar is not null && model.Backend == "npu")
+        if (grammar is not null && model.Backend == Backend.Npu)
             throw Err.Bad($"'{param}' (structured output) needs constrained decoding, which the NPU backend (HailoRT) does not have; run this request on a CPU model", param);
         return grammar;
     }
@@ -498,7 +499,7 @@ internal sealed class NativeApi(OllamaEngine engine, Func<string, string> pullCo
     internal async Task<(float[][] Vectors, int Tokens, long LoadNs)> EmbedCoreAsync(LocalModel model, List<string> inputs, bool truncate,
         SamplingOptions options, TimeSpan? keepAlive, CancellationToken ct)
     {
-        if (model.Backend != "cpu") throw Err.Bad($"model '{model.Name}' runs on the NPU, which cannot embed; use a GGUF model", "model");
+        if (model.Backend != Backend.Cpu) throw Err.Bad($"model '{model.Name}' runs on the NPU, which cannot embed; use a GGUF model", "model");
         if (inputs.Count == 0) return ([], 0, 0);
         using var lease = await engine.AcquireAsync(model, engine.NumCtx(options), keepAlive, ct);
         try

@@ -1,3 +1,4 @@
+using Hailo.Core;
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
@@ -29,7 +30,7 @@ public sealed class LlamaRunner : IModelRunner
     private LLamaEmbedder? _embedder;
     private int _embedderCtx;
 
-    public string Backend => "cpu";
+    public Backend Backend => Backend.Cpu;
     public int ContextSize => (int)(_context?.ContextSize ?? 0);
     public int TrainedContext { get; }
     public bool CanEmbed => true;

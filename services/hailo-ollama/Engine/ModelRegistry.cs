@@ -1,3 +1,4 @@
+using Hailo.Core;
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text.Json;
@@ -17,7 +18,7 @@ namespace HailoOllama.Engine;
 public sealed record LocalModel : IModelFile
 {
     public required string Name { get; init; }
-    public required string Backend { get; init; }
+    public required Backend Backend { get; init; }
     /// <summary>The model file; a relative path in a record is relative to models.dir.</summary>
     public required string Path { get; init; }
     public string? Template { get; init; }
@@ -50,7 +51,7 @@ public sealed class ModelRegistry
     private readonly ConcurrentDictionary<string, (long Size, DateTime Mtime, GgufInfo? Info)> _gguf = new();
     private readonly Lock _write = new();
 
-    public ModelRegistry(ModelStore store, string backend)
+    public ModelRegistry(ModelStore store, Backend backend)
     {
         Store = store;
         Backend = backend;
@@ -60,7 +61,7 @@ public sealed class ModelRegistry
     }
 
     public ModelStore Store { get; }
-    public string Backend { get; }
+    public Backend Backend { get; }
     public string ManifestDir => System.IO.Path.Combine(Store.ModelsDir, "manifests");
     public string BlobDir => System.IO.Path.Combine(Store.ModelsDir, "blobs");
 
@@ -156,7 +157,7 @@ public sealed class ModelRegistry
     /// <summary>The GGUF header of a CPU model (null for HEFs or unreadable files).</summary>
     public GgufInfo? Gguf(LocalModel m)
     {
-        if (m.Backend != "cpu") return null;
+        if (m.Backend != Backend.Cpu) return null;
         var info = new FileInfo(m.Path);
         if (_gguf.TryGetValue(m.Path, out var g) && g.Size == info.Length && g.Mtime == info.LastWriteTimeUtc) return g.Info;
         GgufInfo? parsed;
@@ -169,7 +170,7 @@ public sealed class ModelRegistry
     /// <summary>The chat template this service renders for the model, or null when its family is unknown.</summary>
     public ChatTemplate? Template(LocalModel m)
     {
-        if (m.Backend == "npu")
+        if (m.Backend == Backend.Npu)
             return m.Name.StartsWith("llama", StringComparison.Ordinal) ? ChatTemplate.Llama31() : ChatTemplate.ChatMl();
         var g = Gguf(m);
         return g is null ? null : ChatTemplate.Recognise(g.ChatTemplate, g.Architecture);

@@ -1,3 +1,4 @@
+using Hailo.Core;
 using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
@@ -20,7 +21,7 @@ public sealed class NpuRunner : IModelRunner
     private readonly VDevice _vdevice;
     private readonly LlmModel _llm;
 
-    public string Backend => "npu";
+    public Backend Backend => Backend.Npu;
     public int ContextSize { get; }
     public int TrainedContext => ContextSize;
     public bool CanEmbed => false;

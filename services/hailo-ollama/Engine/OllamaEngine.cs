@@ -1,3 +1,4 @@
+using Hailo.Core;
 using Hailo.GenAI;
 using Hailo.GenAI.Chat;
 using HailoOllama.Api;
@@ -10,7 +11,7 @@ internal sealed class RegistryTemplates(ModelRegistry registry) : IChatTemplates
     public ChatTemplate? Template(IModelFile model) => registry.Template((LocalModel)model);
 
     public bool HasNoTemplate(IModelFile model) =>
-        model.Backend == "cpu" && registry.Template((LocalModel)model) is null && string.IsNullOrEmpty(registry.Gguf((LocalModel)model)?.ChatTemplate);
+        model.Backend == Backend.Cpu && registry.Template((LocalModel)model) is null && string.IsNullOrEmpty(registry.Gguf((LocalModel)model)?.ChatTemplate);
 }
 
 /// <summary>

@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using Hailo.Core;
 using Hailo.Runtime.Npu;
 using Whisper.net;
 
@@ -38,7 +39,7 @@ public sealed partial class CpuWhisperModel : ISpeechModel, Hailo.Hosting.IWarmU
         }
     }
 
-    public string Backend => "cpu";
+    public Backend Backend => Backend.Cpu;
     public string ModelFile { get; }
     public bool SupportsWordTimestamps => true;
 

@@ -1,3 +1,4 @@
+using Hailo.Core;
 using Hailo.Runtime.Npu;
 
 namespace HailoWhisper.Pipeline;
@@ -8,7 +9,7 @@ namespace HailoWhisper.Pipeline;
 /// </summary>
 public sealed class NpuWhisperModel(SpeechToText model) : ISpeechModel
 {
-    public string Backend => "npu";
+    public Backend Backend => Backend.Npu;
     public string ModelFile => Path.GetFileName(model.HefPath);
     public bool SupportsWordTimestamps => false;
 

@@ -38,7 +38,7 @@ public sealed record Transcript(string Text, string? Language, double Duration, 
 /// <summary>A loaded speech model of either backend; one caller at a time.</summary>
 public interface ISpeechModel : IDisposable
 {
-    string Backend { get; }
+    Hailo.Core.Backend Backend { get; }
     string ModelFile { get; }
     /// <summary>Whether the backend reports word times (whisper.cpp does; HailoRT Speech2Text gives segments only).</summary>
     bool SupportsWordTimestamps { get; }

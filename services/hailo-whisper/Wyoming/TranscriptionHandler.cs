@@ -125,7 +125,7 @@ public sealed class TranscriptionHandler(WhisperConfig config, ModelEngine<ISpee
         w.WriteString("name", "hailo-whisper");
         WriteAttribution(w);
         w.WriteBoolean("installed", true);
-        w.WriteString("description", $"Whisper speech to text on the {engine.Backend.ToUpperInvariant()} ({model.Name})");
+        w.WriteString("description", $"Whisper speech to text on the {engine.Backend.Name().ToUpperInvariant()} ({model.Name})");
         w.WriteString("version", version);
         w.WriteStartArray("models");
         w.WriteStartObject();

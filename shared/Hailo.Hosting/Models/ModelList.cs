@@ -1,3 +1,5 @@
+using Hailo.Core;
+
 namespace Hailo.Hosting.Models;
 
 /// <summary>GET /v1/models of the vision services: every model the service knows, its backend and state.</summary>
@@ -10,7 +12,7 @@ public sealed record ModelList(string Object, IReadOnlyList<ModelListEntry> Data
         return new ModelList("list", store.Catalog.Select(m =>
         {
             var status = states.TryGetValue(m.Name, out var s) ? s.State.ToString().ToLowerInvariant() : store.Locate(m).Complete ? "available" : "missing";
-            return new ModelListEntry(m.Name, "model", m.Backend, status, m.Description, m.Files.Select(f => f.Name).ToArray(), task, task is null ? null : "hailo", m.Verified);
+            return new ModelListEntry(m.Name, "model", m.Backend.Name(), status, m.Description, m.Files.Select(f => f.Name).ToArray(), task, task is null ? null : "hailo", m.Verified);
         }).ToArray());
     }
 }

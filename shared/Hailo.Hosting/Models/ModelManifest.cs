@@ -1,3 +1,5 @@
+using Hailo.Core;
+
 namespace Hailo.Hosting.Models;
 
 /// <summary>
@@ -6,7 +8,7 @@ namespace Hailo.Hosting.Models;
 /// </summary>
 public sealed record ModelManifest(
     string Name,
-    string Backend,
+    Backend Backend,
     string Description,
     string License,
     IReadOnlyList<ModelFile> Files,
