@@ -30,7 +30,7 @@ public static class DepthService
         ConfigType = DepthConfigJson.Default.DepthConfig,
         Defaults = () => new DepthConfig(),
         Catalog = DepthModels.Catalog,
-        DefaultModels = c => c.Device == Backend.Npu ? [c.Depth.NpuModel] : [c.Depth.CpuModel],
+        DefaultModels = c => [c.Depth.ModelFor(c.Device)],
         Configure = Configure,
         Map = Map,
     };

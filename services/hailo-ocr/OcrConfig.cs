@@ -1,5 +1,4 @@
 using System.Text.Json.Serialization;
-using Hailo.Core;
 using Hailo.Hosting.Config;
 
 namespace HailoOcr;
@@ -16,14 +15,11 @@ public sealed class OcrConfig : ServiceConfig
     }
 }
 
-public sealed class OcrSection
+public sealed class OcrSection() : ImageModelChoice("ocr", () => OcrModels.Catalog, OcrModels.CpuDefault, OcrModels.NpuDefault,
+    Hailo.Media.ImageDecoder.DefaultMaxPixels, maxAllowed: 500_000_000)
 {
     /// <summary>Languages used when a request names none.</summary>
     public List<string> Languages { get; set; } = ["en"];
-    /// <summary>CPU model (ONNX) to load.</summary>
-    public string CpuModel { get; set; } = OcrModels.CpuDefault;
-    /// <summary>NPU model (HEFs) to load when the NPU is used.</summary>
-    public string NpuModel { get; set; } = OcrModels.NpuDefault;
     /// <summary>Binarisation threshold of the detection probability map.</summary>
     public double DetThreshold { get; set; } = 0.3;
     /// <summary>Minimum mean probability inside a detected box.</summary>
@@ -41,25 +37,20 @@ public sealed class OcrSection
     public int RecBatchSize { get; set; } = 6;
     /// <summary>Run the text-direction classifier (turns upside-down lines) unless a request says otherwise.</summary>
     public bool UseAngleCls { get; set; }
-    /// <summary>Images with more pixels are refused from their header, before decoding.</summary>
-    public long MaxImagePixels { get; set; } = Hailo.Media.ImageDecoder.DefaultMaxPixels;
 
     internal void Validate(ConfigErrors errors)
     {
         if (Languages.Count == 0) errors.Add("ocr.languages", "must name at least one language");
         foreach (var l in Languages)
             if (!OcrLanguages.IsSupported(l)) errors.Add("ocr.languages", $"'{l}' is not supported ({OcrLanguages.Describe()})");
-        if (OcrModels.Catalog.All(m => m.Name != CpuModel || m.Backend != Backend.Cpu))
-            errors.Add("ocr.cpu_model", $"'{CpuModel}' is not a known CPU model ({string.Join(", ", OcrModels.Catalog.Where(m => m.Backend == Backend.Cpu).Select(m => m.Name))})");
-        if (OcrModels.Catalog.All(m => m.Name != NpuModel || m.Backend != Backend.Npu))
-            errors.Add("ocr.npu_model", $"'{NpuModel}' is not a known NPU model ({string.Join(", ", OcrModels.Catalog.Where(m => m.Backend == Backend.Npu).Select(m => m.Name))})");
+        ValidateModels(errors);
         if (DetThreshold is <= 0 or >= 1) errors.Add("ocr.det_threshold", "must be between 0 and 1");
         if (BoxThreshold is <= 0 or >= 1) errors.Add("ocr.box_threshold", "must be between 0 and 1");
         if (UnclipRatio is < 0.5 or > 5) errors.Add("ocr.unclip_ratio", "must be between 0.5 and 5");
         if (DetLimitSide is < 32 or > 4096) errors.Add("ocr.det_limit_side", "must be between 32 and 4096");
         if (RecThreshold is < 0 or >= 1) errors.Add("ocr.rec_threshold", "must be between 0 and 1");
         if (RecBatchSize is < 1 or > 64) errors.Add("ocr.rec_batch_size", "must be between 1 and 64");
-        if (MaxImagePixels is < 1 or > 500_000_000) errors.Add("ocr.max_image_pixels", "must be between 1 and 500000000");
+        ValidateMaxImagePixels(errors);
     }
 }
 

@@ -29,7 +29,7 @@ public static class OcrService
         ConfigType = OcrConfigJson.Default.OcrConfig,
         Defaults = () => new OcrConfig(),
         Catalog = OcrModels.Catalog,
-        DefaultModels = c => c.Device == Backend.Npu ? [c.Ocr.NpuModel] : [c.Ocr.CpuModel],
+        DefaultModels = c => [c.Ocr.ModelFor(c.Device)],
         Configure = Configure,
         Map = Map,
     };

@@ -1,5 +1,4 @@
 using System.Text.Json.Serialization;
-using Hailo.Core;
 using Hailo.Hosting.Config;
 
 namespace HailoPose;
@@ -16,12 +15,9 @@ public sealed class PoseConfig : ServiceConfig
     }
 }
 
-public sealed class PoseSection
+public sealed class PoseSection() : ImageModelChoice("pose", () => PoseModels.Catalog, PoseModels.CpuDefault, PoseModels.NpuDefault,
+    Hailo.Media.ImageDecoder.DefaultMaxPixels, maxAllowed: 500_000_000)
 {
-    /// <summary>CPU model (YOLOv8-pose ONNX export) to load.</summary>
-    public string CpuModel { get; set; } = PoseModels.CpuDefault;
-    /// <summary>NPU model (HEF) to load when the NPU is used.</summary>
-    public string NpuModel { get; set; } = PoseModels.NpuDefault;
     /// <summary>People scoring lower are dropped.</summary>
     public double ConfidenceThreshold { get; set; } = 0.5;
     /// <summary>NMS: a person overlapping a better one by more than this IoU is dropped.</summary>
@@ -32,20 +28,15 @@ public sealed class PoseSection
     public double KeypointThreshold { get; set; } = 0.3;
     /// <summary>Include the skeleton (limbs between confident keypoints) in each pose.</summary>
     public bool Skeleton { get; set; } = true;
-    /// <summary>Images with more pixels are refused from their header, before decoding.</summary>
-    public long MaxImagePixels { get; set; } = Hailo.Media.ImageDecoder.DefaultMaxPixels;
 
     internal void Validate(ConfigErrors errors)
     {
-        if (PoseModels.Catalog.All(m => m.Name != CpuModel || m.Backend != Backend.Cpu))
-            errors.Add("pose.cpu_model", $"'{CpuModel}' is not a known CPU model ({string.Join(", ", PoseModels.Catalog.Where(m => m.Backend == Backend.Cpu).Select(m => m.Name))})");
-        if (PoseModels.Catalog.All(m => m.Name != NpuModel || m.Backend != Backend.Npu))
-            errors.Add("pose.npu_model", $"'{NpuModel}' is not a known NPU model ({string.Join(", ", PoseModels.Catalog.Where(m => m.Backend == Backend.Npu).Select(m => m.Name))})");
+        ValidateModels(errors);
         if (ConfidenceThreshold is <= 0 or >= 1) errors.Add("pose.confidence_threshold", "must be between 0 and 1");
         if (IouThreshold is <= 0 or > 1) errors.Add("pose.iou_threshold", "must be greater than 0 and at most 1");
         if (MaxDetections is < 1 or > PoseLimits.MaxDetections) errors.Add("pose.max_detections", $"must be between 1 and {PoseLimits.MaxDetections}");
         if (KeypointThreshold is < 0 or >= 1) errors.Add("pose.keypoint_threshold", "must be at least 0 and less than 1");
-        if (MaxImagePixels is < 1 or > 500_000_000) errors.Add("pose.max_image_pixels", "must be between 1 and 500000000");
+        ValidateMaxImagePixels(errors);
     }
 }
 

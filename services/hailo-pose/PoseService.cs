@@ -29,7 +29,7 @@ public static class PoseService
         ConfigType = PoseConfigJson.Default.PoseConfig,
         Defaults = () => new PoseConfig(),
         Catalog = PoseModels.Catalog,
-        DefaultModels = c => c.Device == Backend.Npu ? [c.Pose.NpuModel] : [c.Pose.CpuModel],
+        DefaultModels = c => [c.Pose.ModelFor(c.Device)],
         Configure = Configure,
         Map = Map,
     };

@@ -1,5 +1,4 @@
 using System.Text.Json.Serialization;
-using Hailo.Core;
 using Hailo.Hosting.Config;
 using Hailo.Wyoming;
 
@@ -47,12 +46,8 @@ public sealed class AudioSection
     }
 }
 
-public sealed class WhisperSection
+public sealed class WhisperSection() : ModelChoice("whisper", () => WhisperModels.Catalog, WhisperModels.CpuDefault, WhisperModels.NpuDefault)
 {
-    /// <summary>CPU model (whisper.cpp ggml) to load.</summary>
-    public string CpuModel { get; set; } = WhisperModels.CpuDefault;
-    /// <summary>NPU model (HEF) to load when the NPU is used.</summary>
-    public string NpuModel { get; set; } = WhisperModels.NpuDefault;
     /// <summary>Language when a request names none: an ISO-639-1 code such as "en", or "" to detect it.</summary>
     public string Language { get; set; } = "";
     /// <summary>Longer audio is refused with 413 (found from the file's header where it has the length, else while decoding).</summary>
@@ -66,10 +61,7 @@ public sealed class WhisperSection
 
     internal void Validate(ConfigErrors errors)
     {
-        if (WhisperModels.Catalog.All(m => m.Name != CpuModel || m.Backend != Backend.Cpu))
-            errors.Add("whisper.cpu_model", $"'{CpuModel}' is not a known CPU model ({string.Join(", ", WhisperModels.Catalog.Where(m => m.Backend == Backend.Cpu).Select(m => m.Name))})");
-        if (WhisperModels.Catalog.All(m => m.Name != NpuModel || m.Backend != Backend.Npu))
-            errors.Add("whisper.npu_model", $"'{NpuModel}' is not a known NPU model ({string.Join(", ", WhisperModels.Catalog.Where(m => m.Backend == Backend.Npu).Select(m => m.Name))})");
+        ValidateModels(errors);
         if (Language.Length > 0 && !Languages.IsKnown(Language))
             errors.Add("whisper.language", $"'{Language}' is not a Whisper language code (e.g. en, de, fr; \"\" detects it)");
         if (MaxAudioSeconds is <= 0 or > 86_400) errors.Add("whisper.max_audio_seconds", "must be greater than 0 and at most 86400");

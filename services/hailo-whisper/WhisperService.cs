@@ -34,7 +34,7 @@ public static class WhisperService
         ConfigType = WhisperConfigJson.Default.WhisperConfig,
         Defaults = () => new WhisperConfig(),
         Catalog = WhisperModels.Catalog,
-        DefaultModels = c => c.Device == Backend.Npu ? [c.Whisper.NpuModel] : [c.Whisper.CpuModel],
+        DefaultModels = c => [c.Whisper.ModelFor(c.Device)],
         Configure = Configure,
         Map = Map,
     };
