@@ -119,4 +119,19 @@ public sealed class OpenAiTests
             Request("multipart/form-data; boundary=b0undary", cut), "file", "audio", "OpenAI's audio API", default));
         Assert.Equal((400, "invalid_multipart"), (e.Status, e.Code));
     }
+
+    [Fact]
+    public async Task An_image_upload_and_an_audio_upload_cut_short_get_the_same_400()
+    {
+        var cut = Multipart(("file", "a.png", "PNG and more bytes"))[..60];
+        var audio = await Assert.ThrowsAsync<ApiException>(() => FormBody.ReadUploadAsync(
+            Request("multipart/form-data; boundary=b0undary", cut), "file", "audio", "OpenAI's audio API", default));
+        var format = new ImageRequestFormat<EchoRequest>
+        {
+            Json = TestJson.Default.EchoRequest, Image = r => r.Text, Options = [], FromFields = _ => new EchoRequest(""),
+        };
+        var image = await Assert.ThrowsAsync<ApiException>(() => ImageRequest.ReadAsync(Request("multipart/form-data; boundary=b0undary", cut), format, default));
+        Assert.Equal((400, "invalid_multipart", "the multipart body ends before its closing boundary"), (image.Status, image.Code, image.Message));
+        Assert.Equal((audio.Status, audio.Code, audio.Message), (image.Status, image.Code, image.Message));
+    }
 }

@@ -3,7 +3,10 @@ using Microsoft.Extensions.Primitives;
 
 namespace Hailo.Hosting.Http;
 
-/// <summary>Reads multipart and form-encoded bodies; a broken one is a 400, one over the body limit the host's 413.</summary>
+/// <summary>
+/// Reads multipart and form-encoded bodies, for image and audio uploads alike: a broken one is a 400
+/// (invalid_multipart), one over the body limit the host's 413.
+/// </summary>
 public static class FormBody
 {
     public static async Task<IFormCollection> ReadAsync(HttpRequest request, CancellationToken ct)

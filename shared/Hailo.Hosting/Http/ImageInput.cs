@@ -81,23 +81,6 @@ public static class ImageInput
         if (ms.Length == 0) throw ApiException.BadRequest("missing_image", "the request body is empty");
         return ms.ToArray();
     }
-
-    /// <summary>Reads the form, turning malformed multipart into a 400 instead of an exception page.</summary>
-    public static async Task<IFormCollection> ReadFormAsync(HttpRequest request, CancellationToken ct)
-    {
-        try
-        {
-            return await request.ReadFormAsync(ct).ConfigureAwait(false);
-        }
-        catch (InvalidDataException e)
-        {
-            throw ApiException.BadRequest("invalid_multipart", $"the multipart body is malformed: {e.Message}");
-        }
-        catch (IOException e) when (e is not BadHttpRequestException)
-        {
-            throw ApiException.BadRequest("invalid_multipart", $"the multipart body could not be read: {e.Message}");
-        }
-    }
 }
 
 /// <summary>OpenAPI and content-type declaration for endpoints that take an image upload.</summary>

@@ -44,7 +44,7 @@ public static class ImageRequest
         }
         if (contentType.StartsWith("multipart/form-data", StringComparison.OrdinalIgnoreCase))
         {
-            var form = await ImageInput.ReadFormAsync(request, ct).ConfigureAwait(false);
+            var form = await FormBody.ReadAsync(request, ct).ConfigureAwait(false);
             foreach (var key in form.Keys.Concat(form.Files.Select(f => f.Name)))
                 if (Array.IndexOf(format.ImageFields, key) < 0 && Array.IndexOf(format.Options, key) < 0)
                     throw ApiException.BadRequest("unknown_field",
