@@ -1,5 +1,3 @@
-using System.Net.Sockets;
-using System.Text;
 using System.Text.Json;
 using Hailo.Core;
 using Hailo.TestSupport;
@@ -13,9 +11,9 @@ using Xunit;
 namespace Hailo.Whisper.Tests;
 
 /// <summary>
-/// A Wyoming client written here from the protocol description (a JSON header line, then data_length bytes of JSON,
-/// then payload_length bytes of PCM), against the service on the NPU fake so the transcript is known. The server's
-/// framing and limits are tested in Hailo.Wyoming.Tests; these are the speech-to-text handler and its config.
+/// The shared Wyoming client (<see cref="WyomingPeer"/>) against the service on the NPU fake, so the transcript is
+/// known. The server's framing and limits are tested in Hailo.Wyoming.Tests; these are the speech-to-text handler
+/// and its config.
 /// </summary>
 [Collection("fake-shim")]
 public sealed class WyomingTests : IAsyncLifetime
@@ -45,49 +43,15 @@ public sealed class WyomingTests : IAsyncLifetime
         Directory.Delete(_models, true);
     }
 
-    private sealed class Client(NetworkStream s)
-    {
-        public async Task Send(string type, string? data = null, byte[]? payload = null, bool inline = false)
-        {
-            var dataBytes = data is null || inline ? [] : Encoding.UTF8.GetBytes(data);
-            var header = new StringBuilder($"{{\"type\":\"{type}\"");
-            if (inline && data is not null) header.Append($",\"data\":{data}");
-            if (dataBytes.Length > 0) header.Append($",\"data_length\":{dataBytes.Length}");
-            if (payload is not null) header.Append($",\"payload_length\":{payload.Length}");
-            header.Append("}\n");
-            await s.WriteAsync(Encoding.UTF8.GetBytes(header.ToString()));
-            await s.WriteAsync(dataBytes);
-            if (payload is not null) await s.WriteAsync(payload);
-        }
+    private Task<WyomingPeer> Connect() => WyomingPeer.Connect(_port);
 
-        public async Task<(string Type, JsonElement Data)> Receive()
-        {
-            var line = new List<byte>();
-            var b = new byte[1];
-            while (true)
-            {
-                Assert.Equal(1, await s.ReadAsync(b));
-                if (b[0] == '\n') break;
-                line.Add(b[0]);
-            }
-            var header = JsonDocument.Parse(line.ToArray()).RootElement;
-            var data = default(JsonElement);
-            if (header.TryGetProperty("data_length", out var dl))
-            {
-                var buf = new byte[dl.GetInt32()];
-                await s.ReadExactlyAsync(buf);
-                data = JsonDocument.Parse(buf).RootElement;
-            }
-            Assert.False(header.TryGetProperty("payload_length", out _));
-            return (header.GetProperty("type").GetString()!, data);
-        }
-    }
-
-    private async Task<Client> Connect()
+    /// <summary>The next event, which must come (the server does not close) and carry no payload.</summary>
+    private static async Task<(string Type, JsonElement Data)> Next(WyomingPeer peer)
     {
-        var tcp = new TcpClient();
-        await tcp.ConnectAsync("127.0.0.1", _port);
-        return new Client(tcp.GetStream());
+        var e = await peer.Receive(TimeSpan.FromSeconds(60));
+        Assert.NotNull(e);
+        Assert.Null(e.Value.Payload);
+        return (e.Value.Type, e.Value.Data);
     }
 
     private static byte[] Pcm(double seconds, int rate, int channels)
@@ -103,9 +67,9 @@ public sealed class WyomingTests : IAsyncLifetime
     [Fact]
     public async Task Describe_answers_info_with_the_asr_model_and_its_languages()
     {
-        var c = await Connect();
+        using var c = await Connect();
         await c.Send("describe");
-        var (type, data) = await c.Receive();
+        var (type, data) = await Next(c);
         Assert.Equal("info", type);
         var asr = data.GetProperty("asr")[0];
         Assert.Equal("hailo-whisper", asr.GetProperty("name").GetString());
@@ -118,21 +82,21 @@ public sealed class WyomingTests : IAsyncLifetime
     [Fact]
     public async Task Transcribe_then_audio_in_chunks_gives_the_transcript_whatever_the_audio_format()
     {
-        var c = await Connect();
+        using var c = await Connect();
         await c.Send("transcribe", """{"language":"en"}""");
         await c.Send("audio-start", """{"rate":22050,"width":2,"channels":2}""");
         var pcm = Pcm(7, 22050, 2);
         for (var off = 0; off < pcm.Length; off += 4096)
             await c.Send("audio-chunk", """{"rate":22050,"width":2,"channels":2}""", pcm[off..Math.Min(pcm.Length, off + 4096)]);
         await c.Send("audio-stop", "{}", inline: true);
-        var (type, data) = await c.Receive();
+        var (type, data) = await Next(c);
         Assert.Equal("transcript", type);
         Assert.Equal("alpha bravo", data.GetProperty("text").GetString());
 
         // The same connection serves the next utterance; audio-stop without audio is an empty transcript.
         await c.Send("audio-start", """{"rate":16000,"width":2,"channels":1}""", inline: true);
         await c.Send("audio-stop");
-        (type, data) = await c.Receive();
+        (type, data) = await Next(c);
         Assert.Equal("transcript", type);
         Assert.Equal("", data.GetProperty("text").GetString());
 
@@ -140,18 +104,16 @@ public sealed class WyomingTests : IAsyncLifetime
         await c.Send("audio-start", """{"rate":16000,"width":2,"channels":1}""");
         await c.Send("audio-chunk", """{"rate":16000,"width":2,"channels":1}""", Pcm(2, 16000, 1));
         await c.Send("audio-stop");
-        (_, data) = await c.Receive();
+        (_, data) = await Next(c);
         Assert.Equal("[de] alpha", data.GetProperty("text").GetString());
     }
 
     [Fact]
     public async Task A_broken_header_gets_an_error_event()
     {
-        var tcp = new TcpClient();
-        await tcp.ConnectAsync("127.0.0.1", _port);
-        var s = tcp.GetStream();
-        await s.WriteAsync("this is not json\n"u8.ToArray());
-        var (type, data) = await new Client(s).Receive();
+        using var c = await Connect();
+        await c.Raw("this is not json\n");
+        var (type, data) = await Next(c);
         Assert.Equal("error", type);
         Assert.Equal("protocol_error", data.GetProperty("code").GetString());
     }
@@ -172,14 +134,12 @@ public sealed class WyomingTests : IAsyncLifetime
             await using var service = await RunningService.StartAsync(WhisperService.Definition, config);
             await service.StartupCompleted;
             var port = await service.App.Services.GetServices<IHostedService>().OfType<WyomingServer>().Single().Port;
-            var tcp = new TcpClient();
-            await tcp.ConnectAsync("127.0.0.1", port);
-            var c = new Client(tcp.GetStream());
+            using var c = await WyomingPeer.Connect(port);
 
             await c.Send("audio-start", """{"rate":16000,"width":2,"channels":1}""");
             await c.Send("audio-chunk", """{"rate":16000,"width":2,"channels":1}""", Pcm(2, 16000, 1));
             await c.Send("audio-stop");
-            var (type, data) = await c.Receive();
+            var (type, data) = await Next(c);
             Assert.Equal("error", type);
             Assert.Equal("audio_too_long", data.GetProperty("code").GetString());
             Assert.Contains("at most 1 s", data.GetProperty("text").GetString());
@@ -187,7 +147,7 @@ public sealed class WyomingTests : IAsyncLifetime
             await c.Send("audio-start", """{"rate":16000,"width":2,"channels":1}""");
             await c.Send("audio-chunk", """{"rate":16000,"width":2,"channels":1}""", Pcm(0.5, 16000, 1));
             await c.Send("audio-stop");
-            (type, _) = await c.Receive();
+            (type, _) = await Next(c);
             Assert.Equal("transcript", type);
         }
         finally
