@@ -70,15 +70,16 @@ public static class OllamaService
         var registry = new ModelRegistry(ctx.Models, choice.Backend);
         KeepAliveValue.TryParse(config.Ollama.KeepAlive, out var keep);
         var threads = config.Cpu.EffectiveThreads;
+        var host = new ServiceGenAiHost(ctx.State, ctx.Metrics);
         var scheduler = new Scheduler(
             (m, numCtx) => m.Backend == Backend.Npu ? NpuRunner.Load(m.Path) : LlamaRunner.Load(m.Path, threads, Math.Min(numCtx, config.Ollama.MaxNumCtx), config.Ollama.NumBatch),
-            ctx.State, ctx.Metrics, log, config.Ollama.MaxLoadedModels, config.Server.MaxQueuedRequests, keep,
+            host, log, config.Ollama.MaxLoadedModels, config.Server.MaxQueuedRequests, keep,
             ModelName.TryNormalise(config.Ollama.DefaultModel, out var def) ? def : config.Ollama.DefaultModel)
         {
             // On stop the server first drains its requests (up to the same time), then the models are freed.
             DrainTimeout = TimeSpan.FromSeconds(Math.Max(config.Server.ShutdownTimeoutSeconds, 5)),
         };
-        var completion = new CompletionEngine(scheduler, new RegistryTemplates(registry), OllamaEngine.Limits(config), log, ctx.State);
+        var completion = new CompletionEngine(scheduler, new RegistryTemplates(registry), OllamaEngine.Limits(config), log, host);
         return new EngineHost(new OllamaEngine(completion, registry, config), ctx, log);
     }
 

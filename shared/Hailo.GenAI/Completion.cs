@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
 using Hailo.GenAI.Chat;
-using Hailo.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace Hailo.GenAI;
@@ -61,7 +60,7 @@ public sealed record CompletionLimits(int MaxMessages, int DefaultNumCtx, string
 /// Runs <see cref="CompletionJob"/>s on the scheduler's models: prompt, context accounting, stop strings, tool calls.
 /// A request it cannot serve is a <see cref="GenAiException"/>, which the service maps to its API family's error.
 /// </summary>
-public sealed class CompletionEngine(Scheduler scheduler, IChatTemplates templates, CompletionLimits limits, ILogger? log = null, ServiceState? state = null)
+public sealed class CompletionEngine(Scheduler scheduler, IChatTemplates templates, CompletionLimits limits, ILogger? log = null, IGenAiHost? host = null)
 {
     private long _abortedGenerations, _abortedTokens;
 
@@ -108,8 +107,9 @@ public sealed class CompletionEngine(Scheduler scheduler, IChatTemplates templat
         var ctxSize = Math.Min(numCtx, model.TrainedContext);
         var input = BuildInput(job, model, ctxSize, ct);
         // A generation is one unit of work for the watchdog; each prompt batch and each token is progress.
-        using var work = state?.BeginWork();
-        if (work is not null) input.Progress = work.Progress;
+        Action? progress = null;
+        using var work = host?.BeginWork(out progress);
+        if (work is not null) input.Progress = progress;
 
         var stop = new StopFilter(input.Options.Stop);
         var holdTools = job.Tools is { Count: > 0 };
@@ -123,7 +123,7 @@ public sealed class CompletionEngine(Scheduler scheduler, IChatTemplates templat
         {
             await foreach (var ev in model.GenerateAsync(input, ct).ConfigureAwait(false))
             {
-                work?.Progress();
+                progress?.Invoke();
                 if (ev.Done is { } d) { stats = d; break; }
                 onToken(); // a piece per token, except that a token ending inside a UTF-8 character comes with the next
                 if (stoppedByString) continue; // the runner ends at its next token and sends its stats

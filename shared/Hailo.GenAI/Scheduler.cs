@@ -1,7 +1,5 @@
 using Hailo.Core;
 using System.Diagnostics;
-using Hailo.Hosting;
-using Hailo.Hosting.Metrics;
 using Hailo.Runtime.Npu;
 using Microsoft.Extensions.Logging;
 
@@ -57,8 +55,7 @@ public sealed class Scheduler : IDisposable
     private readonly Dictionary<string, Runner> _loaded = new(StringComparer.Ordinal);
     private readonly SemaphoreSlim _loadGate = new(1, 1);
     private readonly Func<IModelFile, int, IModelRunner> _load;
-    private readonly ServiceState _state;
-    private readonly ServiceMetrics _metrics;
+    private readonly IGenAiHost _host;
     private readonly ILogger _log;
     private readonly int _maxLoaded;
     private readonly int _maxQueued;
@@ -73,12 +70,11 @@ public sealed class Scheduler : IDisposable
     /// <summary>How long <see cref="Dispose"/> waits for running requests before it gives up on disposing their models.</summary>
     public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
-    public Scheduler(Func<IModelFile, int, IModelRunner> load, ServiceState state, ServiceMetrics metrics, ILogger log,
+    public Scheduler(Func<IModelFile, int, IModelRunner> load, IGenAiHost host, ILogger log,
         int maxLoaded, int maxQueued, TimeSpan defaultKeepAlive, string defaultModel)
     {
         _load = load;
-        _state = state;
-        _metrics = metrics;
+        _host = host;
         _log = log;
         _maxLoaded = maxLoaded;
         _maxQueued = maxQueued;
@@ -102,7 +98,7 @@ public sealed class Scheduler : IDisposable
         if (Interlocked.Increment(ref _waiting) > _maxQueued && MustWait(model.Name))
         {
             Interlocked.Decrement(ref _waiting);
-            _metrics.CountRejected(model.Name);
+            _host.Rejected(model.Name);
             throw new GenAiException(503, $"server busy: {_maxQueued} requests are already waiting; retry shortly", 1);
         }
         try
@@ -167,7 +163,7 @@ public sealed class Scheduler : IDisposable
             await MakeRoomAsync(model.Backend == Hailo.Core.Backend.Npu ? 1 : _maxLoaded, ct).ConfigureAwait(false);
             var start = Stopwatch.GetTimestamp();
             var isDefault = model.Name == DefaultModel;
-            if (isDefault) _state.SetModel(new ModelStatus(model.Name, ModelState.Loading));
+            if (isDefault) _host.DefaultModelChanged(model.Name, ModelPhase.Loading);
             _log.LogInformation("loading model {Model} ({Backend}, {Path})", model.Name, model.Backend.Name(), model.Path);
             IModelRunner loaded;
             try
@@ -176,23 +172,23 @@ public sealed class Scheduler : IDisposable
             }
             catch (HailoException e) when (e.Code == HailoStatus.InvalidOperation)
             {
-                if (isDefault) _state.SetModel(new ModelStatus(model.Name, ModelState.Idle, "the NPU's KV cache is held by another model"));
+                if (isDefault) _host.DefaultModelChanged(model.Name, ModelPhase.Idle, "the NPU's KV cache is held by another model");
                 throw new GenAiException(503,
                     $"the NPU is busy: another process holds the Hailo device's LLM context (KV cache), e.g. hailo-vision or Hailo's own hailo-ollama; retry when it is free ({e.ShimMessage})", 10);
             }
             catch (HailoException e)
             {
-                if (isDefault) _state.SetModel(new ModelStatus(model.Name, ModelState.Failed, e.Message));
+                if (isDefault) _host.DefaultModelChanged(model.Name, ModelPhase.Failed, e.Message);
                 throw new GenAiException(503, $"model {model.Name} failed to load on the NPU: {e.Message}", 5);
             }
             catch (Exception e) when (e is not OperationCanceledException and not GenAiException)
             {
-                if (isDefault) _state.SetModel(new ModelStatus(model.Name, ModelState.Failed, e.Message));
+                if (isDefault) _host.DefaultModelChanged(model.Name, ModelPhase.Failed, e.Message);
                 _log.LogError(e, "model {Model} failed to load", model.Name);
                 throw new GenAiException(500, $"model {model.Name} failed to load: {e.Message}");
             }
             var elapsed = Stopwatch.GetElapsedTime(start);
-            _metrics.ObserveLoad(model.Name, elapsed.TotalSeconds);
+            _host.Loaded(model.Name, elapsed.TotalSeconds);
             _log.LogInformation("model {Model} loaded in {Ms:F0} ms", model.Name, elapsed.TotalMilliseconds);
             var runner = new Runner(model.Name, loaded, model) { KeepAlive = DefaultKeepAlive, Pending = 1 };
             var stopping = false;
@@ -206,7 +202,7 @@ public sealed class Scheduler : IDisposable
                 loaded.Dispose();
                 ThrowIfStopping();
             }
-            if (isDefault) _state.SetModel(new ModelStatus(model.Name, ModelState.Ready));
+            if (isDefault) _host.DefaultModelChanged(model.Name, ModelPhase.Ready);
             return (runner, (long)(elapsed.TotalMilliseconds * 1e6));
         }
         finally
@@ -319,7 +315,7 @@ public sealed class Scheduler : IDisposable
             try { r.Model.Dispose(); }
             catch (Exception e) { _log.LogWarning(e, "unloading {Model} failed", r.Name); }
             finally { r.Gate.Release(); }
-            if (r.Name == DefaultModel && !_stopping) _state.SetModel(new ModelStatus(r.Name, ModelState.Idle));
+            if (r.Name == DefaultModel && !_stopping) _host.DefaultModelChanged(r.Name, ModelPhase.Idle);
         });
         lock (_lock) _unloading.Add(task);
         _ = task.ContinueWith(t => { lock (_lock) _unloading.Remove(t); }, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);

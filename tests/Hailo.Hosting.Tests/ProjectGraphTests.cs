@@ -8,8 +8,8 @@ namespace Hailo.Hosting.Tests;
 /// <summary>
 /// The layering of the repository, read from the .csproj files (and the InternalsVisibleTo attributes in source),
 /// without building anything: services build on shared/ libraries only, shared libraries know no service and no
-/// test, the two native bindings and Hailo.Core depend on no project of ours, the decoding libraries (Media, Audio) do
-/// not reach the HTTP host, and only tests see a library's internals.
+/// test, the two native bindings and Hailo.Core depend on no project of ours, the decoding libraries (Media, Audio) and the
+/// GenAI core do not reach the HTTP host, and only tests see a library's internals.
 /// </summary>
 public sealed partial class ProjectGraphTests
 {
@@ -41,14 +41,16 @@ public sealed partial class ProjectGraphTests
     internal const string Host = "shared/Hailo.Hosting/Hailo.Hosting.csproj";
 
     /// <summary>
-    /// Libraries that decode a request's input and must work under any host (HTTP, Wyoming, a test): they report bad
-    /// input with Hailo.Core's RequestRejectedException and must not reach Hailo.Hosting, directly or through another project.
+    /// Libraries that must work under any host (HTTP, Wyoming, a test) and must not reach Hailo.Hosting, directly or
+    /// through another project: the decoders report bad input with Hailo.Core's RequestRejectedException, and the GenAI
+    /// core reports to its host through IGenAiHost (its HTTP side is Hailo.GenAI.Http).
     /// </summary>
     internal static readonly string[] HostAgnostic =
     [
         "shared/Hailo.Core/Hailo.Core.csproj",
         "shared/Hailo.Media/Hailo.Media.csproj",
         "shared/Hailo.Audio/Hailo.Audio.csproj",
+        "shared/Hailo.GenAI/Hailo.GenAI.csproj",
     ];
 
     /// <summary>Every project <paramref name="from"/> reaches through its references (itself excluded).</summary>
@@ -152,6 +154,17 @@ public sealed partial class ProjectGraphTests
         Assert.Contains("Hailo.Runtime.Tests", projects.Single(p => p.Path == Leaves[0]).InternalsVisibleTo);
 
         Assert.Empty(Violations(projects));
+    }
+
+    [Fact]
+    public void The_GenAI_core_uses_no_ASP_NET_Core()
+    {
+        var dir = Path.Combine(Repo.Root, "shared", "Hailo.GenAI");
+        Assert.DoesNotContain("Microsoft.AspNetCore", File.ReadAllText(Path.Combine(dir, "Hailo.GenAI.csproj")));
+        var sources = Directory.EnumerateFiles(dir, "*.cs", SearchOption.AllDirectories).Where(f => !IsBuildOutput(Repo.Root, Path.GetDirectoryName(f)!)).ToList();
+        Assert.NotEmpty(sources);
+        Assert.All(sources, f => Assert.DoesNotContain("Microsoft.AspNetCore", File.ReadAllText(f)));
+        Assert.All(sources, f => Assert.DoesNotContain("Hailo.Hosting", File.ReadAllText(f)));
     }
 
     private static Project P(string path, string[]? references = null, string[]? friends = null) =>

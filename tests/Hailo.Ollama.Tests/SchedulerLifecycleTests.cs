@@ -79,7 +79,7 @@ public sealed class SchedulerLifecycleTests
     }
 
     private static Scheduler NewScheduler(Loads loads, ServiceState state, TimeSpan? drain = null) =>
-        new(loads.Load, state, new ServiceMetrics("t"), NullLogger.Instance, maxLoaded: 2, maxQueued: 4, TimeSpan.FromMinutes(5), Name)
+        new(loads.Load, new Hailo.GenAI.Api.ServiceGenAiHost(state, new ServiceMetrics("t")), NullLogger.Instance, maxLoaded: 2, maxQueued: 4, TimeSpan.FromMinutes(5), Name)
         { DrainTimeout = drain ?? TimeSpan.FromSeconds(10) };
 
     private static async Task<int> Generate(Lease lease, int n)
