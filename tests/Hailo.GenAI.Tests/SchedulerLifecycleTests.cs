@@ -3,11 +3,10 @@ using Hailo.GenAI;
 using Hailo.GenAI.Chat;
 using Hailo.Hosting;
 using Hailo.Hosting.Metrics;
-using HailoOllama.Engine;
 using Microsoft.Extensions.Logging.Abstractions;
 using Xunit;
 
-namespace Hailo.Ollama.Tests;
+namespace Hailo.GenAI.Tests;
 
 /// <summary>
 /// The scheduler's unload and stop paths, on a model runner of the test's own that records when it is disposed and
@@ -17,7 +16,9 @@ namespace Hailo.Ollama.Tests;
 public sealed class SchedulerLifecycleTests
 {
     private const string Name = "m:1";
-    private static readonly LocalModel Model = new() { Name = Name, Backend = Hailo.Core.Backend.Cpu, Path = "/nonexistent/m.gguf" };
+    private sealed record TestModel(string Name, Hailo.Core.Backend Backend, string Path) : IModelFile;
+
+    private static readonly TestModel Model = new(Name, Hailo.Core.Backend.Cpu, "/nonexistent/m.gguf");
 
     /// <summary>A runner whose generation yields <c>n</c> pieces, each after <see cref="TokenDelay"/> (or when released).</summary>
     private sealed class FakeRunner : IModelRunner

@@ -3,7 +3,7 @@ using Hailo.GenAI.Chat;
 using Hailo.TestSupport;
 using Xunit;
 
-namespace Hailo.Ollama.Tests;
+namespace Hailo.GenAI.Tests;
 
 /// <summary>Rendered prompts against the exact strings the families' Jinja templates produce.</summary>
 public sealed class TemplateTests
