@@ -17,6 +17,7 @@ public sealed class PiperConfig : ServiceConfig
 
     public PiperSection Piper { get; set; } = new();
     public WyomingSection Wyoming { get; set; } = new();
+    public AudioSection Audio { get; set; } = new();
 
     public override void Validate(ConfigErrors errors)
     {
@@ -26,6 +27,26 @@ public sealed class PiperConfig : ServiceConfig
         if (Device == Backend.Npu) errors.Add("device", "hailo-piper runs on the CPU only (the Hailo-10H has no text-to-speech model); use cpu or auto");
         Piper.Validate(errors);
         Wyoming.Validate(errors);
+        Audio.Validate(errors);
+    }
+}
+
+public sealed class AudioSection
+{
+    /// <summary>
+    /// The ffmpeg that encodes response_format aac: "auto" runs the ffmpeg on PATH when there is one (looked up per
+    /// request, so installing it needs no restart), "off" never runs it (aac is then refused), or the absolute path
+    /// of an ffmpeg binary.
+    /// </summary>
+    public string Ffmpeg { get; set; } = "auto";
+
+    /// <summary>The encoders' options with this ffmpeg setting.</summary>
+    internal Hailo.Audio.Encoding.AudioEncoderOptions EncoderOptions => new() { Ffmpeg = new Hailo.Audio.FfmpegOptions(Ffmpeg) };
+
+    internal void Validate(ConfigErrors errors)
+    {
+        if (Ffmpeg is not ("auto" or "off") && !Path.IsPathFullyQualified(Ffmpeg))
+            errors.Add("audio.ffmpeg", $"'{Ffmpeg}' must be auto, off or the absolute path of an ffmpeg binary");
     }
 }
 

@@ -103,5 +103,8 @@ public sealed class CatalogTests
         Assert.Contains(Problems(c => c.Piper.EspeakVoices.Add("../x")), p => p.StartsWith("piper.espeak_voices", StringComparison.Ordinal));
         Assert.Contains(Problems(c => c.Piper.OpenaiVoices["alloy"] = "a/b"), p => p.StartsWith("piper.openai_voices.alloy", StringComparison.Ordinal));
         Assert.Contains(Problems(c => c.Wyoming.Port = 70000), p => p.StartsWith("wyoming.port", StringComparison.Ordinal));
+        Assert.Contains(Problems(c => c.Audio.Ffmpeg = "ffmpeg"), p => p.StartsWith("audio.ffmpeg", StringComparison.Ordinal));
+        Assert.Empty(Problems(c => c.Audio.Ffmpeg = "off"));
+        Assert.Empty(Problems(c => c.Audio.Ffmpeg = "/opt/ffmpeg/bin/ffmpeg"));
     }
 }
