@@ -17,6 +17,7 @@ public sealed class PiperConfig : ServiceConfig
 
     public PiperSection Piper { get; set; } = new();
     public WyomingSection Wyoming { get; set; } = new();
+    public AudioSection Audio { get; set; } = new();
 
     public override void Validate(ConfigErrors errors)
     {
@@ -26,6 +27,26 @@ public sealed class PiperConfig : ServiceConfig
         if (Device == Backend.Npu) errors.Add("device", "hailo-piper runs on the CPU only (the Hailo-10H has no text-to-speech model); use cpu or auto");
         Piper.Validate(errors);
         Wyoming.Validate(errors);
+        Audio.Validate(errors);
+    }
+}
+
+public sealed class AudioSection
+{
+    /// <summary>
+    /// The ffmpeg that encodes response_format aac: "auto" runs the ffmpeg on PATH when there is one (looked up per
+    /// request, so installing it needs no restart), "off" never runs it (aac is then refused), or the absolute path
+    /// of an ffmpeg binary.
+    /// </summary>
+    public string Ffmpeg { get; set; } = "auto";
+
+    /// <summary>The encoders' options with this ffmpeg setting.</summary>
+    internal Hailo.Audio.Encoding.AudioEncoderOptions EncoderOptions => new() { Ffmpeg = new Hailo.Audio.FfmpegOptions(Ffmpeg) };
+
+    internal void Validate(ConfigErrors errors)
+    {
+        if (Ffmpeg is not ("auto" or "off") && !Path.IsPathFullyQualified(Ffmpeg))
+            errors.Add("audio.ffmpeg", $"'{Ffmpeg}' must be auto, off or the absolute path of an ffmpeg binary");
     }
 }
 
@@ -37,6 +58,11 @@ public sealed class PiperSection
     public int MaxInputChars { get; set; } = 4096;
     /// <summary>Voices kept loaded at once; the least recently used idle one is unloaded beyond this.</summary>
     public int MaxLoadedVoices { get; set; } = 3;
+    /// <summary>
+    /// Memory the loaded voices may take, in MiB, as estimated from their files (<see cref="Voices.VoicePool.EstimatedBytes"/>);
+    /// beyond it the least recently used idle voice is unloaded. 0: no budget (only max_loaded_voices).
+    /// </summary>
+    public int MemoryBudgetMb { get; set; } = 448;
     /// <summary>Requests waiting for one voice (one synthesis runs per voice at a time) beyond this get 503 + Retry-After.</summary>
     public int MaxQueuedPerVoice { get; set; } = 8;
     /// <summary>Silence after each sentence, in seconds.</summary>
@@ -50,6 +76,7 @@ public sealed class PiperSection
     {
         if (MaxInputChars is < 1 or > 1_000_000) errors.Add("piper.max_input_chars", "must be between 1 and 1000000");
         if (MaxLoadedVoices is < 1 or > 64) errors.Add("piper.max_loaded_voices", "must be between 1 and 64");
+        if (MemoryBudgetMb is < 0 or > 1_048_576) errors.Add("piper.memory_budget_mb", "must be between 0 (no budget) and 1048576");
         if (MaxQueuedPerVoice is < 0 or > 10_000) errors.Add("piper.max_queued_per_voice", "must be between 0 and 10000");
         if (SentenceSilenceSeconds is < 0 or > 10 || double.IsNaN(SentenceSilenceSeconds)) errors.Add("piper.sentence_silence_seconds", "must be between 0 and 10");
         foreach (var v in EspeakVoices)

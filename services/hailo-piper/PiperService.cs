@@ -201,7 +201,7 @@ public static class PiperService
         var input = CheckText(r.Input, "input", config.Piper.MaxInputChars);
         var voice = ResolveVoice(VoiceName(r.Voice), r.Model, config, catalog, ctx);
         var speed = CheckSpeed(r.Speed);
-        var format = SpeechWriter.Check(r.ResponseFormat);
+        var format = SpeechWriter.Check(r.ResponseFormat, options: config.Audio.EncoderOptions);
         var sse = (r.StreamFormat ?? "audio").Trim().ToLowerInvariant() switch
         {
             "audio" => false,
@@ -214,7 +214,7 @@ public static class PiperService
         await using var chunks = lease.SynthesizeAsync(input, options, ct).GetAsyncEnumerator(ct);
         // The first sentence (and with it a load failure, which is still a 503 here) comes before anything is sent.
         var any = await chunks.MoveNextAsync();
-        await using var writer = SpeechWriter.Create(format, lease.SampleRate);
+        await using var writer = SpeechWriter.Create(format, lease.SampleRate, config.Audio.EncoderOptions);
         var response = http.Response;
         response.Headers["X-Voice"] = voice.Name;
         response.Headers["X-Backend"] = Backend.Cpu.Name();

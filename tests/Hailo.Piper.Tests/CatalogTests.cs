@@ -99,9 +99,14 @@ public sealed class CatalogTests
         Assert.Empty(Problems(c => c.Device = Backend.Auto));
         Assert.Contains(Problems(c => c.Piper.MaxInputChars = 0), p => p.StartsWith("piper.max_input_chars", StringComparison.Ordinal));
         Assert.Contains(Problems(c => c.Piper.MaxLoadedVoices = 0), p => p.StartsWith("piper.max_loaded_voices", StringComparison.Ordinal));
+        Assert.Contains(Problems(c => c.Piper.MemoryBudgetMb = -1), p => p.StartsWith("piper.memory_budget_mb", StringComparison.Ordinal));
+        Assert.Empty(Problems(c => c.Piper.MemoryBudgetMb = 0));
         Assert.Contains(Problems(c => c.Piper.SentenceSilenceSeconds = double.NaN), p => p.StartsWith("piper.sentence_silence_seconds", StringComparison.Ordinal));
         Assert.Contains(Problems(c => c.Piper.EspeakVoices.Add("../x")), p => p.StartsWith("piper.espeak_voices", StringComparison.Ordinal));
         Assert.Contains(Problems(c => c.Piper.OpenaiVoices["alloy"] = "a/b"), p => p.StartsWith("piper.openai_voices.alloy", StringComparison.Ordinal));
         Assert.Contains(Problems(c => c.Wyoming.Port = 70000), p => p.StartsWith("wyoming.port", StringComparison.Ordinal));
+        Assert.Contains(Problems(c => c.Audio.Ffmpeg = "ffmpeg"), p => p.StartsWith("audio.ffmpeg", StringComparison.Ordinal));
+        Assert.Empty(Problems(c => c.Audio.Ffmpeg = "off"));
+        Assert.Empty(Problems(c => c.Audio.Ffmpeg = "/opt/ffmpeg/bin/ffmpeg"));
     }
 }

@@ -27,10 +27,11 @@ public sealed class VoicePoolTests : IAsyncLifetime
         return Task.CompletedTask;
     }
 
-    private async Task<HttpClient> Start(int maxLoaded, int maxQueued, bool preload = false)
+    private async Task<HttpClient> Start(int maxLoaded, int maxQueued, bool preload = false, int budgetMb = 0)
     {
         var config = PiperFixture.Config(_models);
         config.Piper.MaxLoadedVoices = maxLoaded;
+        config.Piper.MemoryBudgetMb = budgetMb;
         config.Piper.MaxQueuedPerVoice = maxQueued;
         config.Models.Preload = preload;
         _service = await RunningService.StartAsync(PiperService.Definition, config, b => b.Services.AddSingleton<IVoiceLoader>(_loader));
@@ -158,6 +159,87 @@ public sealed class VoicePoolTests : IAsyncLifetime
         Assert.Contains("pull en_US-amy-low", body.GetProperty("fix").GetString());
         // Other voices still speak.
         Assert.Equal(HttpStatusCode.OK, (await Speak(s.Client, "aa_AA-one-medium")).StatusCode);
+    }
+
+    /// <summary>Gives a test voice's .onnx that many MiB (sparse: the fake loader never reads it; the estimate reads its size).</summary>
+    private void Size(string voice, int mib)
+    {
+        using var f = File.OpenWrite(Path.Combine(_models, voice, voice + ".onnx"));
+        f.SetLength(mib * 1024L * 1024);
+    }
+
+    [Fact]
+    public void A_voices_memory_is_estimated_from_its_model_file()
+    {
+        Size("aa_AA-one-medium", 60);
+        var config = PiperFixture.Config(_models);
+        var catalog = new VoiceCatalog(config, new Hailo.Hosting.Models.ModelStore(_models, [], PiperModels.Catalog));
+        Assert.Equal((2 * 60 + 16) * 1024L * 1024, VoicePool.EstimatedBytes(catalog.Find("aa_AA-one-medium")!));
+        Assert.Equal(VoicePool.BuiltInBytes, VoicePool.EstimatedBytes(catalog.Find("espeak:en-us")!));
+        Assert.Equal(VoicePool.BuiltInBytes, VoicePool.EstimatedBytes(catalog.Find("flite:slt")!));
+        Assert.True(VoicePool.BuiltInBytes <= 1 << 20);
+    }
+
+    [Fact]
+    public async Task Beyond_the_memory_budget_the_least_recently_used_idle_voice_is_unloaded()
+    {
+        // a and b: 2 × 20 + 16 = 56 MiB each; c: 2 × 40 + 16 = 96 MiB. 160 MiB hold a and b, or b and c, not all three.
+        Size("aa_AA-one-medium", 20);
+        Size("bb_BB-two-medium", 20);
+        Size("cc_CC-three-low", 40);
+        var c = await Start(maxLoaded: 8, maxQueued: 4, budgetMb: 160);
+        var pool = _service!.App.Services.GetRequiredService<VoicePool>();
+        Assert.Equal(HttpStatusCode.OK, (await Speak(c, "aa_AA-one-medium")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await Speak(c, "bb_BB-two-medium")).StatusCode);
+        Assert.Equal(112L << 20, pool.LoadedBytes);
+        Assert.Equal(HttpStatusCode.OK, (await Speak(c, "cc_CC-three-low")).StatusCode);
+        Assert.True(_loader.Voices["aa_AA-one-medium"].Disposed);
+        Assert.False(_loader.Voices["bb_BB-two-medium"].Disposed);
+        Assert.Equal(["bb_BB-two-medium", "cc_CC-three-low"], pool.LoadedNames.Order());
+        Assert.Equal(152L << 20, pool.LoadedBytes);
+        // A built-in voice costs next to nothing: it joins without unloading anyone.
+        Assert.Equal(HttpStatusCode.OK, (await Speak(c, "espeak:en-us")).StatusCode);
+        Assert.Equal(["bb_BB-two-medium", "cc_CC-three-low", "espeak:en-us"], pool.LoadedNames.Order());
+        Assert.Equal("idle", (await States())["aa_AA-one-medium"]);
+    }
+
+    [Fact]
+    public async Task A_voice_in_use_is_never_unloaded_for_the_budget()
+    {
+        // a and b: 56 MiB each; c: 2 × 50 + 16 = 116 MiB, within the 160 MiB budget alone, not next to a.
+        Size("aa_AA-one-medium", 20);
+        Size("bb_BB-two-medium", 20);
+        Size("cc_CC-three-low", 50);
+        var c = await Start(maxLoaded: 8, maxQueued: 4, budgetMb: 160);
+        var pool = _service!.App.Services.GetRequiredService<VoicePool>();
+        var hold = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _loader.HoldSecondSentence = hold;
+        try
+        {
+            // a is loaded first (the least recently used) and stays busy in the middle of its text.
+            var busy = Speak(c, "aa_AA-one-medium", "One. Two.");
+            await WaitFor(() => _loader.RunningPerVoice.GetValueOrDefault("aa_AA-one-medium") == 1);
+            Assert.Equal(HttpStatusCode.OK, (await Speak(c, "bb_BB-two-medium", "Elsewhere.")).StatusCode);
+            // c does not fit: b, idle, goes; a, in use though least recently used, stays, and c still speaks: the pool
+            // runs over its budget (56 + 116 MiB) while c is in use rather than unload a or refuse c. Once c is done it
+            // is the only idle voice, and it goes.
+            Assert.Equal(HttpStatusCode.OK, (await Speak(c, "cc_CC-three-low", "Further.")).StatusCode);
+            Assert.Equal(["aa_AA-one-medium", "bb_BB-two-medium", "cc_CC-three-low"], _loader.Loads);
+            Assert.True(_loader.Voices["bb_BB-two-medium"].Disposed);
+            await WaitFor(() => _loader.Voices["cc_CC-three-low"].Disposed);
+            Assert.False(_loader.Voices["aa_AA-one-medium"].Disposed);
+            Assert.Equal(["aa_AA-one-medium"], pool.LoadedNames);
+            Assert.Equal(56L << 20, pool.LoadedBytes);
+            Assert.False(busy.IsCompleted);
+            hold.SetResult();
+            Assert.Equal(HttpStatusCode.OK, (await busy).StatusCode);
+            Assert.False(_loader.Voices["aa_AA-one-medium"].Disposed);
+        }
+        finally
+        {
+            _loader.HoldSecondSentence = null;
+            hold.TrySetResult();
+        }
     }
 
     private static async Task WaitFor(Func<bool> condition)

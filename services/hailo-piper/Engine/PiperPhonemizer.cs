@@ -31,33 +31,76 @@ public sealed class PiperPhonemizer
     /// <summary>Phonemes the voice's id map lacked, skipped since this phonemiser was made.</summary>
     public long MissingPhonemes => Interlocked.Read(ref _missing);
 
-    /// <summary>The text's phonemes, one list per sentence (empty sentences left out).</summary>
+    /// <summary>Opens and closes Piper's raw phoneme input: "[[ həlˈoʊ ]]" goes to the id map as it is written.</summary>
+    public const string PhonemesOpen = "[[", PhonemesClose = "]]";
+
+    /// <summary>
+    /// The text's phonemes, one list per sentence (empty sentences left out). Text inside "[[ … ]]" is taken as
+    /// phonemes (IPA, as espeak-ng writes them) and passed to the id map as they are, each code point one phoneme
+    /// after Unicode NFD, as Piper does: it joins the sentence around it, with a space on either side where the text
+    /// has one. An unclosed "[[" is text.
+    /// </summary>
     public IReadOnlyList<IReadOnlyList<string>> Phonemize(string text)
     {
-        if (_config.EffectivePhonemeType == "text")
-        {
-            var codepoints = CodePoints(UnicodeNfd.Decompose(text));
-            return codepoints.Count == 0 ? [] : [codepoints];
-        }
         var sentences = new List<IReadOnlyList<string>>();
         var current = new StringBuilder();
-        foreach (var clause in Espeak.Clauses(_config.EspeakVoice, text))
+        var at = 0;
+        while (at < text.Length)
         {
-            current.Append(WithoutLanguageSwitches(clause.Phonemes));
-            if (clause.Terminator is { } t)
+            var open = text.IndexOf(PhonemesOpen, at, StringComparison.Ordinal);
+            var close = open < 0 ? -1 : text.IndexOf(PhonemesClose, open + PhonemesOpen.Length, StringComparison.Ordinal);
+            if (close < 0)
             {
-                current.Append(t);
-                if (t is ',' or ':' or ';') current.Append(' ');
+                Text(text[at..]);
+                break;
             }
-            if (clause.EndsSentence || current.Length >= MaxSentencePhonemes) Flush();
+            Text(text[at..open]);
+            var raw = text[(open + PhonemesOpen.Length)..close].Trim();
+            if (raw.Length > 0)
+            {
+                if (open > at && char.IsWhiteSpace(text[open - 1]) && current.Length > 0 && current[^1] != ' ') current.Append(' ');
+                current.Append(raw);
+                var next = close + PhonemesClose.Length;
+                if (next < text.Length && char.IsWhiteSpace(text[next])) current.Append(' ');
+                if (current.Length >= MaxSentencePhonemes) Flush();
+            }
+            at = close + PhonemesClose.Length;
         }
         Flush();
         return sentences;
 
+        // Text between phoneme blocks: espeak-ng's clauses, grouped into sentences (or the text itself for a voice
+        // whose phoneme_type is text). A sentence left open continues into the next block.
+        void Text(string part)
+        {
+            if (part.Length == 0) return;
+            if (_config.EffectivePhonemeType == "text")
+            {
+                current.Append(part);
+                return;
+            }
+            var clauses = Espeak.Clauses(_config.EspeakVoice, part);
+            for (var i = 0; i < clauses.Count; i++)
+            {
+                var clause = clauses[i];
+                current.Append(WithoutLanguageSwitches(clause.Phonemes));
+                if (clause.Terminator is { } t)
+                {
+                    current.Append(t);
+                    if (t is ',' or ':' or ';') current.Append(' ');
+                }
+                // espeak-ng ends a sentence at the end of its text; where a phoneme block follows, only the text's own
+                // end of sentence (. ? ! or a blank line) does.
+                var ends = i < clauses.Count - 1 || part.Length == text.Length ? clause.EndsSentence
+                    : clause.Terminator is '.' or '?' or '!' || part.AsSpan(part.AsSpan().TrimEnd().Length).Count('\n') >= 2;
+                if (ends || current.Length >= MaxSentencePhonemes) Flush();
+            }
+        }
+
         void Flush()
         {
             var phonemes = CodePoints(UnicodeNfd.Decompose(current.ToString()));
-            if (phonemes.Count > 0) sentences.Add(phonemes);
+            if (phonemes.Exists(p => p != " ")) sentences.Add(phonemes);
             current.Clear();
         }
     }

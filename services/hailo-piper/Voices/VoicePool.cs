@@ -11,15 +11,18 @@ namespace HailoPiper.Voices;
 /// <summary>
 /// The loaded voices: one <see cref="ModelSlot{T}"/> per voice in use (so one synthesis per voice at a time, a bounded
 /// queue per voice with 503 + Retry-After beyond it, and the voice's state on /health), different voices in parallel,
-/// and at most piper.max_loaded_voices loaded: beyond that the least recently used voice that nobody is using or
-/// waiting for is unloaded.
+/// and at most piper.max_loaded_voices loaded within piper.memory_budget_mb (each voice's memory estimated from its
+/// files): beyond either the least recently used voice that nobody is using or waiting for is unloaded. A voice in
+/// use is never unloaded; when only voices in use are left the pool runs over its limits until they are released.
 /// </summary>
 public sealed class VoicePool(PiperConfig config, VoiceCatalog catalog, IVoiceLoader loader, ServiceState state, ServiceMetrics metrics,
     ILogger<VoicePool> log) : IPreloadable, IDisposable
 {
-    internal sealed class Entry(ModelSlot<IVoice> slot)
+    internal sealed class Entry(ModelSlot<IVoice> slot, long cost)
     {
         public ModelSlot<IVoice> Slot { get; } = slot;
+        /// <summary>The voice's estimated memory once loaded, in bytes (<see cref="EstimatedBytes"/>).</summary>
+        public long Cost { get; } = cost;
         /// <summary>Requests holding or waiting for a lease (guarded by the pool's lock).</summary>
         public int Users;
         public long LastUsed;
@@ -31,6 +34,36 @@ public sealed class VoicePool(PiperConfig config, VoiceCatalog catalog, IVoiceLo
     private bool _disposed;
 
     public int MaxLoaded => config.Piper.MaxLoadedVoices;
+
+    /// <summary>piper.memory_budget_mb in bytes; long.MaxValue when there is no budget (0).</summary>
+    public long BudgetBytes => config.Piper.MemoryBudgetMb == 0 ? long.MaxValue : config.Piper.MemoryBudgetMb * 1024L * 1024;
+
+    /// <summary>What a loaded built-in voice (Flite's, espeak-ng's) is counted as: their data is in shared libraries.</summary>
+    public const long BuiltInBytes = 1L << 20;
+
+    /// <summary>ONNX Runtime's own cost for a loaded VITS voice beyond twice its model: session, arenas, threads.</summary>
+    public const long OnnxOverheadBytes = 16L << 20;
+
+    /// <summary>
+    /// A voice's memory once loaded, estimated from its files: a Piper voice is its .onnx twice over (the weights in
+    /// ONNX Runtime's session and what its graph allocates while it runs) plus <see cref="OnnxOverheadBytes"/>; a
+    /// built-in voice <see cref="BuiltInBytes"/>.
+    /// </summary>
+    public static long EstimatedBytes(VoiceInfo voice)
+    {
+        if (voice.Kind != VoiceKind.Piper) return BuiltInBytes;
+        long size;
+        try { size = voice.Model is null ? 0 : new FileInfo(voice.Model).Length; }
+        catch (IOException) { size = 0; }
+        catch (UnauthorizedAccessException) { size = 0; }
+        return 2 * size + OnnxOverheadBytes;
+    }
+
+    /// <summary>The estimated memory of the voices loaded right now, in bytes.</summary>
+    public long LoadedBytes
+    {
+        get { lock (_lock) return _entries.Values.Where(e => e.Slot.IsLoaded).Sum(e => e.Cost); }
+    }
 
     /// <summary>Names of the voices loaded right now.</summary>
     public IReadOnlyList<string> LoadedNames
@@ -95,11 +128,12 @@ public sealed class VoicePool(PiperConfig config, VoiceCatalog catalog, IVoiceLo
         if (!_entries.TryGetValue(voice.Name, out var entry))
         {
             var slot = new ModelSlot<IVoice>(voice.Name, ct => loader.Load(voice, ct), state, concurrency: 1, config.Piper.MaxQueuedPerVoice, metrics, log);
-            _entries[voice.Name] = entry = new Entry(slot);
+            _entries[voice.Name] = entry = new Entry(slot, EstimatedBytes(voice));
         }
         entry.Users++;
         entry.LastUsed = ++_clock;
-        Trim(reserve: entry.Slot.IsLoaded ? 0 : 1);
+        if (entry.Slot.IsLoaded) Trim(reserve: 0, reserveBytes: 0);
+        else Trim(reserve: 1, reserveBytes: entry.Cost);
         return entry;
     }
 
@@ -109,21 +143,33 @@ public sealed class VoicePool(PiperConfig config, VoiceCatalog catalog, IVoiceLo
         {
             entry.Users--;
             entry.LastUsed = ++_clock;
-            Trim(reserve: 0);
+            Trim(reserve: 0, reserveBytes: 0);
         }
     }
 
-    /// <summary>Unloads least recently used idle voices until the loaded ones (plus <paramref name="reserve"/>) fit. Under the lock.</summary>
-    private void Trim(int reserve)
+    /// <summary>
+    /// Unloads least recently used idle voices until the loaded ones, plus <paramref name="reserve"/> voices of
+    /// <paramref name="reserveBytes"/> about to load, fit both piper.max_loaded_voices and piper.memory_budget_mb.
+    /// Under the lock.
+    /// </summary>
+    private void Trim(int reserve, long reserveBytes)
     {
-        while (_entries.Count(e => e.Value.Slot.IsLoaded) + reserve > MaxLoaded)
+        while (true)
         {
+            var loaded = _entries.Values.Where(e => e.Slot.IsLoaded).ToList();
+            var count = loaded.Count + reserve > MaxLoaded;
+            var bytes = loaded.Sum(e => e.Cost) + reserveBytes > BudgetBytes;
+            if (!count && !bytes) break;
             var victim = _entries.Where(e => e.Value.Users == 0 && e.Value.Slot.IsLoaded).OrderBy(e => e.Value.LastUsed).FirstOrDefault();
-            if (victim.Value is null) return; // every loaded voice is in use: the limit is met once they are released
+            if (victim.Value is null) break; // every loaded voice is in use: the limits are met once they are released
             _entries.Remove(victim.Key);
             victim.Value.Slot.Dispose();
             state.SetModel(new ModelStatus(victim.Key, ModelState.Idle));
-            log.LogInformation("voice {Voice} unloaded (more than piper.max_loaded_voices = {Max} voices loaded)", victim.Key, MaxLoaded);
+            if (count)
+                log.LogInformation("voice {Voice} unloaded (more than piper.max_loaded_voices = {Max} voices loaded)", victim.Key, MaxLoaded);
+            else
+                log.LogInformation("voice {Voice} unloaded (about {Mb} MiB: the loaded voices would pass piper.memory_budget_mb = {Budget})",
+                    victim.Key, victim.Value.Cost >> 20, config.Piper.MemoryBudgetMb);
         }
         // Entries of voices never loaded and no longer wanted are dropped too (they hold only a slot). A voice other
         // than the default whose load failed keeps the reason on /health, but as idle: one broken voice does not make

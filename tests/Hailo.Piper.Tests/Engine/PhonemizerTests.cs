@@ -103,6 +103,32 @@ public sealed class PhonemizerTests
     }
 
     [Fact]
+    public void Text_in_double_brackets_is_raw_phonemes_that_join_the_sentence_around_them()
+    {
+        var p = Phonemizer();
+        // Alone: the phonemes as written, each code point one phoneme, nothing from espeak-ng.
+        Assert.Equal(["h", "ə", "l", "ˈ", "o", "ʊ", " ", "w", "ˈ", "ɜ", "ː", "l", "d"], p.Phonemize("[[ həlˈoʊ wˈɜːld ]]").Single().ToArray());
+        // Inside text: one sentence, espeak-ng's phonemes either side, a space where the text has one.
+        var say = EspeakCli("en-us", "Say").Single();
+        var again = EspeakCli("en-us", "again").Single();
+        Assert.Equal($"{say} wˈɜːld {again}.", string.Concat(p.Phonemize("Say [[wˈɜːld]] again.").Single()));
+        Assert.Equal($"{say}wˈɜːld{again}.", string.Concat(p.Phonemize("Say[[wˈɜːld]]again.").Single()));
+        // After a sentence's end they begin the next sentence.
+        var hello = EspeakCli("en-us", "Hello").Single();
+        Assert.Equal([$"{hello}.", "wˈɜːld"], p.Phonemize("Hello. [[wˈɜːld]]").Select(s => string.Concat(s)).ToArray());
+        // Decomposed as espeak-ng's are (NFD): ç is c and a combining cedilla.
+        Assert.Equal(["ɪ", "c", "\u0327"], p.Phonemize("[[ɪç]]").Single().ToArray());
+        // An empty block is nothing; an unclosed one is text.
+        Assert.Empty(p.Phonemize("[[ ]]"));
+        Assert.Contains(hello, string.Concat(p.Phonemize("[[ Hello").SelectMany(x => x)));
+        // Phoneme input is mapped like espeak-ng's: the ids of the symbols as written.
+        var map = PiperTestVoice.PhonemeIdMap();
+        Assert.Equal([1, 0, map["w"][0], 0, map["ˈ"][0], 0, map["ɜ"][0], 0, map["ː"][0], 0, map["l"][0], 0, map["d"][0], 0, 2],
+            p.ToIds(p.Phonemize("[[wˈɜːld]]").Single()));
+        Assert.Equal(0, p.MissingPhonemes);
+    }
+
+    [Fact]
     public void Phonemes_are_decomposed_into_code_points_nfd_as_piper_does()
     {
         // German "ich" is ɪç in espeak-ng; Piper's NFD turns ç into c and a combining cedilla.

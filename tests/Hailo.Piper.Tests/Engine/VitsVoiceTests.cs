@@ -131,6 +131,23 @@ public sealed class VitsVoiceTests : IDisposable
     }
 
     [Fact]
+    public async Task Raw_phonemes_speak_as_the_text_they_spell_does()
+    {
+        using var voice = new VitsVoice(PiperTestVoice.Write(_dir));
+        // espeak-ng's own phonemes for the text, given as [[ … ]], reach the model as the same ids: the same audio.
+        var ipa = PhonemizerTests.EspeakCli("en-us", "Turn on the light");
+        var fromText = await Chunks(voice, "Turn on the light", new SynthesisOptions(SentenceSilenceSeconds: 0));
+        var fromPhonemes = await Chunks(voice, $"[[{string.Join(" ", ipa)}]]", new SynthesisOptions(SentenceSilenceSeconds: 0));
+        Assert.Equal(fromText.Select(c => c.Length), fromPhonemes.Select(c => c.Length));
+        Assert.Equal(fromText.Single(), fromPhonemes.Single());
+        // And made-up phonemes are what the model gets: one id per symbol, as the generated model shows in its audio.
+        var chunk = Assert.Single(await Chunks(voice, "[[ɑːɑː]]", new SynthesisOptions(SentenceSilenceSeconds: 0)));
+        var ids = voice.Phonemizer.ToIds(["ɑ", "ː", "ɑ", "ː"]);
+        AssertClose(Expected(ids, PiperTestVoice.SamplesPerId), chunk);
+        Assert.Equal(0, voice.Phonemizer.MissingPhonemes);
+    }
+
+    [Fact]
     public async Task Missing_phonemes_are_skipped_and_counted()
     {
         using var voice = new VitsVoice(PiperTestVoice.Write(_dir, omit: "ə"));
