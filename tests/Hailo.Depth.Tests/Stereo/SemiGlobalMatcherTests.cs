@@ -166,4 +166,21 @@ public sealed class SemiGlobalMatcherTests(ITestOutputHelper output)
         Assert.Equal(7 * 2, System.Numerics.BitOperations.PopCount(codes[5 * w + 12])); // two dark columns × 7 rows
         Assert.Equal(7 * 4, System.Numerics.BitOperations.PopCount(codes[5 * w + 10])); // four dark columns
     }
+
+    [Fact]
+    public void Vectorised_winner_and_uniqueness_agree_with_the_scalar_definitions()
+    {
+        var random = new Random(9);
+        foreach (var length in new[] { 1, 3, 7, 16, 17, 33, 64, 211, 224 })
+            for (var trial = 0; trial < 200; trial++)
+            {
+                var s = Enumerable.Range(0, length).Select(_ => (short)random.Next(0, trial % 2 == 0 ? 20 : 3000)).ToArray();
+                var best = 0;
+                for (var k = 1; k < length; k++) if (s[k] < s[best]) best = k;
+                Assert.Equal((best, s[best]), SemiGlobalMatcher.Worker.Lowest(s));
+                var limit = (short)(s[best] * 100 / 95);
+                var rival = Enumerable.Range(0, length).Any(k => Math.Abs(k - best) > 1 && s[k] * 95 <= s[best] * 100);
+                Assert.Equal(rival, SemiGlobalMatcher.Worker.HasRival(s, best, limit));
+            }
+    }
 }

@@ -106,7 +106,7 @@ internal static class SemiGlobalMatcher
     }
 
     /// <summary>One thread's buffers, reused for every band it takes.</summary>
-    private sealed class Worker
+    internal sealed class Worker
     {
         private readonly int _w, _d, _slot;
         private readonly short[] _cost, _sum;
@@ -298,6 +298,41 @@ internal static class SemiGlobalMatcher
             return min;
         }
 
+        /// <summary>The first smallest cost and its disparity index (the minimum found a vector at a time).</summary>
+        internal static (int Index, short Cost) Lowest(ReadOnlySpan<short> s)
+        {
+            var lanes = Vector<short>.Count;
+            short min = short.MaxValue;
+            var k = 0;
+            if (s.Length >= lanes)
+            {
+                var vMin = new Vector<short>(short.MaxValue);
+                for (; k <= s.Length - lanes; k += lanes) vMin = Vector.Min(vMin, new Vector<short>(s[k..]));
+                for (var j = 0; j < lanes; j++) if (vMin[j] < min) min = vMin[j];
+            }
+            for (; k < s.Length; k++) if (s[k] < min) min = s[k];
+            return (s.IndexOf(min), min);
+        }
+
+        /// <summary>Whether a disparity other than best ± 1 costs at most <paramref name="limit"/> (the uniqueness test fails).</summary>
+        internal static bool HasRival(ReadOnlySpan<short> s, int best, short limit)
+        {
+            // Every cost at most the limit, counted a vector at a time, less those of best and its two neighbours.
+            var lanes = Vector<short>.Count;
+            var count = 0;
+            var k = 0;
+            if (s.Length >= lanes)
+            {
+                var vLimit = new Vector<short>(limit);
+                var hits = Vector<short>.Zero;
+                for (; k <= s.Length - lanes; k += lanes) hits -= Vector.LessThanOrEqual(new Vector<short>(s[k..]), vLimit);
+                for (var j = 0; j < lanes; j++) count += hits[j];
+            }
+            for (; k < s.Length; k++) if (s[k] <= limit) count++;
+            for (var j = Math.Max(0, best - 1); j <= Math.Min(s.Length - 1, best + 1); j++) if (s[j] <= limit) count--;
+            return count > 0;
+        }
+
         /// <summary>Winner-take-all on one row's aggregated costs, uniqueness, sub-pixel parabola and the left-right check.</summary>
         private void Select(int y, int y0, SgmOptions o, float[] disparity, byte[] invalid)
         {
@@ -326,25 +361,10 @@ internal static class SemiGlobalMatcher
             for (var x = 0; x < w; x++)
             {
                 var s = sum.Slice(x * d, d);
-                var best = 0;
-                var bestCost = s[0];
-                for (var k = 1; k < d; k++)
-                    if (s[k] < bestCost)
-                    {
-                        bestCost = s[k];
-                        best = k;
-                    }
+                var (best, bestCost) = Lowest(s);
                 var reason = StereoInvalid.Valid;
                 if (x - minD - best < 0) reason = StereoInvalid.NoMatch;
-                else if (o.UniquenessRatio > 0)
-                {
-                    for (var k = 0; k < d; k++)
-                        if (Math.Abs(k - best) > 1 && s[k] * (100 - o.UniquenessRatio) <= bestCost * 100)
-                        {
-                            reason = StereoInvalid.Ambiguous;
-                            break;
-                        }
-                }
+                else if (o.UniquenessRatio > 0 && HasRival(s, best, (short)Math.Min(short.MaxValue, bestCost * 100 / (100 - o.UniquenessRatio)))) reason = StereoInvalid.Ambiguous;
                 var value = (float)best;
                 if (best > 0 && best < d - 1)
                 {
