@@ -165,10 +165,10 @@ internal static class StereoEndpoint
         var num = r.NumDisparities ?? c.NumDisparities;
         if (num < 1 || num > c.MaxNumDisparities)
             throw ApiException.BadRequest("invalid_parameter", $"'num_disparities' must be between 1 and {c.MaxNumDisparities} (stereo.max_num_disparities), got {num}", "num_disparities");
-        if (r.FocalPx is { } f && !(double.IsFinite(f) && f > 0))
-            throw ApiException.BadRequest("invalid_parameter", "'focal_px' must be a positive number of pixels", "focal_px");
-        if (r.BaselineM is { } b && !(double.IsFinite(b) && b > 0))
-            throw ApiException.BadRequest("invalid_parameter", "'baseline_m' must be a positive distance in metres", "baseline_m");
+        if (r.FocalPx is { } f && !(f is > 0 and <= 1e6))
+            throw ApiException.BadRequest("invalid_parameter", "'focal_px' must be a positive number of pixels, at most 1000000", "focal_px");
+        if (r.BaselineM is { } b && !(b is > 0 and <= 1000))
+            throw ApiException.BadRequest("invalid_parameter", "'baseline_m' must be a positive distance in metres, at most 1000", "baseline_m");
         if (r.FocalPx.HasValue != r.BaselineM.HasValue)
             throw ApiException.BadRequest("invalid_parameter", "metric depth needs both 'focal_px' and 'baseline_m'", r.FocalPx.HasValue ? "baseline_m" : "focal_px");
         var output = DepthService.Resolve(new DepthRequest { Normalize = r.Normalize, Colormap = r.Colormap, OutputFormat = r.OutputFormat, Statistics = r.Statistics }, config);
@@ -243,6 +243,9 @@ internal static class StereoEndpoint
         // quantities (depth as it is, disparity turned around).
         var encoded = DepthEncoder.Encode(result, metric ? Metric : Disparity, o.Output with { OutputFormat = format is "both" or "image" ? "numpy" : format });
         if (format == "image") encoded = encoded with { Npz = null };
+        // A map with no valid pixel has no range: its 16-bit PNG is all 0 with scale and offset 0.
+        if (encoded.Png16Scale is { } scale && !(double.IsFinite(scale) && double.IsFinite(encoded.Png16Offset ?? 0)))
+            encoded = encoded with { Png16Scale = 0, Png16Offset = 0 };
         byte[]? image = null;
         if (wantsImage)
         {

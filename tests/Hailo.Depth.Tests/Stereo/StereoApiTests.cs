@@ -140,6 +140,24 @@ public sealed class StereoApiTests(DepthServiceFixture fixture)
         Assert.Equal("monocular", mono.GetProperty("model_type").GetString());
     }
 
+    [Theory]
+    [InlineData("depth_png_16", "false", false)]
+    [InlineData("depth_png_16", "false", true)]
+    [InlineData("both", "true", true)]
+    [InlineData("npy", "false", false)]
+    public async Task A_pair_with_nothing_to_match_is_all_invalid_not_an_error(string format, string normalize, bool metric)
+    {
+        // Disparities from 100 in a 64-wide pair: no pixel has its match in the right image, the map has no value
+        // at all (with a calibration, disparity 0 of two blank images has no depth either).
+        var blank = Png(Enumerable.Repeat((byte)90, 64 * 48).ToArray(), 64, 48);
+        var r = await Body(await fixture.Client.PostAsync("/v1/depth/stereo",
+            Form(blank, blank, fields: [("num_disparities", "16"), ("output_format", format), ("normalize", normalize),
+                .. metric ? new[] { ("focal_px", "700"), ("baseline_m", "0.1") } : new[] { ("min_disparity", "100") }])));
+        Assert.Equal(0, r.GetProperty("valid_fraction").GetDouble());
+        // Millimetres for metric depth; a disparity map without any value has no range: scale 0.
+        if (format == "depth_png_16") Assert.Equal(metric ? 0.001 : 0, r.GetProperty("depth_png_16_scale").GetDouble());
+    }
+
     private static readonly Lazy<byte[]> Wide = new(() => Png(new byte[30000 * 200], 30000, 200));
 
     public static TheoryData<string> BadKinds => new(BadCases.Keys);
@@ -157,6 +175,7 @@ public sealed class StereoApiTests(DepthServiceFixture fixture)
         ["huge-min-disparity"] = (() => Form(Pair.Value.Left, Pair.Value.Right, fields: ("min_disparity", "-99999")), 400, "invalid_parameter"),
         ["negative-focal"] = (() => Form(Pair.Value.Left, Pair.Value.Right, fields: [("focal_px", "-700"), ("baseline_m", "0.06")]), 400, "invalid_parameter"),
         ["zero-baseline"] = (() => Json($"{{\"image_left\": \"{Convert.ToBase64String(Pair.Value.Left)}\", \"image_right\": \"{Convert.ToBase64String(Pair.Value.Right)}\", \"focal_px\": 700, \"baseline_m\": 0}}"), 400, "invalid_parameter"),
+        ["huge-focal"] = (() => Form(Pair.Value.Left, Pair.Value.Right, fields: [("focal_px", "1e300"), ("baseline_m", "0.06")]), 400, "invalid_parameter"),
         ["focal-alone"] = (() => Form(Pair.Value.Left, Pair.Value.Right, fields: ("focal_px", "700")), 400, "invalid_parameter"),
         ["not-an-image"] = (() => Form(Encoding.ASCII.GetBytes("not an image at all"), Pair.Value.Right), 400, "invalid_image"),
         ["unknown-field"] = (() => Form(Pair.Value.Left, Pair.Value.Right, fields: ("disparities", "32")), 400, "unknown_field"),
