@@ -183,4 +183,20 @@ public sealed class SemiGlobalMatcherTests(ITestOutputHelper output)
                 Assert.Equal(rival, SemiGlobalMatcher.Worker.HasRival(s, best, limit));
             }
     }
+
+    [Theory]
+    [InlineData(1, 1, 0, 16, false)]
+    [InlineData(3, 2, -2, 9, true)]
+    [InlineData(32, 16, -2, 9, true)]
+    [InlineData(17, 5, 0, 64, false)]
+    [InlineData(40, 15, 3, 1, false)]
+    public void Tiny_pairs_and_odd_ranges_match_without_failing(int w, int h, int min, int num, bool half)
+    {
+        var random = new Random(w * 31 + h);
+        var left = Enumerable.Range(0, w * h).Select(_ => (byte)random.Next(256)).ToArray();
+        var right = Enumerable.Range(0, w * h).Select(_ => (byte)random.Next(256)).ToArray();
+        var m = StereoMatcher.Match(left, right, w, h, Options(min, num, threads: 2), half);
+        Assert.Equal(w * h, m.Disparity.Length);
+        for (var i = 0; i < w * h; i++) Assert.Equal(m.Invalid[i] != 0, float.IsNaN(m.Disparity[i]));
+    }
 }

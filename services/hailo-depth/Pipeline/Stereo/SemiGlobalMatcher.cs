@@ -85,7 +85,7 @@ internal static class SemiGlobalMatcher
         var d = o.NumDisparities;
         // One band's memory: the costs of its rows and margins, and the aggregated costs of its rows (both 16-bit).
         var rowBytes = 4L * width * d;
-        var bandRows = (int)Math.Clamp((o.BandBytes - 2L * Margin * rowBytes / 2) / rowBytes, 16, height);
+        var bandRows = (int)Math.Clamp((o.BandBytes - 2L * Margin * rowBytes / 2) / rowBytes, Math.Min(16, height), height);
         var bands = Math.Max(threads, (height + bandRows - 1) / bandRows);
         bands = Math.Min(bands, Math.Max(1, height / 8));
         var perBand = (height + bands - 1) / bands;
