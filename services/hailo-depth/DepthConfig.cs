@@ -8,11 +8,13 @@ namespace HailoDepth;
 public sealed class DepthConfig : ServiceConfig
 {
     public DepthSection Depth { get; set; } = new();
+    public StereoSection Stereo { get; set; } = new();
 
     public override void Validate(ConfigErrors errors)
     {
         base.Validate(errors);
         Depth.Validate(errors);
+        Stereo.Validate(errors);
     }
 }
 

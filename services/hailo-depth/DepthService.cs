@@ -56,6 +56,7 @@ public static class DepthService
     private static void Configure(ServiceContext<DepthConfig> ctx)
     {
         ctx.Builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, DepthJson.Default));
+        ctx.Builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Add(StereoJson.Default));
         ctx.Builder.Services.AddSingleton(sp => CreateEngine(ctx, sp.GetRequiredService<ILogger<DepthPipeline>>(), sp.GetService<Func<NpuProbe>>()));
         ctx.Builder.Services.AddSingleton<IPreloadable>(sp => sp.GetRequiredService<ModelEngine<DepthPipeline>>());
         ctx.Builder.Services.TryAddSingleton<IImageDecoder>(SkiaImageDecoder.Instance);
@@ -79,13 +80,16 @@ public static class DepthService
         app.Services.GetRequiredService<IdleTrimmer>().Trimming += () => engine.Loaded?.Buffers.Clear();
 
         var api = app.MapServiceGroup<ErrorEnvelope>("depth");
-        api.MapPost("/v1/depth/estimate", (HttpContext http, ModelEngine<DepthPipeline> e, [FromServices] IImageDecoder decoder, CancellationToken ct) =>
-                EstimateAsync(http, e, decoder, ctx.Config, ct))
+        var stereo = StereoEndpoint.Map(api, ctx.Config);
+        api.MapPost("/v1/depth/estimate", async (HttpContext http, ModelEngine<DepthPipeline> e, [FromServices] IImageDecoder decoder, CancellationToken ct) =>
+                await StereoEndpoint.IsStereoAsync(http.Request, ct)
+                    ? await StereoEndpoint.HandleAsync(http, decoder, ctx.Config, stereo, "image", ct)
+                    : await EstimateAsync(http, e, decoder, ctx.Config, ct))
             .WithName("estimate")
             .WithSummary("Estimate a depth map from one image")
             .WithDescription("Send the image as multipart (file field 'image'), as JSON {\"image\": base64 or data URL}, or as the raw body with an image/* content type. " +
                              "Options (form fields, JSON fields or query parameters): output_format (numpy | image | both | depth_png_16 | npy), normalize, colormap " +
-                             "(viridis | plasma | magma | turbo | jet), statistics.")
+                             "(viridis | plasma | magma | turbo | jet), statistics. With an 'image_right' as well it is a stereo request (see /v1/depth/stereo).")
             .Accepts<DepthRequest>("application/json")
             .WithImageUpload("image", ("output_format", "numpy | image | both | depth_png_16 | npy"), ("normalize", "true or false"),
                 ("colormap", "viridis | plasma | magma | turbo | jet"), ("statistics", "true or false"))
@@ -101,7 +105,7 @@ public static class DepthService
                 var loaded = state.Models.Any(m => m.Name == spec.Manifest.Name && m.State == ModelState.Ready);
                 return TypedResults.Json(new DepthInfo(ctx.Definition.Name, ctx.Definition.Version,
                     new DepthInfoModel(spec.Manifest.Name, "monocular", loaded, engine.Backend.Name(), spec.Unit),
-                    new DepthCapabilities(true, false, DepthSection.OutputFormats, Colormaps.Names)), DepthJson.Default.DepthInfo);
+                    new DepthCapabilities(true, true, DepthSection.OutputFormats, Colormaps.Names)), DepthJson.Default.DepthInfo);
             })
             .WithName("info").WithSummary("The model, its state and the output formats and colormaps offered").Produces<DepthInfo>(200);
     }

@@ -187,7 +187,7 @@ public sealed class ApiTests(DepthServiceFixture fixture)
         Assert.Equal("hailo-depth", info.GetProperty("service").GetString());
         Assert.Equal("midas-small", info.GetProperty("model").GetProperty("name").GetString());
         Assert.True(info.GetProperty("model").GetProperty("loaded").GetBoolean());
-        Assert.False(info.GetProperty("capabilities").GetProperty("stereo").GetBoolean());
+        Assert.True(info.GetProperty("capabilities").GetProperty("stereo").GetBoolean());
         Assert.Equal(["viridis", "plasma", "magma", "turbo", "jet"], info.GetProperty("capabilities").GetProperty("colormaps").EnumerateArray().Select(x => x.GetString()!));
         var models = await Body(await Client.GetAsync("/v1/models"));
         Assert.Contains(models.GetProperty("data").EnumerateArray(), m => m.GetProperty("id").GetString() == "scdepthv3" && m.GetProperty("backend").GetString() == "npu");
@@ -204,7 +204,7 @@ public sealed class ApiTests(DepthServiceFixture fixture)
             wrongTypeJson: b64 => $"{{\"image\": \"{b64}\", \"normalize\": \"maybe\"}}", missingImageJson: "{\"colormap\": \"jet\"}",
             unknownFormField: ("format", "npy"), unknownQuery: "?cmap=jet", goodQuery: "?output_format=numpy")
         .Add("image-url", "", () => Json("{\"image_url\": \"http://169.254.169.254/latest\"}"), "unsupported_image_source")
-        .Add("image-right", "", () => Json($"{{\"image\": \"{Base64}\", \"image_right\": \"{Base64}\"}}"), "invalid_parameter")
+        .Add("image-right-not-base64", "", () => Json($"{{\"image\": \"{Base64}\", \"image_right\": \"not base64!\"}}"), "invalid_base64")
         .Add("too-many-pixels", "", () => Raw(BigJpeg.Value, "image/jpeg"), "image_too_large")
         .Add("bad-colormap", "?colormap=rainbow", () => Raw(Png.Value), "invalid_parameter")
         .Add("bad-output-format", "", () => Json($"{{\"image\": \"{Base64}\", \"output_format\": \"tiff\"}}"), "invalid_parameter")

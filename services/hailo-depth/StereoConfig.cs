@@ -1,0 +1,41 @@
+using Hailo.Hosting.Config;
+
+namespace HailoDepth;
+
+/// <summary>The `stereo` section: semi-global matching of rectified pairs on the CPU (no model needed).</summary>
+public sealed class StereoSection
+{
+    /// <summary>Disparities searched unless a request says otherwise.</summary>
+    public int NumDisparities { get; set; } = 128;
+    /// <summary>The largest num_disparities a request may ask for.</summary>
+    public int MaxNumDisparities { get; set; } = 512;
+    /// <summary>Pairs with width × height × num_disparities above this are refused (413): matching time grows with it.</summary>
+    public long MaxVolume { get; set; } = 400_000_000;
+    /// <summary>Match at half resolution (about 8× faster, coarser) unless a request says otherwise.</summary>
+    public bool HalfResolution { get; set; }
+    /// <summary>Aggregation paths: 8 (with the diagonals) or 4.</summary>
+    public int Paths { get; set; } = 8;
+    /// <summary>Smoothness penalty for a one-pixel disparity change (census cost units).</summary>
+    public int P1 { get; set; } = 7;
+    /// <summary>Penalty for a larger jump, lowered at intensity edges.</summary>
+    public int P2 { get; set; } = 100;
+    /// <summary>Percent by which the best match must beat every other (0: no test).</summary>
+    public int UniquenessRatio { get; set; } = 5;
+    /// <summary>Regions of at most this many pixels that differ from their surroundings are dropped (0: off).</summary>
+    public int SpeckleWindow { get; set; } = 100;
+    /// <summary>Working memory per thread for the cost volume; larger pairs are matched in bands of rows.</summary>
+    public int BandMemoryMb { get; set; } = 192;
+
+    internal void Validate(ConfigErrors errors)
+    {
+        if (MaxNumDisparities is < 1 or > 1024) errors.Add("stereo.max_num_disparities", "must be between 1 and 1024");
+        if (NumDisparities < 1 || NumDisparities > MaxNumDisparities) errors.Add("stereo.num_disparities", "must be between 1 and stereo.max_num_disparities");
+        if (MaxVolume is < 1 or > 10_000_000_000) errors.Add("stereo.max_volume", "must be between 1 and 10000000000");
+        if (Paths is not (4 or 8)) errors.Add("stereo.paths", "must be 4 or 8");
+        if (P1 is < 1 or > 500) errors.Add("stereo.p1", "must be between 1 and 500");
+        if (P2 <= P1 || P2 > 2000) errors.Add("stereo.p2", "must be above stereo.p1 and at most 2000");
+        if (UniquenessRatio is < 0 or > 99) errors.Add("stereo.uniqueness_ratio", "must be between 0 and 99");
+        if (SpeckleWindow is < 0 or > 100000) errors.Add("stereo.speckle_window", "must be between 0 and 100000");
+        if (BandMemoryMb is < 16 or > 4096) errors.Add("stereo.band_memory_mb", "must be between 16 and 4096");
+    }
+}

@@ -1,0 +1,294 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Hailo.Core;
+using Hailo.Hosting.Http;
+using Hailo.Hosting.Metrics;
+using Hailo.Media;
+using HailoDepth.Api;
+using HailoDepth.Output;
+using HailoDepth.Pipeline;
+using HailoDepth.Pipeline.Stereo;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Mvc;
+
+namespace HailoDepth;
+
+/// <summary>
+/// POST /v1/depth/stereo (and /v1/depth/estimate with an `image_right`): disparity or metric depth from a rectified
+/// pair by semi-global matching on the CPU. Needs no model, so it answers while the monocular model is missing.
+/// </summary>
+internal static class StereoEndpoint
+{
+    internal static readonly string[] Options =
+        ["min_disparity", "num_disparities", "focal_px", "baseline_m", "half_resolution", "normalize", "colormap", "output_format", "statistics"];
+
+    /// <summary>One pair is matched at a time (the matcher uses every thread cpu.threads allows); the rest wait, up to server.max_queued_requests.</summary>
+    internal sealed class Gate(int maxQueued)
+    {
+        private readonly SemaphoreSlim _one = new(1, 1);
+        private int _waiting;
+
+        public async Task<IDisposable> EnterAsync(CancellationToken ct)
+        {
+            if (Interlocked.Increment(ref _waiting) > maxQueued + 1)
+            {
+                Interlocked.Decrement(ref _waiting);
+                throw ApiException.Unavailable("queue_full", "too many stereo pairs are waiting; retry shortly", 1);
+            }
+            try
+            {
+                await _one.WaitAsync(ct).ConfigureAwait(false);
+            }
+            catch
+            {
+                Interlocked.Decrement(ref _waiting);
+                throw;
+            }
+            return new Release(this);
+        }
+
+        private sealed class Release(Gate gate) : IDisposable
+        {
+            private int _done;
+
+            public void Dispose()
+            {
+                if (Interlocked.Exchange(ref _done, 1) != 0) return;
+                Interlocked.Decrement(ref gate._waiting);
+                gate._one.Release();
+            }
+        }
+    }
+
+    public static Gate Map(RouteGroupBuilder api, DepthConfig config)
+    {
+        var gate = new Gate(config.Server.MaxQueuedRequests);
+        api.MapPost("/v1/depth/stereo", (HttpContext http, [FromServices] IImageDecoder decoder, CancellationToken ct) =>
+                HandleAsync(http, decoder, config, gate, "image_left", ct))
+            .WithName("stereo")
+            .WithSummary("Disparity or metric depth from a rectified stereo pair (semi-global matching, no model)")
+            .WithDescription("Send the pair as multipart (file fields 'image_left' and 'image_right') or as JSON {\"image_left\", \"image_right\": base64 or data URLs}. " +
+                             "Options (form or JSON fields): min_disparity, num_disparities, focal_px and baseline_m (both, for depth in metres), half_resolution, " +
+                             "output_format (numpy | image | both | depth_png_16 | npy), normalize, colormap, statistics. The answer has a validity mask.")
+            .Accepts<StereoRequest>("application/json")
+            .WithFileUpload("image_left", [], ("image_right", "the right image (a file, the same size as the left)"),
+                ("min_disparity", "integer, default 0"), ("num_disparities", "integer, default stereo.num_disparities"),
+                ("focal_px", "focal length in pixels (with baseline_m: metric depth)"), ("baseline_m", "camera distance in metres"),
+                ("half_resolution", "true or false"), ("output_format", "numpy | image | both | depth_png_16 | npy"), ("normalize", "true or false"),
+                ("colormap", "viridis | plasma | magma | turbo | jet"), ("statistics", "true or false"))
+            .WithBodyLimit()
+            .Produces<StereoResponse>(200);
+        return gate;
+    }
+
+    /// <summary>Whether a /v1/depth/estimate request carries an `image_right` (then it is a stereo request).</summary>
+    public static async Task<bool> IsStereoAsync(HttpRequest request, CancellationToken ct)
+    {
+        var type = request.ContentType ?? "";
+        if (type.StartsWith("multipart/form-data", StringComparison.OrdinalIgnoreCase))
+        {
+            var form = await ImageInput.ReadFormAsync(request, ct).ConfigureAwait(false);
+            return form.Files.GetFile("image_right") is not null || form.ContainsKey("image_right");
+        }
+        if (!type.StartsWith("application/json", StringComparison.OrdinalIgnoreCase)) return false;
+        // The body is read once here and handed on to whichever handler reads it next.
+        var body = (await JsonBody.ReadAllAsync(request, ct).ConfigureAwait(false)).ToArray();
+        request.Body = new MemoryStream(body, writable: false);
+        try
+        {
+            var reader = new Utf8JsonReader(body);
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) return false;
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var isRight = reader.ValueTextEquals("image_right");
+                reader.Read();
+                if (isRight) return reader.TokenType != JsonTokenType.Null;
+                reader.Skip();
+            }
+        }
+        catch (JsonException)
+        {
+            // Malformed JSON: the monocular handler reports it.
+        }
+        return false;
+    }
+
+    internal static async Task<(byte[] Left, byte[] Right, StereoRequest Request)> ReadAsync(HttpRequest request, string leftField, CancellationToken ct)
+    {
+        var type = request.ContentType ?? "";
+        if (type.StartsWith("application/json", StringComparison.OrdinalIgnoreCase))
+        {
+            var body = await JsonBody.ReadAsync(request, StereoJson.Default.StereoRequest, ct).ConfigureAwait(false);
+            if (body.ImageUrl is not null)
+                throw ApiException.BadRequest("unsupported_image_source", "'image_url' is not supported: send the images themselves (base64 or data URLs)", "image_url");
+            if (body.ImageLeft is not null && body.Image is not null)
+                throw ApiException.BadRequest("invalid_parameter", "send the left image once, as 'image_left' or 'image'", "image");
+            var left = body.ImageLeft ?? body.Image ?? throw ApiException.BadRequest("missing_image", $"the JSON body has no '{leftField}' field: a stereo pair needs the left image", leftField);
+            var right = body.ImageRight ?? throw ApiException.BadRequest("missing_image", "the JSON body has no 'image_right' field: a stereo pair needs the right image", "image_right");
+            return (ImageInput.FromBase64(left, leftField), ImageInput.FromBase64(right, "image_right"), body);
+        }
+        if (type.StartsWith("multipart/form-data", StringComparison.OrdinalIgnoreCase))
+        {
+            var form = await ImageInput.ReadFormAsync(request, ct).ConfigureAwait(false);
+            string[] images = [leftField, "image_right"];
+            foreach (var key in form.Keys.Concat(form.Files.Select(f => f.Name)))
+                if (Array.IndexOf(images, key) < 0 && Array.IndexOf(Options, key) < 0)
+                    throw ApiException.BadRequest("unknown_field", $"unknown form field '{ClientText.Quote(key)}'; accepted: {string.Join(", ", images.Concat(Options))}", key);
+            var left = await ImageInput.FromFormAsync(form, [leftField], ct).ConfigureAwait(false);
+            var right = await ImageInput.FromFormAsync(form, ["image_right"], ct).ConfigureAwait(false);
+            var f = new RequestFields(k => form.TryGetValue(k, out var v) ? v.ToString() : null);
+            return (left, right, new StereoRequest
+            {
+                MinDisparity = f.Integer("min_disparity"),
+                NumDisparities = f.Integer("num_disparities"),
+                FocalPx = f.Number("focal_px"),
+                BaselineM = f.Number("baseline_m"),
+                HalfResolution = f.Flag("half_resolution"),
+                Normalize = f.Flag("normalize"),
+                Colormap = f.Text("colormap"),
+                OutputFormat = f.Text("output_format"),
+                Statistics = f.Flag("statistics"),
+            });
+        }
+        throw ApiException.BadRequest("missing_image", $"a stereo pair is two images: send multipart ('{leftField}' and 'image_right' files) or JSON", leftField);
+    }
+
+    /// <summary>The request's matching options, checked against the config.</summary>
+    internal sealed record StereoOptions(int MinDisparity, int NumDisparities, bool Half, double? Focal, double? Baseline, DepthService.Resolved Output);
+
+    internal static StereoOptions Resolve(StereoRequest r, DepthConfig config)
+    {
+        var c = config.Stereo;
+        var min = r.MinDisparity ?? 0;
+        if (min is < -4096 or > 4096) throw ApiException.BadRequest("invalid_parameter", $"'min_disparity' must be between -4096 and 4096, got {min}", "min_disparity");
+        var num = r.NumDisparities ?? c.NumDisparities;
+        if (num < 1 || num > c.MaxNumDisparities)
+            throw ApiException.BadRequest("invalid_parameter", $"'num_disparities' must be between 1 and {c.MaxNumDisparities} (stereo.max_num_disparities), got {num}", "num_disparities");
+        if (r.FocalPx is { } f && !(f is > 0 and <= 1e6))
+            throw ApiException.BadRequest("invalid_parameter", "'focal_px' must be a positive number of pixels, at most 1000000", "focal_px");
+        if (r.BaselineM is { } b && !(b is > 0 and <= 1000))
+            throw ApiException.BadRequest("invalid_parameter", "'baseline_m' must be a positive distance in metres, at most 1000", "baseline_m");
+        if (r.FocalPx.HasValue != r.BaselineM.HasValue)
+            throw ApiException.BadRequest("invalid_parameter", "metric depth needs both 'focal_px' and 'baseline_m'", r.FocalPx.HasValue ? "baseline_m" : "focal_px");
+        var output = DepthService.Resolve(new DepthRequest { Normalize = r.Normalize, Colormap = r.Colormap, OutputFormat = r.OutputFormat, Statistics = r.Statistics }, config);
+        return new StereoOptions(min, num, r.HalfResolution ?? c.HalfResolution, r.FocalPx, r.BaselineM, output);
+    }
+
+    internal static SgmOptions Matching(StereoOptions o, DepthConfig config) => new()
+    {
+        MinDisparity = o.MinDisparity,
+        NumDisparities = o.NumDisparities,
+        Paths = config.Stereo.Paths,
+        P1 = config.Stereo.P1,
+        P2 = config.Stereo.P2,
+        UniquenessRatio = config.Stereo.UniquenessRatio,
+        SpeckleWindow = config.Stereo.SpeckleWindow,
+        Threads = config.Cpu.EffectiveThreads,
+        BandBytes = (long)config.Stereo.BandMemoryMb << 20,
+    };
+
+    private static readonly DepthModel Disparity = new(new Hailo.Hosting.Models.ModelManifest("sgm", Backend.Cpu, "semi-global matching", "", [], null),
+        "", 0, 0, default, DepthOutput.InverseRelative);
+    private static readonly DepthModel Metric = Disparity with { Output = DepthOutput.Scdepth };
+
+    public static async Task<IResult> HandleAsync(HttpContext http, IImageDecoder decoder, DepthConfig config, Gate gate, string leftField, CancellationToken ct)
+    {
+        var start = Stopwatch.GetTimestamp();
+        var (leftBytes, rightBytes, request) = await ReadAsync(http.Request, leftField, ct);
+        var o = Resolve(request, config);
+
+        using var turn = await gate.EnterAsync(ct);
+        var decodeStart = Stopwatch.GetTimestamp();
+        using var left = decoder.Decode(leftBytes, config.Depth.MaxImagePixels);
+        using var right = decoder.Decode(rightBytes, config.Depth.MaxImagePixels);
+        if (left.Width != right.Width || left.Height != right.Height)
+            throw ApiException.BadRequest("image_size_mismatch",
+                $"the images of a rectified pair have one size: left is {left.Width}×{left.Height}, right {right.Width}×{right.Height}", "image_right");
+        int w = left.Width, h = left.Height;
+        var volume = (long)w * h * o.NumDisparities / (o.Half ? 8 : 1);
+        if (volume > config.Stereo.MaxVolume)
+            throw new ApiException(413, "pair_too_large",
+                $"{w}×{h} with {o.NumDisparities} disparities{(o.Half ? " at half resolution" : "")} is a cost volume of {volume} above stereo.max_volume ({config.Stereo.MaxVolume}): " +
+                "send smaller images, fewer disparities or half_resolution=true");
+        var greyLeft = Grey.From(left);
+        var greyRight = Grey.From(right);
+        var decodeMs = Stopwatch.GetElapsedTime(decodeStart).TotalMilliseconds;
+
+        var matchStart = Stopwatch.GetTimestamp();
+        var sgm = Matching(o, config);
+        var map = await Task.Run(() => StereoMatcher.Match(greyLeft, greyRight, w, h, sgm, o.Half), ct);
+        var metric = o.Focal is not null;
+        var values = map.Disparity;
+        if (metric)
+        {
+            // depth = f·B / d; a disparity at or below zero (possible with a negative min_disparity) has no depth.
+            var fb = (float)(o.Focal!.Value * o.Baseline!.Value);
+            values = new float[values.Length];
+            for (var i = 0; i < values.Length; i++)
+            {
+                var d = map.Disparity[i];
+                values[i] = d > 0 ? fb / d : float.NaN;
+                if (!(d > 0) && map.Invalid[i] == 0) map.Invalid[i] = (byte)StereoInvalid.NoMatch;
+            }
+        }
+        var stats = o.Output.Statistics ? DepthStats.Of(values) : null;
+        var matchMs = Stopwatch.GetElapsedTime(matchStart).TotalMilliseconds;
+
+        var encodeStart = Stopwatch.GetTimestamp();
+        var result = new DepthResult(values, w, h, stats, new StageTimer());
+        var format = o.Output.OutputFormat;
+        var wantsImage = format is "image" or "both";
+        // The arrays and the 16-bit PNG through the monocular encoder; the colour image here, bright = near in both
+        // quantities (depth as it is, disparity turned around).
+        var encoded = DepthEncoder.Encode(result, metric ? Metric : Disparity, o.Output with { OutputFormat = format is "both" or "image" ? "numpy" : format });
+        if (format == "image") encoded = encoded with { Npz = null };
+        // A map with no valid pixel has no range: its 16-bit PNG is all 0 with scale and offset 0.
+        if (encoded.Png16Scale is { } scale && !(double.IsFinite(scale) && double.IsFinite(encoded.Png16Offset ?? 0)))
+            encoded = encoded with { Png16Scale = 0, Png16Offset = 0 };
+        byte[]? image = null;
+        if (wantsImage)
+        {
+            var nearness = metric ? values : Array.ConvertAll(values, v => -v);
+            var (min, max) = DepthEncoder.Range(nearness);
+            image = DepthEncoder.ColourImage(new DepthResult(nearness, w, h, null, result.Timer), o.Output.Colormap, min, max);
+        }
+        var mask = ValidityMask(map);
+        var encodeMs = Stopwatch.GetElapsedTime(encodeStart).TotalMilliseconds;
+
+        int noMatch = 0, ambiguous = 0, leftRight = 0, speckle = 0;
+        foreach (var r in map.Invalid)
+            switch ((StereoInvalid)r)
+            {
+                case StereoInvalid.NoMatch: noMatch++; break;
+                case StereoInvalid.Ambiguous: ambiguous++; break;
+                case StereoInvalid.LeftRight: leftRight++; break;
+                case StereoInvalid.Speckle: speckle++; break;
+            }
+        var valid = w * h - noMatch - ambiguous - leftRight - speckle;
+        var s = stats;
+        var response = new StereoResponse("sgm", "stereo", Backend.Cpu.Name(), [h, w, 3], [h, w], Math.Round(matchMs, 2),
+            o.Output.Normalize, metric ? "metre" : "pixel", metric ? "depth" : "disparity", format, o.Output.Colormap,
+            o.MinDisparity, o.NumDisparities, o.Half, o.Focal, o.Baseline, Math.Round(valid / (double)(w * h), 5),
+            new StereoInvalidCounts(noMatch, ambiguous, leftRight, speckle),
+            s is null ? null : new DepthStatistics(R(s.Min), R(s.Max), R(s.Mean), R(s.Median), R(s.P5), R(s.P95)),
+            encoded.Npz, encoded.Npy, image, encoded.Png16, encoded.Png16Scale, encoded.Png16Offset, mask,
+            new StereoPerformance(Math.Round(decodeMs, 2), Math.Round(matchMs, 2), Math.Round(encodeMs, 2), Math.Round(Stopwatch.GetElapsedTime(start).TotalMilliseconds, 2)));
+        return TypedResults.Json(response, StereoJson.Default.StereoResponse);
+    }
+
+    /// <summary>8-bit PNG: 255 where the map has a value, else the reason code (1-4).</summary>
+    internal static byte[] ValidityMask(DisparityMap map)
+    {
+        var palette = new byte[256 * 3];
+        for (var i = 0; i < 256; i++) palette[3 * i] = palette[3 * i + 1] = palette[3 * i + 2] = (byte)i;
+        var w = map.Width;
+        return PngWriter.Indexed8(w, map.Height, palette, (y, row) =>
+        {
+            var src = map.Invalid.AsSpan(y * w, w);
+            for (var x = 0; x < w; x++) row[x] = src[x] == 0 ? (byte)255 : src[x];
+        });
+    }
+
+    private static double R(float v) => float.IsFinite(v) ? Math.Round(v, 5) : 0;
+}
