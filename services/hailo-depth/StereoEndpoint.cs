@@ -88,7 +88,7 @@ internal static class StereoEndpoint
         var type = request.ContentType ?? "";
         if (type.StartsWith("multipart/form-data", StringComparison.OrdinalIgnoreCase))
         {
-            var form = await ImageInput.ReadFormAsync(request, ct).ConfigureAwait(false);
+            var form = await FormBody.ReadAsync(request, ct).ConfigureAwait(false);
             return form.Files.GetFile("image_right") is not null || form.ContainsKey("image_right");
         }
         if (!type.StartsWith("application/json", StringComparison.OrdinalIgnoreCase)) return false;
@@ -130,7 +130,7 @@ internal static class StereoEndpoint
         }
         if (type.StartsWith("multipart/form-data", StringComparison.OrdinalIgnoreCase))
         {
-            var form = await ImageInput.ReadFormAsync(request, ct).ConfigureAwait(false);
+            var form = await FormBody.ReadAsync(request, ct).ConfigureAwait(false);
             string[] images = [leftField, "image_right"];
             foreach (var key in form.Keys.Concat(form.Files.Select(f => f.Name)))
                 if (Array.IndexOf(images, key) < 0 && Array.IndexOf(Options, key) < 0)
