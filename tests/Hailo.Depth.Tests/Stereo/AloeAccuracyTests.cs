@@ -70,7 +70,7 @@ public sealed class AloeAccuracyTests(ITestOutputHelper output)
         var m = StereoMatcher.Match(left, right, w, h, Options(), halfResolution: false);
         var s = Score(m, truth);
         output.WriteLine(s.ToString());
-        // The ground truth's scale: its largest disparity fits the 1282-wide pair (the 211 px), and the
+        // The ground truth's scale: its largest disparity fits the 1282-wide pair (211 px for this pair), and the
         // matched disparities agree with it at scale 1, not at the half or third size's.
         Assert.InRange(s.MaxGroundTruth, 200, 223);
         // Measured here: 2.47 % bad on produced pixels, 21.8 % over all ground-truth pixels, 79.5 % dense (OpenCV's
