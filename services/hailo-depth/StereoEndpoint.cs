@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using System.Text.Json;
 using Hailo.Core;
 using Hailo.Hosting.Http;
@@ -93,11 +94,13 @@ internal static class StereoEndpoint
         }
         if (!type.StartsWith("application/json", StringComparison.OrdinalIgnoreCase)) return false;
         // The body is read once here and handed on to whichever handler reads it next.
-        var body = (await JsonBody.ReadAllAsync(request, ct).ConfigureAwait(false)).ToArray();
-        request.Body = new MemoryStream(body, writable: false);
+        var body = await JsonBody.ReadAllAsync(request, ct).ConfigureAwait(false);
+        request.Body = MemoryMarshal.TryGetArray(body, out var segment)
+            ? new MemoryStream(segment.Array!, segment.Offset, segment.Count, writable: false)
+            : new MemoryStream(body.ToArray(), writable: false);
         try
         {
-            var reader = new Utf8JsonReader(body);
+            var reader = new Utf8JsonReader(body.Span);
             if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject) return false;
             while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
             {

@@ -11,7 +11,7 @@ public sealed record DepthRequest
     public string? Image { get; init; }
     /// <summary>Refused: the service never fetches URLs (the earlier implementation did).</summary>
     public string? ImageUrl { get; init; }
-    /// <summary>Refused: stereo depth is not supported.</summary>
+    /// <summary>The right image of a rectified pair: the request is then answered as POST /v1/depth/stereo, with `image` as the left image.</summary>
     public string? ImageRight { get; init; }
     /// <summary>Scale depth_map / depth_npy to 0-1 (default depth.normalize).</summary>
     public bool? Normalize { get; init; }
