@@ -57,7 +57,7 @@ help:
 	@echo "make fuzz        long fuzzing (FUZZ_SECONDS=600 per family; FUZZ_FAMILY=, FUZZ_SEED=, FUZZ_REPLAY=file.req)"
 	@echo "make soak        memory: RSS after SOAK_REQUESTS=500 requests against RSS after the model loaded, per service (SOAK_AOT=1: the AOT binaries; SOAK_SETTLE=1: after the idle follow-up passes)"
 	@echo "make deb [SERVICE=hailo-ocr] [ARCH=amd64|arm64]   .debs (with hailo-common) into build/deb"
-	@echo "make apt-repo    every package of both architectures as an apt repository in build/apt-repo"
+	@echo "make apt-repo    every package of both architectures as a signed apt repository in build/apt-repo"
 	@echo "make clean       remove build outputs (keeps build/models)"
 
 deps:
@@ -84,6 +84,7 @@ test-shell: need-dotnet need-models
 	tests/shell/install-deps.sh
 	tests/shell/make-targets.sh
 	tests/shell/readme-examples.sh $(CONFIG) $(MODELS)
+	tests/shell/haproxy.sh $(CONFIG)
 
 # The shim's ctest suite natively, and cross-built for the Pi (its single-threaded tests run under qemu-user);
 # then the real HailoRT backend compiled against HailoRT's public headers of each version, for both architectures.
@@ -153,17 +154,24 @@ deb: need-dotnet
 	  done; \
 	done
 
-# A flat apt repository of every package: deb [trusted=yes] file:$(APT_REPO) ./
+# A signed flat apt repository of every package, the metapackage hailo-ai-services (every service) and
+# hailo-archive-keyring, which installs the signing key:
+#   deb [signed-by=/usr/share/keyrings/hailo-archive-keyring.gpg] file:$(APT_REPO) ./
+# The key: APT_SIGN_KEY (in your GnuPG keyring), or a throwaway key made once in build/apt-key (debian/repo-key).
 apt-repo:
 	$(MAKE) --no-print-directory deb SERVICE= ARCH=
-	debian/build-repo $(APT_REPO) $(foreach p,hailo-common $(SERVICES),$(foreach a,amd64 arm64,$(DEBS)/$(p)_$(DEB_VERSION)_$(a).deb))
+	debian/repo-key export $(DEBS)/hailo-archive-keyring.gpg
+	KEYRING=$(DEBS)/hailo-archive-keyring.gpg debian/build-deb hailo-archive-keyring all $(DEB_VERSION) $(DEBS)
+	SERVICES="$(SERVICES)" debian/build-deb hailo-ai-services all $(DEB_VERSION) $(DEBS)
+	debian/build-repo $(APT_REPO) $(foreach p,hailo-archive-keyring hailo-ai-services,$(DEBS)/$(p)_$(DEB_VERSION)_all.deb) \
+	  $(foreach p,hailo-common $(SERVICES),$(foreach a,amd64 arm64,$(DEBS)/$(p)_$(DEB_VERSION)_$(a).deb))
 
 # The packages: lintian and contents for both architectures, each arm64 service binary from its .deb under
 # qemu-user, and the amd64 packages under a real systemd in systemd-nspawn containers of Debian 12 and 13
 # (.ci/deb-e2e; the second run reuses the upgrade build of the first).
 test-deb: need-dotnet need-models
 	$(MAKE) --no-print-directory apt-repo DEB_REUSE_PUBLISH=1
-	.ci/deb-lint $(DEBS) $(DEB_VERSION) hailo-common $(SERVICES)
+	.ci/deb-lint $(DEBS) $(DEB_VERSION) hailo-archive-keyring hailo-ai-services hailo-common $(SERVICES)
 	@for s in $(SERVICES); do .ci/deb-qemu $(DEBS)/$${s}_$(DEB_VERSION)_arm64.deb $(MODELS); done
 	.ci/deb-e2e $(DEBS) $(DEB_VERSION) $(APT_REPO) $(MODELS) bookworm
 	.ci/deb-e2e $(DEBS) $(DEB_VERSION) $(APT_REPO) $(MODELS) trixie
