@@ -223,25 +223,35 @@ internal static class SemiGlobalMatcher
         /// does (half the bits), so paths crossing the left border neither favour nor avoid those disparities.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private void Costs(ulong[] censusL, ulong[] censusR, int y, int minD, Span<short> cost)
+        private unsafe void Costs(ulong[] censusL, ulong[] censusR, int y, int minD, Span<short> cost)
         {
             var row = y * _w;
             var dp = _dp;
             var w = _w;
-            var l = censusL.AsSpan(row, w);
-            var r = censusR.AsSpan(row, w);
             const short chance = (Census.MaxCost + 1) / 2;
-            for (var x = 0; x < w; x++)
+            fixed (ulong* l = &censusL[row], r = &censusR[row])
+            fixed (short* c0 = cost)
             {
-                var code = l[x];
-                var c = cost.Slice(x * dp, dp);
-                // Disparity k matches right pixel x - minD - k: inside the image for k in [x - minD - w + 1, x - minD].
-                var kLo = Math.Clamp(x - minD - w + 1, 0, dp);
-                var kHi = Math.Clamp(x - minD + 1, kLo, dp);
-                c[..kLo].Fill(chance);
-                var xr = x - minD - kLo;
-                for (var k = kLo; k < kHi; k++, xr--) c[k] = (short)BitOperations.PopCount(code ^ r[xr]);
-                c[kHi..].Fill(chance);
+                for (var x = 0; x < w; x++)
+                {
+                    var code = l[x];
+                    var c = c0 + (long)x * dp;
+                    // Disparity k matches right pixel x - minD - k: inside the image for k in [x - minD - w + 1, x - minD].
+                    var kLo = Math.Clamp(x - minD - w + 1, 0, dp);
+                    var kHi = Math.Clamp(x - minD + 1, kLo, dp);
+                    new Span<short>(c, kLo).Fill(chance);
+                    var rr = r + (x - minD - kLo);
+                    var k = kLo;
+                    for (; k + 4 <= kHi; k += 4, rr -= 4)
+                    {
+                        c[k] = (short)BitOperations.PopCount(code ^ rr[0]);
+                        c[k + 1] = (short)BitOperations.PopCount(code ^ rr[-1]);
+                        c[k + 2] = (short)BitOperations.PopCount(code ^ rr[-2]);
+                        c[k + 3] = (short)BitOperations.PopCount(code ^ rr[-3]);
+                    }
+                    for (; k < kHi; k++, rr--) c[k] = (short)BitOperations.PopCount(code ^ rr[0]);
+                    new Span<short>(c + kHi, dp - kHi).Fill(chance);
+                }
             }
         }
 
@@ -527,3 +537,4 @@ internal static class SemiGlobalMatcher
         }
     }
 }
+
