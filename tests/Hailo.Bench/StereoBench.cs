@@ -36,6 +36,8 @@ public sealed class StereoBench(string repo)
             var runs = half ? 11 : 5;
             var ours = new List<double>();
             var peer = new List<double>();
+            var oursCpu = new List<double>();
+            var peerCpu = new List<double>();
             DisparityMap map = StereoMatcher.Match(left, right, w, h, options, half);
             var outFile = Path.GetTempFileName();
             string? skipped = null;
@@ -68,13 +70,16 @@ public sealed class StereoBench(string repo)
                 for (var i = 0; i < runs; i++)
                 {
                     var sw = Stopwatch.StartNew();
+                    var cpu = Process.GetCurrentProcess().TotalProcessorTime;
                     map = StereoMatcher.Match(left, right, w, h, options, half);
                     ours.Add(sw.Elapsed.TotalMilliseconds);
+                    oursCpu.Add((Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMilliseconds);
                     if (skipped is not null) continue;
                     p.StandardInput.WriteLine("run");
                     p.StandardInput.Flush();
                     using var doc = JsonDocument.Parse(p.StandardOutput.ReadLine() ?? "{}");
                     peer.Add(doc.RootElement.GetProperty("ms").GetDouble());
+                    peerCpu.Add(doc.RootElement.GetProperty("cpu_ms").GetDouble());
                 }
                 p.StandardInput.Close();
                 p.WaitForExit(60_000);
@@ -102,6 +107,7 @@ public sealed class StereoBench(string repo)
             var ratio = Stats.Median(ours) / Stats.Median(peer);
             report.Add($"stereo Aloe {w}×{h} {name}, {NumDisparities} disparities: p50 ours / OpenCV {version} StereoSGBM, {Threads} threads",
                 $"{Stats.Median(ours):0} / {Stats.Median(peer):0} ms = {ratio:0.00}", "≤ 1.25", ratio <= 1.25);
+            report.Add("  CPU time (all threads) p50, ours / OpenCV", $"{Stats.Median(oursCpu):0} / {Stats.Median(peerCpu):0} ms = {Stats.Median(oursCpu) / Stats.Median(peerCpu):0.00}");
             report.Add("  bad > 2 px on produced pixels, ours / OpenCV", $"{s.BadProduced:P2} / {c.BadProduced:P2}", "ours ≤ OpenCV", s.BadProduced <= c.BadProduced);
             report.Add("  bad > 2 px over all ground-truth pixels (none = bad), ours / OpenCV", $"{s.BadAll:P2} / {c.BadAll:P2}");
             report.Add("  density (image), ours / OpenCV", $"{s.Density:P1} / {c.Density:P1}", "ours ≥ OpenCV", s.Density >= c.Density);

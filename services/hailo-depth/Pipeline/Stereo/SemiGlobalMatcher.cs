@@ -74,7 +74,7 @@ internal sealed record DisparityMap(float[] Disparity, byte[] Invalid, int Width
 internal static class SemiGlobalMatcher
 {
     /// <summary>Rows above and below a band its vertical paths run through before reaching it.</summary>
-    public const int Margin = 32;
+    public const int Margin = 16;
     private const short Sentinel = 0x3000;
 
     /// <summary>The internal disparity count: <paramref name="d"/> rounded up to whole vectors (at least 16 wide).</summary>
@@ -175,6 +175,10 @@ internal static class SemiGlobalMatcher
         private readonly short[] _horizontal;
         private readonly short[] _rightCost, _rightBest;
         private readonly short[] _scratch;
+        // One row's choice per pixel before the left-right check: disparity index, refined value, reason.
+        private readonly short[] _best;
+        private readonly float[] _value;
+        private readonly byte[] _reason;
         private readonly short[] _p2 = new short[256];
 
         public Worker(int width, int d, int dp, int bandRows)
@@ -196,6 +200,9 @@ internal static class SemiGlobalMatcher
             _rightCost = new short[width + dp];
             _rightBest = new short[width + dp];
             _scratch = new short[dp];
+            _best = new short[width];
+            _value = new float[width];
+            _reason = new byte[width];
         }
 
         public void Dispose()
@@ -212,10 +219,11 @@ internal static class SemiGlobalMatcher
             for (var g = 0; g < _p2.Length; g++)
                 _p2[g] = (short)Math.Max(o.P1 + 1, o.P2Gradient > 0 ? o.P2 * o.P2Gradient / (o.P2Gradient + g) : o.P2);
             ct.ThrowIfCancellationRequested();
-            // Forward: left to right and the paths coming from the row above; backward: the mirror images.
-            Pass(grey, c0, y0, y1, c0, o, down: true, ct);
-            Pass(grey, c0, y0, y1, c1, o, down: false, ct);
-            for (var y = y0; y < y1; y++) Select(y, y0, o, disparity, invalid);
+            // Forward: left to right and the paths coming from the row above, their sum stored; backward: the mirror
+            // images, each pixel's total (in L1) chosen from at once, and the row's left-right check at its end.
+            Pass(grey, c0, y0, y1, c0, o, down: true, ct, disparity, invalid);
+            Pass(grey, c0, y0, y1, c1, o, down: false, ct, disparity, invalid);
+
         }
 
         /// <summary>
@@ -256,7 +264,7 @@ internal static class SemiGlobalMatcher
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private unsafe void Pass(byte[] grey, int c0, int y0, int y1, int from, SgmOptions o, bool down, CancellationToken ct)
+        private unsafe void Pass(byte[] grey, int c0, int y0, int y1, int from, SgmOptions o, bool down, CancellationToken ct, float[] disparity, byte[] invalid)
         {
             var w = _w;
             var h = grey.Length / w;
@@ -285,7 +293,8 @@ internal static class SemiGlobalMatcher
                     var gRow = g + y * w;
                     var gPrev = g + Math.Clamp(y - step, 0, h - 1) * w;
                     var cRow = cost + (long)(y - c0) * w * dp;
-                    var writeSum = y >= y0 && y < y1;
+                    var inBand = y >= y0 && y < y1;
+                    if (inBand && !down) StartRow();
                     var sRow = sum + (long)(y - y0) * w * dp;
                     fixed (short* prevA = _prev[0], prevV = _prev[1], prevB = _prev[2])
                     fixed (short* curA = _cur[0], curV = _cur[1], curB = _cur[2])
@@ -297,7 +306,9 @@ internal static class SemiGlobalMatcher
                         {
                             var x = down ? xi : w - 1 - xi;
                             var c = cRow + (long)x * dp;
-                            var s = writeSum ? sRow + (long)x * dp : scratch;
+                            // Forward: the sum of the band's rows is stored; backward: added to it in the scratch slot.
+                            var sIn = inBand && !down ? sRow + (long)x * dp : null;
+                            var sOut = inBand && down ? sRow + (long)x * dp : scratch;
                             int centre = gRow[x];
                             var xa = x - sx;
                             var xb = x + sx;
@@ -312,17 +323,18 @@ internal static class SemiGlobalMatcher
                             {
                                 var pV = p2Table[Math.Abs(centre - gPrev[x])];
                                 var mV = minV[x + 1];
-                                var (nh, nv) = Step2(c, s, !down, dp, lanes, vP1,
+                                var (nh, nv) = Step2(c, sIn, sOut, dp, lanes, vP1,
                                     hPrev, hOut, mH, pH,
                                     prevV + (x + 1) * slot + 1, curV + (x + 1) * slot + 1, mV, pV);
                                 minH = nh;
                                 outMinV[x + 1] = nv;
+                                if (sIn != null) Choose(new ReadOnlySpan<short>(scratch, _d), x, o);
                                 continue;
                             }
                             var pA = p2Table[inA ? Math.Abs(centre - gPrev[xa]) : 0];
                             var pVv = p2Table[Math.Abs(centre - gPrev[x])];
                             var pB = p2Table[inB ? Math.Abs(centre - gPrev[xb]) : 0];
-                            var (n0, n1, n2, n3) = Step4(c, s, !down, dp, lanes, vP1,
+                            var (n0, n1, n2, n3) = Step4(c, sIn, sOut, dp, lanes, vP1,
                                 hPrev, hOut, mH, pH,
                                 prevA + (xa + 1) * slot + 1, curA + (x + 1) * slot + 1, minA[xa + 1], pA,
                                 prevV + (x + 1) * slot + 1, curV + (x + 1) * slot + 1, minV[x + 1], pVv,
@@ -331,8 +343,10 @@ internal static class SemiGlobalMatcher
                             outMinA[x + 1] = n1;
                             outMinV[x + 1] = n2;
                             outMinB[x + 1] = n3;
+                            if (sIn != null) Choose(new ReadOnlySpan<short>(scratch, _d), x, o);
                         }
                     }
+                    if (inBand && !down) FinishRow(y, o, disparity, invalid);
                     for (var i = 0; i < 3; i++)
                     {
                         (_prev[i], _cur[i]) = (_cur[i], _prev[i]);
@@ -369,9 +383,9 @@ internal static class SemiGlobalMatcher
             return c + Vector.Min(Vector.Min(same, below), Vector.Min(above, jump)) - minPrev;
         }
 
-        /// <summary>Four paths' step at one pixel, their sum added into (or written to) <paramref name="s"/>; returns each path's smallest cost.</summary>
+        /// <summary>Four paths' step at one pixel, their sum (plus <paramref name="sIn"/>'s when given) written to <paramref name="sOut"/>; returns each path's smallest cost.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static unsafe (short, short, short, short) Step4(short* c, short* s, bool accumulate, int dp, int lanes, Vector<short> vP1,
+        private static unsafe (short, short, short, short) Step4(short* c, short* sIn, short* sOut, int dp, int lanes, Vector<short> vP1,
             short* prev0, short* out0, short m0, short p0,
             short* prev1, short* out1, short m1, short p1,
             short* prev2, short* out2, short m2, short p2,
@@ -397,15 +411,15 @@ internal static class SemiGlobalMatcher
                 min2 = Vector.Min(min2, l2);
                 min3 = Vector.Min(min3, l3);
                 var total = (l0 + l1) + (l2 + l3);
-                if (accumulate) total += Unsafe.ReadUnaligned<Vector<short>>(s + k);
-                Unsafe.WriteUnaligned(s + k, total);
+                if (sIn != null) total += Unsafe.ReadUnaligned<Vector<short>>(sIn + k);
+                Unsafe.WriteUnaligned(sOut + k, total);
             }
             return (HorizontalMin(min0), HorizontalMin(min1), HorizontalMin(min2), HorizontalMin(min3));
         }
 
         /// <summary>Two paths' step (the 4-path mode: horizontal and vertical).</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static unsafe (short, short) Step2(short* c, short* s, bool accumulate, int dp, int lanes, Vector<short> vP1,
+        private static unsafe (short, short) Step2(short* c, short* sIn, short* sOut, int dp, int lanes, Vector<short> vP1,
             short* prev0, short* out0, short m0, short p0,
             short* prev1, short* out1, short m1, short p1)
         {
@@ -423,8 +437,8 @@ internal static class SemiGlobalMatcher
                 min0 = Vector.Min(min0, l0);
                 min1 = Vector.Min(min1, l1);
                 var total = l0 + l1;
-                if (accumulate) total += Unsafe.ReadUnaligned<Vector<short>>(s + k);
-                Unsafe.WriteUnaligned(s + k, total);
+                if (sIn != null) total += Unsafe.ReadUnaligned<Vector<short>>(sIn + k);
+                Unsafe.WriteUnaligned(sOut + k, total);
             }
             return (HorizontalMin(min0), HorizontalMin(min1));
         }
@@ -464,72 +478,80 @@ internal static class SemiGlobalMatcher
             return count > 0;
         }
 
-        /// <summary>Winner-take-all on one row's aggregated costs, uniqueness, sub-pixel parabola and the left-right check.</summary>
+        /// <summary>Clears the right view's minima before a row's pixels are chosen from.</summary>
+        private void StartRow()
+        {
+            _rightCost.AsSpan().Fill(short.MaxValue);
+            _rightBest.AsSpan().Fill(-1);
+        }
+
+        /// <summary>
+        /// Winner-take-all on one pixel's aggregated costs, uniqueness and the sub-pixel parabola; and the right view's
+        /// minima from the same costs: right pixel xr meets left pixel xr + minD + k at k. Those are kept in reversed
+        /// order, index (w − 1 − x) + k for left pixel x and disparity k, so that one left pixel's disparities update
+        /// consecutive entries a vector at a time. Pixels come right to left, so ties keep the later (smaller) k.
+        /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private void Select(int y, int y0, SgmOptions o, float[] disparity, byte[] invalid)
+        private void Choose(ReadOnlySpan<short> s, int x, SgmOptions o)
         {
             var w = _w;
             var d = _d;
-            var dp = _dp;
             var minD = o.MinDisparity;
-            var sum = _sum.AsSpan((y - y0) * w * dp, w * dp);
-            // The right image's disparity from the same costs: right pixel xr meets left pixel xr + minD + k at k. The
-            // minima are kept in reversed order, index (w - 1 - x) + k for left pixel x and disparity k, so that one
-            // left pixel's disparities update consecutive entries, a vector at a time.
-            var rightCost = _rightCost.AsSpan();
-            var rightBest = _rightBest.AsSpan();
-            rightCost.Fill(short.MaxValue);
-            rightBest.Fill(-1);
             var lanes = Vector<short>.Count;
             var full = d / lanes * lanes;
+            var rc = _rightCost.AsSpan(w - 1 - x, d);
+            var rb = _rightBest.AsSpan(w - 1 - x, d);
+            var kv = Vector<short>.Indices;
             var step = new Vector<short>((short)lanes);
-            Span<short> ramp = stackalloc short[lanes];
-            for (var j = 0; j < lanes; j++) ramp[j] = (short)j;
-            var first = new Vector<short>(ramp);
-            for (var x = 0; x < w; x++)
+            var k = 0;
+            for (; k < full; k += lanes, kv += step)
             {
-                var s = sum.Slice(x * dp, d);
-                var rc = rightCost.Slice(w - 1 - x, d);
-                var rb = rightBest.Slice(w - 1 - x, d);
-                var kv = first;
-                var k = 0;
-                for (; k < full; k += lanes, kv += step)
+                var sv = new Vector<short>(s[k..]);
+                var cv = new Vector<short>(rc[k..]);
+                var better = Vector.LessThanOrEqual(sv, cv);
+                Vector.Min(sv, cv).CopyTo(rc[k..]);
+                Vector.ConditionalSelect(better, kv, new Vector<short>(rb[k..])).CopyTo(rb[k..]);
+            }
+            for (; k < d; k++)
+            {
+                if (s[k] <= rc[k])
                 {
-                    var sv = new Vector<short>(s[k..]);
-                    var cv = new Vector<short>(rc[k..]);
-                    var better = Vector.LessThan(sv, cv);
-                    Vector.Min(sv, cv).CopyTo(rc[k..]);
-                    Vector.ConditionalSelect(better, kv, new Vector<short>(rb[k..])).CopyTo(rb[k..]);
-                }
-                for (; k < d; k++)
-                {
-                    if (s[k] < rc[k])
-                    {
-                        rc[k] = s[k];
-                        rb[k] = (short)k;
-                    }
+                    rc[k] = s[k];
+                    rb[k] = (short)k;
                 }
             }
+
+            var (best, bestCost) = Lowest(s);
+            var reason = StereoInvalid.Valid;
+            if (x - minD - best < 0) reason = StereoInvalid.NoMatch;
+            else if (o.UniquenessRatio > 0 && HasRival(s, best, (short)Math.Min(short.MaxValue, bestCost * 100 / (100 - o.UniquenessRatio)))) reason = StereoInvalid.Ambiguous;
+            var value = (float)best;
+            if (best > 0 && best < d - 1)
+            {
+                int a = s[best - 1], b = s[best + 1];
+                var denominator = a + b - 2 * bestCost;
+                if (denominator > 0) value += (a - b) / (2f * denominator);
+            }
+            _best[x] = (short)best;
+            _value[x] = value;
+            _reason[x] = (byte)reason;
+        }
+
+        /// <summary>The left-right check once the whole row's right minima are known, and the row's output.</summary>
+        private void FinishRow(int y, SgmOptions o, float[] disparity, byte[] invalid)
+        {
+            var w = _w;
+            var minD = o.MinDisparity;
             var row = y * w;
             for (var x = 0; x < w; x++)
             {
-                var s = sum.Slice(x * dp, d);
-                var (best, bestCost) = Lowest(s);
-                var reason = StereoInvalid.Valid;
-                if (x - minD - best < 0) reason = StereoInvalid.NoMatch;
-                else if (o.UniquenessRatio > 0 && HasRival(s, best, (short)Math.Min(short.MaxValue, bestCost * 100 / (100 - o.UniquenessRatio)))) reason = StereoInvalid.Ambiguous;
-                var value = (float)best;
-                if (best > 0 && best < d - 1)
-                {
-                    int a = s[best - 1], b = s[best + 1];
-                    var denominator = a + b - 2 * bestCost;
-                    if (denominator > 0) value += (a - b) / (2f * denominator);
-                }
+                var reason = (StereoInvalid)_reason[x];
+                var value = _value[x];
                 if (reason == StereoInvalid.Valid && o.LeftRightMaxDiff >= 0)
                 {
                     var xr = x - minD - (int)MathF.Round(value);
                     // Reversed index of right pixel xr: (w - 1 - x) + k with x = xr + minD + k.
-                    if ((uint)xr < (uint)w && Math.Abs(rightBest[w - 1 - xr - minD] - best) > o.LeftRightMaxDiff) reason = StereoInvalid.LeftRight;
+                    if ((uint)xr < (uint)w && Math.Abs(_rightBest[w - 1 - xr - minD] - _best[x]) > o.LeftRightMaxDiff) reason = StereoInvalid.LeftRight;
                 }
                 disparity[row + x] = reason == StereoInvalid.Valid ? value + minD : float.NaN;
                 invalid[row + x] = (byte)reason;
