@@ -220,7 +220,8 @@ internal static class StereoEndpoint
 
         var matchStart = Stopwatch.GetTimestamp();
         var sgm = Matching(o, config);
-        var map = await Task.Run(() => StereoMatcher.Match(greyLeft, greyRight, w, h, sgm, o.Half), ct);
+        // The request's token (the client leaving) stops the match between rows.
+        var map = await Task.Run(() => StereoMatcher.Match(greyLeft, greyRight, w, h, sgm, o.Half, ct), ct);
         var metric = o.Focal is not null;
         var values = map.Disparity;
         if (metric)

@@ -69,6 +69,7 @@ public abstract class Family
         new ImageFamily("depth", "hailo-depth", "/v1/depth/estimate",
             [("output_format", ["numpy", "image", "both", "depth_png_16", "npy", "tiff"]), ("normalize", ["true", "false"]),
              ("colormap", ["viridis", "plasma", "magma", "turbo", "jet", "gray"]), ("statistics", ["true", "false", "maybe"])]),
+        new StereoFamily(),
         new WhisperFamily(),
         new OllamaFamily(),
         new PiperFamily(),
@@ -224,6 +225,105 @@ public sealed class ImageFamily(string name, string service, string path, (strin
         1 => m.Chance(0.2) ? m.HugeString() : m.Pick(["", "null", "NaN", "true ", "[1]", "{}", "\u0000", "é", "1,2", "0x10", "1e5"]),
         _ => ((char)(32 + m.Next(95))).ToString(),
     };
+}
+
+/// <summary>
+/// hailo-depth's stereo route: a pair as multipart or JSON base64, mutated as a pair (one image missing or repeated, the
+/// two of different sizes, one broken), with the matching and calibration options at good and odd values.
+/// </summary>
+public sealed class StereoFamily : Family
+{
+    private const string Route = "/v1/depth/stereo";
+    public override string Name => "stereo";
+    public override string Service => "hailo-depth";
+    public override ErrorShape Shape(string p) => ErrorShape.Project;
+
+    public override string PrepareModels(string scratch)
+    {
+        Hailo.Depth.Tests.DepthServiceFixture.WriteModel(scratch);
+        return scratch;
+    }
+
+    private static readonly (string Name, string[] Values)[] Options =
+    [
+        ("num_disparities", ["16", "32", "1", "0", "512", "513", "-5"]), ("min_disparity", ["0", "-8", "8", "100", "-99999"]),
+        ("half_resolution", ["true", "false", "1"]), ("focal_px", ["700", "0", "-1", "1e300"]), ("baseline_m", ["0.06", "0", "-0.1"]),
+        ("output_format", ["numpy", "image", "both", "depth_png_16", "npy", "tiff"]), ("normalize", ["true", "false"]),
+        ("colormap", ["viridis", "turbo", "rainbow"]), ("statistics", ["true", "false", "maybe"]),
+    ];
+
+    private static readonly Lazy<(byte[] Left, byte[] Right)[]> s_pairs = new(() =>
+        [Pair(64, 32, 5), Pair(48, 40, 3), Pair(8, 8, 1), Pair(200, 8, 7)]);
+
+    /// <summary>A textured pair whose right image is the left shifted by <paramref name="shift"/> pixels (PNG).</summary>
+    private static (byte[] Left, byte[] Right) Pair(int w, int h, int shift)
+    {
+        var random = new Random(w * 31 + h);
+        var grey = new byte[w * h];
+        random.NextBytes(grey);
+        byte[] Encode(Func<int, int, byte> at)
+        {
+            var px = new byte[w * h * 4];
+            for (var y = 0; y < h; y++)
+                for (var x = 0; x < w; x++)
+                {
+                    var i = (y * w + x) * 4;
+                    px[i] = px[i + 1] = px[i + 2] = at(x, y);
+                    px[i + 3] = 255;
+                }
+            using var img = RgbaImage.FromRgba(px, w, h);
+            return img.Encode(ImageFormat.Png);
+        }
+        return (Encode((x, y) => grey[y * w + x]), Encode((x, y) => grey[y * w + Math.Min(w - 1, x + shift)]));
+    }
+
+    public override IReadOnlyList<FuzzRequest> Seeds()
+    {
+        var (l, r) = s_pairs.Value[0];
+        var (mp, body) = Multipart.Build([new Part("image_left", "l.png", "image/png", l), new Part("image_right", "r.png", "image/png", r), Part.Field("num_disparities", "16")]);
+        return
+        [
+            new("POST", Route, mp, body),
+            new("POST", Route, "application/json", Encoding.UTF8.GetBytes(
+                $"{{\"image_left\":\"{Convert.ToBase64String(l)}\",\"image_right\":\"{Convert.ToBase64String(r)}\",\"num_disparities\":16,\"half_resolution\":true}}")),
+        ];
+    }
+
+    public override FuzzRequest Generate(Mutator m)
+    {
+        var pairs = s_pairs.Value;
+        var (left, right) = m.Pick(pairs);
+        // Sometimes the right image of another pair (sizes differ) or a broken one.
+        if (m.Chance(0.15)) right = m.Pick(pairs).Right;
+        if (m.Chance(0.3)) left = m.Bytes(left, 6, right, protectHead: m.Chance(0.5) ? Math.Min(left.Length, 24 + m.Next(200)) : 0);
+        if (m.Chance(0.2)) right = m.Bytes(right, 6);
+        var opts = new List<(string, string)>();
+        foreach (var (n, values) in Options)
+            if (m.Chance(0.3)) opts.Add((n, m.Chance(0.8) ? m.Pick(values) : ImageFamily.OddValue(m)));
+        if (m.Chance(0.1)) opts.Add((m.Key(), ImageFamily.OddValue(m)));
+        FuzzRequest r;
+        if (m.Chance(0.5))
+        {
+            var parts = new List<Part>();
+            if (!m.Chance(0.07)) parts.Add(new(m.Chance(0.9) ? "image_left" : m.Pick(["image", "left", ""]), "l.png", "image/png", left));
+            if (!m.Chance(0.07)) parts.Add(new(m.Chance(0.9) ? "image_right" : m.Pick(["image", "right", "IMAGE_RIGHT"]), "r.png", "image/png", right));
+            if (m.Chance(0.05) && parts.Count > 0) parts.Add(parts[0]);
+            parts.AddRange(opts.Select(o => Part.Field(o.Item1, o.Item2)));
+            var (ct, body) = Multipart.Build(parts, m);
+            r = new("POST", Route, ct, body);
+        }
+        else
+        {
+            var o = new System.Text.Json.Nodes.JsonObject();
+            if (!m.Chance(0.07)) o["image_left"] = Convert.ToBase64String(left);
+            if (!m.Chance(0.07)) o["image_right"] = m.Chance(0.8) ? Convert.ToBase64String(right) : "data:image/png;base64," + Convert.ToBase64String(right);
+            foreach (var (k, v) in opts) o[k] = double.TryParse(v, System.Globalization.CultureInfo.InvariantCulture, out var d) && double.IsFinite(d) && m.Chance(0.7) ? d : v is "true" or "false" && m.Chance(0.7) ? v == "true" : v;
+            var json = Encoding.UTF8.GetBytes(o.ToJsonString());
+            r = new("POST", Route, "application/json", m.Chance(0.6) ? m.Json(json) : json);
+        }
+        if (m.Chance(0.1)) r = r with { Body = m.Bytes(r.Body, 4) };
+        return r with { ContentType = MaybeContentType(m, r.ContentType) };
+    }
 }
 
 /// <summary>hailo-whisper: multipart audio to the OpenAI routes and whisper.cpp's /inference; Wyoming frames on its TCP port.</summary>

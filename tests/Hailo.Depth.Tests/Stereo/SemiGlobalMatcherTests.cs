@@ -200,3 +200,44 @@ public sealed class SemiGlobalMatcherTests(ITestOutputHelper output)
         for (var i = 0; i < w * h; i++) Assert.Equal(m.Invalid[i] != 0, float.IsNaN(m.Disparity[i]));
     }
 }
+
+/// <summary>A match stops when its token is cancelled: checked between rows and passes, not only before it starts.</summary>
+public sealed class StereoCancellationTests
+{
+    private static (byte[] Left, byte[] Right) Noise(int w, int h)
+    {
+        var random = new Random(11);
+        var left = new byte[w * h];
+        random.NextBytes(left);
+        var right = new byte[w * h];
+        for (var y = 0; y < h; y++)
+            for (var x = 0; x < w; x++) right[y * w + x] = left[y * w + Math.Min(w - 1, x + 9)];
+        return (left, right);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void An_already_cancelled_token_stops_the_match(bool half)
+    {
+        var (l, r) = Noise(200, 100);
+        using var cts = new CancellationTokenSource();
+        cts.Cancel();
+        Assert.ThrowsAny<OperationCanceledException>(() =>
+            StereoMatcher.Match(l, r, 200, 100, new SgmOptions { NumDisparities = 32, Threads = 2 }, half, cts.Token));
+    }
+
+    [Fact]
+    public void A_token_cancelled_after_the_start_stops_a_long_match()
+    {
+        // 2400×1400 at 256 disparities is seconds of work on any CPU (the census alone is tens of milliseconds), so a
+        // token cancelled 100 ms after the call began is seen by the checks between rows, not before the start. The
+        // test asserts the outcome (cancelled, no map), not a time.
+        const int w = 2400, h = 1400;
+        var (l, r) = Noise(w, h);
+        using var cts = new CancellationTokenSource();
+        cts.CancelAfter(100);
+        var e = Record.Exception(() => StereoMatcher.Match(l, r, w, h, new SgmOptions { NumDisparities = 256, Threads = 2, BandBytes = 64L << 20 }, false, cts.Token));
+        Assert.IsAssignableFrom<OperationCanceledException>(e);
+    }
+}

@@ -1,5 +1,9 @@
+using System.Buffers;
 using System.Numerics;
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.Arm;
+using System.Runtime.Intrinsics.X86;
 
 namespace HailoDepth.Pipeline.Stereo;
 
@@ -61,178 +65,296 @@ internal sealed record DisparityMap(float[] Disparity, byte[] Invalid, int Width
 /// Semi-global matching (Hirschmüller 2008) of a rectified grey pair: census 9×7 costs, aggregated along 4 or 8
 /// paths with the P1/P2 smoothness penalties (P2 lowered at intensity edges), winner-take-all with a uniqueness test,
 /// parabola sub-pixel refinement, a left-right consistency check on the aggregated costs and a speckle filter.
-/// Costs are 16-bit, aggregated a vector of disparities at a time (System.Numerics.Vector: AVX2, SSE or NEON).
+/// Costs are 16-bit; every path of a pass (4 of the 8) is aggregated in one loop over the disparities, a vector at a
+/// time (System.Numerics.Vector: AVX2, SSE or NEON), and the disparity range is widened internally to a whole number
+/// of vectors (the extra disparities are matched like the others but never chosen).
 /// The image is processed in horizontal bands, one per thread; each band's paths start <see cref="Margin"/> rows
 /// outside it, so memory is bounded by <see cref="SgmOptions.BandBytes"/> per thread whatever the image size.
 /// </summary>
 internal static class SemiGlobalMatcher
 {
     /// <summary>Rows above and below a band its vertical paths run through before reaching it.</summary>
-    public const int Margin = 32;
+    public const int Margin = 16;
     private const short Sentinel = 0x3000;
 
-    public static DisparityMap Match(byte[] left, byte[] right, int width, int height, SgmOptions o)
+    /// <summary>The internal disparity count: <paramref name="d"/> rounded up to whole vectors (at least 16 wide).</summary>
+    internal static int Padded(int d)
+    {
+        var unit = Math.Max(16, Vector<short>.Count);
+        return (d + unit - 1) / unit * unit;
+    }
+
+    public static DisparityMap Match(byte[] left, byte[] right, int width, int height, SgmOptions o, CancellationToken ct = default)
     {
         if (left.Length != width * height || right.Length != width * height) throw new ArgumentException("image sizes differ");
         if (o.NumDisparities < 1) throw new ArgumentOutOfRangeException(nameof(o), "num_disparities must be at least 1");
         if (o.Paths is not (4 or 8)) throw new ArgumentOutOfRangeException(nameof(o), "paths must be 4 or 8");
         var threads = Math.Max(1, o.Threads);
-        var censusL = Census.Transform(left, width, height, threads);
-        var censusR = Census.Transform(right, width, height, threads);
+        var censusL = ArrayPool<ulong>.Shared.Rent(width * height);
+        var censusR = ArrayPool<ulong>.Shared.Rent(width * height);
+        try
+        {
+            Census.Transform(left, width, height, threads, censusL, ct);
+            Census.Transform(right, width, height, threads, censusR, ct);
 
-        var disparity = GC.AllocateUninitializedArray<float>(width * height);
-        var invalid = new byte[width * height];
-        var d = o.NumDisparities;
-        // One band's memory: the costs of its rows and margins, and the aggregated costs of its rows (both 16-bit).
-        var rowBytes = 4L * width * d;
-        var bandRows = (int)Math.Clamp((o.BandBytes - 2L * Margin * rowBytes / 2) / rowBytes, Math.Min(16, height), height);
-        var bands = Math.Max(threads, (height + bandRows - 1) / bandRows);
-        bands = Math.Min(bands, Math.Max(1, height / 8));
-        var perBand = (height + bands - 1) / bands;
-        bands = (height + perBand - 1) / perBand;
+            var disparity = GC.AllocateUninitializedArray<float>(width * height);
+            var invalid = new byte[width * height];
+            var dp = Padded(o.NumDisparities);
+            // One band's memory: the costs of its rows and margins, and the aggregated costs of its rows (both 16-bit).
+            var rowBytes = 4L * width * dp;
+            var bandRows = (int)Math.Clamp((o.BandBytes - 2L * Margin * rowBytes / 2) / rowBytes, Math.Min(16, height), height);
+            var bands = Math.Max(threads, (height + bandRows - 1) / bandRows);
+            bands = Math.Min(bands, Math.Max(1, height / 8));
+            var perBand = (height + bands - 1) / bands;
+            bands = (height + perBand - 1) / perBand;
 
-        Parallel.For(0, bands, new ParallelOptions { MaxDegreeOfParallelism = threads },
-            () => new Worker(width, d, perBand),
-            (b, _, w) =>
+            var workers = new System.Collections.Concurrent.ConcurrentBag<Worker>();
+            try
             {
-                var y0 = b * perBand;
-                var y1 = Math.Min(height, y0 + perBand);
-                w.Band(left, censusL, censusR, height, y0, y1, o, disparity, invalid);
-                return w;
-            },
-            _ => { });
-        if (o.SpeckleWindow > 0) SpeckleFilter.Apply(disparity, invalid, width, height, o.SpeckleWindow, o.SpeckleRange);
-        return new DisparityMap(disparity, invalid, width, height);
+                Parallel.For(0, bands, new ParallelOptions { MaxDegreeOfParallelism = threads, CancellationToken = ct },
+                    () => new Worker(width, o.NumDisparities, dp, perBand),
+                    (b, _, w) =>
+                    {
+                        var y0 = b * perBand;
+                        var y1 = Math.Min(height, y0 + perBand);
+                        w.Band(left, censusL, censusR, height, y0, y1, o, disparity, invalid, ct);
+                        return w;
+                    },
+                    workers.Add);
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                throw new OperationCanceledException(ct);
+            }
+            finally
+            {
+                foreach (var w in workers) w.Dispose();
+            }
+            ct.ThrowIfCancellationRequested();
+            if (o.SpeckleWindow > 0) SpeckleFilter.Apply(disparity, invalid, width, height, o.SpeckleWindow, o.SpeckleRange);
+            return new DisparityMap(disparity, invalid, width, height);
+        }
+        finally
+        {
+            ArrayPool<ulong>.Shared.Return(censusL);
+            ArrayPool<ulong>.Shared.Return(censusR);
+        }
     }
 
-    /// <summary>One thread's buffers, reused for every band it takes.</summary>
-    internal sealed class Worker
+    /// <summary>The smallest of a vector's lanes (all lanes non-negative).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static short HorizontalMin(Vector<short> v)
     {
-        private readonly int _w, _d, _slot;
-        private readonly short[] _cost, _sum;
-        // Per direction: the previous and current row of path costs, one slot of D + 2 per pixel (a sentinel each
-        // side of the disparities) and one slot of padding each side of the row; and each pixel's smallest path cost.
-        private readonly short[][] _prev = new short[4][], _cur = new short[4][];
-        private readonly short[][] _prevMin = new short[4][], _curMin = new short[4][];
-        private readonly int[] _rightBest;
-        private readonly short[] _rightCost;
-        private readonly short[] _scratch;
+        if (Vector<short>.Count == 16 && Sse41.IsSupported)
+        {
+            var v256 = v.AsVector256();
+            var m = Vector128.Min(v256.GetLower(), v256.GetUpper());
+            return (short)Sse41.MinHorizontal(m.AsUInt16()).ToScalar();
+        }
+        if (Vector<short>.Count == 8)
+        {
+            var v128 = v.AsVector128();
+            if (Sse41.IsSupported) return (short)Sse41.MinHorizontal(v128.AsUInt16()).ToScalar();
+            if (AdvSimd.Arm64.IsSupported) return AdvSimd.Arm64.MinAcross(v128).ToScalar();
+        }
+        var min = short.MaxValue;
+        for (var j = 0; j < Vector<short>.Count; j++) if (v[j] < min) min = v[j];
+        return min;
+    }
 
-        public Worker(int width, int d, int bandRows)
+    /// <summary>One thread's buffers (rented), reused for every band it takes.</summary>
+    internal sealed class Worker : IDisposable
+    {
+        private readonly int _w, _d, _dp, _slot;
+        private readonly short[] _cost, _sum;
+        // Per row path (the diagonals and the vertical): the previous and current row of path costs, one slot of
+        // Dp + 2 per pixel (a sentinel each side of the disparities) and one zero slot each side of the row, where paths
+        // enter the image; and each pixel's smallest path cost. The horizontal path needs only two slots.
+        private readonly short[][] _prev = new short[3][], _cur = new short[3][];
+        private readonly short[][] _prevMin = new short[3][], _curMin = new short[3][];
+        private readonly short[] _horizontal;
+        private readonly short[] _rightCost, _rightBest;
+        private readonly short[] _scratch;
+        // One row's choice per pixel before the left-right check: disparity index, refined value, reason.
+        private readonly short[] _best;
+        private readonly float[] _value;
+        private readonly byte[] _reason;
+        private readonly short[] _p2 = new short[256];
+
+        public Worker(int width, int d, int dp, int bandRows)
         {
             _w = width;
             _d = d;
-            _slot = d + 2;
-            _cost = GC.AllocateUninitializedArray<short>((bandRows + 2 * Margin) * width * d);
-            _sum = GC.AllocateUninitializedArray<short>(bandRows * width * d);
-            for (var i = 0; i < 4; i++)
+            _dp = dp;
+            _slot = dp + 2;
+            _cost = ArrayPool<short>.Shared.Rent((bandRows + 2 * Margin) * width * dp);
+            _sum = ArrayPool<short>.Shared.Rent(bandRows * width * dp);
+            for (var i = 0; i < 3; i++)
             {
                 _prev[i] = new short[(width + 2) * _slot];
                 _cur[i] = new short[(width + 2) * _slot];
                 _prevMin[i] = new short[width + 2];
                 _curMin[i] = new short[width + 2];
             }
-            _rightBest = new int[width];
-            _rightCost = new short[width];
-            _scratch = new short[d];
+            _horizontal = new short[2 * _slot];
+            _rightCost = new short[width + dp];
+            _rightBest = new short[width + dp];
+            _scratch = new short[dp];
+            _best = new short[width];
+            _value = new float[width];
+            _reason = new byte[width];
         }
 
-        public void Band(byte[] grey, ulong[] censusL, ulong[] censusR, int height, int y0, int y1, SgmOptions o, float[] disparity, byte[] invalid)
+        public void Dispose()
+        {
+            ArrayPool<short>.Shared.Return(_cost);
+            ArrayPool<short>.Shared.Return(_sum);
+        }
+
+        public void Band(byte[] grey, ulong[] censusL, ulong[] censusR, int height, int y0, int y1, SgmOptions o, float[] disparity, byte[] invalid, CancellationToken ct)
         {
             var c0 = Math.Max(0, y0 - Margin);
             var c1 = Math.Min(height, y1 + Margin);
-            for (var y = c0; y < c1; y++) Costs(censusL, censusR, y, o.MinDisparity, _cost.AsSpan((y - c0) * _w * _d, _w * _d));
+            for (var y = c0; y < c1; y++) Costs(censusL, censusR, y, o.MinDisparity, _cost.AsSpan((y - c0) * _w * _dp, _w * _dp));
+            for (var g = 0; g < _p2.Length; g++)
+                _p2[g] = (short)Math.Max(o.P1 + 1, o.P2Gradient > 0 ? o.P2 * o.P2Gradient / (o.P2Gradient + g) : o.P2);
+            ct.ThrowIfCancellationRequested();
+            // Forward: left to right and the paths coming from the row above, their sum stored; backward: the mirror
+            // images, each pixel's total (in L1) chosen from at once, and the row's left-right check at its end.
+            Pass(grey, c0, y0, y1, c0, o, down: true, ct, disparity, invalid);
+            Pass(grey, c0, y0, y1, c1, o, down: false, ct, disparity, invalid);
 
-            // Forward: left to right and the paths coming from the row above; backward: the mirror images.
-            ReadOnlySpan<(int Dx, int Dy)> forward = o.Paths == 8 ? [(1, 0), (1, 1), (0, 1), (-1, 1)] : [(1, 0), (0, 1)];
-            ReadOnlySpan<(int Dx, int Dy)> backward = o.Paths == 8 ? [(-1, 0), (-1, -1), (0, -1), (1, -1)] : [(-1, 0), (0, -1)];
-            Pass(grey, c0, y0, y1, c0, o, forward, down: true);
-            Pass(grey, c0, y0, y1, c1, o, backward, down: false);
-            for (var y = y0; y < y1; y++) Select(y, y0, o, disparity, invalid);
         }
 
         /// <summary>
         /// Census Hamming distance per pixel and disparity. A match left of the right image costs what a chance match
         /// does (half the bits), so paths crossing the left border neither favour nor avoid those disparities.
         /// </summary>
-        private void Costs(ulong[] censusL, ulong[] censusR, int y, int minD, Span<short> cost)
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private unsafe void Costs(ulong[] censusL, ulong[] censusR, int y, int minD, Span<short> cost)
         {
             var row = y * _w;
-            var d = _d;
-            for (var x = 0; x < _w; x++)
+            var dp = _dp;
+            var w = _w;
+            const short chance = (Census.MaxCost + 1) / 2;
+            fixed (ulong* l = &censusL[row], r = &censusR[row])
+            fixed (short* c0 = cost)
             {
-                var l = censusL[row + x];
-                var c = cost.Slice(x * d, d);
-                var xr = x - minD;
-                for (var k = 0; k < d; k++, xr--)
-                    c[k] = (uint)xr < (uint)_w ? (short)BitOperations.PopCount(l ^ censusR[row + xr]) : (short)((Census.MaxCost + 1) / 2);
+                for (var x = 0; x < w; x++)
+                {
+                    var code = l[x];
+                    var c = c0 + (long)x * dp;
+                    // Disparity k matches right pixel x - minD - k: inside the image for k in [x - minD - w + 1, x - minD].
+                    var kLo = Math.Clamp(x - minD - w + 1, 0, dp);
+                    var kHi = Math.Clamp(x - minD + 1, kLo, dp);
+                    new Span<short>(c, kLo).Fill(chance);
+                    var rr = r + (x - minD - kLo);
+                    var k = kLo;
+                    for (; k + 4 <= kHi; k += 4, rr -= 4)
+                    {
+                        c[k] = (short)BitOperations.PopCount(code ^ rr[0]);
+                        c[k + 1] = (short)BitOperations.PopCount(code ^ rr[-1]);
+                        c[k + 2] = (short)BitOperations.PopCount(code ^ rr[-2]);
+                        c[k + 3] = (short)BitOperations.PopCount(code ^ rr[-3]);
+                    }
+                    for (; k < kHi; k++, rr--) c[k] = (short)BitOperations.PopCount(code ^ rr[0]);
+                    new Span<short>(c + kHi, dp - kHi).Fill(chance);
+                }
             }
         }
 
-        private unsafe void Pass(byte[] grey, int c0, int y0, int y1, int from, SgmOptions o, ReadOnlySpan<(int Dx, int Dy)> dirs, bool down)
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private unsafe void Pass(byte[] grey, int c0, int y0, int y1, int from, SgmOptions o, bool down, CancellationToken ct, float[] disparity, byte[] invalid)
         {
             var w = _w;
-            var d = _d;
+            var h = grey.Length / w;
+            var dp = _dp;
             var slot = _slot;
-            var n = dirs.Length;
-            for (var i = 0; i < n; i++)
+            for (var i = 0; i < 3; i++)
             {
                 Reset(_prev[i], _prevMin[i]);
                 Reset(_cur[i], _curMin[i]);
             }
-            var p1 = (short)o.P1;
-            var vP1 = new Vector<short>(p1);
+            Array.Clear(_horizontal);
+            _horizontal[0] = _horizontal[slot - 1] = _horizontal[slot] = _horizontal[2 * slot - 1] = Sentinel;
+            var eight = o.Paths == 8;
+            var vP1 = new Vector<short>((short)o.P1);
             var lanes = Vector<short>.Count;
             int yStart = down ? from : from - 1, yEnd = down ? y1 : y0 - 1, step = down ? 1 : -1;
-            var prevs = stackalloc short*[4];
-            var curs = stackalloc short*[4];
-            for (var y = yStart; y != yEnd; y += step)
+            // The previous pixel of each path: horizontal (x - sx, y), diagonal (x - sx, y - sy), vertical (x, y - sy),
+            // anti-diagonal (x + sx, y - sy).
+            var sx = step;
+            fixed (short* cost = _cost, sum = _sum, scratch = _scratch, hz = _horizontal, p2Table = _p2)
+            fixed (byte* g = grey)
             {
-                var gRow = y * w;
-                var cRow = (y - c0) * w * d;
-                var writeSum = y >= y0 && y < y1;
-                var sRow = (y - y0) * w * d;
-                var first = y == yStart;
-                fixed (short* cost = _cost, sum = _sum, scratch = _scratch)
-                fixed (short* prev0 = _prev[0], prev1 = _prev[1], prev2 = _prev[2], prev3 = _prev[3])
-                fixed (short* cur0 = _cur[0], cur1 = _cur[1], cur2 = _cur[2], cur3 = _cur[3])
+                for (var y = yStart; y != yEnd; y += step)
                 {
-                    prevs[0] = prev0; prevs[1] = prev1; prevs[2] = prev2; prevs[3] = prev3;
-                    curs[0] = cur0; curs[1] = cur1; curs[2] = cur2; curs[3] = cur3;
-                    for (var xi = 0; xi < w; xi++)
+                    ct.ThrowIfCancellationRequested();
+                    var gRow = g + y * w;
+                    var gPrev = g + Math.Clamp(y - step, 0, h - 1) * w;
+                    var cRow = cost + (long)(y - c0) * w * dp;
+                    var inBand = y >= y0 && y < y1;
+                    if (inBand && !down) StartRow();
+                    var sRow = sum + (long)(y - y0) * w * dp;
+                    fixed (short* prevA = _prev[0], prevV = _prev[1], prevB = _prev[2])
+                    fixed (short* curA = _cur[0], curV = _cur[1], curB = _cur[2])
+                    fixed (short* minA = _prevMin[0], minV = _prevMin[1], minB = _prevMin[2])
+                    fixed (short* outMinA = _curMin[0], outMinV = _curMin[1], outMinB = _curMin[2])
                     {
-                        var x = down ? xi : w - 1 - xi;
-                        var c = cost + cRow + x * d;
-                        var s = writeSum ? sum + sRow + x * d : scratch;
-                        var centre = grey[gRow + x];
-                        for (var i = 0; i < n; i++)
+                        short minH = 0;
+                        for (var xi = 0; xi < w; xi++)
                         {
-                            var (dx, dy) = dirs[i];
-                            var px = x - dx;
-                            var py = y - dy;
-                            var accumulate = i > 0 || !down;
-                            var outSlot = curs[i] + (x + 1) * slot + 1;
-                            short newMin;
-                            // The path's previous pixel: in this row for horizontal paths, else in the previous row;
-                            // a path enters the band (or the image) here where that pixel is outside.
-                            if ((uint)px >= (uint)w || (dy != 0 && first)) newMin = Start(c, s, outSlot, d, accumulate);
-                            else
+                            var x = down ? xi : w - 1 - xi;
+                            var c = cRow + (long)x * dp;
+                            // Forward: the sum of the band's rows is stored; backward: added to it in the scratch slot.
+                            var sIn = inBand && !down ? sRow + (long)x * dp : null;
+                            var sOut = inBand && down ? sRow + (long)x * dp : scratch;
+                            int centre = gRow[x];
+                            var xa = x - sx;
+                            var xb = x + sx;
+                            var inA = (uint)xa < (uint)w;
+                            var inB = (uint)xb < (uint)w;
+                            // Paths entering the image here see a zero previous pixel: their cost is the matching cost.
+                            var hPrev = hz + (xi & 1) * slot + 1;
+                            var hOut = hz + ((xi + 1) & 1) * slot + 1;
+                            var pH = p2Table[inA ? Math.Abs(centre - gRow[xa]) : 0];
+                            var mH = minH;
+                            if (!eight)
                             {
-                                var prevSlot = (dy == 0 ? curs[i] : prevs[i]) + (px + 1) * slot + 1;
-                                var minPrev = dy == 0 ? _curMin[i][px + 1] : _prevMin[i][px + 1];
-                                var gradient = Math.Abs(centre - grey[py * w + px]);
-                                var p2 = o.P2Gradient > 0 ? o.P2 * o.P2Gradient / (o.P2Gradient + gradient) : o.P2;
-                                newMin = Step(c, prevSlot, minPrev, (short)Math.Max(p1 + 1, p2), vP1, p1, s, outSlot, d, lanes, accumulate);
+                                var pV = p2Table[Math.Abs(centre - gPrev[x])];
+                                var mV = minV[x + 1];
+                                var (nh, nv) = Step2(c, sIn, sOut, dp, lanes, vP1,
+                                    hPrev, hOut, mH, pH,
+                                    prevV + (x + 1) * slot + 1, curV + (x + 1) * slot + 1, mV, pV);
+                                minH = nh;
+                                outMinV[x + 1] = nv;
+                                if (sIn != null) Choose(new ReadOnlySpan<short>(scratch, _d), x, o);
+                                continue;
                             }
-                            _curMin[i][x + 1] = newMin;
+                            var pA = p2Table[inA ? Math.Abs(centre - gPrev[xa]) : 0];
+                            var pVv = p2Table[Math.Abs(centre - gPrev[x])];
+                            var pB = p2Table[inB ? Math.Abs(centre - gPrev[xb]) : 0];
+                            var (n0, n1, n2, n3) = Step4(c, sIn, sOut, dp, lanes, vP1,
+                                hPrev, hOut, mH, pH,
+                                prevA + (xa + 1) * slot + 1, curA + (x + 1) * slot + 1, minA[xa + 1], pA,
+                                prevV + (x + 1) * slot + 1, curV + (x + 1) * slot + 1, minV[x + 1], pVv,
+                                prevB + (xb + 1) * slot + 1, curB + (x + 1) * slot + 1, minB[xb + 1], pB);
+                            minH = n0;
+                            outMinA[x + 1] = n1;
+                            outMinV[x + 1] = n2;
+                            outMinB[x + 1] = n3;
+                            if (sIn != null) Choose(new ReadOnlySpan<short>(scratch, _d), x, o);
                         }
                     }
-                }
-                for (var i = 0; i < n; i++)
-                {
-                    if (dirs[i].Dy == 0) continue;
-                    (_prev[i], _cur[i]) = (_cur[i], _prev[i]);
-                    (_prevMin[i], _curMin[i]) = (_curMin[i], _prevMin[i]);
+                    if (inBand && !down) FinishRow(y, o, disparity, invalid);
+                    for (var i = 0; i < 3; i++)
+                    {
+                        (_prev[i], _cur[i]) = (_cur[i], _prev[i]);
+                        (_prevMin[i], _curMin[i]) = (_curMin[i], _prevMin[i]);
+                    }
+                    // The horizontal path starts again at the row's first pixel.
+                    new Span<short>(hz + 1, slot - 2).Clear();
+                    new Span<short>(hz + slot + 1, slot - 2).Clear();
                 }
             }
         }
@@ -248,54 +370,77 @@ internal static class SemiGlobalMatcher
             Array.Clear(min);
         }
 
-        /// <summary>A path's first pixel: its cost is the matching cost.</summary>
-        private static unsafe short Start(short* c, short* s, short* outSlot, int d, bool accumulate)
+        /// <summary>
+        /// One path's step for a vector of disparities: L(p, d) = C(p, d) + min(L(p−r, d), L(p−r, d±1) + P1,
+        /// min L(p−r) + P2) − min L(p−r).
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static unsafe Vector<short> Path(Vector<short> c, short* prev, int k, Vector<short> vP1, Vector<short> minPrev, Vector<short> jump)
         {
-            short min = short.MaxValue;
-            for (var k = 0; k < d; k++)
-            {
-                var v = c[k];
-                outSlot[k] = v;
-                s[k] = accumulate ? (short)(s[k] + v) : v;
-                if (v < min) min = v;
-            }
-            return min;
+            var same = Unsafe.ReadUnaligned<Vector<short>>(prev + k);
+            var below = Unsafe.ReadUnaligned<Vector<short>>(prev + k - 1) + vP1;
+            var above = Unsafe.ReadUnaligned<Vector<short>>(prev + k + 1) + vP1;
+            return c + Vector.Min(Vector.Min(same, below), Vector.Min(above, jump)) - minPrev;
         }
 
-        /// <summary>
-        /// L(p, d) = C(p, d) + min(L(p−r, d), L(p−r, d±1) + P1, min L(p−r) + P2) − min L(p−r), added into the sum.
-        /// </summary>
+        /// <summary>Four paths' step at one pixel, their sum (plus <paramref name="sIn"/>'s when given) written to <paramref name="sOut"/>; returns each path's smallest cost.</summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private static unsafe short Step(short* c, short* prev, short minPrev, short p2, Vector<short> vP1, short p1, short* s, short* outSlot, int d, int lanes, bool accumulate)
+        private static unsafe (short, short, short, short) Step4(short* c, short* sIn, short* sOut, int dp, int lanes, Vector<short> vP1,
+            short* prev0, short* out0, short m0, short p0,
+            short* prev1, short* out1, short m1, short p1,
+            short* prev2, short* out2, short m2, short p2,
+            short* prev3, short* out3, short m3, short p3)
         {
-            var vMinPrev = new Vector<short>(minPrev);
-            var vJump = new Vector<short>((short)(minPrev + p2));
-            var vMin = new Vector<short>(short.MaxValue);
-            var k = 0;
-            for (; k <= d - lanes; k += lanes)
+            Vector<short> vm0 = new(m0), vm1 = new(m1), vm2 = new(m2), vm3 = new(m3);
+            Vector<short> j0 = new((short)(m0 + p0)), j1 = new((short)(m1 + p1)), j2 = new((short)(m2 + p2)), j3 = new((short)(m3 + p3));
+            var max = new Vector<short>(short.MaxValue);
+            Vector<short> min0 = max, min1 = max, min2 = max, min3 = max;
+            for (var k = 0; k < dp; k += lanes)
             {
-                var same = Unsafe.ReadUnaligned<Vector<short>>(prev + k);
-                var below = Unsafe.ReadUnaligned<Vector<short>>(prev + k - 1) + vP1;
-                var above = Unsafe.ReadUnaligned<Vector<short>>(prev + k + 1) + vP1;
-                var best = Vector.Min(Vector.Min(same, below), Vector.Min(above, vJump));
-                var v = Unsafe.ReadUnaligned<Vector<short>>(c + k) + best - vMinPrev;
-                Unsafe.WriteUnaligned(outSlot + k, v);
-                vMin = Vector.Min(vMin, v);
-                var sum = accumulate ? Unsafe.ReadUnaligned<Vector<short>>(s + k) + v : v;
-                Unsafe.WriteUnaligned(s + k, sum);
+                var cv = Unsafe.ReadUnaligned<Vector<short>>(c + k);
+                var l0 = Path(cv, prev0, k, vP1, vm0, j0);
+                var l1 = Path(cv, prev1, k, vP1, vm1, j1);
+                var l2 = Path(cv, prev2, k, vP1, vm2, j2);
+                var l3 = Path(cv, prev3, k, vP1, vm3, j3);
+                Unsafe.WriteUnaligned(out0 + k, l0);
+                Unsafe.WriteUnaligned(out1 + k, l1);
+                Unsafe.WriteUnaligned(out2 + k, l2);
+                Unsafe.WriteUnaligned(out3 + k, l3);
+                min0 = Vector.Min(min0, l0);
+                min1 = Vector.Min(min1, l1);
+                min2 = Vector.Min(min2, l2);
+                min3 = Vector.Min(min3, l3);
+                var total = (l0 + l1) + (l2 + l3);
+                if (sIn != null) total += Unsafe.ReadUnaligned<Vector<short>>(sIn + k);
+                Unsafe.WriteUnaligned(sOut + k, total);
             }
-            short min = short.MaxValue;
-            for (var j = 0; j < lanes; j++) if (vMin[j] < min) min = vMin[j];
-            var jump = (short)(minPrev + p2);
-            for (; k < d; k++)
+            return (HorizontalMin(min0), HorizontalMin(min1), HorizontalMin(min2), HorizontalMin(min3));
+        }
+
+        /// <summary>Two paths' step (the 4-path mode: horizontal and vertical).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static unsafe (short, short) Step2(short* c, short* sIn, short* sOut, int dp, int lanes, Vector<short> vP1,
+            short* prev0, short* out0, short m0, short p0,
+            short* prev1, short* out1, short m1, short p1)
+        {
+            Vector<short> vm0 = new(m0), vm1 = new(m1);
+            Vector<short> j0 = new((short)(m0 + p0)), j1 = new((short)(m1 + p1));
+            var max = new Vector<short>(short.MaxValue);
+            Vector<short> min0 = max, min1 = max;
+            for (var k = 0; k < dp; k += lanes)
             {
-                var best = Math.Min(Math.Min(prev[k], (short)(prev[k - 1] + p1)), Math.Min((short)(prev[k + 1] + p1), jump));
-                var v = (short)(c[k] + best - minPrev);
-                outSlot[k] = v;
-                if (v < min) min = v;
-                s[k] = accumulate ? (short)(s[k] + v) : v;
+                var cv = Unsafe.ReadUnaligned<Vector<short>>(c + k);
+                var l0 = Path(cv, prev0, k, vP1, vm0, j0);
+                var l1 = Path(cv, prev1, k, vP1, vm1, j1);
+                Unsafe.WriteUnaligned(out0 + k, l0);
+                Unsafe.WriteUnaligned(out1 + k, l1);
+                min0 = Vector.Min(min0, l0);
+                min1 = Vector.Min(min1, l1);
+                var total = l0 + l1;
+                if (sIn != null) total += Unsafe.ReadUnaligned<Vector<short>>(sIn + k);
+                Unsafe.WriteUnaligned(sOut + k, total);
             }
-            return min;
+            return (HorizontalMin(min0), HorizontalMin(min1));
         }
 
         /// <summary>The first smallest cost and its disparity index (the minimum found a vector at a time).</summary>
@@ -308,7 +453,7 @@ internal static class SemiGlobalMatcher
             {
                 var vMin = new Vector<short>(short.MaxValue);
                 for (; k <= s.Length - lanes; k += lanes) vMin = Vector.Min(vMin, new Vector<short>(s[k..]));
-                for (var j = 0; j < lanes; j++) if (vMin[j] < min) min = vMin[j];
+                min = HorizontalMin(vMin);
             }
             for (; k < s.Length; k++) if (s[k] < min) min = s[k];
             return (s.IndexOf(min), min);
@@ -326,56 +471,87 @@ internal static class SemiGlobalMatcher
                 var vLimit = new Vector<short>(limit);
                 var hits = Vector<short>.Zero;
                 for (; k <= s.Length - lanes; k += lanes) hits -= Vector.LessThanOrEqual(new Vector<short>(s[k..]), vLimit);
-                for (var j = 0; j < lanes; j++) count += hits[j];
+                count = Vector.Sum(hits);
             }
             for (; k < s.Length; k++) if (s[k] <= limit) count++;
             for (var j = Math.Max(0, best - 1); j <= Math.Min(s.Length - 1, best + 1); j++) if (s[j] <= limit) count--;
             return count > 0;
         }
 
-        /// <summary>Winner-take-all on one row's aggregated costs, uniqueness, sub-pixel parabola and the left-right check.</summary>
-        private void Select(int y, int y0, SgmOptions o, float[] disparity, byte[] invalid)
+        /// <summary>Clears the right view's minima before a row's pixels are chosen from.</summary>
+        private void StartRow()
+        {
+            _rightCost.AsSpan().Fill(short.MaxValue);
+            _rightBest.AsSpan().Fill(-1);
+        }
+
+        /// <summary>
+        /// Winner-take-all on one pixel's aggregated costs, uniqueness and the sub-pixel parabola; and the right view's
+        /// minima from the same costs: right pixel xr meets left pixel xr + minD + k at k. Those are kept in reversed
+        /// order, index (w − 1 − x) + k for left pixel x and disparity k, so that one left pixel's disparities update
+        /// consecutive entries a vector at a time. Pixels come right to left, so ties keep the later (smaller) k.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private void Choose(ReadOnlySpan<short> s, int x, SgmOptions o)
         {
             var w = _w;
             var d = _d;
             var minD = o.MinDisparity;
-            var sum = _sum.AsSpan((y - y0) * w * d, w * d);
-            // The right image's disparity from the same costs: pixel xr of the right image meets left pixel xr + minD + k at k.
-            _rightCost.AsSpan().Fill(short.MaxValue);
-            _rightBest.AsSpan().Fill(-1);
-            for (var x = 0; x < w; x++)
+            var lanes = Vector<short>.Count;
+            var full = d / lanes * lanes;
+            var rc = _rightCost.AsSpan(w - 1 - x, d);
+            var rb = _rightBest.AsSpan(w - 1 - x, d);
+            var kv = Vector<short>.Indices;
+            var step = new Vector<short>((short)lanes);
+            var k = 0;
+            for (; k < full; k += lanes, kv += step)
             {
-                var s = sum.Slice(x * d, d);
-                var xr = x - minD;
-                for (var k = 0; k < d && xr >= 0; k++, xr--)
+                var sv = new Vector<short>(s[k..]);
+                var cv = new Vector<short>(rc[k..]);
+                var better = Vector.LessThanOrEqual(sv, cv);
+                Vector.Min(sv, cv).CopyTo(rc[k..]);
+                Vector.ConditionalSelect(better, kv, new Vector<short>(rb[k..])).CopyTo(rb[k..]);
+            }
+            for (; k < d; k++)
+            {
+                if (s[k] <= rc[k])
                 {
-                    if (xr >= w) continue;
-                    if (s[k] < _rightCost[xr])
-                    {
-                        _rightCost[xr] = s[k];
-                        _rightBest[xr] = k;
-                    }
+                    rc[k] = s[k];
+                    rb[k] = (short)k;
                 }
             }
+
+            var (best, bestCost) = Lowest(s);
+            var reason = StereoInvalid.Valid;
+            if (x - minD - best < 0) reason = StereoInvalid.NoMatch;
+            else if (o.UniquenessRatio > 0 && HasRival(s, best, (short)Math.Min(short.MaxValue, bestCost * 100 / (100 - o.UniquenessRatio)))) reason = StereoInvalid.Ambiguous;
+            var value = (float)best;
+            if (best > 0 && best < d - 1)
+            {
+                int a = s[best - 1], b = s[best + 1];
+                var denominator = a + b - 2 * bestCost;
+                if (denominator > 0) value += (a - b) / (2f * denominator);
+            }
+            _best[x] = (short)best;
+            _value[x] = value;
+            _reason[x] = (byte)reason;
+        }
+
+        /// <summary>The left-right check once the whole row's right minima are known, and the row's output.</summary>
+        private void FinishRow(int y, SgmOptions o, float[] disparity, byte[] invalid)
+        {
+            var w = _w;
+            var minD = o.MinDisparity;
             var row = y * w;
             for (var x = 0; x < w; x++)
             {
-                var s = sum.Slice(x * d, d);
-                var (best, bestCost) = Lowest(s);
-                var reason = StereoInvalid.Valid;
-                if (x - minD - best < 0) reason = StereoInvalid.NoMatch;
-                else if (o.UniquenessRatio > 0 && HasRival(s, best, (short)Math.Min(short.MaxValue, bestCost * 100 / (100 - o.UniquenessRatio)))) reason = StereoInvalid.Ambiguous;
-                var value = (float)best;
-                if (best > 0 && best < d - 1)
-                {
-                    int a = s[best - 1], b = s[best + 1];
-                    var denominator = a + b - 2 * bestCost;
-                    if (denominator > 0) value += (a - b) / (2f * denominator);
-                }
+                var reason = (StereoInvalid)_reason[x];
+                var value = _value[x];
                 if (reason == StereoInvalid.Valid && o.LeftRightMaxDiff >= 0)
                 {
                     var xr = x - minD - (int)MathF.Round(value);
-                    if ((uint)xr < (uint)w && Math.Abs(_rightBest[xr] - best) > o.LeftRightMaxDiff) reason = StereoInvalid.LeftRight;
+                    // Reversed index of right pixel xr: (w - 1 - x) + k with x = xr + minD + k.
+                    if ((uint)xr < (uint)w && Math.Abs(_rightBest[w - 1 - xr - minD] - _best[x]) > o.LeftRightMaxDiff) reason = StereoInvalid.LeftRight;
                 }
                 disparity[row + x] = reason == StereoInvalid.Valid ? value + minD : float.NaN;
                 invalid[row + x] = (byte)reason;
@@ -383,3 +559,4 @@ internal static class SemiGlobalMatcher
         }
     }
 }
+

@@ -3,9 +3,10 @@ namespace HailoDepth.Pipeline.Stereo;
 /// <summary>Semi-global matching at full resolution, or at half resolution with the map brought back to full size.</summary>
 internal static class StereoMatcher
 {
-    public static DisparityMap Match(byte[] left, byte[] right, int width, int height, SgmOptions o, bool halfResolution)
+    /// <summary>Throws <see cref="OperationCanceledException"/> soon after <paramref name="ct"/> is cancelled (checked every row of every pass).</summary>
+    public static DisparityMap Match(byte[] left, byte[] right, int width, int height, SgmOptions o, bool halfResolution, CancellationToken ct = default)
     {
-        if (!halfResolution || width < 2 || height < 2) return SemiGlobalMatcher.Match(left, right, width, height, o);
+        if (!halfResolution || width < 2 || height < 2) return SemiGlobalMatcher.Match(left, right, width, height, o, ct);
         var l = Grey.Half(left, width, height, out var hw, out var hh);
         var r = Grey.Half(right, width, height, out _, out _);
         // The half-size range covers the full-size one.
@@ -17,7 +18,7 @@ internal static class StereoMatcher
             NumDisparities = Math.Max(1, maxD - minD),
             SpeckleWindow = o.SpeckleWindow / 4,
             SpeckleRange = o.SpeckleRange / 2,
-        });
+        }, ct);
         // Each full-size pixel takes its block's disparity, doubled; an odd last row or column repeats the one before.
         var disparity = GC.AllocateUninitializedArray<float>(width * height);
         var invalid = GC.AllocateUninitializedArray<byte>(width * height);
