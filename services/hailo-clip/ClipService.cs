@@ -335,6 +335,13 @@ public static class ClipService
         var start = Stopwatch.GetTimestamp();
         var (bytes, request) = await ImageRequest.ReadAsync(http.Request, ClassifyFormat, ct);
         var c = config.Clip;
+
+        // The image is checked (decoded) before the options, so a bad image is named as such whatever else is wrong.
+        using var admission = await engine.Slot.AdmitAsync(ct);
+        var decodeStart = Stopwatch.GetTimestamp();
+        using var image = decoder.Decode(bytes, c.MaxImagePixels);
+        var decodeMs = Stopwatch.GetElapsedTime(decodeStart).TotalMilliseconds;
+
         var prompts = request.Prompts;
         if (prompts is null || prompts.Count == 0)
             throw ApiException.BadRequest("invalid_parameter", "'prompts' must be a non-empty list of texts", "prompts");
@@ -349,10 +356,6 @@ public static class ClipService
             throw ApiException.BadRequest("invalid_parameter", $"'threshold' must be between -1 and 1, got {threshold}", "threshold");
         var softmax = (request.Softmax ?? c.ApplySoftmax) && prompts.Count > 1;
 
-        using var admission = await engine.Slot.AdmitAsync(ct);
-        var decodeStart = Stopwatch.GetTimestamp();
-        using var image = decoder.Decode(bytes, c.MaxImagePixels);
-        var decodeMs = Stopwatch.GetElapsedTime(decodeStart).TotalMilliseconds;
         var timer = new StageTimer();
         var (texts, _, imageEmbedding) = await TextEmbeddingsAsync(engine, cache, prompts, timer, admission, p => p.EmbedImage(image, timer), ct);
 
@@ -489,7 +492,7 @@ public static class ClipService
         ClipConfig config, CancellationToken ct)
     {
         var start = Stopwatch.GetTimestamp();
-        var items = new List<(string Id, byte[] Image, string? Metadata)>();
+        var given = new List<(string? Id, string IdField, byte[] Image, JsonElement? Metadata, string MetadataField)>();
         if (IsJson(http.Request))
         {
             var body = await JsonBody.ReadAsync(http.Request, ClipJson.Default.IndexRequest, ct);
@@ -501,35 +504,34 @@ public static class ClipService
                     throw ApiException.BadRequest("invalid_parameter", $"'items' must hold 1 to {config.Clip.MaxBatch} items, got {list.Count}", "items");
                 foreach (var item in list)
                 {
-                    if (item is null) throw ApiException.BadRequest("invalid_parameter", "'items' holds a null", "items");
-                    var id = CheckId(item.Id, "items.id");
-                    if (item.Image is null) throw ApiException.BadRequest("missing_image", $"item '{ClientText.Quote(id)}' has no 'image'", "items.image");
-                    items.Add((id, ImageInput.FromBase64(item.Image, "items.image"), CheckMetadata(item.Metadata, "items.metadata")));
+                    if (item?.Image is null) throw ApiException.BadRequest("missing_image", "every item of 'items' needs an 'image' (base64 or a data URL)", "items.image");
+                    given.Add((item.Id, "items.id", ImageInput.FromBase64(item.Image, "items.image"), item.Metadata, "items.metadata"));
                 }
-                if (items.Select(i => i.Id).Distinct(StringComparer.Ordinal).Count() != items.Count)
-                    throw ApiException.BadRequest("invalid_parameter", "'items' names an id twice", "items.id");
             }
             else
             {
-                var id = CheckId(body.Id, "id");
                 if (body.Image is null) throw ApiException.BadRequest("missing_image", "the JSON body has no 'image' field (base64 or a data URL)", "image");
-                items.Add((id, ImageInput.FromBase64(body.Image, "image"), CheckMetadata(body.Metadata, "metadata")));
+                given.Add((body.Id, "id", ImageInput.FromBase64(body.Image, "image"), body.Metadata, "metadata"));
             }
         }
         else
         {
             var (image, request) = await ImageRequest.ReadAsync(http.Request, IndexFormat, ct);
-            items.Add((CheckId(request.Id, "id"), image, CheckMetadata(request.Metadata, "metadata")));
+            given.Add((request.Id, "id", image, request.Metadata, "metadata"));
         }
 
         var index = holder.Get();
         using var admission = await engine.Slot.AdmitAsync(ct);
         var decodeStart = Stopwatch.GetTimestamp();
-        var decoded = new List<RgbaImage>(items.Count);
+        var decoded = new List<RgbaImage>(given.Count);
         try
         {
-            foreach (var item in items) decoded.Add(decoder.Decode(item.Image, config.Clip.MaxImagePixels));
+            // Images first (a bad image is named as such), then ids and metadata.
+            foreach (var item in given) decoded.Add(decoder.Decode(item.Image, config.Clip.MaxImagePixels));
             var decodeMs = Stopwatch.GetElapsedTime(decodeStart).TotalMilliseconds;
+            var items = given.Select(g => (Id: CheckId(g.Id, g.IdField), Metadata: CheckMetadata(g.Metadata, g.MetadataField))).ToList();
+            if (items.Select(i => i.Id).Distinct(StringComparer.Ordinal).Count() != items.Count)
+                throw ApiException.BadRequest("invalid_parameter", "'items' names an id twice", "items.id");
             var timer = new StageTimer();
             var embeddings = await admission.RunAsync(p =>
             {
@@ -561,8 +563,10 @@ public static class ClipService
         if (IsJson(http.Request))
         {
             request = await JsonBody.ReadAsync(http.Request, ClipJson.Default.SearchRequest, ct);
-            if ((request.Text is null) == (request.Image is null))
-                throw ApiException.BadRequest("invalid_parameter", "send exactly one of 'text' and 'image'", "text");
+            if (request.Text is null && request.Image is null)
+                throw ApiException.BadRequest("missing_image", "the JSON body has neither 'text' nor 'image': search by one of them", "image");
+            if (request.Text is not null && request.Image is not null)
+                throw ApiException.BadRequest("invalid_parameter", "send one of 'text' and 'image', not both", "text");
             if (request.Image is not null) image = ImageInput.FromBase64(request.Image, "image");
             else CheckText(request.Text, "text");
         }

@@ -10,8 +10,7 @@ namespace HailoClip.Pipeline;
 /// Hugging Face export's <c>merges.txt</c>; the first line is a header). The vocabulary is derived from the merges the
 /// way CLIP does it: the 256 byte symbols in the byte-to-unicode table's order, the same 256 with the end-of-word
 /// marker <c>&lt;/w&gt;</c>, one symbol per merge (at most 48,894 merges are read), then <c>&lt;|startoftext|&gt;</c>
-/// and <c>&lt;|endoftext|&gt;</c>: 49,408 ids with the real file. Text is cleaned (Unicode NFC, HTML entities decoded
-/// twice, whitespace runs collapsed, trimmed) and lower-cased, split by CLIP's pattern, and every piece's UTF-8 bytes
+/// and <c>&lt;|endoftext|&gt;</c>: 49,408 ids with the real file. Text is cleaned (see <see cref="Clean"/>) and lower-cased, split by CLIP's pattern, and every piece's UTF-8 bytes
 /// are merged by rank. A sequence is start token, tokens, end token, cut to the context length (the end token then
 /// last) and padded with id 0.
 /// </summary>
@@ -109,11 +108,14 @@ internal sealed partial class ClipTokenizer
     [GeneratedRegex(@"\s+")]
     private static partial Regex Whitespace();
 
-    /// <summary>CLIP's text cleaning: NFC, HTML entities decoded twice, trimmed, whitespace runs to one space, lower case.</summary>
+    /// <summary>
+    /// CLIP's text cleaning as far as it goes without ftfy: HTML entities decoded twice, trimmed, whitespace runs to one
+    /// space, lower case. ftfy's mojibake repair and Unicode NFC are not done (the service runs with invariant
+    /// globalization), so a decomposed accent tokenizes as its bytes.
+    /// </summary>
     public static string Clean(string text)
     {
-        var t = text.Normalize(NormalizationForm.FormC);
-        t = WebUtility.HtmlDecode(WebUtility.HtmlDecode(t)).Trim();
+        var t = WebUtility.HtmlDecode(WebUtility.HtmlDecode(text)).Trim();
         return Whitespace().Replace(t, " ").Trim().ToLowerInvariant();
     }
 
