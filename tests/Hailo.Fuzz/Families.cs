@@ -72,6 +72,7 @@ public abstract class Family
         new WhisperFamily(),
         new OllamaFamily(),
         new PiperFamily(),
+        new ClipFamily(),
     ];
 }
 
