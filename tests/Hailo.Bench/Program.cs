@@ -18,6 +18,7 @@ var benches = new Dictionary<string, (string Readme, Func<Task<Report>> Run)>
     ["hailo-ollama"] = ("services/hailo-ollama/README.md", () => new OllamaBench(repo, models).RunAsync()),
     ["hailo-whisper"] = ("services/hailo-whisper/README.md", () => new WhisperBench(repo).RunAsync()),
     ["hailo-piper"] = ("services/hailo-piper/README.md", () => new PiperBench(repo).RunAsync()),
+    ["hailo-clip"] = ("services/hailo-clip/README.md", () => new ClipBench(repo).RunAsync()),
 };
 var failed = false;
 var loadOnly = args.Contains("--load-only");

@@ -73,6 +73,7 @@ public abstract class Family
         new WhisperFamily(),
         new OllamaFamily(),
         new PiperFamily(),
+        new ClipFamily(),
     ];
 }
 

@@ -1,0 +1,143 @@
+using System.Diagnostics;
+using Hailo.Hosting.Metrics;
+using Hailo.Media;
+
+namespace HailoClip.Pipeline;
+
+/// <summary>
+/// One CLIP model on one backend: the tokenizer and the towers. Every embedding it gives is L2-normalised, so the
+/// dot product of two is their cosine similarity.
+/// </summary>
+internal sealed class ClipPipeline : IDisposable, Hailo.Hosting.IWarmUp
+{
+    private readonly IClipTowers _towers;
+    private readonly ServiceMetrics? _metrics;
+
+    public ClipPipeline(IClipTowers towers, ClipTokenizer tokenizer, string name, ServiceMetrics? metrics = null)
+    {
+        _towers = towers;
+        _metrics = metrics;
+        Tokenizer = tokenizer;
+        Name = name;
+        if (towers.VocabSize is { } vocab && vocab != tokenizer.VocabSize)
+        {
+            towers.Dispose();
+            throw new InvalidDataException($"the merges file gives {tokenizer.VocabSize} token ids, the token-embedding table has {vocab} rows");
+        }
+    }
+
+    public string Name { get; }
+    public ClipTokenizer Tokenizer { get; }
+    public string ImageFile => _towers.ImageFile;
+    public string TextFile => _towers.TextFile;
+    public int Dimension => _towers.Dimension;
+
+    /// <summary>Resize, crop, image tower, L2 normalisation.</summary>
+    public float[] EmbedImage(RgbaImage image, StageTimer timer)
+    {
+        var start = Stopwatch.GetTimestamp();
+        var rgb = ClipPreprocess.ResizeCrop(image);
+        timer.AddSince(StageTimer.Preprocess, start);
+        var embedding = _towers.EmbedImage(rgb, timer);
+        start = Stopwatch.GetTimestamp();
+        Normalize(embedding);
+        timer.AddSince(StageTimer.Postprocess, start);
+        return embedding;
+    }
+
+    /// <summary>Tokenize, text tower, L2 normalisation.</summary>
+    public float[] EmbedText(string text, StageTimer timer)
+    {
+        var start = Stopwatch.GetTimestamp();
+        var tokens = Tokenizer.Tokenize(text);
+        timer.AddSince(StageTimer.Preprocess, start);
+        var embedding = _towers.EmbedText(tokens, timer);
+        start = Stopwatch.GetTimestamp();
+        Normalize(embedding);
+        timer.AddSince(StageTimer.Postprocess, start);
+        return embedding;
+    }
+
+    /// <summary>Reports a finished request's stages to /metrics.</summary>
+    public void Report(StageTimer timer) => timer.Report(_metrics, Name);
+
+    /// <summary>x / ‖x‖ in place (a zero vector stays zero).</summary>
+    public static void Normalize(Span<float> v)
+    {
+        double sum = 0;
+        foreach (var x in v) sum += (double)x * x;
+        if (sum <= 0 || !double.IsFinite(sum)) return;
+        var inv = (float)(1 / Math.Sqrt(sum));
+        for (var i = 0; i < v.Length; i++) v[i] *= inv;
+    }
+
+    public static float Dot(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
+    {
+        if (a.Length != b.Length) throw new ArgumentException("embeddings of different sizes");
+        double sum = 0;
+        for (var i = 0; i < a.Length; i++) sum += (double)a[i] * b[i];
+        return (float)sum;
+    }
+
+    /// <summary>One run of each tower (a grey image, an empty text), not counted in /metrics.</summary>
+    public void WarmUp()
+    {
+        using var grey = RgbaImage.Filled(ClipPreprocess.Size, ClipPreprocess.Size, 128, 128, 128);
+        EmbedImage(grey, new StageTimer());
+        EmbedText("", new StageTimer());
+    }
+
+    public void Dispose() => _towers.Dispose();
+}
+
+/// <summary>
+/// Text embeddings by model and text, least recently used dropped first, at most <c>capacity</c> of them (0: off).
+/// Safe for concurrent requests.
+/// </summary>
+internal sealed class TextEmbeddingCache(int capacity)
+{
+    private readonly Dictionary<(string Model, string Text), LinkedListNode<((string, string) Key, float[] Value)>> _map = [];
+    private readonly LinkedList<((string, string) Key, float[] Value)> _order = new();
+    private readonly Lock _lock = new();
+    private long _hits, _misses;
+
+    public int Capacity => capacity;
+    public long Hits => Interlocked.Read(ref _hits);
+    public long Misses => Interlocked.Read(ref _misses);
+    public int Count { get { lock (_lock) return _map.Count; } }
+
+    public bool TryGet(string model, string text, out float[] embedding)
+    {
+        lock (_lock)
+        {
+            if (_map.TryGetValue((model, text), out var node))
+            {
+                _order.Remove(node);
+                _order.AddFirst(node);
+                embedding = node.Value.Value;
+                _hits++;
+                return true;
+            }
+            _misses++;
+        }
+        embedding = [];
+        return false;
+    }
+
+    public void Put(string model, string text, float[] embedding)
+    {
+        if (capacity == 0) return;
+        lock (_lock)
+        {
+            if (_map.TryGetValue((model, text), out var old)) _order.Remove(old);
+            var node = _order.AddFirst(((model, text), embedding));
+            _map[(model, text)] = node;
+            while (_map.Count > capacity)
+            {
+                var last = _order.Last!;
+                _order.RemoveLast();
+                _map.Remove(last.Value.Key);
+            }
+        }
+    }
+}
