@@ -9,7 +9,7 @@
 set -uo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 config=${1:-Release} models=${2:-$repo/build/models}
-services="hailo-ocr hailo-pose hailo-depth hailo-whisper hailo-ollama hailo-piper"
+services=$(sed -n 's/^SERVICES := //p' "$repo/Makefile")   # every service must have an example
 passed=0 failed=0
 ok() { passed=$((passed + 1)); }
 fail() { failed=$((failed + 1)); printf 'FAIL %s\n' "$*"; }
