@@ -4,8 +4,8 @@ namespace Hailo.TestSupport;
 /// Generated stand-ins for the face models no registry here ships, with the real signatures:
 /// SCRFD (input `input.1` [1, 3, 640, 640]; nine outputs `score_{8,16,32}` [1, N, 1], `bbox_{8,16,32}` [1, N, 4],
 /// `kps_{8,16,32}` [1, N, 10] with N = 2 anchors per cell) and ArcFace (input `input.1` [1, 3, 112, 112] → `embedding`
-/// [1, 512]). Their weights are not learnt: the SCRFD outputs are given tensors, the score gated by the input's mean
-/// brightness; the ArcFace output is a fixed random projection of the 8×8-pooled input.
+/// [1, 512]). Their weights are not learnt: the SCRFD outputs are given tensors, the score gated by the input's brightest
+/// value; the ArcFace output is a fixed random projection of the 8×8-pooled input.
 /// </summary>
 public static class FaceOnnx
 {
@@ -13,16 +13,16 @@ public static class FaceOnnx
 
     /// <summary>
     /// A SCRFD export whose raw outputs are the given tensors (per stride: scores N, distances N×4, landmarks N×10,
-    /// stride units, the decoder's layout). Every score is multiplied by clip(mean(input) + 1, 0, 1): a black image
-    /// (input ≈ −1) scores 0, a mid-grey or brighter one keeps the given scores — so "no face" can be tested too.
+    /// stride units, the decoder's layout). Every score is multiplied by clip(max(input) + 1, 0, 1): a black image
+    /// (input ≈ −1) scores ≈ 0, an image with any pixel of mid-grey or brighter keeps the given scores — so "no face" can be tested too.
     /// </summary>
     public static byte[] Scrfd(float[][] scores, float[][] distances, float[][] landmarks, int size = 640)
     {
         var w = new OnnxWriter().Input("input.1", [1, 3, size, size]);
-        var mean = w.Node("ReduceMean", ["input.1"], null, ("keepdims", 0L));
+        var max = w.Node("ReduceMax", ["input.1"], null, ("keepdims", 0L));
         var one = w.Constant([1f], []);
         var zero = w.Constant([0f], []);
-        var gate = w.Node("Clip", [w.Node("Add", [mean, one]), zero, one]);
+        var gate = w.Node("Clip", [w.Node("Add", [max, one]), zero, one]);
         for (var l = 0; l < Strides.Length; l++)
         {
             var n = scores[l].Length;
@@ -32,13 +32,13 @@ public static class FaceOnnx
         for (var l = 0; l < Strides.Length; l++)
         {
             var n = scores[l].Length;
-            w.Node("Add", [w.Constant(distances[l], [1, n, 4]), w.Node("Mul", [mean, zero])], $"bbox_{Strides[l]}");
+            w.Node("Add", [w.Constant(distances[l], [1, n, 4]), w.Node("Mul", [max, zero])], $"bbox_{Strides[l]}");
             w.Output($"bbox_{Strides[l]}", [1, n, 4]);
         }
         for (var l = 0; l < Strides.Length; l++)
         {
             var n = scores[l].Length;
-            w.Node("Add", [w.Constant(landmarks[l], [1, n, 10]), w.Node("Mul", [mean, zero])], $"kps_{Strides[l]}");
+            w.Node("Add", [w.Constant(landmarks[l], [1, n, 10]), w.Node("Mul", [max, zero])], $"kps_{Strides[l]}");
             w.Output($"kps_{Strides[l]}", [1, n, 10]);
         }
         return w.ToBytes("scrfd-stand-in");
