@@ -48,8 +48,13 @@ public sealed class FaceSection() : ImageModelChoice("face", () => FaceModels.Ca
 
 public sealed class GallerySection
 {
-    /// <summary>The SQLite gallery file (WAL mode: its -wal and -shm files sit next to it).</summary>
-    public string Path { get; set; } = "/var/lib/hailo-face/gallery.db";
+    /// <summary>The SQLite gallery file (WAL mode: its -wal and -shm files sit next to it); empty: gallery.db next to models.dir.</summary>
+    public string Path { get; set; } = "";
+
+    /// <summary>The file the gallery is in: <see cref="Path"/>, or gallery.db in the directory that holds the models directory.</summary>
+    public string Resolve(string modelsDir) => string.IsNullOrWhiteSpace(Path)
+        ? System.IO.Path.Combine(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(modelsDir).TrimEnd('/')) ?? "/", "gallery.db")
+        : Path;
     /// <summary>An identity keeps at most this many embeddings; adding more drops its oldest.</summary>
     public int MaxEmbeddingsPerIdentity { get; set; } = 10;
     /// <summary>Also store the aligned 112×112 face crop of each added embedding (off: embeddings only).</summary>
@@ -61,7 +66,6 @@ public sealed class GallerySection
 
     internal void Validate(ConfigErrors errors)
     {
-        if (string.IsNullOrWhiteSpace(Path)) errors.Add("gallery.path", "must name a file");
         if (MaxEmbeddingsPerIdentity is < 1 or > 1000) errors.Add("gallery.max_embeddings_per_identity", "must be between 1 and 1000");
     }
 }

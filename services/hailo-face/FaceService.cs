@@ -77,7 +77,7 @@ public static class FaceService
         ctx.Builder.Services.AddSingleton(sp =>
         {
             var g = ctx.Config.Gallery;
-            var gallery = new FaceGallery(g.Path, sp.GetRequiredService<ModelEngine<FaceEnginePipeline>>().Manifest.Name, g.MaxEmbeddingsPerIdentity,
+            var gallery = new FaceGallery(g.Resolve(ctx.Config.Models.Dir), sp.GetRequiredService<ModelEngine<FaceEnginePipeline>>().Manifest.Name, g.MaxEmbeddingsPerIdentity,
                 g.StoreFaceImages, g.VacuumOnRemove, g.BackupOnUpgrade);
             if (gallery.Backup is { } backup) sp.GetRequiredService<ILogger<FaceGallery>>().LogWarning("gallery schema upgraded; the previous file was copied to {Backup}", backup);
             return gallery;

@@ -13,3 +13,16 @@ public sealed class ShippedConfigTests
     [Fact]
     public void The_shipped_config_names_every_settable_key_with_a_comment() => ShippedConfig.AssertEveryKeyCommented(HailoFace.FaceService.Definition);
 }
+
+public sealed class GalleryPathTests
+{
+    [Fact]
+    public void An_empty_gallery_path_means_gallery_db_beside_the_models_directory()
+    {
+        var g = new HailoFace.GallerySection();
+        Assert.Equal("/var/lib/hailo-face/gallery.db", g.Resolve("/var/lib/hailo-face/models"));
+        Assert.Equal("/var/lib/hailo-face/gallery.db", g.Resolve("/var/lib/hailo-face/models/"));
+        g.Path = "/srv/faces.db";
+        Assert.Equal("/srv/faces.db", g.Resolve("/var/lib/hailo-face/models"));
+    }
+}
