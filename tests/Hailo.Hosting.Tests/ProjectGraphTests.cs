@@ -51,6 +51,7 @@ public sealed partial class ProjectGraphTests
         "shared/Hailo.Media/Hailo.Media.csproj",
         "shared/Hailo.Audio/Hailo.Audio.csproj",
         "shared/Hailo.GenAI/Hailo.GenAI.csproj",
+        "shared/Hailo.Face/Hailo.Face.csproj",
     ];
 
     /// <summary>Every project <paramref name="from"/> reaches through its references (itself excluded).</summary>
@@ -147,7 +148,7 @@ public sealed partial class ProjectGraphTests
         var solution = XDocument.Load(Path.Combine(Repo.Root, "hailo.slnx")).Descendants("Project")
             .Select(e => (string)e.Attribute("Path")!).Order(StringComparer.Ordinal).ToList();
         Assert.Equal(solution, projects.Select(p => p.Path).Order(StringComparer.Ordinal));
-        Assert.Equal(6, projects.Count(p => p.IsService));
+        Assert.Equal(8, projects.Count(p => p.IsService));
         Assert.All(Leaves, leaf => Assert.Contains(leaf, solution));
         Assert.All(HostAgnostic, p => Assert.Contains(p, solution));
         Assert.All(projects.Where(p => p.IsService), s => Assert.Contains("shared/Hailo.Hosting/Hailo.Hosting.csproj", s.References));
