@@ -5,7 +5,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 .DEFAULT_GOAL := help
 
-SERVICES := hailo-ocr hailo-pose hailo-depth hailo-whisper hailo-ollama hailo-piper hailo-clip
+SERVICES := hailo-ocr hailo-pose hailo-depth hailo-whisper hailo-ollama hailo-piper hailo-clip hailo-scrfd hailo-face
 SERVICE ?=
 RID ?= linux-x64
 CONFIG ?= Release

@@ -70,6 +70,10 @@ public abstract class Family
             [("output_format", ["numpy", "image", "both", "depth_png_16", "npy", "tiff"]), ("normalize", ["true", "false"]),
              ("colormap", ["viridis", "plasma", "magma", "turbo", "jet", "gray"]), ("statistics", ["true", "false", "maybe"])]),
         new StereoFamily(),
+        new ImageFamily("scrfd", "hailo-scrfd", "/v1/detect",
+            [("conf_threshold", ["0.5", "0", "1", "1.1"]), ("nms_threshold", ["0.4", "0", "1"]), ("max_faces", ["1", "500", "0", "501"]),
+             ("min_face_size", ["0", "40", "-1"]), ("return_landmarks", ["true", "false"]), ("annotate", ["true", "false", "maybe"]),
+             ("format", ["json", "coco", "xml"]), ("image_id", ["1", "-1"])]),
         new WhisperFamily(),
         new OllamaFamily(),
         new PiperFamily(),
@@ -90,6 +94,7 @@ public sealed class ImageFamily(string name, string service, string path, (strin
         {
             case "hailo-ocr": return Repo.ModelsDir; // PaddleOCR from `make models` (HAILO_TEST_MODELS)
             case "hailo-pose": Hailo.Pose.Tests.PoseServiceFixture.WriteModel(scratch); return scratch;
+            case "hailo-scrfd": Hailo.Scrfd.Tests.ScrfdServiceFixture.WriteModel(scratch); return scratch;
             default: Hailo.Depth.Tests.DepthServiceFixture.WriteModel(scratch); return scratch;
         }
     }

@@ -51,6 +51,7 @@ public sealed partial class ProjectGraphTests
         "shared/Hailo.Media/Hailo.Media.csproj",
         "shared/Hailo.Audio/Hailo.Audio.csproj",
         "shared/Hailo.GenAI/Hailo.GenAI.csproj",
+        "shared/Hailo.Face/Hailo.Face.csproj",
     ];
 
     /// <summary>Every project <paramref name="from"/> reaches through its references (itself excluded).</summary>
@@ -147,7 +148,11 @@ public sealed partial class ProjectGraphTests
         var solution = XDocument.Load(Path.Combine(Repo.Root, "hailo.slnx")).Descendants("Project")
             .Select(e => (string)e.Attribute("Path")!).Order(StringComparer.Ordinal).ToList();
         Assert.Equal(solution, projects.Select(p => p.Path).Order(StringComparer.Ordinal));
-        Assert.Equal(6, projects.Count(p => p.IsService));
+        // Every service project is one of the Makefile's SERVICES, and each of those has its project.
+        var makefileServices = File.ReadLines(Path.Combine(Repo.Root, "Makefile"))
+            .First(l => l.StartsWith("SERVICES := ", StringComparison.Ordinal))["SERVICES := ".Length..]
+            .Split(' ', StringSplitOptions.RemoveEmptyEntries).Order(StringComparer.Ordinal);
+        Assert.Equal(makefileServices, projects.Where(p => p.IsService).Select(p => Path.GetFileNameWithoutExtension(p.Path)).Order(StringComparer.Ordinal));
         Assert.All(Leaves, leaf => Assert.Contains(leaf, solution));
         Assert.All(HostAgnostic, p => Assert.Contains(p, solution));
         Assert.All(projects.Where(p => p.IsService), s => Assert.Contains("shared/Hailo.Hosting/Hailo.Hosting.csproj", s.References));
