@@ -103,9 +103,10 @@ test-aot: need-dotnet need-models
 	done
 	@for s in $(SERVICES); do \
 	  name=$${s#hailo-}; var=AOT_BINARY_$$(echo $$s | tr a-z- A-Z_); \
-	  echo "$$s: process tests of the Native AOT binary"; \
+	  proj=tests/Hailo.$${name^}.Tests; [ ! -d tests/Hailo.$${name^}Service.Tests ] || proj=tests/Hailo.$${name^}Service.Tests; \
+	  echo "$$s: process tests of the Native AOT binary ($$proj)"; \
 	  env $$var=$(PUBLISH)/$$s/linux-x64/$$s HAILO_TEST_MODELS=$(MODELS) \
-	    $(DOTNET) test tests/Hailo.$${name^}.Tests -c $(CONFIG) --no-build --filter "FullyQualifiedName~ServiceProcessTests" --logger "console;verbosity=minimal"; \
+	    $(DOTNET) test $$proj -c $(CONFIG) --no-build --filter "FullyQualifiedName~ServiceProcessTests" --logger "console;verbosity=minimal"; \
 	done
 	@for s in $(SERVICES); do .ci/qemu-smoke $$s $(PUBLISH)/$$s/linux-arm64 $(MODELS); done
 
