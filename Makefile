@@ -55,7 +55,7 @@ help:
 	@echo "make publish-all every service for both architectures"
 	@echo "make bench       benchmarks and the load test; figures go into each service's README"
 	@echo "make fuzz        long fuzzing (FUZZ_SECONDS=600 per family; FUZZ_FAMILY=, FUZZ_SEED=, FUZZ_REPLAY=file.req)"
-	@echo "make soak        memory: RSS after SOAK_REQUESTS=500 requests against RSS after the model loaded, per service (SOAK_AOT=1: the AOT binaries; SOAK_SETTLE=1: after the idle follow-up passes)"
+	@echo "make soak        memory: RSS after SOAK_REQUESTS=500 requests against RSS after the model loaded, per service (SOAK_AOT=1: the AOT binaries; SOAK_SETTLE=1: after the idle follow-up passes); then all services at once for FLEET_SECONDS=600"
 	@echo "make deb [SERVICE=hailo-ocr] [ARCH=amd64|arm64]   .debs (with hailo-common) into build/deb"
 	@echo "make apt-repo    every package of both architectures as a signed apt repository in build/apt-repo"
 	@echo "make clean       remove build outputs (keeps build/models)"
@@ -99,7 +99,8 @@ test-shim:
 	native-shim/check-hailort.sh
 
 # Native AOT for both architectures with zero trim/AOT warnings, each x64 binary through its service's process
-# tests (tests/Hailo.<Name>.Tests, binary named by AOT_BINARY_HAILO_<NAME>). The arm64 binaries run under qemu-user
+# tests (tests/Hailo.<Name>.Tests, binary named by AOT_BINARY_HAILO_<NAME>), then all of them at once under a
+# mixed load (Hailo.Fuzz fleet: no 5xx, no process lost, RSS flat; its table in build/fleet/report.md). The arm64 binaries run under qemu-user
 # in test-deb, as their packages install them (.ci/deb-qemu), rather than twice.
 test-aot: need-dotnet need-models
 	@for s in $(SERVICES); do \
@@ -113,6 +114,7 @@ test-aot: need-dotnet need-models
 	  env $$var=$(PUBLISH)/$$s/linux-x64/$$s HAILO_TEST_MODELS=$(MODELS) \
 	    $(DOTNET) test $$proj -c $(CONFIG) --no-build --filter "FullyQualifiedName~ServiceProcessTests" --logger "console;verbosity=minimal"; \
 	done
+	@env $(AOT_BINARIES) $(FUZZ) fleet --seconds $(or $(FLEET_SECONDS),45) --report $(BUILD)/fleet/report.md
 
 # Mutated requests against every service process (tests/Hailo.Fuzz): no 5xx but 503 + Retry-After, every 4xx a JSON
 # error of its family, the process alive and /health 200 at the end. FUZZ_SEED= replays a run, FUZZ_FAMILY=ollama
@@ -132,11 +134,12 @@ test-fuzz: need-dotnet need-models
 # with the service idle (it gives memory back 2 s after its last request). SOAK_AOT=1 measures the Native AOT binaries
 # in build/publish (what the packages ship; make publish-all first) instead of the JIT build. SOAK_SETTLE=1 takes both
 # measures after the idle follow-up passes too (about 100 s each): what stays once the shared array pool let go.
+# Then every service at once under a mixed load for FLEET_SECONDS (600; CI runs 45 s in test-aot).
 SOAK_REQUESTS ?= 500
+AOT_BINARIES = $(foreach s,$(SERVICES),AOT_BINARY_$(subst -,_,$(shell echo $(s) | tr a-z A-Z))=$(PUBLISH)/$(s)/linux-x64/$(s))
 soak: need-dotnet build models
-	@aot=(); if [ "$(SOAK_AOT)" = 1 ]; then for s in $(SERVICES); do \
-	  aot+=("AOT_BINARY_$$(echo $$s | tr a-z- A-Z_)=$(PUBLISH)/$$s/linux-x64/$$s"); done; fi; \
-	env "$${aot[@]}" SOAK_SETTLE=$(SOAK_SETTLE) $(FUZZ) memory --requests $(SOAK_REQUESTS) $(if $(FUZZ_FAMILY),--family $(FUZZ_FAMILY),)
+	env $(if $(filter 1,$(SOAK_AOT)),$(AOT_BINARIES),) SOAK_SETTLE=$(SOAK_SETTLE) $(FUZZ) memory --requests $(SOAK_REQUESTS) $(if $(FUZZ_FAMILY),--family $(FUZZ_FAMILY),)
+	env $(if $(filter 1,$(SOAK_AOT)),$(AOT_BINARIES),) $(FUZZ) fleet --seconds $(or $(FLEET_SECONDS),600) --report $(BUILD)/fleet/report.md
 
 publish: need-dotnet
 	@test -n "$(SERVICE)" || { echo "name a service: make publish SERVICE=hailo-ocr RID=$(RID)"; exit 2; }

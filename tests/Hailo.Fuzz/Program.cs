@@ -4,6 +4,7 @@ using Hailo.Fuzz;
 // Hailo.Fuzz [fuzz] [--seconds N] [--seed S] [--family ocr,pose,...] [--out DIR]   mutated requests against each service
 // Hailo.Fuzz replay FILE.req... [--family NAME]                                    one saved input, its outcome printed
 // Hailo.Fuzz memory [--requests N] [--family ...]                                   RSS after N requests ≤ 1.3 × after load
+// Hailo.Fuzz fleet [--seconds N] [--clients C] [--mutated P] [--report FILE]         every service at once under a mixed load
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 
@@ -68,8 +69,16 @@ switch (command)
         foreach (var x in failures) Console.Error.WriteLine("FAIL " + x);
         return failures.Count == 0 ? 0 : 1;
     }
+    case "fleet":
+    {
+        var seconds = int.Parse(Arg("--seconds") ?? Env("FLEET_SECONDS") ?? "60", CultureInfo.InvariantCulture);
+        var clients = int.Parse(Arg("--clients") ?? "3", CultureInfo.InvariantCulture);
+        var mutated = double.Parse(Arg("--mutated") ?? "0.3", CultureInfo.InvariantCulture);
+        var seed = int.Parse(Arg("--seed") ?? Env("FUZZ_SEED") ?? "1", CultureInfo.InvariantCulture);
+        return await FleetSoak.RunAsync(families, TimeSpan.FromSeconds(seconds), clients, mutated, seed, known, Arg("--report"));
+    }
     default:
-        Console.Error.WriteLine("usage: Hailo.Fuzz [fuzz|replay FILE...|memory] [--seconds N] [--seed S] [--family a,b] [--out DIR] [--requests N]");
+        Console.Error.WriteLine("usage: Hailo.Fuzz [fuzz|replay FILE...|memory|fleet] [--seconds N] [--seed S] [--family a,b] [--out DIR] [--requests N] [--clients C] [--mutated P] [--report FILE]");
         return 2;
 }
 

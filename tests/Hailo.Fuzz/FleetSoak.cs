@@ -1,0 +1,188 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+
+namespace Hailo.Fuzz;
+
+/// <summary>
+/// Every service at once, as on one Pi: all processes started together, warmed with their well-formed requests, then
+/// a mixed load on all of them at the same time (each family's seeds, and a share of mutated requests) for a fixed
+/// time. Passes when no answer is a finding (no 5xx but 503 with Retry-After, every 4xx in its family's shape), no
+/// process died, every /health answers at the end, and each service's RSS is flat over the second half of the load:
+/// its peak there is within <see cref="FlatBound"/> × its peak over the first half. The table it prints (and writes
+/// to --report) is the memory budget: RSS at READY, warm and idle, the peak under load and idle after it.
+/// </summary>
+public static class FleetSoak
+{
+    /// <summary>
+    /// The flatness bound. Under a steady load a service that does not leak reaches its working set (managed heap,
+    /// pooled buffers, native arenas) in the first half; the GC's timing alone moves a peak by a fraction of the heap,
+    /// which 20 % covers. A leak of a few KB per request outgrows it within a long `make soak` run.
+    /// </summary>
+    public const double FlatBound = 1.2;
+
+    private sealed class Member(string service, IReadOnlyList<Family> families)
+    {
+        public string Service { get; } = service;
+        public IReadOnlyList<Family> Families { get; } = families;
+        public string Scratch = "";
+        public Target? Target;
+        public double ReadySeconds;
+        /// <summary>/health was not 200 at READY (no model here): its model routes answer 503, which is right.</summary>
+        public bool Degraded;
+        public long RssReady, RssWarm, RssAfter;
+        public readonly List<(double At, long Rss)> Samples = [];
+        public readonly Dictionary<string, int> Counts = [];
+        public readonly List<string> Failures = [];
+        public int Requests;
+
+        public void Count(string key) { lock (Counts) Counts[key] = Counts.GetValueOrDefault(key) + 1; }
+        public void Fail(string message) { lock (Failures) if (Failures.Count < 20) Failures.Add(message); }
+    }
+
+    public static async Task<int> RunAsync(IReadOnlyList<Family> families, TimeSpan duration, int clients, double mutated, int seed,
+        KnownIssues known, string? report)
+    {
+        var members = families.GroupBy(f => f.Service).Select(g => new Member(g.Key, g.ToList())).ToList();
+        Console.WriteLine($"fleet: {members.Count} services at once ({string.Join(", ", members.Select(m => m.Service))}), "
+            + $"{clients} clients each for {duration.TotalSeconds:0} s, {mutated:P0} of requests mutated, seed {seed}");
+        try
+        {
+            // 1. All started at once: a slow model load must not hold the others back.
+            var clock = Stopwatch.StartNew();
+            await Task.WhenAll(members.Select(async m =>
+            {
+                m.Scratch = Directory.CreateTempSubdirectory($"hailo-fleet-{m.Families[0].Name}-").FullName;
+                var models = m.Families[0].PrepareModels(m.Scratch);
+                var start = clock.Elapsed;
+                m.Target = await Target.StartAsync(m.Families[0], models);
+                m.ReadySeconds = (clock.Elapsed - start).TotalSeconds;
+                m.RssReady = MemoryCheck.Rss(m.Target.Process.Pid);
+                m.Degraded = await m.Target.HealthAsync() != 200;
+            }));
+            foreach (var m in members.Where(m => m.Degraded)) Console.WriteLine($"  {m.Service} is degraded (no model here): its model routes are expected to answer 503");
+            Console.WriteLine($"  all READY after {clock.Elapsed.TotalSeconds:0.0} s");
+
+            // 2. Warm: every well-formed request of every family once, then the services left idle to give memory back.
+            await Task.WhenAll(members.Select(async m =>
+            {
+                foreach (var f in m.Families)
+                    foreach (var r in f.Seeds().Where(s => known.Match(f.Name, s) is null))
+                        await SendAsync(m, f, r, known, "warm-up");
+            }));
+            await Task.Delay(MemoryCheck.Idle);
+            foreach (var m in members) m.RssWarm = MemoryCheck.Rss(m.Target!.Process.Pid);
+
+            // 3. The mixed load on all of them at once, RSS sampled every 500 ms.
+            var load = Stopwatch.StartNew();
+            using var stop = new CancellationTokenSource(duration);
+            var sampler = Task.Run(async () =>
+            {
+                while (!stop.IsCancellationRequested)
+                {
+                    foreach (var m in members)
+                        if (!m.Target!.Process.HasExited) m.Samples.Add((load.Elapsed.TotalSeconds, MemoryCheck.Rss(m.Target.Process.Pid)));
+                    try { await Task.Delay(500, stop.Token); } catch (OperationCanceledException) { }
+                }
+            });
+            var workers = members.SelectMany(m => Enumerable.Range(0, clients).Select(c => Task.Run(async () =>
+            {
+                var rng = new Mutator(new Random(HashCode.Combine(seed, m.Service.Length, c, m.Families.Count) ^ StableHash(m.Service)));
+                var pools = m.Families.Select(f => f.Seeds().Where(s => known.Match(f.Name, s) is null).ToList()).ToList();
+                while (!stop.IsCancellationRequested && !m.Target!.Process.HasExited)
+                {
+                    var i = rng.Next(m.Families.Count);
+                    var f = m.Families[i];
+                    var r = rng.Chance(mutated) || pools[i].Count == 0 ? f.Generate(rng) : rng.Pick(pools[i]);
+                    if (known.Match(f.Name, r, "crash") is not null) continue;
+                    await SendAsync(m, f, r, known, null);
+                }
+            }))).ToList();
+            await Task.WhenAll(workers);
+            await sampler;
+            var loadSeconds = load.Elapsed.TotalSeconds;
+
+            // 4. After the load: alive, healthy, idle again.
+            await Task.Delay(MemoryCheck.Idle);
+            foreach (var m in members)
+            {
+                if (m.Target!.Process.HasExited) { m.Fail($"the process died (exit {m.Target.Process.ExitCode})"); continue; }
+                m.RssAfter = MemoryCheck.Rss(m.Target.Process.Pid);
+                if (await m.Target.HealthAsync() is var h && h != 200) m.Fail($"/health answered {h} after the load");
+                if (await m.Target.WyomingProblemAsync() is { } w) m.Fail("Wyoming after the load: " + w);
+                var half = loadSeconds / 2;
+                var first = m.Samples.Where(s => s.At < half).Select(s => s.Rss).DefaultIfEmpty(0).Max();
+                var second = m.Samples.Where(s => s.At >= half).Select(s => s.Rss).DefaultIfEmpty(0).Max();
+                if (first > 0 && second > FlatBound * first)
+                    m.Fail($"RSS grew over the load: peak {Mib(second)} MiB in its second half against {Mib(first)} MiB in its first (bound {FlatBound}×)");
+            }
+
+            var table = Table(members, duration, clients, mutated);
+            Console.WriteLine(table);
+            if (report is not null)
+            {
+                Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(report))!);
+                File.WriteAllText(report, table);
+                Console.WriteLine($"fleet: the table is in {report}");
+            }
+            var failures = members.SelectMany(m => m.Failures.Select(x => $"{m.Service}: {x}")).ToList();
+            foreach (var x in failures) Console.Error.WriteLine("FAIL " + x);
+            return failures.Count == 0 ? 0 : 1;
+        }
+        finally
+        {
+            foreach (var m in members)
+            {
+                if (m.Target is not null) await m.Target.DisposeAsync();
+                if (m.Scratch.Length > 0 && Path.GetFullPath(m.Scratch) != Path.GetFullPath(Hailo.TestSupport.Repo.ModelsDir)) Directory.Delete(m.Scratch, true);
+            }
+        }
+    }
+
+    private static async Task SendAsync(Member m, Family f, FuzzRequest r, KnownIssues known, string? phase)
+    {
+        if (m.Target!.Process.HasExited) return;
+        var o = await m.Target.SendAsync(r);
+        Interlocked.Increment(ref m.Requests);
+        if (o.Ok)
+        {
+            m.Count(o.Status switch { 0 => "wyoming", >= 200 and < 300 => "2xx", 503 => "503", _ => "4xx" });
+            if (phase is not null && o.Status != 200 && o.Status != 0 && !(m.Degraded && o.Status == 503))
+                m.Fail($"{phase}: well-formed {r} answered {o.Status}: {First(o.Detail)}");
+            return;
+        }
+        var issue = known.Match(f.Name, r);
+        if (issue is not null && (issue.Kind == "crash" || o.Finding == "5xx")) { m.Count("known"); return; }
+        m.Count(o.Finding!);
+        m.Fail($"{o.Finding} {o.Status} on {r}: {First(o.Detail)}");
+    }
+
+    private static string Table(List<Member> members, TimeSpan duration, int clients, double mutated)
+    {
+        var sb = new StringBuilder();
+        sb.AppendLine(CultureInfo.InvariantCulture, $"All services at once: {clients} clients each for {duration.TotalSeconds:0} s, {mutated:P0} of requests mutated; RSS in MiB.");
+        sb.AppendLine();
+        sb.AppendLine("| service | READY after | RSS at READY | warm, idle | peak under load | idle after the load | requests (2xx / 4xx / 503) | verdict |");
+        sb.AppendLine("|---|---|---|---|---|---|---|---|");
+        foreach (var m in members)
+        {
+            var peak = m.Samples.Select(s => s.Rss).DefaultIfEmpty(0).Max();
+            sb.AppendLine(CultureInfo.InvariantCulture,
+                $"| {m.Service} | {m.ReadySeconds:0.0} s | {Mib(m.RssReady)} | {Mib(m.RssWarm)} | {Mib(peak)} | {Mib(m.RssAfter)} | {m.Requests} ({m.Counts.GetValueOrDefault("2xx") + m.Counts.GetValueOrDefault("wyoming")} / {m.Counts.GetValueOrDefault("4xx")} / {m.Counts.GetValueOrDefault("503")}) | {(m.Failures.Count == 0 ? "ok" : "FAIL")} |");
+        }
+        sb.AppendLine(CultureInfo.InvariantCulture,
+            $"| all {members.Count} | | {Mib(members.Sum(m => m.RssReady))} | {Mib(members.Sum(m => m.RssWarm))} | {Mib(members.Sum(m => m.Samples.Select(s => s.Rss).DefaultIfEmpty(0).Max()))} (sum of peaks) | {Mib(members.Sum(m => m.RssAfter))} | {members.Sum(m => m.Requests)} | |");
+        return sb.ToString();
+    }
+
+    private static string Mib(long bytes) => (bytes / 1048576.0).ToString("0.0", CultureInfo.InvariantCulture);
+
+    private static string First(string s) => s.Split('\n')[0] is var l && l.Length > 300 ? l[..300] + "…" : l;
+
+    private static int StableHash(string s)
+    {
+        var h = 17;
+        foreach (var c in s) h = unchecked(h * 31 + c);
+        return h;
+    }
+}
