@@ -57,20 +57,15 @@ public static class DepthService
     {
         ctx.Builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, DepthJson.Default));
         ctx.Builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Add(StereoJson.Default));
-        ctx.Builder.Services.AddSingleton(sp => CreateEngine(ctx, sp.GetRequiredService<ILogger<DepthPipeline>>(), sp.GetService<Func<NpuProbe>>()));
-        ctx.Builder.Services.AddSingleton<IPreloadable>(sp => sp.GetRequiredService<ModelEngine<DepthPipeline>>());
+        // The catalog's manifests are the depth models' own: each loader finds its model's output formula by name.
+        ctx.AddModelEngine(ctx.Config.Depth.CpuModel, ctx.Config.Depth.NpuModel,
+            loadCpu: (m, loc) => DepthModels.Get(m.Name) is { } cpu
+                ? new DepthPipeline(new OnnxDepthModel(new OnnxModel(loc[cpu.File], ctx.Config.Cpu.EffectiveThreads), cpu), cpu, ctx.Metrics)
+                : throw new InvalidOperationException($"unknown depth model {m.Name}"),
+            loadNpu: (m, vdevice, loc) => DepthModels.Get(m.Name) is { } npu
+                ? new DepthPipeline(new NpuDepthModel(VisionModel.Load(vdevice, loc[npu.File])), npu, ctx.Metrics)
+                : throw new InvalidOperationException($"unknown depth model {m.Name}"));
         ctx.Builder.Services.TryAddSingleton<IImageDecoder>(SkiaImageDecoder.Instance);
-    }
-
-    internal static ModelEngine<DepthPipeline> CreateEngine(ServiceContext<DepthConfig> ctx, ILogger log, Func<NpuProbe>? probe)
-    {
-        var config = ctx.Config;
-        var cpu = DepthModels.Get(config.Depth.CpuModel) ?? throw new InvalidOperationException($"unknown model {config.Depth.CpuModel}");
-        var npu = DepthModels.Get(config.Depth.NpuModel) ?? throw new InvalidOperationException($"unknown model {config.Depth.NpuModel}");
-        return new ModelEngine<DepthPipeline>(config, ctx.State, ctx.Metrics, ctx.Models, log, ctx.PullCommand, cpu.Manifest, npu.Manifest,
-            loadCpu: loc => new DepthPipeline(new OnnxDepthModel(new OnnxModel(loc[cpu.File], config.Cpu.EffectiveThreads), cpu), cpu, ctx.Metrics),
-            loadNpu: (vdevice, loc) => new DepthPipeline(new NpuDepthModel(VisionModel.Load(vdevice, loc[npu.File])), npu, ctx.Metrics),
-            probe);
     }
 
     private static void Map(WebApplication app, ServiceContext<DepthConfig> ctx)

@@ -37,8 +37,7 @@ public static class OcrService
     private static void Configure(ServiceContext<OcrConfig> ctx)
     {
         ctx.Builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, OcrJson.Default));
-        ctx.Builder.Services.AddSingleton(sp => CreateEngine(ctx, sp.GetRequiredService<ILogger<OcrPipeline>>(), sp.GetService<Func<NpuProbe>>()));
-        ctx.Builder.Services.AddSingleton<IPreloadable>(sp => sp.GetRequiredService<ModelEngine<OcrPipeline>>());
+        ctx.AddModelEngine(ctx.Config.Ocr.CpuModel, ctx.Config.Ocr.NpuModel, (cpu, loc) => LoadCpu(ctx, cpu, loc), (npu, vdevice, loc) => LoadNpu(ctx, npu, vdevice, loc));
         ctx.Builder.Services.TryAddSingleton<IImageDecoder>(SkiaImageDecoder.Instance);
     }
 
@@ -46,34 +45,27 @@ public static class OcrService
     /// The OCR models behind <see cref="ModelEngine{T}"/>: one <see cref="OcrPipeline"/> holds the detector, the
     /// recogniser and (when its file is there) the direction classifier of the chosen backend.
     /// </summary>
-    internal static ModelEngine<OcrPipeline> CreateEngine(ServiceContext<OcrConfig> ctx, ILogger log, Func<NpuProbe>? probe)
+    private static OcrPipeline LoadCpu(ServiceContext<OcrConfig> ctx, ModelManifest cpu, ModelLocation loc) => Owning(owned =>
     {
-        var config = ctx.Config;
-        var cpu = ctx.Models.Get(config.Ocr.CpuModel) ?? throw new InvalidOperationException($"unknown model {config.Ocr.CpuModel}");
-        var npu = ctx.Models.Get(config.Ocr.NpuModel) ?? throw new InvalidOperationException($"unknown model {config.Ocr.NpuModel}");
-        return new ModelEngine<OcrPipeline>(config, ctx.State, ctx.Metrics, ctx.Models, log, ctx.PullCommand, cpu, npu,
-            loadCpu: loc => Owning(owned =>
-            {
-                var threads = config.Cpu.EffectiveThreads;
-                var det = Own(owned, new OnnxModel(loc[OcrModels.DetFile], threads));
-                var rec = Own(owned, new OnnxModel(loc[OcrModels.RecFile], threads));
-                var cls = Own(owned, new OnnxModel(loc[OcrModels.ClsFile], threads));
-                var decoder = CtcDecoder.FromDictionaryFile(loc[OcrModels.DictFile], appendSpace: true);
-                return new OcrPipeline(new OnnxTextDetector(det, config.Ocr.DetLimitSide), new OnnxTextRecognizer(rec, decoder, config.Ocr.RecBatchSize),
-                    new OnnxDirectionClassifier(cls), cpu.Name, ctx.Metrics);
-            }),
-            loadNpu: (vdevice, loc) => Owning(owned =>
-            {
-                var det = Own(owned, VisionModel.Load(vdevice, loc[OcrModels.NpuDetFile]));
-                var rec = Own(owned, VisionModel.Load(vdevice, loc[OcrModels.NpuRecFile]));
-                // No direction classifier HEF exists; the small ONNX one runs on the CPU when its file is there.
-                ITextDirectionClassifier? cls = null;
-                if (ctx.Models.Locate(cpu).Paths.TryGetValue(OcrModels.ClsFile, out var clsPath))
-                    cls = new OnnxDirectionClassifier(Own(owned, new OnnxModel(clsPath, 1)));
-                return new OcrPipeline(new NpuTextDetector(det), new NpuTextRecognizer(rec), cls, npu.Name, ctx.Metrics);
-            }),
-            probe);
-    }
+        var threads = ctx.Config.Cpu.EffectiveThreads;
+        var det = Own(owned, new OnnxModel(loc[OcrModels.DetFile], threads));
+        var rec = Own(owned, new OnnxModel(loc[OcrModels.RecFile], threads));
+        var cls = Own(owned, new OnnxModel(loc[OcrModels.ClsFile], threads));
+        var decoder = CtcDecoder.FromDictionaryFile(loc[OcrModels.DictFile], appendSpace: true);
+        return new OcrPipeline(new OnnxTextDetector(det, ctx.Config.Ocr.DetLimitSide), new OnnxTextRecognizer(rec, decoder, ctx.Config.Ocr.RecBatchSize),
+            new OnnxDirectionClassifier(cls), cpu.Name, ctx.Metrics);
+    });
+
+    private static OcrPipeline LoadNpu(ServiceContext<OcrConfig> ctx, ModelManifest npu, VDevice vdevice, ModelLocation loc) => Owning(owned =>
+    {
+        var det = Own(owned, VisionModel.Load(vdevice, loc[OcrModels.NpuDetFile]));
+        var rec = Own(owned, VisionModel.Load(vdevice, loc[OcrModels.NpuRecFile]));
+        // No direction classifier HEF exists; the small ONNX one runs on the CPU when its file is there.
+        ITextDirectionClassifier? cls = null;
+        if (ctx.Models.Get(ctx.Config.Ocr.CpuModel) is { } cpu && ctx.Models.Locate(cpu).Paths.TryGetValue(OcrModels.ClsFile, out var clsPath))
+            cls = new OnnxDirectionClassifier(Own(owned, new OnnxModel(clsPath, 1)));
+        return new OcrPipeline(new NpuTextDetector(det), new NpuTextRecognizer(rec), cls, npu.Name, ctx.Metrics);
+    });
 
     /// <summary>Builds a pipeline from several models, disposing those already loaded when a later one fails.</summary>
     private static OcrPipeline Owning(Func<List<IDisposable>, OcrPipeline> build)

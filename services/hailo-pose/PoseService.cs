@@ -55,20 +55,10 @@ public static class PoseService
     private static void Configure(ServiceContext<PoseConfig> ctx)
     {
         ctx.Builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, PoseJson.Default));
-        ctx.Builder.Services.AddSingleton(sp => CreateEngine(ctx, sp.GetRequiredService<ILogger<PosePipeline>>(), sp.GetService<Func<NpuProbe>>()));
-        ctx.Builder.Services.AddSingleton<IPreloadable>(sp => sp.GetRequiredService<ModelEngine<PosePipeline>>());
+        ctx.AddModelEngine(ctx.Config.Pose.CpuModel, ctx.Config.Pose.NpuModel,
+            loadCpu: (cpu, loc) => new PosePipeline(new OnnxPoseModel(new OnnxModel(loc[cpu.Files[0].Name], ctx.Config.Cpu.EffectiveThreads)), cpu.Name, ctx.Metrics),
+            loadNpu: (npu, vdevice, loc) => new PosePipeline(new NpuPoseModel(VisionModel.Load(vdevice, loc[npu.Files[0].Name])), npu.Name, ctx.Metrics));
         ctx.Builder.Services.TryAddSingleton<IImageDecoder>(SkiaImageDecoder.Instance);
-    }
-
-    internal static ModelEngine<PosePipeline> CreateEngine(ServiceContext<PoseConfig> ctx, ILogger log, Func<NpuProbe>? probe)
-    {
-        var config = ctx.Config;
-        var cpu = ctx.Models.Get(config.Pose.CpuModel) ?? throw new InvalidOperationException($"unknown model {config.Pose.CpuModel}");
-        var npu = ctx.Models.Get(config.Pose.NpuModel) ?? throw new InvalidOperationException($"unknown model {config.Pose.NpuModel}");
-        return new ModelEngine<PosePipeline>(config, ctx.State, ctx.Metrics, ctx.Models, log, ctx.PullCommand, cpu, npu,
-            loadCpu: loc => new PosePipeline(new OnnxPoseModel(new OnnxModel(loc[cpu.Files[0].Name], config.Cpu.EffectiveThreads)), cpu.Name, ctx.Metrics),
-            loadNpu: (vdevice, loc) => new PosePipeline(new NpuPoseModel(VisionModel.Load(vdevice, loc[npu.Files[0].Name])), npu.Name, ctx.Metrics),
-            probe);
     }
 
     private static void Map(WebApplication app, ServiceContext<PoseConfig> ctx)

@@ -46,25 +46,15 @@ public static class WhisperService
         CpuWhisperModel.PreferPassiveOpenMpThreads();
         ctx.Builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, WhisperJson.Default));
         ctx.Builder.Services.AddSingleton<IErrorWriter, OpenAiErrorWriter>();
-        ctx.Builder.Services.AddSingleton(sp => CreateEngine(ctx, sp.GetRequiredService<ILogger<ISpeechModel>>(), sp.GetService<Func<NpuProbe>>()));
-        ctx.Builder.Services.AddSingleton<IPreloadable>(sp => sp.GetRequiredService<ModelEngine<ISpeechModel>>());
+        ctx.AddModelEngine<WhisperConfig, ISpeechModel>(ctx.Config.Whisper.CpuModel, ctx.Config.Whisper.NpuModel,
+            loadCpu: (cpu, loc) => new CpuWhisperModel(loc[cpu.Files[0].Name], ctx.Config.Cpu.EffectiveThreads, ctx.Config.Whisper.CachedDecoders),
+            loadNpu: (npu, vdevice, loc) => new NpuWhisperModel(SpeechToText.Create(vdevice, loc[npu.Files[0].Name])));
         if (ctx.Config.Wyoming.Enabled)
             ctx.Builder.Services.AddSingleton<IHostedService>(sp => new WyomingServer(ctx.Config.Wyoming.Host, ctx.Config.Wyoming.Port,
                 ctx.Config.Wyoming.Limits(), new TranscriptionHandler(ctx.Config, sp.GetRequiredService<ModelEngine<ISpeechModel>>(), ctx.Metrics),
                 sp.GetRequiredService<ILogger<WyomingServer>>()));
         if (!NativeAudio.Available)
             ctx.State.SetModel(new ModelStatus(AudioComponent, ModelState.Failed, NativeAudio.Reason, NativeAudio.Fix));
-    }
-
-    internal static ModelEngine<ISpeechModel> CreateEngine(ServiceContext<WhisperConfig> ctx, ILogger log, Func<NpuProbe>? probe)
-    {
-        var config = ctx.Config;
-        var cpu = ctx.Models.Get(config.Whisper.CpuModel) ?? throw new InvalidOperationException($"unknown model {config.Whisper.CpuModel}");
-        var npu = ctx.Models.Get(config.Whisper.NpuModel) ?? throw new InvalidOperationException($"unknown model {config.Whisper.NpuModel}");
-        return new ModelEngine<ISpeechModel>(config, ctx.State, ctx.Metrics, ctx.Models, log, ctx.PullCommand, cpu, npu,
-            loadCpu: loc => new CpuWhisperModel(loc[cpu.Files[0].Name], config.Cpu.EffectiveThreads, config.Whisper.CachedDecoders),
-            loadNpu: (vdevice, loc) => new NpuWhisperModel(SpeechToText.Create(vdevice, loc[npu.Files[0].Name])),
-            probe);
     }
 
     private static readonly (string Name, string Description)[] FormFields =
