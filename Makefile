@@ -89,7 +89,7 @@ test-shell: need-dotnet need-models
 	tests/shell/install-deps.sh
 	tests/shell/make-targets.sh
 	tests/shell/readme-examples.sh $(CONFIG) $(MODELS)
-	tests/shell/haproxy.sh $(CONFIG)
+	tests/shell/haproxy.sh $(CONFIG) $(MODELS)
 
 # The shim's ctest suite natively, and cross-built for the Pi (its single-threaded tests run under qemu-user);
 # then the real HailoRT backend compiled against HailoRT's public headers of each version, for both architectures.

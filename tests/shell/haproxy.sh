@@ -5,11 +5,14 @@
 # clients is spread over both instances (least connections); one instance is killed (SIGKILL) in the middle of
 # the load and every request is still answered, 200 or, only for requests in flight on the killed instance,
 # 503 with Retry-After in the JSON error shape; afterwards the survivor takes everything and the killed one is
-# marked down by the health check.
-# usage: tests/shell/haproxy.sh CONFIG
+# marked down by the health check. And a streamed generation (hailo-ollama with the stand-in model, on A only) comes
+# through as it is produced: its first NDJSON line arrives well before its last, not all at once at the end.
+# usage: tests/shell/haproxy.sh CONFIG MODELS_DIR
 set -uo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 config=${1:-Release}
+models=${2:-$repo/build/models}
+ollama=$repo/services/hailo-ollama/bin/$config/net10.0/hailo-ollama
 bin=$repo/services/hailo-pose/bin/$config/net10.0/hailo-pose
 smoke=$repo/tests/Hailo.Pose.Tests/fixtures/smoke
 image=$smoke/image-1280x720.png
@@ -24,14 +27,20 @@ passed=0
 ok() { passed=$((passed + 1)); echo "  ok    $*"; }
 command -v haproxy >/dev/null || fail "haproxy is not installed (apt install haproxy; .ci/install-deps installs it)"
 [ -x "$bin" ] || fail "$bin is not built (make build)"
+[ -x "$ollama" ] || fail "$ollama is not built (make build)"
+[ -d "$models/stand-in:tiny" ] || fail "no stand-in:tiny in $models (make models)"
 
 start_instance() {  # start_instance ADDRESS: hailo-pose on ADDRESS:11440+offset-1000 (the generator's HOST:1000 below)
   "$bin" --config /dev/null --server.host "$1" --server.port $((11440 + offset - 20000)) --models.dir "$smoke" \
     --cpu.threads 1 >"$work/$1.log" 2>&1 &
-  pids+=($!); echo $!
+  pids+=($!)
 }
-a_pid=$(start_instance 127.0.0.2); b_pid=$(start_instance 127.0.0.3)
-"$repo/debian/haproxy/hailo-haproxy-config" --bind 127.0.0.1 --port-offset "$offset" --services hailo-pose \
+start_instance 127.0.0.2; a_pid=$!
+start_instance 127.0.0.3; b_pid=$!
+"$ollama" --config /dev/null --server.host 127.0.0.2 --server.port $((11434 + offset - 20000)) --models.dir "$models" \
+  --ollama.default_model stand-in:tiny --device cpu --cpu.threads 1 >"$work/ollama.log" 2>&1 &
+pids+=($!)
+"$repo/debian/haproxy/hailo-haproxy-config" --bind 127.0.0.1 --port-offset "$offset" --services "hailo-pose hailo-ollama" \
   127.0.0.2:$((offset - 20000)) 127.0.0.3:$((offset - 20000)) >"$work/haproxy.cfg" || fail "hailo-haproxy-config"
 # The test runs as any user: no syslog socket, no pid file.
 sed -i 's|^    log /dev/log local0|    log stderr format short local0 notice|' "$work/haproxy.cfg"
@@ -50,6 +59,22 @@ for _ in $(seq 1 300); do
 done
 [ "${#seen[@]}" = 2 ] || fail "/health through haproxy reached ${!seen[*]} only; logs: $(tail -3 "$work"/*.log)"
 ok "/health through haproxy reaches both instances: ${!seen[*]}"
+
+# A stream through haproxy: hailo-ollama runs on A only (B's is down from the start, so haproxy sends it to A).
+ofront=http://127.0.0.1:$((11434 + offset))
+for _ in $(seq 1 300); do
+  curl -s -m 5 -o /dev/null -D - "$ofront/api/version" | grep -qi '^x-hailo-host: 127_0_0_2' && break
+  sleep 0.2
+done
+start=$(date +%s%N)
+curl -s -N -m 120 "$ofront/api/generate" -H 'Content-Type: application/json' \
+  -d '{"model":"stand-in:tiny","prompt":"Tell me a long story.","stream":true,"options":{"num_predict":100,"seed":1}}' |
+  while IFS= read -r line; do echo "$(( ($(date +%s%N) - start) / 1000000 )) ${#line}"; done >"$work/arrivals"
+lines=$(wc -l <"$work/arrivals"); first=$(head -1 "$work/arrivals" | cut -d' ' -f1); last=$(tail -1 "$work/arrivals" | cut -d' ' -f1)
+[ "$lines" -ge 10 ] || fail "a streamed generation through haproxy gave $lines lines; $(tail -3 "$work/ollama.log")"
+# Buffered by the proxy, every line would arrive together at the end.
+[ $((first * 2)) -le "$last" ] || fail "streamed lines arrived together through haproxy: the first after $first ms, the last after $last ms"
+ok "a streamed generation through haproxy: $lines NDJSON lines, the first after $first ms, the last after $last ms"
 
 # The load: each client posts the image in a loop and records status and serving host; client 1 kills instance B
 # after its first requests are through, while the others are in flight.
