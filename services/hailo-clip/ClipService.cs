@@ -270,6 +270,13 @@ public static class ClipService
             .WithName("models").WithSummary("Models this service can run and their state").Produces<ModelList>(200);
     }
 
+    /// <summary>
+    /// Decodes a request's image upright; with <c>clip.reduced_decode</c> a JPEG at the smallest DCT scale whose
+    /// size still covers the resize's (shortest side 224).
+    /// </summary>
+    internal static RgbaImage DecodeImage(IImageDecoder decoder, byte[] bytes, ClipSection c) =>
+        decoder.Decode(bytes, c.MaxImagePixels, c.ReducedDecode ? (w, h) => ClipPreprocess.ResizedSize(w, h) : null);
+
     private static bool IsJson(HttpRequest r) => (r.ContentType ?? "").StartsWith("application/json", StringComparison.OrdinalIgnoreCase);
 
     private static ClipPerformance Performance(StageTimer t, double decodeMs, long start) =>
@@ -339,7 +346,7 @@ public static class ClipService
         // The image is checked (decoded) before the options, so a bad image is named as such whatever else is wrong.
         using var admission = await engine.Slot.AdmitAsync(ct);
         var decodeStart = Stopwatch.GetTimestamp();
-        using var image = decoder.Decode(bytes, c.MaxImagePixels);
+        using var image = DecodeImage(decoder, bytes, c);
         var decodeMs = Stopwatch.GetElapsedTime(decodeStart).TotalMilliseconds;
 
         var prompts = request.Prompts;
@@ -407,7 +414,7 @@ public static class ClipService
         var decoded = new List<RgbaImage>(images.Count);
         try
         {
-            foreach (var b in images) decoded.Add(decoder.Decode(b, config.Clip.MaxImagePixels));
+            foreach (var b in images) decoded.Add(DecodeImage(decoder, b, config.Clip));
             var decodeMs = Stopwatch.GetElapsedTime(decodeStart).TotalMilliseconds;
             var timer = new StageTimer();
             var embeddings = await admission.RunAsync(p =>
@@ -527,7 +534,7 @@ public static class ClipService
         try
         {
             // Images first (a bad image is named as such), then ids and metadata.
-            foreach (var item in given) decoded.Add(decoder.Decode(item.Image, config.Clip.MaxImagePixels));
+            foreach (var item in given) decoded.Add(DecodeImage(decoder, item.Image, config.Clip));
             var decodeMs = Stopwatch.GetElapsedTime(decodeStart).TotalMilliseconds;
             var items = given.Select(g => (Id: CheckId(g.Id, g.IdField), Metadata: CheckMetadata(g.Metadata, g.MetadataField))).ToList();
             if (items.Select(i => i.Id).Distinct(StringComparer.Ordinal).Count() != items.Count)
@@ -588,7 +595,7 @@ public static class ClipService
         {
             using var admission = await engine.Slot.AdmitAsync(ct);
             var decodeStart = Stopwatch.GetTimestamp();
-            using var decoded = decoder.Decode(image, config.Clip.MaxImagePixels);
+            using var decoded = DecodeImage(decoder, image, config.Clip);
             decodeMs = Stopwatch.GetElapsedTime(decodeStart).TotalMilliseconds;
             query = await admission.RunAsync(p =>
             {
