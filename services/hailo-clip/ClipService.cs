@@ -191,7 +191,8 @@ public static class ClipService
             .WithName("classify")
             .WithSummary("Rank text prompts against an image (zero-shot classification)")
             .WithDescription("Send the image as multipart (file field 'image'), as JSON {\"image\": base64 or data URL, \"prompts\": [...]}, or as the raw body " +
-                             "with an image/* content type. Options (JSON fields, form fields or query parameters): prompts (form and query: a JSON array or one per line), " +
+                             "with an image/* content type. Several images (up to clip.max_batch): several file parts in one form, or JSON \"images\": [...]; " +
+                             "the answer is then {\"results\": [{\"index\", \"classifications\"}, ...]}, one ranking per image in input order. Options (JSON fields, form fields or query parameters): prompts (form and query: a JSON array or one per line), " +
                              "top_k, threshold, softmax. Scores are softmax(logit_scale · cosine) over the prompts, or the cosine similarity with one prompt or softmax=false.")
             .Accepts<ClassifyRequest>("application/json")
             .WithImageUpload("image", ("prompts", "JSON array of strings, or one prompt per line"), ("top_k", "integer ≥ 1"),
@@ -203,7 +204,8 @@ public static class ClipService
                 EmbedImageAsync(http, engine, decoder, config, ct))
             .WithName("embed-image")
             .WithSummary("Embed images (L2-normalised)")
-            .WithDescription("JSON {\"image\": base64} or {\"images\": [base64, ...]} (up to clip.max_batch), multipart (file field 'image') or the raw image body.")
+            .WithDescription("JSON {\"image\": base64} or {\"images\": [base64, ...]} (up to clip.max_batch), multipart (file field 'image'; several file parts " +
+                             "are a batch, answered as \"embeddings\" in the order sent) or the raw image body.")
             .Accepts<EmbedImageRequest>("application/json")
             .WithImageUpload("image")
             .WithBodyLimit()
@@ -270,6 +272,65 @@ public static class ClipService
             .WithName("models").WithSummary("Models this service can run and their state").Produces<ModelList>(200);
     }
 
+    /// <summary>
+    /// Decodes a request's image upright; with <c>clip.reduced_decode</c> a JPEG at the smallest DCT scale whose
+    /// size still covers the resize's (shortest side 224).
+    /// </summary>
+    internal static RgbaImage DecodeImage(IImageDecoder decoder, byte[] bytes, ClipSection c) =>
+        decoder.Decode(bytes, c.MaxImagePixels, c.ReducedDecode ? (w, h) => ClipPreprocess.ResizedSize(w, h) : null);
+
+    /// <summary>
+    /// One image or several: JSON <c>image</c> or <c>images</c> (a list: a batch), a multipart form with one or more
+    /// file parts named <c>image</c> or <c>file</c> (more than one: a batch, in the order sent; base64 text fields of
+    /// those names count too, after the files), or the raw image body. A batch holds 1 to <paramref name="maxBatch"/>.
+    /// </summary>
+    internal static async Task<(List<byte[]> Images, T Request, bool Batch)> ReadImagesAsync<T>(HttpRequest http, ImageRequestFormat<T> format,
+        Func<T, List<string>?> jsonImages, int maxBatch, CancellationToken ct) where T : class
+    {
+        if (IsJson(http))
+        {
+            var body = await JsonBody.ReadAsync(http, format.Json, ct);
+            var one = format.Image(body);
+            var list = jsonImages(body);
+            if (one is not null && list is not null) throw ApiException.BadRequest("invalid_parameter", "send either 'image' or 'images', not both", "images");
+            if (list is not null)
+            {
+                if (list.Count == 0 || list.Count > maxBatch)
+                    throw ApiException.BadRequest("invalid_parameter", $"'images' must hold 1 to {maxBatch} images, got {list.Count}", "images");
+                return ([.. list.Select(i => ImageInput.FromBase64(i, "images"))], body, true);
+            }
+            if (one is null) throw ApiException.BadRequest("missing_image", "the JSON body has no 'image' field (base64 or a data URL) and no 'images' list", "image");
+            return ([ImageInput.FromBase64(one, "image")], body, false);
+        }
+        if ((http.ContentType ?? "").StartsWith("multipart/form-data", StringComparison.OrdinalIgnoreCase))
+        {
+            var form = await FormBody.ReadAsync(http, ct);
+            foreach (var key in form.Keys.Concat(form.Files.Select(f => f.Name)))
+                if (Array.IndexOf(format.ImageFields, key) < 0 && Array.IndexOf(format.Options, key) < 0)
+                    throw ApiException.BadRequest("unknown_field",
+                        $"unknown form field '{ClientText.Quote(key)}'; accepted: {string.Join(", ", format.ImageFields.Concat(format.Options))}", key);
+            var parts = form.Files.Count(f => Array.IndexOf(format.ImageFields, f.Name) >= 0)
+                        + format.ImageFields.Sum(n => form.TryGetValue(n, out var v) ? v.Count : 0);
+            if (parts == 0) await ImageInput.FromFormAsync(form, format.ImageFields, ct); // throws its missing_image error
+            if (parts > maxBatch)
+                throw ApiException.BadRequest("invalid_parameter", $"the form has {parts} images; at most {maxBatch} (clip.max_batch)", format.ImageFields[0]);
+            var images = new List<byte[]>(parts);
+            foreach (var file in form.Files)
+            {
+                if (Array.IndexOf(format.ImageFields, file.Name) < 0) continue;
+                using var ms = new MemoryStream((int)Math.Min(file.Length, int.MaxValue));
+                await file.CopyToAsync(ms, ct);
+                images.Add(ms.ToArray());
+            }
+            foreach (var name in format.ImageFields)
+                if (form.TryGetValue(name, out var texts))
+                    foreach (var t in texts) images.Add(ImageInput.FromBase64(t ?? "", name));
+            return (images, format.FromFields(new RequestFields(k => form.TryGetValue(k, out var v) ? v.ToString() : null)), images.Count > 1);
+        }
+        var (raw, request) = await ImageRequest.ReadAsync(http, format, ct);
+        return ([raw], request, false);
+    }
+
     private static bool IsJson(HttpRequest r) => (r.ContentType ?? "").StartsWith("application/json", StringComparison.OrdinalIgnoreCase);
 
     private static ClipPerformance Performance(StageTimer t, double decodeMs, long start) =>
@@ -333,42 +394,57 @@ public static class ClipService
         ClipConfig config, CancellationToken ct)
     {
         var start = Stopwatch.GetTimestamp();
-        var (bytes, request) = await ImageRequest.ReadAsync(http.Request, ClassifyFormat, ct);
         var c = config.Clip;
+        var (images, request, batch) = await ReadImagesAsync(http.Request, ClassifyFormat, r => r.Images, c.MaxBatch, ct);
 
-        // The image is checked (decoded) before the options, so a bad image is named as such whatever else is wrong.
+        // The images are checked (decoded) before the options, so a bad image is named as such whatever else is wrong.
         using var admission = await engine.Slot.AdmitAsync(ct);
         var decodeStart = Stopwatch.GetTimestamp();
-        using var image = decoder.Decode(bytes, c.MaxImagePixels);
-        var decodeMs = Stopwatch.GetElapsedTime(decodeStart).TotalMilliseconds;
+        var decoded = new List<RgbaImage>(images.Count);
+        try
+        {
+            foreach (var b in images) decoded.Add(DecodeImage(decoder, b, c));
+            var decodeMs = Stopwatch.GetElapsedTime(decodeStart).TotalMilliseconds;
 
-        var prompts = request.Prompts;
-        if (prompts is null || prompts.Count == 0)
-            throw ApiException.BadRequest("invalid_parameter", "'prompts' must be a non-empty list of texts", "prompts");
-        if (prompts.Count > c.MaxPrompts)
-            throw ApiException.BadRequest("invalid_parameter", $"'prompts' has {prompts.Count} texts; at most {c.MaxPrompts}", "prompts");
-        foreach (var p in prompts) CheckText(p, "prompts");
-        var topK = request.TopK ?? c.TopK;
-        if (topK < 1) throw ApiException.BadRequest("invalid_parameter", $"'top_k' must be at least 1, got {topK}", "top_k");
-        topK = Math.Min(topK, prompts.Count);
-        var threshold = request.Threshold ?? 0;
-        if (double.IsNaN(threshold) || threshold < -1 || threshold > 1)
-            throw ApiException.BadRequest("invalid_parameter", $"'threshold' must be between -1 and 1, got {threshold}", "threshold");
-        var softmax = (request.Softmax ?? c.ApplySoftmax) && prompts.Count > 1;
+            var prompts = request.Prompts;
+            if (prompts is null || prompts.Count == 0)
+                throw ApiException.BadRequest("invalid_parameter", "'prompts' must be a non-empty list of texts", "prompts");
+            if (prompts.Count > c.MaxPrompts)
+                throw ApiException.BadRequest("invalid_parameter", $"'prompts' has {prompts.Count} texts; at most {c.MaxPrompts}", "prompts");
+            foreach (var p in prompts) CheckText(p, "prompts");
+            var topK = request.TopK ?? c.TopK;
+            if (topK < 1) throw ApiException.BadRequest("invalid_parameter", $"'top_k' must be at least 1, got {topK}", "top_k");
+            topK = Math.Min(topK, prompts.Count);
+            var threshold = request.Threshold ?? 0;
+            if (double.IsNaN(threshold) || threshold < -1 || threshold > 1)
+                throw ApiException.BadRequest("invalid_parameter", $"'threshold' must be between -1 and 1, got {threshold}", "threshold");
+            var softmax = (request.Softmax ?? c.ApplySoftmax) && prompts.Count > 1;
 
-        var timer = new StageTimer();
-        var (texts, _, imageEmbedding) = await TextEmbeddingsAsync(engine, cache, prompts, timer, admission, p => p.EmbedImage(image, timer), ct);
+            var timer = new StageTimer();
+            var (texts, _, imageEmbeddings) = await TextEmbeddingsAsync(engine, cache, prompts, timer, admission,
+                p => decoded.Select(i => p.EmbedImage(i, timer)).ToArray(), ct);
 
-        var sims = texts.Select(t => (double)ClipPipeline.Dot(imageEmbedding!, t)).ToArray();
-        var scores = softmax ? Softmax(sims, c.LogitScale) : sims;
-        var ranked = Enumerable.Range(0, prompts.Count)
-            .OrderByDescending(i => scores[i]).ThenBy(i => i)
-            .Where(i => scores[i] >= threshold)
-            .Take(topK)
-            .Select((i, r) => new Classification(prompts[i], Math.Round(scores[i], 6), r + 1, Math.Round(sims[i], 6)))
-            .ToArray();
-        return TypedResults.Json(new ClassifyResponse(ranked, Math.Round(timer.ModelMs, 2), engine.Manifest.Name, engine.Backend.Name(), Performance(timer, decodeMs, start)),
-            ClipJson.Default.ClassifyResponse);
+            Classification[] Rank(float[] imageEmbedding)
+            {
+                var sims = texts.Select(t => (double)ClipPipeline.Dot(imageEmbedding, t)).ToArray();
+                var scores = softmax ? Softmax(sims, c.LogitScale) : sims;
+                return Enumerable.Range(0, prompts.Count)
+                    .OrderByDescending(i => scores[i]).ThenBy(i => i)
+                    .Where(i => scores[i] >= threshold)
+                    .Take(topK)
+                    .Select((i, r) => new Classification(prompts[i], Math.Round(scores[i], 6), r + 1, Math.Round(sims[i], 6)))
+                    .ToArray();
+            }
+            if (batch)
+                return TypedResults.Json(new ClassifyBatchResponse([.. imageEmbeddings!.Select((e, i) => new ImageClassifications(i, Rank(e)))],
+                    Math.Round(timer.ModelMs, 2), engine.Manifest.Name, engine.Backend.Name(), Performance(timer, decodeMs, start)), ClipJson.Default.ClassifyBatchResponse);
+            return TypedResults.Json(new ClassifyResponse(Rank(imageEmbeddings![0]), Math.Round(timer.ModelMs, 2), engine.Manifest.Name, engine.Backend.Name(),
+                Performance(timer, decodeMs, start)), ClipJson.Default.ClassifyResponse);
+        }
+        finally
+        {
+            foreach (var d in decoded) d.Dispose();
+        }
     }
 
     /// <summary>softmax(scale · s) over the similarities, computed from the largest (stable).</summary>
@@ -383,31 +459,14 @@ public static class ClipService
     internal static async Task<IResult> EmbedImageAsync(HttpContext http, ModelEngine<ClipPipeline> engine, IImageDecoder decoder, ClipConfig config, CancellationToken ct)
     {
         var start = Stopwatch.GetTimestamp();
-        List<byte[]> images;
-        var batch = false;
-        if (IsJson(http.Request))
-        {
-            var body = await JsonBody.ReadAsync(http.Request, ClipJson.Default.EmbedImageRequest, ct);
-            if (body.Image is not null && body.Images is not null)
-                throw ApiException.BadRequest("invalid_parameter", "send either 'image' or 'images', not both", "images");
-            if (body.Images is { } list)
-            {
-                batch = true;
-                if (list.Count == 0 || list.Count > config.Clip.MaxBatch)
-                    throw ApiException.BadRequest("invalid_parameter", $"'images' must hold 1 to {config.Clip.MaxBatch} images, got {list.Count}", "images");
-                images = [.. list.Select(i => ImageInput.FromBase64(i, "images"))];
-            }
-            else if (body.Image is not null) images = [ImageInput.FromBase64(body.Image, "image")];
-            else throw ApiException.BadRequest("missing_image", "the JSON body has no 'image' field (base64 or a data URL) and no 'images' list", "image");
-        }
-        else images = [(await ImageRequest.ReadAsync(http.Request, EmbedImageFormat, ct)).Image];
+        var (images, _, batch) = await ReadImagesAsync(http.Request, EmbedImageFormat, r => r.Images, config.Clip.MaxBatch, ct);
 
         using var admission = await engine.Slot.AdmitAsync(ct);
         var decodeStart = Stopwatch.GetTimestamp();
         var decoded = new List<RgbaImage>(images.Count);
         try
         {
-            foreach (var b in images) decoded.Add(decoder.Decode(b, config.Clip.MaxImagePixels));
+            foreach (var b in images) decoded.Add(DecodeImage(decoder, b, config.Clip));
             var decodeMs = Stopwatch.GetElapsedTime(decodeStart).TotalMilliseconds;
             var timer = new StageTimer();
             var embeddings = await admission.RunAsync(p =>
@@ -527,7 +586,7 @@ public static class ClipService
         try
         {
             // Images first (a bad image is named as such), then ids and metadata.
-            foreach (var item in given) decoded.Add(decoder.Decode(item.Image, config.Clip.MaxImagePixels));
+            foreach (var item in given) decoded.Add(DecodeImage(decoder, item.Image, config.Clip));
             var decodeMs = Stopwatch.GetElapsedTime(decodeStart).TotalMilliseconds;
             var items = given.Select(g => (Id: CheckId(g.Id, g.IdField), Metadata: CheckMetadata(g.Metadata, g.MetadataField))).ToList();
             if (items.Select(i => i.Id).Distinct(StringComparer.Ordinal).Count() != items.Count)
@@ -588,7 +647,7 @@ public static class ClipService
         {
             using var admission = await engine.Slot.AdmitAsync(ct);
             var decodeStart = Stopwatch.GetTimestamp();
-            using var decoded = decoder.Decode(image, config.Clip.MaxImagePixels);
+            using var decoded = DecodeImage(decoder, image, config.Clip);
             decodeMs = Stopwatch.GetElapsedTime(decodeStart).TotalMilliseconds;
             query = await admission.RunAsync(p =>
             {

@@ -22,12 +22,13 @@ var benches = new Dictionary<string, (string Readme, Func<Task<Report>> Run)>
 };
 var failed = false;
 var loadOnly = args.Contains("--load-only");
+var noLoad = args.Contains("--no-load"); // the benchmarks without the load tests
 foreach (var (name, (readme, run)) in benches)
 {
     if (only is not null && only != name) continue;
     if (!loadOnly) Write(name, readme, "bench", await run());
     // 50 clients, good and malformed requests mixed: figures between the README's load markers.
-    if (Hailo.Fuzz.Family.All.FirstOrDefault(f => f.Service == name) is { } family)
+    if (!noLoad && Hailo.Fuzz.Family.All.FirstOrDefault(f => f.Service == name) is { } family)
         Write(name + " load", readme, "load", await new LoadBench(repo, family).RunAsync());
 }
 return failed ? 3 : 0;

@@ -32,6 +32,16 @@ public sealed class ApiTests(ClipServiceFixture fixture)
         return JsonDocument.Parse(text).RootElement.Clone();
     }
 
+    /// <summary>A multipart form with several image parts (field name, bytes) and text fields.</summary>
+    private static MultipartFormDataContent Images(IEnumerable<(string Field, byte[] Image)> images, params (string Name, string Value)[] fields)
+    {
+        var f = new MultipartFormDataContent();
+        var n = 0;
+        foreach (var (field, image) in images) f.Add(new ByteArrayContent(image) { Headers = { ContentType = new("image/png") } }, field, $"x{n++}.png");
+        foreach (var (name, value) in fields) f.Add(new StringContent(value), name);
+        return f;
+    }
+
     private static double[] Floats(JsonElement e) => e.EnumerateArray().Select(x => x.GetDouble()).ToArray();
 
     /// <summary>Cosine similarities of a uniform image with "red", "green", "blue" prompts: m̂_k / √2.</summary>
@@ -113,6 +123,37 @@ public sealed class ApiTests(ClipServiceFixture fixture)
         Assert.Equal(ClipTestModel.ImageEmbedding(255, 0, 0)[0], list[1][0].GetDouble(), 4);
         var form = await Body(await Client.PostAsync("/v1/embed/image", BadImageRequests.Form("image", RedPng.Value)));
         Assert.Equal(ClipTestModel.ImageEmbedding(255, 0, 0)[0], form.GetProperty("embedding")[0].GetDouble(), 4);
+    }
+
+    [Fact]
+    public async Task Several_image_parts_in_one_form_are_a_batch_in_the_order_sent()
+    {
+        var green = ClipServiceFixture.Image(0, 255, 0);
+        var blue = ClipServiceFixture.Image(0, 0, 255);
+        var embed = await Body(await Client.PostAsync("/v1/embed/image", Images([("image", green), ("file", RedPng.Value), ("image", blue)])));
+        Assert.False(embed.TryGetProperty("embedding", out _));
+        var list = embed.GetProperty("embeddings");
+        Assert.Equal(3, list.GetArrayLength());
+        Assert.Equal(ClipTestModel.ImageEmbedding(0, 255, 0)[1], list[0][1].GetDouble(), 4);
+        Assert.Equal(ClipTestModel.ImageEmbedding(255, 0, 0)[0], list[1][0].GetDouble(), 4);
+        Assert.Equal(ClipTestModel.ImageEmbedding(0, 0, 255)[2], list[2][2].GetDouble(), 4);
+
+        // Classify: one ranking per image, against the same prompts.
+        var ranked = await Body(await Client.PostAsync("/v1/classify",
+            Images([("image", blue), ("image", RedPng.Value)], ("prompts", "[\"red\", \"green\", \"blue\"]"), ("top_k", "1"))));
+        Assert.False(ranked.TryGetProperty("classifications", out _));
+        var results = ranked.GetProperty("results");
+        Assert.Equal(2, results.GetArrayLength());
+        Assert.Equal(0, results[0].GetProperty("index").GetInt32());
+        Assert.Equal("blue", results[0].GetProperty("classifications")[0].GetProperty("text").GetString());
+        Assert.Equal(1, results[1].GetProperty("index").GetInt32());
+        Assert.Equal("red", results[1].GetProperty("classifications")[0].GetProperty("text").GetString());
+        Assert.Equal(1, results[1].GetProperty("classifications").GetArrayLength());
+
+        // The JSON batch form of classify gives the same shape.
+        var json = await Body(await Client.PostAsync("/v1/classify",
+            Json($$"""{"images":["{{Convert.ToBase64String(green)}}"],"prompts":["red","green"]}""")));
+        Assert.Equal("green", json.GetProperty("results")[0].GetProperty("classifications")[0].GetProperty("text").GetString());
     }
 
     [Fact]
@@ -232,7 +273,11 @@ public sealed class ApiTests(ClipServiceFixture fixture)
         .Add("top-k-zero", "?prompts=red&top_k=0", () => Raw(RedPng.Value), "invalid_parameter")
         .Add("threshold-out-of-range", "?prompts=red&threshold=2", () => Raw(RedPng.Value), "invalid_parameter")
         .Add("prompts-bad-json", "?prompts=%5B1%2C2%5D", () => Raw(RedPng.Value), "invalid_parameter")
-        .Add("bad-softmax", "", () => BadImageRequests.Form("image", RedPng.Value, ("prompts", "red"), ("softmax", "maybe")), "invalid_parameter");
+        .Add("bad-softmax", "", () => BadImageRequests.Form("image", RedPng.Value, ("prompts", "red"), ("softmax", "maybe")), "invalid_parameter")
+        .Add("image-and-images", "", () => Json($"{{\"image\": \"{Png64}\", \"images\": [\"{Png64}\"], \"prompts\": [\"red\"]}}"), "invalid_parameter")
+        .Add("empty-images", "", () => Json("{\"images\": [], \"prompts\": [\"red\"]}"), "invalid_parameter")
+        .Add("form-second-image-garbage", "", () => Images([("image", RedPng.Value), ("image", "not an image"u8.ToArray())], ("prompts", "red")), "invalid_image")
+        .Add("form-too-many-images", "", () => Images(Enumerable.Repeat(("image", RedPng.Value), 33), ("prompts", "red")), "invalid_parameter");
 
     private static readonly BadImageRequests EmbedImageBad = new BadImageRequests("/v1/embed/image", () => RedPng.Value, () => RedJpeg.Value,
             wrongTypeJson: b64 => $"{{\"images\": \"{b64}\"}}", missingImageJson: "{}",
@@ -240,7 +285,11 @@ public sealed class ApiTests(ClipServiceFixture fixture)
         .Add("both-image-and-images", "", () => Json($"{{\"image\": \"{Png64}\", \"images\": [\"{Png64}\"]}}"), "invalid_parameter")
         .Add("empty-batch", "", () => Json("{\"images\": []}"), "invalid_parameter")
         .Add("batch-too-large", "", () => Json($"{{\"images\": [{string.Join(',', Enumerable.Repeat("\"aGk=\"", 33))}]}}"), "invalid_parameter")
-        .Add("batch-with-bad-base64", "", () => Json($"{{\"images\": [\"{Png64}\", \"@@@\"]}}"), "invalid_base64");
+        .Add("batch-with-bad-base64", "", () => Json($"{{\"images\": [\"{Png64}\", \"@@@\"]}}"), "invalid_base64")
+        .Add("form-second-image-garbage", "", () => Images([("image", RedPng.Value), ("file", "not an image at all"u8.ToArray())]), "invalid_image")
+        .Add("form-empty-second-part", "", () => Images([("file", RedPng.Value), ("image", [])]), "invalid_image")
+        .Add("form-too-many-images", "", () => Images(Enumerable.Repeat(("image", RedPng.Value), 33)), "invalid_parameter")
+        .Add("form-bad-base64-field", "", () => Images([("image", RedPng.Value)], ("image", "@@@")), "invalid_base64");
 
     private static readonly BadImageRequests IndexBad = new BadImageRequests("/v1/index", () => RedPng.Value, () => RedJpeg.Value,
             wrongTypeJson: b64 => $"{{\"image\": \"{b64}\", \"id\": 5}}", missingImageJson: "{\"id\": \"x\"}",

@@ -14,7 +14,7 @@ public sealed class HostingTests(ClipServiceFixture fixture)
         await OpenApiDocument.FetchAndAssertValid(Client, OpenApiRoutes.Of(fixture.Service.App));
 
     [Theory]
-    [InlineData("/v1/classify", "{\"image\": \"aGk=\", \"nope\": 1}", "unknown field 'nope' (accepted: image, prompts, ")]
+    [InlineData("/v1/classify", "{\"image\": \"aGk=\", \"nope\": 1}", "unknown field 'nope' (accepted: image, images, prompts, ")]
     [InlineData("/v1/classify", "{\"image\": \"aGk=\", \"top_k\": \"many\"}", "field 'top_k' must be a whole number, not a string")]
     [InlineData("/v1/embed/text", "{\"text\": 5}", "field 'text' ")]
     [InlineData("/v1/embeddings", HumanErrors.Truncated, HumanErrors.TruncatedMessage)]

@@ -43,10 +43,17 @@ public sealed class ClipFamily : Family
         var png = img.Encode(ImageFormat.Png);
         var b64 = Convert.ToBase64String(png);
         var (mp, body) = Multipart.Build([new Part("image", "a.png", "image/png", png), Part.Field("prompts", "[\"red\",\"green\"]")]);
+        // Several images in one form: a batch.
+        var (mp2, body2) = Multipart.Build([new Part("image", "a.png", "image/png", png), new Part("file", "b.png", "image/png", png),
+            Part.Field("prompts", "red\ngreen")]);
+        var (mp3, body3) = Multipart.Build([new Part("image", "a.png", "image/png", png), new Part("image", "b.png", "image/png", png)]);
         return
         [
             Json("/v1/classify", $$"""{"image":"{{b64}}","prompts":["red","green","blue"],"top_k":2}"""),
             new("POST", "/v1/classify", mp, body),
+            new("POST", "/v1/classify", mp2, body2),
+            Json("/v1/classify", $$"""{"images":["{{b64}}","{{b64}}"],"prompts":["red","blue"]}"""),
+            new("POST", "/v1/embed/image", mp3, body3),
             new("POST", "/v1/classify?prompts=red%0Agreen", "image/png", png),
             Json("/v1/embed/image", $$"""{"images":["{{b64}}","data:image/png;base64,{{b64}}"]}"""),
             new("POST", "/v1/embed/image", "image/png", png),

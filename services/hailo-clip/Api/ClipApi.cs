@@ -10,6 +10,8 @@ public sealed record ClassifyRequest
 {
     /// <summary>The image: base64 or a data URL.</summary>
     public string? Image { get; init; }
+    /// <summary>Several images (1 to clip.max_batch), each ranked against the same prompts; instead of `image`.</summary>
+    public List<string>? Images { get; init; }
     /// <summary>The prompts (1 to clip.max_prompts), e.g. ["a photo of a cat", "a photo of a dog"].</summary>
     public List<string>? Prompts { get; init; }
     /// <summary>How many of the best prompts come back (default clip.top_k, at most the number of prompts).</summary>
@@ -27,6 +29,17 @@ public sealed record ClassifyResponse(
     string Model,
     string Backend,
     ClipPerformance Performance);
+
+/// <summary>Several images against the same prompts: one ranking per image, in input order.</summary>
+public sealed record ClassifyBatchResponse(
+    IReadOnlyList<ImageClassifications> Results,
+    double InferenceTimeMs,
+    string Model,
+    string Backend,
+    ClipPerformance Performance);
+
+/// <summary>One image's ranked prompts; `index` is its place in the request.</summary>
+public sealed record ImageClassifications(int Index, IReadOnlyList<Classification> Classifications);
 
 /// <summary>One prompt: its score (softmax probability, or the cosine similarity), rank from 1 and cosine similarity.</summary>
 public sealed record Classification(string Text, double Score, int Rank, double Similarity);
@@ -185,6 +198,7 @@ public sealed class EmbeddingValueConverter : JsonConverter<EmbeddingValue>
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow)]
 [JsonSerializable(typeof(ClassifyRequest))]
 [JsonSerializable(typeof(ClassifyResponse))]
+[JsonSerializable(typeof(ClassifyBatchResponse))]
 [JsonSerializable(typeof(EmbedImageRequest))]
 [JsonSerializable(typeof(EmbedTextRequest))]
 [JsonSerializable(typeof(EmbedResponse))]

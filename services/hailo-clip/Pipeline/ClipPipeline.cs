@@ -36,9 +36,19 @@ internal sealed class ClipPipeline : IDisposable, Hailo.Hosting.IWarmUp
     public float[] EmbedImage(RgbaImage image, StageTimer timer)
     {
         var start = Stopwatch.GetTimestamp();
-        var rgb = ClipPreprocess.ResizeCrop(image);
-        timer.AddSince(StageTimer.Preprocess, start);
-        var embedding = _towers.EmbedImage(rgb, timer);
+        const int bytes = ClipPreprocess.Size * ClipPreprocess.Size * 3;
+        var rgb = System.Buffers.ArrayPool<byte>.Shared.Rent(bytes);
+        float[] embedding;
+        try
+        {
+            ClipPreprocess.ResizeCrop(image, rgb);
+            timer.AddSince(StageTimer.Preprocess, start);
+            embedding = _towers.EmbedImage(rgb.AsSpan(0, bytes), timer);
+        }
+        finally
+        {
+            System.Buffers.ArrayPool<byte>.Shared.Return(rgb);
+        }
         start = Stopwatch.GetTimestamp();
         Normalize(embedding);
         timer.AddSince(StageTimer.Postprocess, start);

@@ -109,14 +109,44 @@ internal sealed partial class ClipTokenizer
     private static partial Regex Whitespace();
 
     /// <summary>
-    /// CLIP's text cleaning as far as it goes without ftfy: HTML entities decoded twice, trimmed, whitespace runs to one
-    /// space, lower case. ftfy's mojibake repair and Unicode NFC are not done (the service runs with invariant
-    /// globalization), so a decomposed accent tokenizes as its bytes.
+    /// CLIP's text cleaning (its basic_clean and whitespace_clean, then lower case) with the parts of ftfy's fix_text
+    /// that a prompt meets in practice: Unicode NFC (a decomposed "e" + U+0301 becomes "é"), Latin ligatures (ﬁ → fi),
+    /// full-width ASCII and the ideographic space to their plain forms, curly quotes to straight ones, control
+    /// characters and byte-order marks removed; then HTML entities decoded twice, whitespace runs to one space,
+    /// trimmed, lower case. Not done: ftfy's mojibake repair (text that was decoded with the wrong code page).
     /// </summary>
     public static string Clean(string text)
     {
-        var t = WebUtility.HtmlDecode(WebUtility.HtmlDecode(text)).Trim();
+        var t = FixText(text);
+        t = WebUtility.HtmlDecode(WebUtility.HtmlDecode(t)).Trim();
         return Whitespace().Replace(t, " ").Trim().ToLowerInvariant();
+    }
+
+    /// <summary>The ftfy-style fixes of <see cref="Clean"/> (before the HTML and whitespace steps).</summary>
+    internal static string FixText(string text)
+    {
+        StringBuilder? sb = null;
+        for (var i = 0; i < text.Length; i++)
+        {
+            var c = text[i];
+            string? replacement = c switch
+            {
+                >= '\uFF01' and <= '\uFF5E' => ((char)(c - 0xFF01 + 0x21)).ToString(), // full-width ASCII
+                '\u3000' => " ",                                                         // ideographic space
+                '\u2018' or '\u2019' or '\u201A' or '\u201B' or '\u02BC' => "'",
+                '\u201C' or '\u201D' or '\u201E' or '\u201F' => "\"",
+                '\uFB00' => "ff", '\uFB01' => "fi", '\uFB02' => "fl", '\uFB03' => "ffi", '\uFB04' => "ffl", '\uFB05' or '\uFB06' => "st",
+                '\u0132' => "IJ", '\u0133' => "ij",
+                '\uFEFF' or '\u007F' => "",
+                < ' ' when c is not ('\t' or '\n' or '\r' or '\f' or '\v') => "",
+                _ => null,
+            };
+            if (replacement is null) { sb?.Append(c); continue; }
+            sb ??= new StringBuilder(text.Length).Append(text, 0, i);
+            sb.Append(replacement);
+        }
+        var fixedText = sb?.ToString() ?? text;
+        return UnicodeCompose.Compose(fixedText);
     }
 
     /// <summary>The BPE ids of a text, without start and end tokens.</summary>

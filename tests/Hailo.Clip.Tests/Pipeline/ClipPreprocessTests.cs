@@ -2,6 +2,7 @@ using Hailo.Media;
 using Hailo.TestSupport;
 using HailoClip.Pipeline;
 using Xunit;
+using Xunit.Abstractions;
 
 namespace Hailo.Clip.Tests.Pipeline;
 
@@ -10,7 +11,7 @@ namespace Hailo.Clip.Tests.Pipeline;
 /// offsets, Pillow's bicubic weights (which reproduce a constant exactly and a linear ramp away from the borders),
 /// and the mean/std normalisation.
 /// </summary>
-public sealed class ClipPreprocessTests
+public sealed class ClipPreprocessTests(ITestOutputHelper output)
 {
     [Theory]
     [InlineData(640, 480, 298, 224)]   // int(224 · 640 / 480) = int(298.67)
@@ -89,5 +90,74 @@ public sealed class ClipPreprocessTests
         Assert.Equal(expected[1], chw[224 * 224], 5);
         Assert.Equal(expected[2], chw[2 * 224 * 224 + 500], 5);
         Assert.Equal(1.9297, chw[0], 3);   // (1 − 0.48145466) / 0.26862954
+    }
+
+    [Theory]
+    [InlineData(1280, 720)]   // landscape: both passes, a horizontal crop
+    [InlineData(480, 640)]    // portrait: a vertical crop
+    [InlineData(224, 300)]    // no horizontal pass
+    [InlineData(300, 224)]    // no vertical pass
+    [InlineData(100, 60)]     // enlarging: narrow kernels
+    [InlineData(2000, 1999)]  // shrinking by ~9: wide kernels
+    [InlineData(227, 229)]
+    public void The_vectorised_resize_gives_the_scalar_references_bytes(int w, int h)
+    {
+        var rng = new Random(w * 31 + h);
+        var px = new byte[w * h * 4];
+        rng.NextBytes(px);
+        // Noise with hard edges drives the bicubic overshoot into the clamping at 0 and 255.
+        for (var i = 0; i < px.Length; i += 4 * 7) px[i] = (byte)(i % 3 == 0 ? 0 : 255);
+        using var img = RgbaImage.FromRgba(px, w, h);
+        var fast = ClipPreprocess.ResizeCrop(img);
+        var reference = new byte[fast.Length];
+        ClipPreprocess.ResizeCropReference(img, reference);
+        Assert.Equal(reference, fast);
+    }
+
+    [Fact]
+    public void A_reduced_jpeg_decode_stays_close_to_the_full_decode()
+    {
+        // A 1280×720 camera-like frame (gradients, a sine pattern and ±20 noise), JPEG quality 90. Full decode
+        // (what Pillow does) against the 3/8 DCT-scaled decode clip.reduced_decode picks (480×270), each resized
+        // and cropped to 224×224: the README quotes these bounds.
+        var jpeg = CameraFrameJpeg();
+        using var full = ImageDecoder.Decode(jpeg);
+        using var reduced = ImageDecoder.Decode(jpeg, ImageDecoder.DefaultMaxPixels, (w, h) => ClipPreprocess.ResizedSize(w, h));
+        Assert.Equal((480, 270), (reduced.Width, reduced.Height));
+        var a = ClipPreprocess.ResizeCrop(full);
+        var b = ClipPreprocess.ResizeCrop(reduced);
+        var diffs = a.Zip(b, (x, y) => Math.Abs(x - y)).ToArray();
+        var mean = diffs.Average();
+        var max = diffs.Max();
+        Assert.True(mean < 2, $"mean abs difference {mean:0.00} levels");
+        Assert.True(max < 16, $"max abs difference {max} levels");
+        // In the model's input units ((x/255 − mean)/std) the mean difference is mean / (255 · std) ≈ mean · 0.0146.
+        var ta = new float[3 * 224 * 224];
+        var tb = new float[3 * 224 * 224];
+        ClipPreprocess.Normalize(a, ta);
+        ClipPreprocess.Normalize(b, tb);
+        double dot = 0, na = 0, nb = 0;
+        for (var i = 0; i < ta.Length; i++) { dot += ta[i] * tb[i]; na += ta[i] * ta[i]; nb += tb[i] * tb[i]; }
+        output.WriteLine($"full vs reduced: mean abs {mean:0.000} levels, max abs {max} levels, cosine of the input tensors {dot / Math.Sqrt(na * nb):0.00000}");
+        Assert.True(dot / Math.Sqrt(na * nb) > 0.999, $"cosine of the two input tensors {dot / Math.Sqrt(na * nb):0.0000}");
+    }
+
+    /// <summary>The bench's 1280×720 frame: horizontal and vertical ramps, a sine pattern, ±20 noise; JPEG quality 90.</summary>
+    internal static byte[] CameraFrameJpeg()
+    {
+        var rng = new Random(3);
+        var px = new byte[1280 * 720 * 4];
+        for (var y = 0; y < 720; y++)
+            for (var x = 0; x < 1280; x++)
+            {
+                var i = (y * 1280 + x) * 4;
+                var n = rng.Next(-20, 21);
+                px[i] = (byte)Math.Clamp(x / 5 + n, 0, 255);
+                px[i + 1] = (byte)Math.Clamp(y / 3 + n, 0, 255);
+                px[i + 2] = (byte)Math.Clamp(128 + (int)(60 * Math.Sin(x / 40.0 + y / 70.0)) + n, 0, 255);
+                px[i + 3] = 255;
+            }
+        using var img = RgbaImage.FromRgba(px, 1280, 720);
+        return img.Encode(ImageFormat.Jpeg, 90);
     }
 }

@@ -102,6 +102,51 @@ public sealed class ClipTokenizerTests
     }
 
     [Fact]
+    public void Unicode_nfc_composes_a_decomposed_accent_even_with_invariant_globalization()
+    {
+        // The service (and this test project) run with InvariantGlobalization, where .NET's Normalize leaves the text
+        // as it is (checked here, so the day it composes the hand-written table can go); the tokenizer composes itself.
+        Assert.True(AppContext.TryGetSwitch("System.Globalization.Invariant", out var invariant) && invariant);
+        Assert.Equal("cafe\u0301", "cafe\u0301".Normalize());
+        Assert.Equal("caf\u00e9", ClipTokenizer.Clean("Cafe\u0301"));
+        // "café" as one é (C3 A9): c a → "ca" (512), then f, then the two bytes of é, the last with </w>.
+        var expected = new List<int> { 512, B('f'), 0xC3 - 0xAE + 106, 0xA9 - 0xA1 + 94 + 256 };
+        Assert.Equal(expected, Tok.Encode("cafe\u0301"));
+        Assert.Equal(expected, Tok.Encode("caf\u00e9"));
+    }
+
+    [Theory]
+    [InlineData("e\u0302\u0301", "\u1EBF")]              // two marks compose in turn: ê, then ế
+    [InlineData("a\u0323\u0302", "\u1EAD")]              // ạ, then ậ
+    [InlineData("\u212B", "\u00E5")]                      // the Ångström sign is Å (then lower case)
+    [InlineData("\u0418\u0306", "\u0439")]               // Cyrillic И + breve = й
+    [InlineData("n\u0303o\u0308", "\u00F1\u00F6")]
+    [InlineData("q\u0301", "q\u0301")]                    // no precomposed q-acute: left as it is
+    public void Decomposed_letters_are_composed_as_nfc_does(string input, string cleaned)
+    {
+        Assert.Equal(cleaned, ClipTokenizer.Clean(input));
+        Assert.True(UnicodeCompose.PairCount > 700);
+    }
+
+    [Theory]
+    [InlineData("\uFF32\uFF25\uFF24", "red")]                       // full-width letters
+    [InlineData("\uFB01sh \uFB02ag", "fish flag")]                  // Latin ligatures
+    [InlineData("\u201Cred\u201D \u2018s", "\"red\" 's")]           // curly quotes straightened
+    [InlineData("re\u0000d\u007F\uFEFF", "red")]                     // control characters and BOM removed
+    [InlineData("a\u3000b", "a b")]                                  // ideographic space
+    [InlineData("&amp;lt;b&amp;gt; &quot;x&quot;", "<b> \"x\"")]      // HTML entities decoded twice
+    [InlineData("  A \t\n\r B  ", "a b")]                           // whitespace runs collapsed, trimmed
+    public void Cleaning_does_what_clip_and_ftfy_do_for_common_text(string input, string cleaned) =>
+        Assert.Equal(cleaned, ClipTokenizer.Clean(input));
+
+    [Fact]
+    public void Full_width_and_curly_prompts_tokenize_like_their_plain_forms()
+    {
+        Assert.Equal(Tok.Tokenize("red").Ids, Tok.Tokenize("\uFF32\uFF25\uFF24").Ids);
+        Assert.Equal(Tok.Tokenize("'red'").Ids, Tok.Tokenize("\u2018red\u2019").Ids);
+    }
+
+    [Fact]
     public void A_broken_merges_file_is_refused()
     {
         Assert.Throws<InvalidDataException>(() => new ClipTokenizer(["#version: 0.2"]));
