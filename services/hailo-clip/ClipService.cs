@@ -112,22 +112,12 @@ public static class ClipService
     private static void Configure(ServiceContext<ClipConfig> ctx)
     {
         ctx.Builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, ClipJson.Default));
-        ctx.Builder.Services.AddSingleton(sp => CreateEngine(ctx, sp.GetRequiredService<ILogger<ClipPipeline>>(), sp.GetService<Func<NpuProbe>>()));
-        ctx.Builder.Services.AddSingleton<IPreloadable>(sp => sp.GetRequiredService<ModelEngine<ClipPipeline>>());
+        ctx.AddModelEngine(ctx.Config.Clip.CpuModel, ctx.Config.Clip.NpuModel,
+            loadCpu: (cpu, loc) => LoadCpu(loc, cpu, ctx.Config.Cpu.EffectiveThreads, ctx.Metrics),
+            loadNpu: (npu, vdevice, loc) => LoadNpu(vdevice, loc, npu, ctx.Metrics));
         ctx.Builder.Services.AddSingleton(new TextEmbeddingCache(ctx.Config.Clip.TextCacheEntries));
         ctx.Builder.Services.AddSingleton(new IndexHolder(ctx.Config.Index));
         ctx.Builder.Services.TryAddSingleton<IImageDecoder>(SkiaImageDecoder.Instance);
-    }
-
-    internal static ModelEngine<ClipPipeline> CreateEngine(ServiceContext<ClipConfig> ctx, ILogger log, Func<NpuProbe>? probe)
-    {
-        var config = ctx.Config;
-        var cpu = ctx.Models.Get(config.Clip.CpuModel) ?? throw new InvalidOperationException($"unknown model {config.Clip.CpuModel}");
-        var npu = ctx.Models.Get(config.Clip.NpuModel) ?? throw new InvalidOperationException($"unknown model {config.Clip.NpuModel}");
-        return new ModelEngine<ClipPipeline>(config, ctx.State, ctx.Metrics, ctx.Models, log, ctx.PullCommand, cpu, npu,
-            loadCpu: loc => LoadCpu(loc, cpu, config.Cpu.EffectiveThreads, ctx.Metrics),
-            loadNpu: (vdevice, loc) => LoadNpu(vdevice, loc, npu, ctx.Metrics),
-            probe);
     }
 
     internal static ClipPipeline LoadCpu(ModelLocation loc, ModelManifest m, int threads, ServiceMetrics? metrics)
