@@ -77,10 +77,10 @@ public static class FaceService
         ctx.Builder.Services.AddSingleton(sp =>
         {
             var g = ctx.Config.Gallery;
-            var gallery = new FaceGallery(g.Resolve(ctx.Config.Models.Dir), sp.GetRequiredService<ModelEngine<FaceEnginePipeline>>().Manifest.Name, g.MaxEmbeddingsPerIdentity,
-                g.StoreFaceImages, g.VacuumOnRemove, g.BackupOnUpgrade);
-            if (gallery.Backup is { } backup) sp.GetRequiredService<ILogger<FaceGallery>>().LogWarning("gallery schema upgraded; the previous file was copied to {Backup}", backup);
-            return gallery;
+            var path = g.Resolve(ctx.Config.Models.Dir);
+            var model = sp.GetRequiredService<ModelEngine<FaceEnginePipeline>>().Manifest.Name;
+            return new GalleryHolder(() => new FaceGallery(path, model, g.MaxEmbeddingsPerIdentity, g.StoreFaceImages, g.VacuumOnRemove, g.BackupOnUpgrade),
+                path, ctx.State, sp.GetRequiredService<ILogger<FaceGallery>>());
         });
         ctx.Builder.Services.TryAddSingleton<IImageDecoder>(SkiaImageDecoder.Instance);
     }
@@ -110,7 +110,7 @@ public static class FaceService
     private static void Map(WebApplication app, ServiceContext<FaceConfig> ctx)
     {
         app.Services.GetRequiredService<ModelEngine<FaceEnginePipeline>>();
-        app.Services.GetRequiredService<FaceGallery>();
+        app.Services.GetRequiredService<GalleryHolder>().TryOpen();
         var c = ctx.Config;
         var api = app.MapServiceGroup<ErrorEnvelope>("faces");
         const string how = "Send the image as multipart (file field 'image'), as JSON {\"image\": base64 or data URL}, or as the raw body with an image/* content type. ";
@@ -126,7 +126,7 @@ public static class FaceService
             .Accepts<EmbedRequest>("application/json")
             .WithImageUpload("image", ("bbox", "x,y,width,height"))
             .WithBodyLimit().Produces<EmbedResponse>(200);
-        api.MapPost("/v1/recognize", (HttpContext http, ModelEngine<FaceEnginePipeline> e, FaceGallery g, [FromServices] IImageDecoder d, CancellationToken ct) => RecognizeAsync(http, e, g, d, c, ct))
+        api.MapPost("/v1/recognize", (HttpContext http, ModelEngine<FaceEnginePipeline> e, GalleryHolder g, [FromServices] IImageDecoder d, CancellationToken ct) => RecognizeAsync(http, e, g.Get(), d, c, ct))
             .WithName("recognize").WithSummary("Name every face from the gallery")
             .WithDescription(how + "Each face is matched against every stored embedding; identity is the person with the most similar one when that cosine similarity reaches 'threshold', else \"Unknown\".")
             .Accepts<RecognizeRequest>("application/json")
@@ -138,14 +138,15 @@ public static class FaceService
             .Accepts<VerifyRequest>("application/json")
             .WithFileUpload("image1", [], ("image2", "the second image (a file)"), ("threshold", "cosine similarity -1 to 1"))
             .WithBodyLimit().Produces<VerifyResponse>(200);
-        api.MapPost("/v1/database/add", (HttpContext http, ModelEngine<FaceEnginePipeline> e, FaceGallery g, [FromServices] IImageDecoder d, CancellationToken ct) => AddAsync(http, e, g, d, c, ct))
+        api.MapPost("/v1/database/add", (HttpContext http, ModelEngine<FaceEnginePipeline> e, GalleryHolder g, [FromServices] IImageDecoder d, CancellationToken ct) => AddAsync(http, e, g.Get(), d, c, ct))
             .WithName("database-add").WithSummary("Add a face of a person to the gallery")
             .WithDescription(how + "Fields: name (required), bbox (which face; default the best). The person is created if new; an identity keeps its newest embeddings up to gallery.max_embeddings_per_identity. Durable once answered.")
             .Accepts<AddRequest>("application/json")
             .WithImageUpload("image", ("name", "the person's name"), ("bbox", "x,y,width,height"))
             .WithBodyLimit().Produces<AddResponse>(200);
-        api.MapPost("/v1/database/remove", async (HttpContext http, FaceGallery g, CancellationToken ct) =>
+        api.MapPost("/v1/database/remove", async (HttpContext http, GalleryHolder gh, CancellationToken ct) =>
             {
+                var g = gh.Get();
                 var r = await JsonBody.ReadAsync(http.Request, FaceJson.Default.RemoveRequest, ct);
                 var name = CheckName(r.Name);
                 if (!g.Remove(name)) throw new ApiException(404, "not_found", $"no person named '{ClientText.Quote(name)}' in the gallery") { Param = "name" };
@@ -153,21 +154,22 @@ public static class FaceService
             })
             .WithName("database-remove").WithSummary("Delete a person and all their embeddings (404 if absent)")
             .Accepts<RemoveRequest>("application/json").WithBodyLimit().Produces<MessageResponse>(200).Produces<ErrorEnvelope>(404);
-        api.MapGet("/v1/database/list", (FaceGallery g) =>
+        api.MapGet("/v1/database/list", (GalleryHolder g) =>
             {
-                var list = g.List();
+                var list = g.Get().List();
                 return TypedResults.Json(new IdentityList(list, list.Count), FaceJson.Default.IdentityList);
             })
             .WithName("database-list").WithSummary("Every person with their number of embeddings").Produces<IdentityList>(200);
-        api.MapGet("/v1/database/export", (FaceGallery g, ModelEngine<FaceEnginePipeline> e) =>
+        api.MapGet("/v1/database/export", (GalleryHolder g, ModelEngine<FaceEnginePipeline> e) =>
                 TypedResults.Json(new GalleryExport
                 {
                     Format = ExportFormat, Version = 1, Model = e.Manifest.Name, Dimension = e.Loaded?.Face.EmbeddingDimension,
-                    Identities = g.Export(),
+                    Identities = g.Get().Export(),
                 }, FaceJson.Default.GalleryExport))
             .WithName("database-export").WithSummary("The gallery as JSON, embeddings as base64 float32").Produces<GalleryExport>(200);
-        api.MapPost("/v1/database/import", async (HttpContext http, FaceGallery g, CancellationToken ct) =>
+        api.MapPost("/v1/database/import", async (HttpContext http, GalleryHolder gh, CancellationToken ct) =>
             {
+                var g = gh.Get();
                 var doc = await JsonBody.ReadAsync(http.Request, FaceJson.Default.GalleryExport, ct);
                 var (replace, items) = CheckImport(doc);
                 var (people, embeddings) = g.Import(items, replace);
@@ -284,7 +286,9 @@ public static class FaceService
         var options = Options(config.Face, r.Threshold, r.MaxFaces);
         var landmarks = r.ReturnLandmarks ?? true;
         using var admission = await engine.Slot.AdmitAsync(ct);
-        using var image = decoder.Decode(bytes, config.Face.MaxImagePixels, null);
+        // Detection only: a JPEG may be decoded reduced to the detector's input size (boxes stay in source pixels).
+        var loaded = engine.Loaded?.Face;
+        using var image = decoder.Decode(bytes, config.Face.MaxImagePixels, loaded is null ? null : loaded.DetectorFittedSize);
         var t = new FaceTimings();
         var faces = await admission.RunAsync(p => { var f = p.Face.Detect(image, options, t); p.Report(t); return f; }, ct);
         var entries = faces.Select(f => new DetectedFaceEntry(Bbox(f), Math.Round(f.Score, 4),

@@ -169,7 +169,10 @@ public static class ScrfdService
         var options = Resolve(request, config);
         using var admission = await engine.Slot.AdmitAsync(ct);
         var decodeStart = Stopwatch.GetTimestamp();
-        using var image = decoder.Decode(bytes, config.Scrfd.MaxImagePixels, null);
+        // Detection only (an annotated image is drawn at the decoded size): a JPEG may be decoded reduced to the
+        // detector's input size; boxes and landmarks stay in source pixels.
+        var loaded = engine.Loaded?.Face;
+        using var image = decoder.Decode(bytes, config.Scrfd.MaxImagePixels, loaded is null || options.Annotate ? null : loaded.DetectorFittedSize);
         var decodeMs = Stopwatch.GetElapsedTime(decodeStart).TotalMilliseconds;
         var timings = new FaceTimings();
         var (faces, file) = await admission.RunAsync(p =>

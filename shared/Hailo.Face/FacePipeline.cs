@@ -47,6 +47,16 @@ public sealed class FacePipeline(IFaceDetector detector, IFaceEmbedder? embedder
     public string? EmbedderFile => embedder?.ModelFile;
     public int EmbeddingDimension => embedder?.Dimension ?? 0;
 
+    /// <summary>
+    /// The size a letterboxing detector (SCRFD) scales a width×height image to: what a reduced JPEG decode may stop at
+    /// when only detection follows (alignment and embedding want the full resolution).
+    /// </summary>
+    public (int Width, int Height) DetectorFittedSize(int width, int height)
+    {
+        var fit = LetterboxTransform.Fit(width, height, detector.InputSize.Width, detector.InputSize.Height);
+        return (fit.ScaledWidth, fit.ScaledHeight);
+    }
+
     /// <summary>Faces in image pixels, best first.</summary>
     public IReadOnlyList<DetectedFace> Detect(RgbaImage image, FaceDetectOptions options, FaceTimings timings)
     {

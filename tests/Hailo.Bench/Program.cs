@@ -19,6 +19,8 @@ var benches = new Dictionary<string, (string Readme, Func<Task<Report>> Run)>
     ["hailo-whisper"] = ("services/hailo-whisper/README.md", () => new WhisperBench(repo).RunAsync()),
     ["hailo-piper"] = ("services/hailo-piper/README.md", () => new PiperBench(repo).RunAsync()),
     ["hailo-clip"] = ("services/hailo-clip/README.md", () => new ClipBench(repo).RunAsync()),
+    ["hailo-scrfd"] = ("services/hailo-scrfd/README.md", () => new ScrfdBench(repo).RunAsync()),
+    ["hailo-face"] = ("services/hailo-face/README.md", () => new FaceBench(repo).RunAsync()),
 };
 var failed = false;
 var loadOnly = args.Contains("--load-only");

@@ -10,6 +10,17 @@ public sealed record IdentityInfo(string Name, int EmbeddingCount, string Create
 /// <summary>One stored embedding in memory, for matching.</summary>
 internal sealed record StoredEmbedding(long Id, float[] Vector);
 
+/// <summary>
+/// The embeddings of one dimension as one matrix of unit-length rows (row i belongs to <c>Owners[i]</c>), so that
+/// matching is one vectorised dot product per row.
+/// </summary>
+internal sealed class EmbeddingMatrix(int dimension, float[] rows, string[] owners)
+{
+    public int Dimension { get; } = dimension;
+    public float[] Rows { get; } = rows;
+    public string[] Owners { get; } = owners;
+}
+
 /// <summary>An identity's best match: the highest cosine over its embeddings.</summary>
 public sealed record GalleryMatch(string Name, float Similarity);
 
@@ -47,6 +58,7 @@ public sealed class FaceGallery : IDisposable
     private readonly Lock _write = new();
     private readonly string _model;
     private volatile Dictionary<string, StoredEmbedding[]> _snapshot = new(StringComparer.Ordinal);
+    private volatile Dictionary<int, EmbeddingMatrix> _matrices = [];
 
     public string Path { get; }
     /// <summary>The backup written before this open migrated an older schema, if it did.</summary>
@@ -126,7 +138,22 @@ public sealed class FaceGallery : IDisposable
                 if (!r.IsDBNull(1) && Embeddings.FromBytes((byte[])r[2]) is { } v) list.Add(new StoredEmbedding(r.GetInt64(1), v));
             }
         }
-        _snapshot = byName.ToDictionary(kv => kv.Key, kv => kv.Value.ToArray(), StringComparer.Ordinal);
+        var snapshot = byName.ToDictionary(kv => kv.Key, kv => kv.Value.ToArray(), StringComparer.Ordinal);
+        var matrices = new Dictionary<int, EmbeddingMatrix>();
+        foreach (var group in snapshot.SelectMany(kv => kv.Value.Select(e => (Name: kv.Key, e.Vector))).GroupBy(x => x.Vector.Length))
+        {
+            var items = group.ToArray();
+            var rows = new float[items.Length * group.Key];
+            for (var i = 0; i < items.Length; i++)
+            {
+                var row = rows.AsSpan(i * group.Key, group.Key);
+                items[i].Vector.CopyTo(row);
+                if (!Embeddings.Normalize(row)) row.Clear(); // a zero or non-finite vector matches nothing (cosine 0)
+            }
+            matrices[group.Key] = new EmbeddingMatrix(group.Key, rows, items.Select(x => x.Name).ToArray());
+        }
+        _matrices = matrices;
+        _snapshot = snapshot;
     }
 
     /// <summary>Number of identities.</summary>
@@ -218,15 +245,22 @@ public sealed class FaceGallery : IDisposable
     /// <summary>The identity whose best embedding is most similar to <paramref name="embedding"/>, or null for an empty gallery.</summary>
     public GalleryMatch? Best(ReadOnlySpan<float> embedding)
     {
-        GalleryMatch? best = null;
-        foreach (var (name, stored) in _snapshot)
-            foreach (var e in stored)
+        if (!_matrices.TryGetValue(embedding.Length, out var m) || m.Owners.Length == 0) return null;
+        var query = embedding.ToArray();
+        if (!Embeddings.Normalize(query)) query.AsSpan().Clear();
+        var rows = m.Rows.AsSpan();
+        int dim = m.Dimension, bestRow = 0;
+        var bestScore = float.NegativeInfinity;
+        for (var i = 0; i < m.Owners.Length; i++)
+        {
+            var s = System.Numerics.Tensors.TensorPrimitives.Dot(query, rows.Slice(i * dim, dim));
+            if (s > bestScore)
             {
-                if (e.Vector.Length != embedding.Length) continue;
-                var s = Embeddings.Cosine(embedding, e.Vector);
-                if (best is null || s > best.Similarity) best = new GalleryMatch(name, s);
+                bestScore = s;
+                bestRow = i;
             }
-        return best;
+        }
+        return new GalleryMatch(m.Owners[bestRow], Math.Clamp(bestScore, -1f, 1f));
     }
 
     /// <summary>Every identity with its embeddings (all models), for export.</summary>

@@ -93,6 +93,39 @@ public sealed class ServiceProcessTests() : ServiceProcessTestBase("hailo-face")
     }
 
     [Fact]
+    public async Task An_unopenable_gallery_degrades_the_gallery_routes_only_until_it_can_be_opened()
+    {
+        FaceServiceFixture.WriteModels(Models);
+        // The gallery's folder is a regular file: SQLite cannot create the database (as root too).
+        var blocker = Path.Combine(Models, "gallery-dir");
+        File.WriteAllText(blocker, "not a folder");
+        var gallery = Path.Combine(blocker, "gallery.db");
+        await using var p = Start(IsolatedArgs(Models, ["--threads", "1", "--device", "cpu", "--gallery.path", gallery]));
+        await p.WaitForDatagram("READY=1", StartTimeout);
+        AssertDatagram(p, ["STATUS=degraded", $"the gallery {gallery} cannot be opened"]);
+        var health = await p.Client.GetAsync("/health");
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, health.StatusCode);
+        var body = await Json(health);
+        Assert.Contains("cannot be opened", body.GetProperty("reason").GetString());
+        Assert.Contains("writable", body.GetProperty("fix").GetString());
+
+        var list = await p.Client.GetAsync("/v1/database/list");
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, list.StatusCode);
+        Assert.NotNull(list.Headers.RetryAfter);
+        Assert.Equal("gallery_unavailable", (await Json(list)).GetProperty("error").GetProperty("code").GetString());
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, (await p.Client.PostAsync("/v1/recognize", Image(1))).StatusCode);
+        // Detection and embedding need no gallery.
+        Assert.Equal(HttpStatusCode.OK, (await p.Client.PostAsync("/v1/detect", Image(1))).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await p.Client.PostAsync("/v1/embed", Image(1))).StatusCode);
+
+        // The operator fixes the folder: the next gallery request opens it, and the service is healthy.
+        File.Delete(blocker);
+        Directory.CreateDirectory(blocker);
+        Assert.Equal(HttpStatusCode.OK, (await p.Client.GetAsync("/v1/database/list")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await p.Client.GetAsync("/health")).StatusCode);
+    }
+
+    [Fact]
     public async Task Bad_config_exits_2_listing_every_problem() =>
         await AssertConfigRefused("face:\n  recognition_threshold: 3\n  max_faces: 0\ngallery:\n  max_embeddings_per_identity: 0\n",
             "face.recognition_threshold: must be a cosine similarity between -1 and 1", "face.max_faces: must be between 1 and 100",
