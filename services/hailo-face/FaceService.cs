@@ -72,8 +72,20 @@ public static class FaceService
     private static void Configure(ServiceContext<FaceConfig> ctx)
     {
         ctx.Builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, FaceJson.Default));
-        ctx.Builder.Services.AddSingleton(sp => CreateEngine(ctx, sp.GetRequiredService<ILogger<FaceEnginePipeline>>(), sp.GetService<Func<NpuProbe>>()));
-        ctx.Builder.Services.AddSingleton<IPreloadable>(sp => sp.GetRequiredService<ModelEngine<FaceEnginePipeline>>());
+        ctx.AddModelEngine(ctx.Config.Face.CpuModel, ctx.Config.Face.NpuModel,
+            loadCpu: (cpu, loc) =>
+            {
+                var threads = ctx.Config.Cpu.EffectiveThreads;
+                var detector = new OnnxScrfdDetector(new OnnxModel(loc[cpu.Files[0].Name], threads));
+                try { return new FaceEnginePipeline(new FacePipeline(detector, new OnnxArcFaceEmbedder(new OnnxModel(loc[cpu.Files[1].Name], threads)), cpu.Name), ctx.Metrics); }
+                catch { detector.Dispose(); throw; }
+            },
+            loadNpu: (npu, vdevice, loc) =>
+            {
+                var detector = new NpuScrfdDetector(VisionModel.Load(vdevice, loc[npu.Files[0].Name]));
+                try { return new FaceEnginePipeline(new FacePipeline(detector, new NpuArcFaceEmbedder(VisionModel.Load(vdevice, loc[npu.Files[1].Name])), npu.Name), ctx.Metrics); }
+                catch { detector.Dispose(); throw; }
+            });
         ctx.Builder.Services.AddSingleton(sp =>
         {
             var g = ctx.Config.Gallery;
@@ -83,28 +95,6 @@ public static class FaceService
                 path, ctx.State, sp.GetRequiredService<ILogger<FaceGallery>>());
         });
         ctx.Builder.Services.TryAddSingleton<IImageDecoder>(SkiaImageDecoder.Instance);
-    }
-
-    internal static ModelEngine<FaceEnginePipeline> CreateEngine(ServiceContext<FaceConfig> ctx, ILogger log, Func<NpuProbe>? probe)
-    {
-        var config = ctx.Config;
-        var cpu = ctx.Models.Get(config.Face.CpuModel) ?? throw new InvalidOperationException($"unknown model {config.Face.CpuModel}");
-        var npu = ctx.Models.Get(config.Face.NpuModel) ?? throw new InvalidOperationException($"unknown model {config.Face.NpuModel}");
-        return new ModelEngine<FaceEnginePipeline>(config, ctx.State, ctx.Metrics, ctx.Models, log, ctx.PullCommand, cpu, npu,
-            loadCpu: loc =>
-            {
-                var threads = config.Cpu.EffectiveThreads;
-                var detector = new OnnxScrfdDetector(new OnnxModel(loc[cpu.Files[0].Name], threads));
-                try { return new FaceEnginePipeline(new FacePipeline(detector, new OnnxArcFaceEmbedder(new OnnxModel(loc[cpu.Files[1].Name], threads)), cpu.Name), ctx.Metrics); }
-                catch { detector.Dispose(); throw; }
-            },
-            loadNpu: (vdevice, loc) =>
-            {
-                var detector = new NpuScrfdDetector(VisionModel.Load(vdevice, loc[npu.Files[0].Name]));
-                try { return new FaceEnginePipeline(new FacePipeline(detector, new NpuArcFaceEmbedder(VisionModel.Load(vdevice, loc[npu.Files[1].Name])), npu.Name), ctx.Metrics); }
-                catch { detector.Dispose(); throw; }
-            },
-            probe);
     }
 
     private static void Map(WebApplication app, ServiceContext<FaceConfig> ctx)

@@ -74,20 +74,10 @@ public static class ScrfdService
     private static void Configure(ServiceContext<ScrfdConfig> ctx)
     {
         ctx.Builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, ScrfdJson.Default));
-        ctx.Builder.Services.AddSingleton(sp => CreateEngine(ctx, sp.GetRequiredService<ILogger<ScrfdPipeline>>(), sp.GetService<Func<NpuProbe>>()));
-        ctx.Builder.Services.AddSingleton<IPreloadable>(sp => sp.GetRequiredService<ModelEngine<ScrfdPipeline>>());
+        ctx.AddModelEngine(ctx.Config.Scrfd.CpuModel, ctx.Config.Scrfd.NpuModel,
+            loadCpu: (cpu, loc) => new ScrfdPipeline(new FacePipeline(new OnnxScrfdDetector(new OnnxModel(loc[cpu.Files[0].Name], ctx.Config.Cpu.EffectiveThreads)), null, cpu.Name), ctx.Metrics),
+            loadNpu: (npu, vdevice, loc) => new ScrfdPipeline(new FacePipeline(new NpuScrfdDetector(VisionModel.Load(vdevice, loc[npu.Files[0].Name])), null, npu.Name), ctx.Metrics));
         ctx.Builder.Services.TryAddSingleton<IImageDecoder>(SkiaImageDecoder.Instance);
-    }
-
-    internal static ModelEngine<ScrfdPipeline> CreateEngine(ServiceContext<ScrfdConfig> ctx, ILogger log, Func<NpuProbe>? probe)
-    {
-        var config = ctx.Config;
-        var cpu = ctx.Models.Get(config.Scrfd.CpuModel) ?? throw new InvalidOperationException($"unknown model {config.Scrfd.CpuModel}");
-        var npu = ctx.Models.Get(config.Scrfd.NpuModel) ?? throw new InvalidOperationException($"unknown model {config.Scrfd.NpuModel}");
-        return new ModelEngine<ScrfdPipeline>(config, ctx.State, ctx.Metrics, ctx.Models, log, ctx.PullCommand, cpu, npu,
-            loadCpu: loc => new ScrfdPipeline(new FacePipeline(new OnnxScrfdDetector(new OnnxModel(loc[cpu.Files[0].Name], config.Cpu.EffectiveThreads)), null, cpu.Name), ctx.Metrics),
-            loadNpu: (vdevice, loc) => new ScrfdPipeline(new FacePipeline(new NpuScrfdDetector(VisionModel.Load(vdevice, loc[npu.Files[0].Name])), null, npu.Name), ctx.Metrics),
-            probe);
     }
 
     private static void Map(WebApplication app, ServiceContext<ScrfdConfig> ctx)
