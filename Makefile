@@ -100,7 +100,7 @@ test-shim:
 
 # Native AOT for both architectures with zero trim/AOT warnings, each x64 binary through its service's process
 # tests (tests/Hailo.<Name>.Tests, binary named by AOT_BINARY_HAILO_<NAME>), then all of them at once under a
-# mixed load (Hailo.Fuzz fleet: no 5xx, no process lost, RSS flat after warm-up; its table in build/fleet/report.md). The arm64 binaries run under qemu-user
+# mixed load (Hailo.Fuzz fleet: no 5xx, no process lost, /health 200 after; RSS flatness is judged in make soak's 600 s; its table in build/fleet/report.md). The arm64 binaries run under qemu-user
 # in test-deb, as their packages install them (.ci/deb-qemu), rather than twice.
 test-aot: need-dotnet need-models
 	@for s in $(SERVICES); do \
