@@ -36,6 +36,21 @@ internal static class FaceBenchModels
     /// POST /v1/detect of a 1280×720 JPEG end to end ÷ the model alone (same file, same threads), interleaved in
     /// rounds of ten so that load changes on the shared machine hit both alike.
     /// </summary>
+    /// <summary>
+    /// A service binary's figures: idle RSS and start-up with the model loading lazily, then detect end-to-end ÷
+    /// model-only with the model loaded, and RSS after those requests.
+    /// </summary>
+    public static async Task ServiceFigures(Report report, string binary, string[] args, string model, int threads, double gflops)
+    {
+        var (readyLazy, idleRss) = await ServiceBench.Startup(binary, [.. args, "--models.preload", "false"]);
+        report.Add("idle RSS before model load", $"{idleRss / 1048576.0:0.0} MiB", "≤ 35 MB", idleRss <= 35_000_000);
+        report.Add("exec → READY=1, model loads on first request (median of 5)", $"{readyLazy:0} ms");
+        await using var p = ServiceProcess.Start(binary, args);
+        await p.WaitForDatagram("READY=1", TimeSpan.FromMinutes(2));
+        await DetectRatio(report, p, model, threads, gflops, 60);
+        report.Add("RSS after the requests", $"{Stats.Rss(p.Pid) / 1048576.0:0.0} MiB");
+    }
+
     public static async Task DetectRatio(Report report, ServiceProcess p, string model, int threads, double gflops, int requests)
     {
         var jpeg = BenchModels.Photo1280x720();
@@ -108,13 +123,7 @@ public sealed class ScrfdBench(string repo)
             File.WriteAllBytes(modelPath, model);
             string[] args = ["--port", "{port}", "--models-dir", Path.Combine(dir, "models"), "--models.search_paths", "", "--config", "/dev/null",
                 "--threads", Threads.ToString(), "--device", "cpu"];
-            var (readyLazy, idleRss) = await ServiceBench.Startup(binary, [.. args, "--models.preload", "false"]);
-            report.Add("idle RSS before model load", $"{idleRss / 1048576.0:0.0} MiB", "≤ 35 MB", idleRss <= 35_000_000);
-            report.Add("exec → READY=1, model loads on first request (median of 5)", $"{readyLazy:0} ms");
-            await using var p = ServiceProcess.Start(binary, args);
-            await p.WaitForDatagram("READY=1", TimeSpan.FromMinutes(2));
-            await FaceBenchModels.DetectRatio(report, p, modelPath, Threads, gflops, 60);
-            report.Add("RSS after the requests", $"{Stats.Rss(p.Pid) / 1048576.0:0.0} MiB");
+            await FaceBenchModels.ServiceFigures(report, binary, args, modelPath, Threads, gflops);
             report.Note("The model is generated (no SCRFD is in a registry CI reaches): SCRFD's signature on a convolution trunk of about scrfd_2.5g's cost. Its speed says nothing about the real model's; the ratio is the service's overhead (upload, JPEG decode, letterbox, decode, NMS, JSON) next to a model of that cost.");
             report.Note("The machine is shared and noisy: compare ratios, not absolute times, across runs.");
         }
@@ -173,13 +182,7 @@ public sealed class FaceBench(string repo)
             File.WriteAllBytes(Path.Combine(modelDir, "w600k_mbf.onnx"), FaceOnnx.ArcFace());
             string[] args = ["--port", "{port}", "--models-dir", Path.Combine(dir, "models"), "--models.search_paths", "", "--config", "/dev/null",
                 "--threads", Threads.ToString(), "--device", "cpu", "--gallery.path", Path.Combine(dir, "service-gallery.db")];
-            var (readyLazy, idleRss) = await ServiceBench.Startup(binary, [.. args, "--models.preload", "false"]);
-            report.Add("idle RSS before model load", $"{idleRss / 1048576.0:0.0} MiB", "≤ 35 MB", idleRss <= 35_000_000);
-            report.Add("exec → READY=1, model loads on first request (median of 5)", $"{readyLazy:0} ms");
-            await using var p = ServiceProcess.Start(binary, args);
-            await p.WaitForDatagram("READY=1", TimeSpan.FromMinutes(2));
-            await FaceBenchModels.DetectRatio(report, p, modelPath, Threads, gflops, 60);
-            report.Add("RSS after the requests", $"{Stats.Rss(p.Pid) / 1048576.0:0.0} MiB");
+            await FaceBenchModels.ServiceFigures(report, binary, args, modelPath, Threads, gflops);
             report.Note("Gallery matching is what /v1/recognize does per face after the embedding: one dot product per stored embedding over unit-length rows kept in memory (System.Numerics.Tensors), the best per person.");
             report.Note("The detector is generated (no SCRFD is in a registry CI reaches): SCRFD's signature on a convolution trunk of about scrfd_2.5g's cost; the ratio is the service's overhead next to a model of that cost. Real-weight accuracy is in the Match scores section above.");
         }
