@@ -98,7 +98,7 @@ public static class FleetSoak
             });
             var workers = members.SelectMany(m => Enumerable.Range(0, clients).Select(c => Task.Run(async () =>
             {
-                var rng = new Mutator(new Random(HashCode.Combine(seed, m.Service.Length, c, m.Families.Count) ^ StableHash(m.Service)));
+                var rng = new Mutator(new Random(unchecked(seed * 31 + c) ^ StableHash(m.Service)));
                 var pools = m.Families.Select(f => f.Seeds().Where(s => known.Match(f.Name, s) is null).ToList()).ToList();
                 while (!stop.IsCancellationRequested && !m.Target!.Process.HasExited)
                 {
