@@ -7,8 +7,9 @@ namespace Hailo.Media;
 public sealed class InvalidImageException(RejectionKind kind, string code, string message) : RequestRejectedException(kind, code, message);
 
 /// <summary>
-/// Decodes JPEG, PNG, WebP, BMP and the first GIF frame with Skia. The pixel count is checked from the
-/// header before any pixel is decoded, so a small file claiming 30000×30000 costs nothing.
+/// Decodes JPEG, PNG, WebP, BMP and the first GIF frame with Skia; a JPEG's pixels come from the system's
+/// libjpeg-turbo when it is installed (<see cref="TurboJpeg"/>: its SIMD code, which Skia's copy lacks). The pixel
+/// count is checked from the header before any pixel is decoded, so a small file claiming 30000×30000 costs nothing.
 /// </summary>
 public static class ImageDecoder
 {
@@ -25,7 +26,11 @@ public static class ImageDecoder
     /// result is what a good downscale gives. <see cref="RgbaImage.SourceWidth"/>/<see cref="RgbaImage.SourceHeight"/>
     /// keep the source size, in which results are reported. Other formats are always decoded whole.
     /// </summary>
-    public static RgbaImage Decode(ReadOnlySpan<byte> data, long maxPixels = DefaultMaxPixels, Func<int, int, (int Width, int Height)>? atLeast = null)
+    public static RgbaImage Decode(ReadOnlySpan<byte> data, long maxPixels = DefaultMaxPixels, Func<int, int, (int Width, int Height)>? atLeast = null) =>
+        Decode(data, maxPixels, atLeast, useTurbo: true);
+
+    /// <summary>The decoder, with the choice of JPEG pixel decoder open to the tests.</summary>
+    internal static RgbaImage Decode(ReadOnlySpan<byte> data, long maxPixels, Func<int, int, (int Width, int Height)>? atLeast, bool useTurbo)
     {
         if (data.IsEmpty) throw new InvalidImageException(RejectionKind.Invalid, "invalid_image", "the image is empty (0 bytes)");
         using var skData = SKData.CreateCopy(data);
@@ -54,7 +59,13 @@ public static class ImageDecoder
         var decoded = new SKBitmap(decodeInfo);
         try
         {
-            var result = codec.GetPixels(decodeInfo, decoded.GetPixels());
+            var turbo = codec.EncodedFormat == SKEncodedImageFormat.Jpeg && useTurbo
+                ? TurboJpeg.TryDecode(data, decoded.GetPixels(), size.Width, size.Height, decoded.RowBytes)
+                : TurboJpeg.Outcome.Declined;
+            if (turbo == TurboJpeg.Outcome.TooManyScans)
+                throw new InvalidImageException(RejectionKind.Invalid, "invalid_image",
+                    "the progressive JPEG has more than 500 scans; no camera or encoder writes that many");
+            var result = turbo == TurboJpeg.Outcome.Decoded ? SKCodecResult.Success : codec.GetPixels(decodeInfo, decoded.GetPixels());
             if (result == SKCodecResult.IncompleteInput || result == SKCodecResult.ErrorInInput)
                 throw new InvalidImageException(RejectionKind.Invalid, "invalid_image", "the image data is truncated or corrupt");
             if (result != SKCodecResult.Success)
@@ -87,7 +98,11 @@ public static class ImageDecoder
         return new SKSizeI(codec.Info.Width, codec.Info.Height);
     }
 
+    /// <summary>Which library decodes JPEG pixels in this process, and why when it is not libjpeg-turbo's SIMD build.</summary>
+    public static string JpegDecoder => TurboJpeg.Unavailable is { } why ? $"skia ({why})" : "libturbojpeg";
+
     /// <summary>Reads only the header: format and size, without decoding pixels.</summary>
+
     public static (int Width, int Height, string Format)? Probe(ReadOnlySpan<byte> data)
     {
         using var skData = SKData.CreateCopy(data);
