@@ -8,11 +8,14 @@ namespace HailoOllama;
 public sealed class OllamaConfig : ServiceConfig
 {
     public OllamaSection Ollama { get; set; } = new();
+    /// <summary>Taking turns with hailo-vision for the NPU's one KV cache (over D-Bus); used on the NPU only.</summary>
+    public Hailo.GenAI.Http.KvCacheSection KvCache { get; set; } = new();
 
     public override void Validate(ConfigErrors errors)
     {
         base.Validate(errors);
         Ollama.Validate(errors);
+        KvCache.Validate(errors);
     }
 }
 

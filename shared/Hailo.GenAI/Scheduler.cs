@@ -70,6 +70,49 @@ public sealed class Scheduler : IDisposable
     /// <summary>How long <see cref="Dispose"/> waits for running requests before it gives up on disposing their models.</summary>
     public TimeSpan DrainTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// The NPU's one KV cache, shared with the other GenAI services (Hailo.KvCache): taken before an NPU model loads,
+    /// given back once it is unloaded. Null: no arbitration (a load fails while another process holds the cache).
+    /// Set it with <see cref="UseKvCache"/>, whose arbiter calls <see cref="HandOverNpuAsync"/> when asked to release.
+    /// </summary>
+    public Hailo.KvCache.KvCacheArbiter? KvCache { get; private set; }
+
+    public void UseKvCache(Hailo.KvCache.KvCacheArbiter arbiter) => KvCache = arbiter;
+
+    /// <summary>Requests using an NPU model right now (running or waiting for it): how busy the KV cache's holder is.</summary>
+    public uint NpuActive
+    {
+        get
+        {
+            lock (_lock)
+                return (uint)_loaded.Values.Where(r => !r.Unloaded && r.Source.Backend == Hailo.Core.Backend.Npu).Sum(r => r.Active + r.Pending);
+        }
+    }
+
+    /// <summary>
+    /// Another service asked for the KV cache: unload the NPU models now, each once its running generation has
+    /// ended (requests queued on it load it again and wait for their turn), and wait until they are freed.
+    /// </summary>
+    public async Task HandOverNpuAsync(CancellationToken ct)
+    {
+        // No load may run meanwhile: one under way finishes first, and none starts until the cache is given back.
+        await _loadGate.WaitAsync(ct).ConfigureAwait(false);
+        try
+        {
+            List<Runner> npu;
+            lock (_lock) npu = _loaded.Values.Where(r => !r.Unloaded && r.Source.Backend == Hailo.Core.Backend.Npu).ToList();
+            foreach (var r in npu) Unload(r, "the KV cache is handed over");
+            Task[] pending;
+            lock (_lock) pending = [.. _unloading];
+            await Task.WhenAll(pending).WaitAsync(ct).ConfigureAwait(false);
+            if (KvCache is { } kv) await kv.ReleaseAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            _loadGate.Release();
+        }
+    }
+
     public Scheduler(Func<IModelFile, int, IModelRunner> load, IGenAiHost host, ILogger log,
         int maxLoaded, int maxQueued, TimeSpan defaultKeepAlive, string defaultModel)
     {
@@ -153,6 +196,7 @@ public sealed class Scheduler : IDisposable
     {
         if (TryHold(model) is { } held) return (held, 0);
         await _loadGate.WaitAsync(ct).ConfigureAwait(false);
+        var counted = false;
         try
         {
             ThrowIfStopping();
@@ -166,9 +210,37 @@ public sealed class Scheduler : IDisposable
             if (isDefault) _host.DefaultModelChanged(model.Name, ModelPhase.Loading);
             _log.LogInformation("loading model {Model} ({Backend}, {Path})", model.Name, model.Backend.Name(), model.Path);
             IModelRunner loaded;
+            var npu = model.Backend == Hailo.Core.Backend.Npu;
+            // An NPU load under way counts as holding the KV cache: an unload finishing meanwhile must not give it away.
+            if (npu) Interlocked.Increment(ref _npuLoads);
+            counted = npu;
             try
             {
-                loaded = await Task.Run(() => _load(model, numCtx), ct).ConfigureAwait(false);
+                if (npu && KvCache is { } kv)
+                {
+                    // Our own NPU models were unloaded by MakeRoomAsync above; ask the holder, if another service.
+                    try
+                    {
+                        await kv.AcquireAsync(model.Name, ct).ConfigureAwait(false);
+                    }
+                    catch (Hailo.KvCache.KvCacheBusyException e)
+                    {
+                        if (isDefault) _host.DefaultModelChanged(model.Name, ModelPhase.Idle, e.Message);
+                        throw new GenAiException(503, e.Message, (int)Math.Ceiling(e.RetryAfter.TotalSeconds));
+                    }
+                }
+                try
+                {
+                    loaded = await Task.Run(() => _load(model, numCtx), ct).ConfigureAwait(false);
+                }
+                catch when (npu)
+                {
+                    // The load failed: the cache goes back for others, unless another NPU model is still loaded.
+                    Interlocked.Decrement(ref _npuLoads);
+                    counted = false;
+                    if (KvCache is not null && !HoldsNpuModel()) await KvCache.ReleaseAsync().ConfigureAwait(false);
+                    throw;
+                }
             }
             catch (HailoException e) when (e.Code == HailoStatus.InvalidOperation)
             {
@@ -196,6 +268,8 @@ public sealed class Scheduler : IDisposable
             {
                 if (_stopping) stopping = true;
                 else _loaded[model.Name] = runner;
+                if (counted) Interlocked.Decrement(ref _npuLoads);
+                counted = false;
             }
             if (stopping)
             {
@@ -207,9 +281,17 @@ public sealed class Scheduler : IDisposable
         }
         finally
         {
+            if (counted) Interlocked.Decrement(ref _npuLoads);
             _loadGate.Release();
         }
     }
+
+    private bool HoldsNpuModel()
+    {
+        lock (_lock) return Volatile.Read(ref _npuLoads) > 0 || _loaded.Values.Any(r => !r.Unloaded && r.Source.Backend == Hailo.Core.Backend.Npu);
+    }
+
+    private int _npuLoads;
 
     private Runner? TryHold(IModelFile model)
     {
@@ -315,6 +397,9 @@ public sealed class Scheduler : IDisposable
             try { r.Model.Dispose(); }
             catch (Exception e) { _log.LogWarning(e, "unloading {Model} failed", r.Name); }
             finally { r.Gate.Release(); }
+            // The last NPU model is gone: so is this service's hold on the KV cache.
+            if (r.Source.Backend == Hailo.Core.Backend.Npu && KvCache is { } kv && !HoldsNpuModel())
+                await kv.ReleaseAsync().ConfigureAwait(false);
             if (r.Name == DefaultModel && !_stopping) _host.DefaultModelChanged(r.Name, ModelPhase.Idle);
         });
         lock (_lock) _unloading.Add(task);

@@ -30,6 +30,8 @@ public sealed class OllamaFixture : IAsyncLifetime
         c.Ollama.NumCtx = 512;
         c.Ollama.MaxNumCtx = 4096;
         c.Server.MaxQueuedRequests = 2;
+        // No KV-cache arbitration unless a test gives its own bus (never the machine's system bus).
+        c.KvCache.Bus = "none";
         return c;
     }
 

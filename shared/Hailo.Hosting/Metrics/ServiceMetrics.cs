@@ -118,7 +118,16 @@ public sealed class ServiceMetrics(string service)
         sb.Append(CultureInfo.InvariantCulture, $"hailo_idle_memory_passes_total {IdleTrimmer.Passes}\n");
         sb.Append("# HELP process_uptime_seconds Seconds since the service started.\n# TYPE process_uptime_seconds gauge\n");
         sb.Append(CultureInfo.InvariantCulture, $"process_uptime_seconds {(Environment.TickCount64 - _startTicks) / 1000.0:0.###}\n");
+        foreach (var extra in _extras) extra(sb);
         return sb.ToString();
+    }
+
+    private readonly List<Action<StringBuilder>> _extras = [];
+
+    /// <summary>Adds families a part of the service renders itself (complete with HELP and TYPE lines).</summary>
+    public void AddRenderer(Action<StringBuilder> render)
+    {
+        lock (_lock) _extras.Add(render);
     }
 
     private static string Escape(string s) => s.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\"", "\\\"", StringComparison.Ordinal).Replace("\n", "\\n", StringComparison.Ordinal);
