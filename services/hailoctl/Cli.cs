@@ -252,7 +252,7 @@ internal static partial class Cli
                 code, health, error, ready);
         }));
         var report = new StatusReport(rows.All(r => r.Ready), rows);
-        if (inv.Json) stdout.WriteLine(JsonSerializer.Serialize(report, CtlJson.Default.StatusReport));
+        if (inv.Json) stdout.WriteLine(JsonSerializer.Serialize(report, CtlJson.Out.StatusReport));
         else Table.Write(stdout, ["SERVICE", "STATE", "BACKEND", "MODELS", "PORT", "RSS", "RESTARTS", "UPTIME", "STATUS"],
             rows.Select(r => new[]
             {

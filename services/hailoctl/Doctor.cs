@@ -83,7 +83,7 @@ internal static partial class Doctor
         }
 
         var report = new DoctorReport(checks.All(c => c.Result != Problem), checks);
-        if (inv.Json) stdout.WriteLine(JsonSerializer.Serialize(report, CtlJson.Default.DoctorReport));
+        if (inv.Json) stdout.WriteLine(JsonSerializer.Serialize(report, CtlJson.Out.DoctorReport));
         else
         {
             foreach (var c in checks)
@@ -171,8 +171,11 @@ internal static partial class Doctor
             var status = ((delegate* unmanaged<HsVersion*, HsVersion*, int>)rtP)(&runtime, &built);
             var error = Marshal.PtrToStringUTF8(((delegate* unmanaged<nint>)errP)()) ?? "";
             var detail = $"shim {version} (ABI {abi}), backend {backend}";
+            if (backend != "hailort")
+                return new("shim", Problem, $"{detail}: this build has no HailoRT (the packaged shim never has), so the services use the CPU; HailoRT version: unknown",
+                    "build the shim on the Pi against its HailoRT and install it in /usr/local/lib (/usr/share/doc/hailo-common/README.Debian)");
             if (status == 0) return new("shim", Ok, $"{detail}; HailoRT {runtime} loaded, built against {built}", null);
-            return new("shim", backend == "hailort" ? Problem : Unknown,
+            return new("shim", Problem,
                 $"{detail}; HailoRT version: {(error.Length > 0 ? error : "status " + status)}",
                 "build the shim on the Pi against its HailoRT (/usr/share/doc/hailo-common/README.Debian)");
         }

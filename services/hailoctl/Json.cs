@@ -41,4 +41,14 @@ internal sealed record DoctorCheck(string Check, string Result, string Detail, s
 [JsonSerializable(typeof(ModelsReport))]
 [JsonSerializable(typeof(PullLine))]
 [JsonSerializable(typeof(DoctorReport))]
-internal sealed partial class CtlJson : JsonSerializerContext;
+internal sealed partial class CtlJson : JsonSerializerContext
+{
+    /// <summary>For what hailoctl prints: '+', quotes and non-ASCII as they are (a terminal or jq reads them), not \u escapes.</summary>
+    public static CtlJson Out { get; } = new(new System.Text.Json.JsonSerializerOptions
+    {
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+        WriteIndented = true,
+    });
+}

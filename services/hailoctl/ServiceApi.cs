@@ -68,7 +68,7 @@ internal static class ServiceApi
                 return new ServiceModels(s, ep.Port, [], $"no model list from {ep.Host}:{ep.Port} ({e.Message})");
             }
         }));
-        if (inv.Json) stdout.WriteLine(JsonSerializer.Serialize(new ModelsReport(results), CtlJson.Default.ModelsReport));
+        if (inv.Json) stdout.WriteLine(JsonSerializer.Serialize(new ModelsReport(results), CtlJson.Out.ModelsReport));
         else
         {
             Table.Write(stdout, ["SERVICE", "MODEL", "BACKEND", "STATE"], results.SelectMany(r => r.Models.Count == 0

@@ -371,4 +371,28 @@ public sealed class CtlTests : IAsyncLifetime
             Assert.NotNull(Ports.ReadServer(File.ReadAllText(f)).Port);
         }
     }
+
+    [Fact]
+    public async Task Doctor_reports_each_check_and_a_unit_outside_the_device_group_with_its_fix()
+    {
+        systemd.Add("hailo-pose.service", u => u.SupplementaryGroups = []);
+        systemd.Add("hailo-ocr.service");
+        var (code, output, _) = await Run("doctor", "--json");
+        using var doc = JsonDocument.Parse(output);
+        var checks = doc.RootElement.GetProperty("checks").EnumerateArray().ToDictionary(c => c.GetProperty("check").GetString()!);
+        Assert.Equal(doc.RootElement.GetProperty("ok").GetBoolean() ? 0 : 1, code);
+        foreach (var name in new[] { "device node", "driver", "firmware files", "firmware version", "HailoRT library", "shim" })
+            Assert.Contains(checks[name].GetProperty("result").GetString(), new[] { "ok", "problem", "unknown" });
+        Assert.Equal("unknown", checks["firmware version"].GetProperty("result").GetString());
+        var pose = checks["hailo-pose device access"];
+        Assert.Equal("problem", pose.GetProperty("result").GetString());
+        Assert.Contains("sudo systemctl edit hailo-pose", pose.GetProperty("fix").GetString());
+        Assert.False(doc.RootElement.GetProperty("ok").GetBoolean());
+        Assert.Contains("+", output.Contains("AI HAT") ? output : "+"); // printed as is, not \u002B
+        Assert.DoesNotContain("\\u0027", output);
+        var (textCode, text, _) = await Run("doctor");
+        Assert.Equal(1, textCode);
+        Assert.Contains("[problem] hailo-pose device access", text);
+        Assert.Contains("    fix: sudo systemctl edit hailo-pose", text);
+    }
 }
