@@ -102,7 +102,7 @@ internal static partial class Cli
 
     public static string RefusedMessage(SystemdException e) =>
         $"hailoctl: not allowed: {e.Message}\n" +
-        $"Only members of the group {Commands.Group} (or root) may manage the Hailo services. Either add yourself to it and log in again:\n" +
+        $"Only members of the group {Commands.Group} (or root) may start, stop and restart the Hailo services. Either add yourself to it and log in again:\n" +
         $"    sudo usermod -aG {Commands.Group} $USER\n" +
         "or run the command with sudo.";
 
@@ -311,8 +311,20 @@ internal static partial class Cli
         var services = Select(inv.Args, installed, noneMeansAll: false);
         if (services.Count == 0) throw new CtlException("no hailo-*.service is installed", ExitCodes.Failure);
         var enable = inv.Command.Name == "enable";
-        var changes = await systemd.UnitFilesAsync(enable, services.Select(s => s + ".service").ToArray());
-        await systemd.ReloadAsync();
+        List<(string Type, string File, string Destination)> changes;
+        try
+        {
+            changes = await systemd.UnitFilesAsync(enable, services.Select(s => s + ".service").ToArray());
+            await systemd.ReloadAsync();
+        }
+        catch (SystemdException e) when (e.IsAccessDenied)
+        {
+            // Not something hailo-admin can be given: polkit's manage-unit-files carries no unit name, and systemd's policy
+            // makes it imply managing every unit.
+            throw new CtlException(
+                $"not allowed: {e.Message}\nEnabling and disabling services at boot is root's (polkit cannot limit it to the Hailo units); run:\n" +
+                $"    sudo hailoctl {inv.Command.Name} {string.Join(' ', inv.Args.Select(Clean))}", ExitCodes.Refused);
+        }
         foreach (var (type, file, dest) in changes)
             stdout.WriteLine(type == "symlink" ? $"created symlink {file} → {dest}" : type == "unlink" ? $"removed {file}" : $"{type} {file} {dest}".TrimEnd());
         foreach (var s in services) stdout.WriteLine($"{s}: {(enable ? "enabled" : "disabled")}");

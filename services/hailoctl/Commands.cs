@@ -15,7 +15,7 @@ internal static class ExitCodes
         (Ok, "success; for status: every service named is active and its /health answers 200"),
         (Failure, "something is not ready or did not work: a unit not active, /health not 200, a job that failed, a service that did not answer"),
         (Usage, "usage error: an unknown command, option or service"),
-        (Refused, "polkit refused the request: the user is not in the group hailo-admin (and did not use sudo)"),
+        (Refused, "polkit refused the request: the user is not in the group hailo-admin, or asked to enable or disable (root's), without sudo"),
     ];
 }
 
@@ -65,10 +65,12 @@ internal static class Commands
         new("stop", "SERVICE...|all", "stop services", "StopUnit through systemd and waits for each job to end.", [Timeout], true),
         new("restart", "SERVICE...|all", "restart services and wait until each is ready or failed",
             "RestartUnit through systemd and waits for each job to end.", [Timeout], true),
-        new("enable", "SERVICE...|all", "start services at boot",
-            "EnableUnitFiles, then a daemon reload; prints the links systemd made. Does not start the service now: use start.", [], true),
-        new("disable", "SERVICE...|all", "do not start services at boot",
-            "DisableUnitFiles, then a daemon reload; prints the links systemd removed. Does not stop the service now: use stop.", [], true),
+        new("enable", "SERVICE...|all", "start services at boot (as root: sudo)",
+            "EnableUnitFiles, then a daemon reload; prints the links systemd made. Does not start the service now: use start. " +
+            "Needs root even for members of " + Group + ": polkit cannot limit enabling to the Hailo units.", [], true),
+        new("disable", "SERVICE...|all", "do not start services at boot (as root: sudo)",
+            "DisableUnitFiles, then a daemon reload; prints the links systemd removed. Does not stop the service now: use stop. " +
+            "Needs root even for members of " + Group + ".", [], true),
         new("models", "[SERVICE]", "list each service's models and their state",
             "GET /v1/models of each running service (every installed one when none is named): the model names, their backend and " +
             "whether they are ready, loaded, available on disk or missing.",
@@ -96,7 +98,7 @@ internal static class Commands
     public static string Usage()
     {
         var b = new StringBuilder();
-        b.Append("hailoctl ").Append(Version).AppendLine(": manage the Hailo AI system services through systemd (no sudo for members of " + Group + ")");
+        b.Append("hailoctl ").Append(Version).AppendLine(": manage the Hailo AI system services through systemd (start/stop/restart without sudo for members of " + Group + ")");
         b.AppendLine();
         b.AppendLine("usage: hailoctl COMMAND [ARGS] [OPTIONS]");
         b.AppendLine();
@@ -163,7 +165,7 @@ internal static class Commands
         b.AppendLine(".SH DESCRIPTION");
         b.AppendLine(Line(R("hailoctl shows the state of every Hailo AI system service (the systemd units hailo-*.service) and starts, stops, " +
                             "restarts, enables and disables them through systemd's D-Bus API. Members of the group " + Group +
-                            " may manage these units without sudo: a polkit rule allows it. It also lists and pulls models, shows the " +
+                            " may start, stop and restart these units without sudo: a polkit rule allows it (enabling and disabling stay root's). It also lists and pulls models, shows the " +
                             "journal and checks the NPU set-up.")));
         b.AppendLine(".PP");
         b.AppendLine(Line(R("SERVICE is pose, hailo-pose or hailo-pose.service; all means every installed hailo-*.service.")));
@@ -211,7 +213,7 @@ internal static class Commands
         b.AppendLine(".SH FILES");
         b.AppendLine(".TP");
         b.AppendLine(R("/usr/share/polkit-1/rules.d/50-hailo-admin.rules"));
-        b.AppendLine(R("Lets members of " + Group + " start, stop and restart hailo-*.service and hailo-ai.target, enable and disable unit files and reload systemd."));
+        b.AppendLine(R("Lets members of " + Group + " start, stop and restart hailo-*.service and hailo-ai.target, and nothing else."));
         b.AppendLine(".TP");
         b.AppendLine(R("/etc/hailo/hailo-NAME.yaml"));
         b.AppendLine(R("Each service's configuration; hailoctl reads server.port and server.host from it when it may read it."));

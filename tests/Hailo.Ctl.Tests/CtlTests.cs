@@ -199,18 +199,29 @@ public sealed class CtlTests : IAsyncLifetime
     public async Task A_polkit_refusal_says_to_join_hailo_admin_or_use_sudo(bool interactive)
     {
         systemd.Add("hailo-pose.service");
+        systemd.Add("hailo-ocr.service");
         systemd.Refuse = true;
         systemd.InteractiveRefusal = interactive;
-        foreach (var command in new[] { "start", "stop", "restart", "enable", "disable" })
+        foreach (var command in new[] { "start", "stop", "restart" })
         {
             var (code, output, err) = await Run(command, "pose");
             Assert.Equal(4, code);
             Assert.Equal("", output);
             Assert.Contains("sudo usermod -aG hailo-admin $USER", err);
-            Assert.Contains("sudo", err);
+            Assert.Contains("or run the command with sudo", err);
             Assert.Contains("log in again", err);
         }
+        // Enabling and disabling are root's even for hailo-admin: the message says sudo, not the group.
+        foreach (var command in new[] { "enable", "disable" })
+        {
+            var (code, output, err) = await Run(command, "pose", "hailo-ocr.service");
+            Assert.Equal(4, code);
+            Assert.Equal("", output);
+            Assert.Contains($"    sudo hailoctl {command} pose hailo-ocr.service", err);
+            Assert.DoesNotContain("usermod", err);
+        }
         Assert.Equal("active", systemd.Units["hailo-pose.service"].ActiveState);
+        Assert.Equal("enabled", systemd.Units["hailo-pose.service"].UnitFileState);
     }
 
     [Fact]
