@@ -278,7 +278,8 @@ internal static partial class Cli
         var method = inv.Command.Name switch { "start" => "StartUnit", "stop" => "StopUnit", _ => "RestartUnit" };
         var timeout = TimeSpan.FromSeconds(inv.Timeout ?? 300);
         await systemd.WatchJobsAsync();
-        // Every job is queued first (a refusal stops here, before anything changed), then each is awaited.
+        // Every job is queued first, so that they run in parallel (a refusal of the first stops before anything changed),
+        // then each is awaited.
         var jobs = new List<(string Service, string Job)>();
         foreach (var s in services) jobs.Add((s, await systemd.UnitJobAsync(method, s + ".service")));
         var failed = 0;
