@@ -406,4 +406,30 @@ public sealed class CtlTests : IAsyncLifetime
         Assert.Contains("[problem] hailo-pose device access", text);
         Assert.Contains("    fix: sudo systemctl edit hailo-pose", text);
     }
+
+    [Theory]
+    [InlineData("hailoctl st", "status start stop")]
+    [InlineData("hailoctl status --j", "--json")]
+    [InlineData("hailoctl help re", "restart")]
+    [InlineData("hailoctl restart p", "pose")]
+    [InlineData("hailoctl stop ''", "pose ocr all")]
+    [InlineData("hailoctl doctor ''", "--json --bus --config-dir --help")]
+    public async Task The_bash_completion_completes_commands_options_and_installed_services(string line, string expected)
+    {
+        var (_, script, _) = await Run("--help-completion");
+        var file = Path.Combine(bus.Directory, "completion.bash");
+        File.WriteAllText(file, script);
+        // systemctl stands in for the installed unit files.
+        var probe = $$"""
+            source {{file}}
+            systemctl() { printf 'hailo-pose.service enabled enabled\nhailo-ocr.service disabled enabled\n'; }
+            eval "COMP_WORDS=({{line}})"; COMP_CWORD=$(( ${#COMP_WORDS[@]} - 1 ))
+            _hailoctl; echo "${COMPREPLY[@]}"
+            """;
+        var psi = new System.Diagnostics.ProcessStartInfo("bash", ["-c", probe]) { RedirectStandardOutput = true, UseShellExecute = false };
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        var output = (await p.StandardOutput.ReadToEndAsync()).Trim();
+        await p.WaitForExitAsync();
+        Assert.Equal(expected, output);
+    }
 }
