@@ -6,6 +6,9 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
 SERVICES := hailo-ocr hailo-pose hailo-depth hailo-whisper hailo-ollama hailo-piper hailo-clip hailo-scrfd hailo-face
+# Native AOT command-line tools under services/ that are not services: published like one (make publish SERVICE=hailoctl),
+# packaged in hailo-common.
+TOOLS := hailoctl
 SERVICE ?=
 RID ?= linux-x64
 CONFIG ?= Release
@@ -23,7 +26,7 @@ export DOTNET_NOLOGO := 1
 
 bin = services/$(1)/bin/$(CONFIG)/net10.0/$(1)
 
-ifneq ($(filter-out $(SERVICES),$(SERVICE)),)
+ifneq ($(filter-out $(SERVICES) $(if $(filter publish deb,$(MAKECMDGOALS)),$(TOOLS)),$(SERVICE)),)
 $(error unknown SERVICE=$(SERVICE); the services are: $(SERVICES))
 endif
 
@@ -51,8 +54,8 @@ help:
 	@echo "make test-aot    Native AOT publish of every service for both architectures, the binaries through their tests"
 	@echo "make test-deb    the packages: lintian, arm64 under qemu-user, amd64 under systemd on Debian 12 and 13"
 	@echo "make shim        build the native shim (x64)"
-	@echo "make publish SERVICE=hailo-ocr RID=linux-x64|linux-arm64   Native AOT binary into build/publish/<service>/<rid>"
-	@echo "make publish-all every service for both architectures"
+	@echo "make publish SERVICE=hailo-ocr RID=linux-x64|linux-arm64   Native AOT binary into build/publish/<service>/<rid> (SERVICE=hailoctl: the management tool)"
+	@echo "make publish-all every service and hailoctl for both architectures"
 	@echo "make bench       benchmarks and the load test; figures go into each service's README"
 	@echo "make fuzz        long fuzzing (FUZZ_SECONDS=600 per family; FUZZ_FAMILY=, FUZZ_SEED=, FUZZ_REPLAY=file.req)"
 	@echo "make soak        memory: RSS after SOAK_REQUESTS=500 requests against RSS after the model loaded, per service (SOAK_AOT=1: the AOT binaries; SOAK_SETTLE=1: after the idle follow-up passes); then all services at once for FLEET_SECONDS=600"
@@ -103,10 +106,13 @@ test-shim:
 # mixed load (Hailo.Fuzz fleet: no 5xx, no process lost, /health 200 after; RSS flatness is judged in make soak's 600 s; its table in build/fleet/report.md). The arm64 binaries run under qemu-user
 # in test-deb, as their packages install them (.ci/deb-qemu), rather than twice.
 test-aot: need-dotnet need-models
-	@for s in $(SERVICES); do \
+	@for s in $(SERVICES) $(TOOLS); do \
 	  .ci/publish-check $$s linux-x64 $(PUBLISH); \
 	  .ci/publish-check $$s linux-arm64 $(PUBLISH); \
 	done
+	@echo "hailoctl: process tests of the Native AOT binary (tests/Hailo.Ctl.Tests)"
+	@AOT_BINARY_HAILOCTL=$(PUBLISH)/hailoctl/linux-x64/hailoctl $(DOTNET) test tests/Hailo.Ctl.Tests -c $(CONFIG) --no-build \
+	  --filter "FullyQualifiedName~ProcessTests" --logger "console;verbosity=minimal"
 	@for s in $(SERVICES); do \
 	  name=$${s#hailo-}; var=AOT_BINARY_$$(echo $$s | tr a-z- A-Z_); \
 	  proj=tests/Hailo.$${name^}.Tests; [ ! -d tests/Hailo.$${name^}Service.Tests ] || proj=tests/Hailo.$${name^}Service.Tests; \
@@ -146,17 +152,20 @@ publish: need-dotnet
 	.ci/publish-check $(SERVICE) $(RID) $(PUBLISH)
 
 publish-all: need-dotnet
-	@for s in $(SERVICES); do for r in linux-x64 linux-arm64; do .ci/publish-check $$s $$r $(PUBLISH); done; done
+	@for s in $(SERVICES) $(TOOLS); do for r in linux-x64 linux-arm64; do .ci/publish-check $$s $$r $(PUBLISH); done; done
 
-# hailo-common, then each service from its Native AOT publish (re-published first unless DEB_REUSE_PUBLISH=1
-# and the binary is there), for each architecture. debian/README.md describes the packaging.
+# hailo-common (with hailoctl), then each service from its Native AOT publish (re-published first unless DEB_REUSE_PUBLISH=1
+# and the binary is there), for each architecture. debian/README.md describes the packaging. SERVICE=hailoctl: hailo-common only.
 deb: need-dotnet
 	@for a in $(if $(ARCH),$(ARCH),amd64 arm64); do \
 	  case $$a in amd64) rid=linux-x64 shim=x64 ;; arm64) rid=linux-arm64 shim=aarch64 ;; \
 	    *) echo "ARCH=$$a: packages are built for amd64 and arm64" >&2; exit 2 ;; esac; \
 	  native-shim/build.sh $$shim >/dev/null; \
+	  for t in $(TOOLS); do \
+	    if [ "$(DEB_REUSE_PUBLISH)" != 1 ] || [ ! -x $(PUBLISH)/$$t/$$rid/$$t ]; then .ci/publish-check $$t $$rid $(PUBLISH); fi; \
+	  done; \
 	  debian/build-deb hailo-common $$a $(DEB_VERSION) $(DEBS); \
-	  for s in $(if $(SERVICE),$(SERVICE),$(SERVICES)); do \
+	  for s in $(filter $(SERVICES),$(if $(SERVICE),$(SERVICE),$(SERVICES))); do \
 	    if [ "$(DEB_REUSE_PUBLISH)" != 1 ] || [ ! -x $(PUBLISH)/$$s/$$rid/$$s ]; then .ci/publish-check $$s $$rid $(PUBLISH); fi; \
 	    debian/build-deb $$s $$a $(DEB_VERSION) $(DEBS); \
 	  done; \
