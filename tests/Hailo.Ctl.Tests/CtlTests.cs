@@ -1,5 +1,6 @@
 using System.Text.Json;
 using HailoCtl;
+using Hailo.TestSupport;
 using Xunit;
 
 namespace Hailo.Ctl.Tests;

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using Hailo.TestSupport;
 using Xunit;
 using Xunit.Abstractions;
 

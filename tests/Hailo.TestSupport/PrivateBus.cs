@@ -14,9 +14,12 @@ public sealed class PrivateBus : IDisposable
     /// <summary>The address to connect to, e.g. unix:path=/tmp/…/bus,guid=….</summary>
     public string Address { get; }
 
+    /// <summary>The bus's temporary directory (its socket and config), removed on dispose: room for a test's own files.</summary>
+    public string Directory => _dir.FullName;
+
     public PrivateBus()
     {
-        _dir = Directory.CreateTempSubdirectory("hailo-bus");
+        _dir = System.IO.Directory.CreateTempSubdirectory("hailo-bus");
         var config = Path.Combine(_dir.FullName, "bus.conf");
         File.WriteAllText(config, $"""
             <!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
