@@ -17,6 +17,9 @@ public sealed class ServiceProcessTests() : ServiceProcessTestBase("hailo-ollama
 {
     private static StringContent JsonBody(string s) => new(s, Encoding.UTF8, "application/json");
 
+    /// <summary>Never the machine's system bus: KV-cache arbitration has its own tests (KvCacheProcessTests).</summary>
+    protected override string[] Args(params string[] extra) => base.Args(["--kv_cache.bus", "none", .. extra]);
+
     [Fact]
     public async Task Cpu_backend_loads_the_gguf_notifies_ready_generates_and_stops_on_sigterm()
     {
