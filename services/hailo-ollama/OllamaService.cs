@@ -79,7 +79,7 @@ public static class OllamaService
             // On stop the server first drains its requests (up to the same time), then the models are freed.
             DrainTimeout = TimeSpan.FromSeconds(Math.Max(config.Server.ShutdownTimeoutSeconds, 5)),
         };
-        if (choice.Backend == Backend.Npu) Hailo.GenAI.Http.KvCacheTurns.Join(scheduler, config.KvCache, ctx.State.ServiceName, ctx.Metrics, log);
+        if (choice.Backend == Backend.Npu) Hailo.GenAI.Http.KvCacheTurns.Join(scheduler, config.KvCache, ctx.State, ctx.Metrics, log);
         var completion = new CompletionEngine(scheduler, new RegistryTemplates(registry), OllamaEngine.Limits(config), log, host);
         return new EngineHost(new OllamaEngine(completion, registry, config), ctx, log);
     }

@@ -14,7 +14,7 @@ public static class KvCacheTurns
     /// figures go to /metrics. Without a bus the service runs as before: a load fails while another process holds
     /// the cache, and the log says why there is no arbitration.
     /// </summary>
-    public static KvCacheArbiter? Join(Scheduler scheduler, KvCacheSection config, string service, ServiceMetrics metrics, ILogger log)
+    public static KvCacheArbiter? Join(Scheduler scheduler, KvCacheSection config, Hailo.Hosting.ServiceState state, ServiceMetrics metrics, ILogger log)
     {
         if (config.Bus == "none")
         {
@@ -24,7 +24,7 @@ public static class KvCacheTurns
         KvCacheArbiter arbiter;
         try
         {
-            arbiter = KvCacheArbiter.ConnectAsync(config.Bus, config.Options(service), scheduler.HandOverNpuAsync, () => scheduler.NpuActive, log)
+            arbiter = KvCacheArbiter.ConnectAsync(config.Bus, config.Options(state.ServiceName), scheduler.HandOverNpuAsync, () => scheduler.NpuActive, log)
                 .WaitAsync(TimeSpan.FromSeconds(3)).GetAwaiter().GetResult();
         }
         catch (Exception e)
@@ -34,8 +34,19 @@ public static class KvCacheTurns
         }
         scheduler.UseKvCache(arbiter);
         metrics.AddRenderer(sb => Render(sb, arbiter.State));
+        state.AddDetail("kv_cache", () => Describe(arbiter.State));
         log.LogInformation("KV cache: taking turns on the {Bus} (wait {Wait} s, minimum hold {Hold} s)", arbiter.State.Bus, config.WaitSeconds, config.MinHoldSeconds);
         return arbiter;
+    }
+
+    /// <summary>The /health line: whether this service holds the NPU's KV cache, and the hand-offs so far.</summary>
+    public static string Describe(KvCacheState s)
+    {
+        var c = CultureInfo.InvariantCulture;
+        var holds = s.Holding
+            ? string.Create(c, $"held for {s.Model} since {s.Since:HH:mm:ss}Z")
+            : s.LastHolder is { } other ? $"not held (last asked of {other})" : "not held";
+        return string.Create(c, $"{holds}; taken {s.Acquired}, handed over {s.HandedOver}, refused {s.Refused} ({s.Bus})");
     }
 
     private static void Render(StringBuilder sb, KvCacheState s)

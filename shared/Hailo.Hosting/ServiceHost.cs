@@ -254,7 +254,8 @@ public static class ServiceHost
                 models.Select(m => new ModelHealth(m.Name, m.State.ToString().ToLowerInvariant(), m.Detail, m.Fix)).ToArray(),
                 reason, fix,
                 Math.Round((DateTime.UtcNow - state.StartedUtc).TotalSeconds, 1),
-                Math.Round(ProcessInfo.ResidentBytes() / 1048576.0, 1));
+                Math.Round(ProcessInfo.ResidentBytes() / 1048576.0, 1),
+                state.Details());
             return TypedResults.Json(body, HostingJsonContext.Default.HealthResponse, statusCode: ready ? 200 : 503);
         }).WithName("health").WithTags("health").WithSummary("Liveness and readiness: backend, models, why not ready")
           .Produces<HealthResponse>(200).Produces<HealthResponse>(503);

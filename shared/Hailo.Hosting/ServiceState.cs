@@ -67,6 +67,21 @@ public sealed class ServiceState(string serviceName, string version, TimeProvide
         Changed?.Invoke();
     }
 
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, Func<string?>> _details = new(StringComparer.Ordinal);
+
+    /// <summary>Adds a line a part of the service reports on /health under <c>details</c> (null: left out for now).</summary>
+    public void AddDetail(string key, Func<string?> value) => _details[key] = value;
+
+    /// <summary>The details of /health, or null when there are none.</summary>
+    public IReadOnlyDictionary<string, string>? Details()
+    {
+        if (_details.IsEmpty) return null;
+        var d = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        foreach (var (k, f) in _details)
+            if (f() is { } v) d[k] = v;
+        return d.Count == 0 ? null : d;
+    }
+
     public void MarkStopping()
     {
         Stopping = true;

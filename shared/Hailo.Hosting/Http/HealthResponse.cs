@@ -13,7 +13,8 @@ public sealed record HealthResponse(
     string? Reason,
     string? Fix,
     double UptimeSeconds,
-    double MemoryUsageMb);
+    double MemoryUsageMb,
+    IReadOnlyDictionary<string, string>? Details = null);
 
 /// <summary>One model's state: missing, idle, loading, ready or failed, with why and how to fix it.</summary>
 public sealed record ModelHealth(string Name, string State, string? Detail, string? Fix);

@@ -82,6 +82,12 @@ public sealed class KvCacheTurnsTests : IAsyncLifetime
         Assert.Equal(3, await Metric(_a, "hailo_kv_cache_acquired_total"));
         Assert.Equal(3, await Metric(_b, "hailo_kv_cache_acquired_total"));
         Assert.Equal(0, await Metric(_a, "hailo_kv_cache_refused_total") + await Metric(_b, "hailo_kv_cache_refused_total"));
+        // /health says who holds it.
+        var health = JsonDocument.Parse(await _b.Client.GetStringAsync("/health")).RootElement;
+        Assert.StartsWith("held for qwen2.5:1.5b since ", health.GetProperty("details").GetProperty("kv_cache").GetString());
+        var other = JsonDocument.Parse(await _a.Client.GetStringAsync("/health")).RootElement.GetProperty("details").GetProperty("kv_cache").GetString();
+        Assert.StartsWith("not held", other);
+        Assert.Contains("handed over 3", other);
     }
 
     [Fact]
