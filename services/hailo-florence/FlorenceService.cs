@@ -187,13 +187,16 @@ public static class FlorenceService
 
     private sealed record Run(Generation Generation, TaskResult Result, int Width, int Height, double DecodeMs, double TotalMs);
 
-    private static async Task<Run> RunAsync(byte[] bytes, string prompt, TaskOutput output, GenerationOptions o, ModelEngine<FlorencePipeline> engine,
+    /// <param name="promptOf">Builds the prompt once the image decoded (so a bad image is reported before a bad option).</param>
+    private static async Task<Run> RunAsync(byte[] bytes, Func<string> promptOf, TaskOutput output, Func<GenerationOptions> options, ModelEngine<FlorencePipeline> engine,
         IImageDecoder decoder, FlorenceConfig config, long start, CancellationToken ct)
     {
         using var admission = await engine.Slot.AdmitAsync(ct);
         var t = Stopwatch.GetTimestamp();
         using var image = decoder.Decode(bytes, config.Florence.MaxImagePixels, null);
         var decodeMs = Stopwatch.GetElapsedTime(t).TotalMilliseconds;
+        var prompt = promptOf();
+        var o = options();
         var (w, h) = (image.SourceWidth, image.SourceHeight);
         var g = await admission.RunAsync(p => p.Generate(image, prompt, o, ct), ct);
         var result = FlorencePostprocess.Parse(g.Text, output, w, h);
@@ -211,8 +214,7 @@ public static class FlorenceService
             "more_detailed" or "more_detailed_caption" => FlorenceTasks.MoreDetailedCaption,
             _ => throw new ApiException(400, "invalid_parameters", "detail must be caption, detailed or more_detailed") { Param = "detail" },
         };
-        var o = Options(r, config.Florence);
-        var run = await RunAsync(bytes, task.BuildPrompt(null), task.Output, o, engine, decoder, config, start, ct);
+        var run = await RunAsync(bytes, () => task.BuildPrompt(null), task.Output, () => Options(r, config.Florence), engine, decoder, config, start, ct);
         return TypedResults.Json(new CaptionResponse(run.Result.Text, (int)Math.Round(run.TotalMs), engine.Manifest.Name, run.Generation.Generated.Length, engine.Backend.Name(), task.RouteName),
             FlorenceJson.Default.CaptionResponse);
     }
@@ -221,9 +223,9 @@ public static class FlorenceService
     {
         var start = Stopwatch.GetTimestamp();
         var (bytes, r) = await ImageRequest.ReadAsync(http.Request, VqaFormat, ct);
-        var question = CheckText(r.Question, "question", required: true);
-        var o = Options(r, config.Florence);
-        var run = await RunAsync(bytes, question, TaskOutput.Text, o, engine, decoder, config, start, ct);
+        var question = "";
+        var run = await RunAsync(bytes, () => question = CheckText(r.Question, "question", required: true), TaskOutput.Text, () => Options(r, config.Florence),
+            engine, decoder, config, start, ct);
         return TypedResults.Json(new VqaResponse(run.Result.Text, question, (int)Math.Round(run.TotalMs), engine.Manifest.Name, run.Generation.Generated.Length, engine.Backend.Name()),
             FlorenceJson.Default.VqaResponse);
     }
@@ -234,12 +236,14 @@ public static class FlorenceService
         var task = FlorenceTasks.Find(taskName)
                    ?? throw new ApiException(404, "unknown_task", $"no Florence-2 task '{ClientText.Quote(taskName)}'; tasks: {string.Join(", ", FlorenceTasks.All.Select(t => t.RouteName))}") { Param = "task" };
         var (bytes, r) = await ImageRequest.ReadAsync(http.Request, TaskFormat, ct);
-        var text = CheckText(r.Text, "text", required: task.TakesInput);
-        if (!task.TakesInput && text.Length > 0)
-            throw new ApiException(400, "invalid_parameters", $"the task {task.RouteName} takes no text") { Param = "text" };
-        var o = Options(r, config.Florence);
-        var prompt = task.BuildPrompt(text);
-        var run = await RunAsync(bytes, prompt, task.Output, o, engine, decoder, config, start, ct);
+        var prompt = "";
+        var run = await RunAsync(bytes, () =>
+        {
+            var text = CheckText(r.Text, "text", required: task.TakesInput);
+            if (!task.TakesInput && text.Length > 0)
+                throw new ApiException(400, "invalid_parameters", $"the task {task.RouteName} takes no text") { Param = "text" };
+            return prompt = task.BuildPrompt(text);
+        }, task.Output, () => Options(r, config.Florence), engine, decoder, config, start, ct);
         var g = run.Generation;
         var boxes = task.Output == TaskOutput.Boxes
             ? run.Result.Boxes.Select(b => new BoxEntry(b.Label, [R(b.X1), R(b.Y1), R(b.X2), R(b.Y2)])).ToArray() : null;
@@ -290,7 +294,7 @@ public static class FlorenceService
             }
         }
         var o = Options(new TaskRequest { MaxLength = maxLength, Temperature = temperature }, config.Florence);
-        var run = await RunAsync(bytes, task.BuildPrompt(input), task.Output, o, engine, decoder, config, start, ct);
+        var run = await RunAsync(bytes, () => task.BuildPrompt(input), task.Output, () => o, engine, decoder, config, start, ct);
         var text = task.Output == TaskOutput.Text ? run.Result.Text : FlorencePostprocess.Clean(run.Generation.Text).Trim();
         var total = (long)(run.TotalMs * 1e6);
         var model = r.Model;
