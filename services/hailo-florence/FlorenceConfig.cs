@@ -24,7 +24,7 @@ public sealed class FlorenceSection() : ImageModelChoice("florence", () => Flore
     public int MinLength { get; set; } = 1;
     /// <summary>0: greedy (argmax, what Florence-2 is evaluated with); above 0: sampling at this temperature.</summary>
     public double Temperature { get; set; }
-    /// <summary>Beams of the search: only 1 (greedy or sampling) is implemented; Florence-2's own generation config uses 3.</summary>
+    /// <summary>Beams of the search (1: greedy, or sampling with a temperature); Florence-2's own generation config uses 3.</summary>
     public int NumBeams { get; set; } = 1;
     /// <summary>No n-gram of this size is generated twice (Florence-2's generation config: 3); 0 turns it off.</summary>
     public int NoRepeatNgramSize { get; set; } = 3;
@@ -40,7 +40,7 @@ public sealed class FlorenceSection() : ImageModelChoice("florence", () => Flore
         if (MaxLength is < 1 or > FlorenceLimits.MaxLength) errors.Add("florence.max_length", $"must be between 1 and {FlorenceLimits.MaxLength}");
         if (MinLength < 0 || MinLength > MaxLength) errors.Add("florence.min_length", "must be between 0 and max_length");
         if (!(Temperature >= 0 && Temperature <= FlorenceLimits.MaxTemperature)) errors.Add("florence.temperature", $"must be between 0 and {FlorenceLimits.MaxTemperature}");
-        if (NumBeams != 1) errors.Add("florence.num_beams", "must be 1: beam search is not implemented yet (greedy or sampling only)");
+        if (NumBeams is < 1 or > FlorenceLimits.MaxBeams) errors.Add("florence.num_beams", $"must be between 1 and {FlorenceLimits.MaxBeams}");
         if (NoRepeatNgramSize is < 0 or > 16) errors.Add("florence.no_repeat_ngram_size", "must be between 0 and 16");
         if (FlorenceTasks.Find(OllamaTask) is null) errors.Add("florence.ollama_task", $"'{OllamaTask}' is not a Florence-2 task ({string.Join(", ", FlorenceTasks.All.Select(t => t.Token))})");
         if (string.IsNullOrWhiteSpace(OllamaModelName)) errors.Add("florence.ollama_model_name", "must not be empty");

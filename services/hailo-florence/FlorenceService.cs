@@ -170,7 +170,8 @@ public static class FlorenceService
         var t = r.Temperature ?? c.Temperature;
         if (!(t >= 0 && t <= FlorenceLimits.MaxTemperature))
             throw new ApiException(400, "invalid_parameters", $"temperature must be between 0 and {FlorenceLimits.MaxTemperature}, got {t.ToString(CultureInfo.InvariantCulture)}") { Param = "temperature" };
-        return new GenerationOptions(max, min, t, c.NoRepeatNgramSize);
+        // Sampling is one hypothesis: a temperature above 0 turns the beams off.
+        return new GenerationOptions(max, min, t, c.NoRepeatNgramSize, NumBeams: t > 0 ? 1 : c.NumBeams);
     }
 
     private static string CheckText(string? text, string field, bool required)

@@ -118,6 +118,26 @@ public sealed class PipelineTests : IDisposable
     }
 
     [Fact]
+    public void Beam_search_keeps_a_cache_per_hypothesis()
+    {
+        using var p = Load();
+        using var white = RgbaImage.Filled(16, 16, 255, 255, 255);
+        var beams = Greedy with { NumBeams = 3 };
+        // Every hypothesis runs with its own cache: a wrong one (or a wrong flag) makes the model answer <unk>, and a
+        // cache that did not grow would repeat the first prompt token. The generated model's answers are sharp, so the
+        // best beam is the greedy answer; that beams can beat greedy on real logits only a real model shows.
+        var g = p.Generate(white, "hello world", beams);
+        Assert.Equal([0, FlorenceTestModel.Hello, FlorenceTestModel.World, 2], g.Generated);
+        Assert.Equal([0, 1, 2, 3], g.PastLengths);
+        Assert.True(g.Steps > g.Generated.Length, $"{g.Steps} decoder runs for {g.Generated.Length} tokens: one per live beam");
+        using var red = RgbaImage.Filled(16, 16, 255, 0, 0);
+        Assert.Equal(FlorenceTestModel.RedScript, p.Generate(red, "x", beams).Generated);
+        var cut = p.Generate(white, "hello world", beams with { MaxLength = 2 });
+        Assert.True(cut.Truncated);
+        Assert.Equal([0, FlorenceTestModel.Hello], cut.Generated);
+    }
+
+    [Fact]
     public void No_repeat_ngram_bans_the_token_that_would_repeat_a_trigram()
     {
         Assert.Equal([9], FlorencePipeline.BannedNgramTokens([5, 7, 9, 5, 7], 3).ToArray());

@@ -9,7 +9,9 @@ namespace HailoFlorence.Pipeline;
 /// <param name="MinLength">The end token is held back until this many tokens are generated.</param>
 /// <param name="Temperature">0: greedy argmax; above 0: sampling from softmax(logits / temperature).</param>
 /// <param name="NoRepeatNgramSize">No n-gram of this size is generated twice; 0 off.</param>
-public sealed record GenerationOptions(int MaxLength, int MinLength, double Temperature, int NoRepeatNgramSize, int? Seed = null);
+/// <param name="NumBeams">1: greedy or sampling; more: beam search (log-probabilities summed, finished hypotheses scored by
+/// their mean, stopping once as many have finished as there are beams: Florence-2's generation config, early_stopping).</param>
+public sealed record GenerationOptions(int MaxLength, int MinLength, double Temperature, int NoRepeatNgramSize, int? Seed = null, int NumBeams = 1);
 
 /// <summary>What one generation did: the prompt's ids, the generated ids, their text, and where the time went.</summary>
 /// <param name="PastLengths">The decoder's past length (its key/value cache's sequence length) at each step: 0, 1, 2, …</param>
@@ -129,50 +131,159 @@ public sealed class FlorencePipeline : IDisposable
         var encoderMs = Stopwatch.GetElapsedTime(t2).TotalMilliseconds;
 
         var t3 = Stopwatch.GetTimestamp();
+        var state = new DecoderState(encoded, mask, n, hidden);
+        var (generated, truncated, pastLengths, steps) = o.NumBeams > 1 ? BeamSearch(state, o, ct) : Greedy(state, o, ct);
+        var decoderMs = Stopwatch.GetElapsedTime(t3).TotalMilliseconds;
+        return new Generation(promptIds, [.. generated], Tokenizer.Decode(generated), truncated, pastLengths, preMs, visionMs, encoderMs, decoderMs, steps);
+    }
+
+    /// <summary>The encoder's output a generation decodes against.</summary>
+    private sealed record DecoderState(FloatTensor Encoded, long[] Mask, int Length, int Hidden);
+
+    /// <summary>One hypothesis' key/value cache: a tensor per past input (never written in place, so beams can share them).</summary>
+    private sealed class Cache(float[][] data, long[][] shapes)
+    {
+        public float[][] Data { get; } = data;
+        public long[][] Shapes { get; } = shapes;
+        public int PastLength => (int)Shapes[0][2];
+    }
+
+    private Cache EmptyCache()
+    {
+        var data = new float[_pastNames.Length][];
+        var shapes = new long[_pastNames.Length][];
+        for (var i = 0; i < _pastNames.Length; i++) { data[i] = []; shapes[i] = [1, _heads, 0, _headDim]; }
+        return new Cache(data, shapes);
+    }
+
+    /// <summary>One decoder step for one hypothesis: the logits of its next token and its grown cache.</summary>
+    private (float[] Logits, Cache Next) Step(DecoderState s, Cache cache, int last, bool first)
+    {
+        var tokenEmbed = Embed([last]);
+        var inputs = new List<OnnxInput>(_pastNames.Length + 4)
+        {
+            OnnxInput.Float("inputs_embeds", tokenEmbed.Data, [1, 1, s.Hidden]),
+            OnnxInput.Float("encoder_hidden_states", s.Encoded.Data, s.Encoded.Shape),
+            OnnxInput.Int64("encoder_attention_mask", s.Mask, [1, s.Length]),
+            OnnxInput.Bool("use_cache_branch", [!first], [1]),
+        };
+        for (var i = 0; i < _pastNames.Length; i++) inputs.Add(OnnxInput.Float(_pastNames[i], cache.Data[i], cache.Shapes[i]));
+        var outputs = _decoder.Run(inputs, [_logitsName, .. _presentNames]);
+        var data = new float[_pastNames.Length][];
+        var shapes = new long[_pastNames.Length][];
+        for (var i = 0; i < _pastNames.Length; i++)
+        {
+            // The cross-attention keys and values are computed once, on the first step, and kept.
+            var keep = !first && _pastNames[i].Contains(".encoder.", StringComparison.Ordinal);
+            data[i] = keep ? cache.Data[i] : outputs[i + 1].Data;
+            shapes[i] = keep ? cache.Shapes[i] : outputs[i + 1].Shape;
+        }
+        var logits = outputs[0];
+        var vocab = logits.Dim(logits.Shape.Length - 1);
+        return (logits.Data.AsSpan(logits.Data.Length - vocab, vocab).ToArray(), new Cache(data, shapes));
+    }
+
+    private (List<int>, bool, List<int>, int) Greedy(DecoderState s, GenerationOptions o, CancellationToken ct)
+    {
         var generated = new List<int>();
         var pastLengths = new List<int>();
-        var empty = Array.Empty<float>();
-        var pastData = new float[_pastNames.Length][];
-        var pastShapes = new long[_pastNames.Length][];
-        for (var i = 0; i < _pastNames.Length; i++) { pastData[i] = empty; pastShapes[i] = [1, _heads, 0, _headDim]; }
         var rng = o.Seed is { } seed ? new Random(seed) : Random.Shared;
+        var cache = EmptyCache();
         var last = DecoderStartId;
-        var truncated = true;
-        var steps = 0;
         for (var step = 0; step < o.MaxLength; step++)
         {
             ct.ThrowIfCancellationRequested();
-            var pastLength = (int)pastShapes[0][2];
-            pastLengths.Add(pastLength);
-            var tokenEmbed = Embed([last]);
-            var inputs = new List<OnnxInput>(_pastNames.Length + 4)
-            {
-                OnnxInput.Float("inputs_embeds", tokenEmbed.Data, [1, 1, hidden]),
-                OnnxInput.Float("encoder_hidden_states", encoded.Data, encoded.Shape),
-                OnnxInput.Int64("encoder_attention_mask", mask, [1, n]),
-                OnnxInput.Bool("use_cache_branch", [step > 0], [1]),
-            };
-            for (var i = 0; i < _pastNames.Length; i++) inputs.Add(OnnxInput.Float(_pastNames[i], pastData[i], pastShapes[i]));
-            var outputs = _decoder.Run(inputs, [_logitsName, .. _presentNames]);
-            steps++;
-            for (var i = 0; i < _pastNames.Length; i++)
-            {
-                // The cross-attention keys and values are computed once, on the first step.
-                if (step > 0 && _pastNames[i].Contains(".encoder.", StringComparison.Ordinal)) continue;
-                pastData[i] = outputs[i + 1].Data;
-                pastShapes[i] = outputs[i + 1].Shape;
-            }
-            var logits = outputs[0];
-            var vocab = logits.Dim(logits.Shape.Length - 1);
-            var row = logits.Data.AsSpan(logits.Data.Length - vocab, vocab).ToArray();
+            pastLengths.Add(cache.PastLength);
+            (var row, cache) = Step(s, cache, last, step == 0);
             var next = step == 0 ? Tokenizer.BosId : Choose(row, generated, o, rng);
             generated.Add(next);
             last = next;
-            if (next == Tokenizer.EosId) { truncated = false; break; }
+            if (next == Tokenizer.EosId) return (generated, false, pastLengths, step + 1);
         }
-        var decoderMs = Stopwatch.GetElapsedTime(t3).TotalMilliseconds;
-        var textOut = Tokenizer.Decode(generated);
-        return new Generation(promptIds, [.. generated], textOut, truncated, pastLengths, preMs, visionMs, encoderMs, decoderMs, steps);
+        return (generated, true, pastLengths, o.MaxLength);
+    }
+
+    private sealed record Hypothesis(List<int> Tokens, double Score, Cache Cache);
+
+    /// <summary>
+    /// Beam search (Hugging Face's, as Florence-2's generation config runs it): every live hypothesis proposes its
+    /// 2 × beams best next tokens by summed log-probability; an end token finishes a hypothesis (scored by its mean
+    /// log-probability); the best beams non-ending candidates live on; the search stops once beams hypotheses finished
+    /// or max_length is reached. Each hypothesis runs the decoder with its own cache (batch 1).
+    /// </summary>
+    private (List<int>, bool, List<int>, int) BeamSearch(DecoderState s, GenerationOptions o, CancellationToken ct)
+    {
+        var beams = o.NumBeams;
+        var pastLengths = new List<int>();
+        var (_, cache0) = Step(s, EmptyCache(), DecoderStartId, first: true);
+        pastLengths.Add(0);
+        var steps = 1;
+        var alive = new List<Hypothesis> { new([Tokenizer.BosId], 0, cache0) };   // the forced <s>
+        var finished = new List<(double Score, List<int> Tokens)>();
+        for (var step = 1; step < o.MaxLength && alive.Count > 0; step++)
+        {
+            ct.ThrowIfCancellationRequested();
+            pastLengths.Add(alive[0].Cache.PastLength);
+            var candidates = new List<(double Score, int Beam, int Token, Cache Cache)>();
+            for (var b = 0; b < alive.Count; b++)
+            {
+                var h = alive[b];
+                var (row, next) = Step(s, h.Cache, h.Tokens[^1], first: false);
+                steps++;
+                if (h.Tokens.Count < o.MinLength && Tokenizer.EosId < row.Length) row[Tokenizer.EosId] = float.NegativeInfinity;
+                foreach (var banned in BannedNgramTokens(h.Tokens, o.NoRepeatNgramSize))
+                    if (banned >= 0 && banned < row.Length) row[banned] = float.NegativeInfinity;
+                var logp = LogSoftmax(row);
+                foreach (var t in TopK(logp, 2 * beams))
+                    if (!double.IsNegativeInfinity(logp[t])) candidates.Add((h.Score + logp[t], b, t, next));
+            }
+            candidates.Sort((x, y) => y.Score.CompareTo(x.Score));
+            var nextAlive = new List<Hypothesis>();
+            for (var rank = 0; rank < candidates.Count && nextAlive.Count < beams; rank++)
+            {
+                var c = candidates[rank];
+                var tokens = new List<int>(alive[c.Beam].Tokens) { c.Token };
+                if (c.Token == Tokenizer.EosId)
+                {
+                    if (rank < beams) finished.Add((c.Score / tokens.Count, tokens));
+                    continue;
+                }
+                nextAlive.Add(new Hypothesis(tokens, c.Score, c.Cache));
+            }
+            alive = nextAlive;
+            if (finished.Count >= beams) break;
+        }
+        var truncated = finished.Count == 0;
+        foreach (var h in alive) if (finished.Count < beams || truncated) finished.Add((h.Score / h.Tokens.Count, h.Tokens));
+        var best = finished.MaxBy(f => f.Score).Tokens;
+        return (best, best[^1] != Tokenizer.EosId, pastLengths, steps);
+    }
+
+    private static double[] LogSoftmax(float[] row)
+    {
+        var max = double.NegativeInfinity;
+        foreach (var v in row) if (v > max) max = v;
+        var result = new double[row.Length];
+        if (double.IsNegativeInfinity(max)) { Array.Fill(result, double.NegativeInfinity); return result; }
+        double sum = 0;
+        foreach (var v in row) sum += Math.Exp(v - max);
+        var log = Math.Log(sum) + max;
+        for (var i = 0; i < row.Length; i++) result[i] = row[i] - log;
+        return result;
+    }
+
+    private static int[] TopK(double[] v, int k)
+    {
+        k = Math.Min(k, v.Length);
+        var idx = new List<int>(k + 1);
+        foreach (var i in Enumerable.Range(0, v.Length))
+        {
+            if (idx.Count == k && v[i] <= v[idx[^1]]) continue;
+            var at = idx.FindIndex(j => v[i] > v[j]);
+            if (at < 0) idx.Add(i); else idx.Insert(at, i);
+            if (idx.Count > k) idx.RemoveAt(k);
+        }
+        return [.. idx];
     }
 
     /// <summary>The next token from a row of logits: end held back before min_length, repeated n-grams banned, then argmax or sampling.</summary>
