@@ -194,7 +194,10 @@ public static class FlorenceService
     {
         using var admission = await engine.Slot.AdmitAsync(ct);
         var t = Stopwatch.GetTimestamp();
-        using var image = decoder.Decode(bytes, config.Florence.MaxImagePixels, null);
+        // A large JPEG is decoded at the smallest DCT scale that still covers the 768×768 input (a 4K frame at 1/2); boxes
+        // stay in the source's pixels.
+        var side = engine.Loaded?.ImageSize ?? 768;
+        using var image = decoder.Decode(bytes, config.Florence.MaxImagePixels, (w, h) => (Math.Min(w, side), Math.Min(h, side)));
         var decodeMs = Stopwatch.GetElapsedTime(t).TotalMilliseconds;
         var prompt = promptOf();
         var o = options();

@@ -88,6 +88,17 @@ public sealed class ApiTests(FlorenceServiceFixture fixture)
     }
 
     [Fact]
+    public async Task A_large_jpeg_is_decoded_reduced_but_boxes_are_in_its_own_pixels()
+    {
+        // 3200×1800: decoded at a DCT scale (1/2 covers 768×768); the boxes must still be in the source's pixels.
+        var big = FlorenceServiceFixture.Image(255, 0, 0, 3200, 1800, ImageFormat.Jpeg);
+        var body = await Body(await Client.PostAsync("/v1/florence/od", Raw(big, "image/jpeg")));
+        Assert.Equal(3200, body.GetProperty("image").GetProperty("width").GetInt32());
+        Assert.Equal(FlorenceTestModel.Px(300, 3200), body.GetProperty("bboxes")[0].GetProperty("bbox")[2].GetDouble());
+        Assert.Equal(FlorenceTestModel.Px(400, 1800), body.GetProperty("bboxes")[0].GetProperty("bbox")[3].GetDouble());
+    }
+
+    [Fact]
     public async Task Grounding_takes_the_caption_and_answers_boxes()
     {
         var body = await Body(await Client.PostAsync("/v1/florence/caption_to_phrase_grounding", Json($$"""{"image":"{{B64(Red.Value)}}","text":"a cat and a dog"}""")));
