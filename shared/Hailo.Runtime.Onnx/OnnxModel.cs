@@ -115,12 +115,14 @@ public sealed class OnnxInput
 {
     private readonly float[]? _floats;
     private readonly long[]? _int64s;
+    private readonly bool[]? _bools;
 
-    private OnnxInput(string name, float[]? floats, long[]? int64s, long[] shape)
+    private OnnxInput(string name, float[]? floats, long[]? int64s, long[] shape, bool[]? bools = null)
     {
         Name = name;
         _floats = floats;
         _int64s = int64s;
+        _bools = bools;
         Shape = shape;
     }
 
@@ -129,8 +131,12 @@ public sealed class OnnxInput
 
     public static OnnxInput Float(string name, float[] data, long[] shape) => new(name, data, null, shape);
     public static OnnxInput Int64(string name, long[] data, long[] shape) => new(name, null, data, shape);
+    /// <summary>A boolean tensor (e.g. the <c>use_cache_branch</c> flag of a merged decoder).</summary>
+    public static OnnxInput Bool(string name, bool[] data, long[] shape) => new(name, null, null, shape, data);
 
     internal OrtValue ToOrtValue() => _floats is not null
         ? OrtValue.CreateTensorValueFromMemory(_floats, Shape)
-        : OrtValue.CreateTensorValueFromMemory(_int64s!, Shape);
+        : _bools is not null
+            ? OrtValue.CreateTensorValueFromMemory(_bools, Shape)
+            : OrtValue.CreateTensorValueFromMemory(_int64s!, Shape);
 }

@@ -14,8 +14,12 @@ namespace Hailo.Runtime;
 /// </summary>
 public static class ModelEngineRegistration
 {
-    /// <summary>Registers the engine for <paramref name="cpuModel"/> / <paramref name="npuModel"/> (catalog names).</summary>
-    public static void AddModelEngine<TConfig, T>(this ServiceContext<TConfig> ctx, string cpuModel, string npuModel,
+    /// <summary>
+    /// Registers the engine for <paramref name="cpuModel"/> / <paramref name="npuModel"/> (catalog names). A service
+    /// whose model has no NPU build passes null: <c>device: auto</c> then takes the CPU, and <c>device: npu</c> calls
+    /// <paramref name="loadNpu"/> with the CPU model, whose answer (an exception saying why) the service's health shows.
+    /// </summary>
+    public static void AddModelEngine<TConfig, T>(this ServiceContext<TConfig> ctx, string cpuModel, string? npuModel,
         Func<ModelManifest, ModelLocation, T> loadCpu, Func<ModelManifest, VDevice, ModelLocation, T> loadNpu)
         where TConfig : ServiceConfig where T : class, IDisposable
     {
@@ -25,14 +29,14 @@ public static class ModelEngineRegistration
     }
 
     private static ModelEngine<T> CreateModelEngine<TConfig, T>(ServiceContext<TConfig> ctx, ILogger log, Func<NpuProbe>? probe,
-        string cpuModel, string npuModel, Func<ModelManifest, ModelLocation, T> loadCpu, Func<ModelManifest, VDevice, ModelLocation, T> loadNpu)
+        string cpuModel, string? npuModel, Func<ModelManifest, ModelLocation, T> loadCpu, Func<ModelManifest, VDevice, ModelLocation, T> loadNpu)
         where TConfig : ServiceConfig where T : class, IDisposable
     {
         var cpu = ctx.Models.Get(cpuModel) ?? throw new InvalidOperationException($"unknown model {cpuModel}");
-        var npu = ctx.Models.Get(npuModel) ?? throw new InvalidOperationException($"unknown model {npuModel}");
+        var npu = npuModel is null ? null : ctx.Models.Get(npuModel) ?? throw new InvalidOperationException($"unknown model {npuModel}");
         return new ModelEngine<T>(ctx.Config, ctx.State, ctx.Metrics, ctx.Models, log, ctx.PullCommand, cpu, npu,
             loadCpu: loc => loadCpu(cpu, loc),
-            loadNpu: (vdevice, loc) => loadNpu(npu, vdevice, loc),
+            loadNpu: (vdevice, loc) => loadNpu(npu ?? cpu, vdevice, loc),
             probe);
     }
 }

@@ -22,6 +22,7 @@ var benches = new Dictionary<string, (string Readme, Func<Task<Report>> Run)>
     ["hailo-clip"] = ("services/hailo-clip/README.md", () => new ClipBench(repo).RunAsync()),
     ["hailo-scrfd"] = ("services/hailo-scrfd/README.md", () => new ScrfdBench(repo).RunAsync()),
     ["hailo-face"] = ("services/hailo-face/README.md", () => new FaceBench(repo).RunAsync()),
+    ["hailo-florence"] = ("services/hailo-florence/README.md", () => new FlorenceBench(repo).RunAsync()),
 };
 var failed = false;
 var loadOnly = args.Contains("--load-only");

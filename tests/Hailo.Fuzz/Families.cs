@@ -16,6 +16,8 @@ public enum ErrorShape
     OpenAi,
     /// <summary>Ollama's native routes: {"error":"..."}.</summary>
     Ollama,
+    /// <summary>The predecessor's florence routes: {"error": code, "message", "status"}.</summary>
+    Florence,
 }
 
 /// <summary>
@@ -82,6 +84,7 @@ public abstract class Family
         new OllamaFamily(),
         new PiperFamily(),
         new ClipFamily(),
+        new FlorenceFamily(),
     ];
 }
 

@@ -127,6 +127,9 @@ public sealed partial class Target : IAsyncDisposable
         {
             case ErrorShape.Ollama:
                 return error.ValueKind == JsonValueKind.String && error.GetString()!.Length > 0 ? null : "\"error\" is not a non-empty string";
+            case ErrorShape.Florence:
+                if (!Str(root, "error") || !Str(root, "message")) return "\"error\" (the code) or \"message\" is not a non-empty string";
+                return root.TryGetProperty("status", out var fs) && fs.ValueKind == JsonValueKind.Number && fs.GetInt32() == status ? null : "\"status\" is not the HTTP status";
             case ErrorShape.OpenAi:
                 if (error.ValueKind != JsonValueKind.Object) return "\"error\" is not an object";
                 if (!Str(error, "message") || !Str(error, "type")) return "\"error\" lacks message or type";

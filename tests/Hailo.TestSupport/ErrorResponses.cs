@@ -4,7 +4,10 @@ using Xunit;
 
 namespace Hailo.TestSupport;
 
-/// <summary>The JSON error of the Hailo services' own family: <c>{"error": {"code", "message", "status"}}</c>.</summary>
+/// <summary>
+/// The JSON error of the Hailo services' own family, <c>{"error": {"code", "message", "status"}}</c>, or the flat one
+/// of the predecessor's florence API, <c>{"error": code, "message", "status"}</c>.
+/// </summary>
 public static class ErrorResponses
 {
     /// <summary>Asserts the status, a JSON body in the family's shape, its code, its status and a message.</summary>
@@ -13,7 +16,15 @@ public static class ErrorResponses
         var body = await r.Content.ReadAsStringAsync();
         Assert.True(status == r.StatusCode, $"expected {(int)status}, got {(int)r.StatusCode}: {body}");
         Assert.Equal("application/json", r.Content.Headers.ContentType?.MediaType);
-        var e = JsonDocument.Parse(body).RootElement.GetProperty("error");
+        var root = JsonDocument.Parse(body).RootElement;
+        var e = root.GetProperty("error");
+        if (e.ValueKind == JsonValueKind.String)
+        {
+            Assert.Equal(code, e.GetString());
+            Assert.Equal((int)status, root.GetProperty("status").GetInt32());
+            Assert.False(string.IsNullOrWhiteSpace(root.GetProperty("message").GetString()));
+            return;
+        }
         Assert.Equal(code, e.GetProperty("code").GetString());
         Assert.Equal((int)status, e.GetProperty("status").GetInt32());
         Assert.False(string.IsNullOrWhiteSpace(e.GetProperty("message").GetString()));

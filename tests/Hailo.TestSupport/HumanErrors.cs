@@ -21,7 +21,10 @@ public static partial class HumanErrors
     /// <summary>The message of an error body: Ollama's {"error":"..."}, or {"error":{"message":...}} of OpenAI and the Hailo APIs.</summary>
     public static string Message(string body)
     {
-        var error = JsonDocument.Parse(body).RootElement.GetProperty("error");
+        var root = JsonDocument.Parse(body).RootElement;
+        var error = root.GetProperty("error");
+        // The predecessor's florence shape: {"error": code, "message", "status"}.
+        if (error.ValueKind == JsonValueKind.String && root.TryGetProperty("message", out var m) && m.ValueKind == JsonValueKind.String) return m.GetString()!;
         return error.ValueKind == JsonValueKind.String ? error.GetString()! : error.GetProperty("message").GetString()!;
     }
 

@@ -10,7 +10,7 @@ namespace Hailo.TestSupport;
 /// </summary>
 public sealed class OnnxWriter
 {
-    public const int Float = 1, Int64 = 7;
+    public const int Float = 1, Int64 = 7, Bool = 9;
 
     private readonly List<byte[]> _nodes = [];
     private readonly List<byte[]> _initializers = [];
