@@ -54,8 +54,8 @@ public static class FlorenceService
 
     internal static readonly ImageRequestFormat<TaskRequest> TaskFormat = new()
     {
-        Json = FlorenceJson.Default.TaskRequest, Image = r => r.Image, Options = [.. GenerationOptions, "text"],
-        FromFields = f => new TaskRequest { MaxLength = f.Integer("max_length"), MinLength = f.Integer("min_length"), Temperature = f.Number("temperature"), Text = f.Text("text") },
+        Json = FlorenceJson.Default.TaskRequest, Image = r => r.Image, Options = [.. GenerationOptions, "text", "annotate"],
+        FromFields = f => new TaskRequest { MaxLength = f.Integer("max_length"), MinLength = f.Integer("min_length"), Temperature = f.Number("temperature"), Text = f.Text("text"), Annotate = f.Flag("annotate") },
     };
 
     private static void Configure(ServiceContext<FlorenceConfig> ctx)
@@ -126,7 +126,7 @@ public static class FlorenceService
                              "Tasks that take a text (grounding: the caption; open-vocabulary detection: the object; region tasks: <loc_x1><loc_y1><loc_x2><loc_y2>) read it from 'text'. " +
                              "Boxes come as bboxes [{label, bbox: [x1, y1, x2, y2]}], OCR regions as regions [{text, bbox: [[x, y] × 4]}], in image pixels.")
             .Accepts<TaskRequest>("application/json")
-            .WithImageUpload("image", ("text", "the task's text input"), ("max_length", "integer 1-1024"), ("min_length", "integer ≥ 0"), ("temperature", "0 (greedy) to 2"))
+            .WithImageUpload("image", ("text", "the task's text input"), ("max_length", "integer 1-1024"), ("min_length", "integer ≥ 0"), ("temperature", "0 (greedy) to 2"), ("annotate", "true: also the image with the boxes or quadrilaterals drawn, a JPEG data URL"))
             .WithBodyLimit()
             .Produces<TaskResponse>(200).Produces<FlorenceError>(404);
 
@@ -186,25 +186,47 @@ public static class FlorenceService
         return text.Trim();
     }
 
-    private sealed record Run(Generation Generation, TaskResult Result, int Width, int Height, double DecodeMs, double TotalMs);
+    private sealed record Run(Generation Generation, TaskResult Result, int Width, int Height, double DecodeMs, double TotalMs, string? Annotated = null);
 
     /// <param name="promptOf">Builds the prompt once the image decoded (so a bad image is reported before a bad option).</param>
+    /// <param name="annotate">Also draw the result's boxes or quadrilaterals on the image (decoded whole for it).</param>
     private static async Task<Run> RunAsync(byte[] bytes, Func<string> promptOf, TaskOutput output, Func<GenerationOptions> options, ModelEngine<FlorencePipeline> engine,
-        IImageDecoder decoder, FlorenceConfig config, long start, CancellationToken ct)
+        IImageDecoder decoder, FlorenceConfig config, long start, CancellationToken ct, bool annotate = false)
     {
         using var admission = await engine.Slot.AdmitAsync(ct);
         var t = Stopwatch.GetTimestamp();
         // A large JPEG is decoded at the smallest DCT scale that still covers the 768×768 input (a 4K frame at 1/2); boxes
         // stay in the source's pixels.
         var side = engine.Loaded?.ImageSize ?? 768;
-        using var image = decoder.Decode(bytes, config.Florence.MaxImagePixels, (w, h) => (Math.Min(w, side), Math.Min(h, side)));
+        using var image = decoder.Decode(bytes, config.Florence.MaxImagePixels, annotate ? null : (w, h) => (Math.Min(w, side), Math.Min(h, side)));
         var decodeMs = Stopwatch.GetElapsedTime(t).TotalMilliseconds;
         var prompt = promptOf();
         var o = options();
         var (w, h) = (image.SourceWidth, image.SourceHeight);
         var g = await admission.RunAsync(p => p.Generate(image, prompt, o, ct), ct);
         var result = FlorencePostprocess.Parse(g.Text, output, w, h);
-        return new Run(g, result, w, h, decodeMs, Stopwatch.GetElapsedTime(start).TotalMilliseconds);
+        var annotated = annotate ? "data:image/jpeg;base64," + Convert.ToBase64String(Draw(image, result)) : null;
+        return new Run(g, result, w, h, decodeMs, Stopwatch.GetElapsedTime(start).TotalMilliseconds, annotated);
+    }
+
+    /// <summary>The image with the result's boxes (rectangles) and quadrilaterals (closed outlines) drawn, as a JPEG.</summary>
+    internal static byte[] Draw(RgbaImage image, TaskResult result)
+    {
+        using var a = new ImageAnnotator(image);
+        var width = a.Thickness(3);
+        Rgb[] colours = [new(230, 25, 75), new(60, 180, 75), new(0, 130, 200), new(245, 130, 48), new(145, 30, 180)];
+        var i = 0;
+        foreach (var b in result.Boxes) a.Rectangle((float)b.X1, (float)b.Y1, (float)b.X2, (float)b.Y2, colours[i++ % colours.Length], width);
+        foreach (var q in result.Quads)
+        {
+            var c = colours[i++ % colours.Length];
+            for (var k = 0; k < q.Points.Length; k++)
+            {
+                var (p0, p1) = (q.Points[k], q.Points[(k + 1) % q.Points.Length]);
+                a.Line((float)p0.X, (float)p0.Y, (float)p1.X, (float)p1.Y, c, width);
+            }
+        }
+        return a.Encode(ImageFormat.Jpeg);
     }
 
     internal static async Task<IResult> CaptionAsync(HttpContext http, ModelEngine<FlorencePipeline> engine, IImageDecoder decoder, FlorenceConfig config, CancellationToken ct)
@@ -247,7 +269,7 @@ public static class FlorenceService
             if (!task.TakesInput && text.Length > 0)
                 throw new ApiException(400, "invalid_parameters", $"the task {task.RouteName} takes no text") { Param = "text" };
             return prompt = task.BuildPrompt(text);
-        }, task.Output, () => Options(r, config.Florence), engine, decoder, config, start, ct);
+        }, task.Output, () => Options(r, config.Florence), engine, decoder, config, start, ct, r.Annotate ?? false);
         var g = run.Generation;
         var boxes = task.Output == TaskOutput.Boxes
             ? run.Result.Boxes.Select(b => new BoxEntry(b.Label, [R(b.X1), R(b.Y1), R(b.X2), R(b.Y2)])).ToArray() : null;
@@ -255,7 +277,8 @@ public static class FlorenceService
             ? run.Result.Quads.Select(q => new RegionEntry(q.Label, q.Points.Select(p => new[] { R(p.X), R(p.Y) }).ToArray())).ToArray() : null;
         return TypedResults.Json(new TaskResponse(task.RouteName, prompt, run.Result.Text, boxes, regions, FlorencePostprocess.Clean(g.Text).Trim(),
                 new ImageSize(run.Width, run.Height), g.Generated.Length, g.Truncated, engine.Manifest.Name, engine.Backend.Name(),
-                new GenerationTimings(R(run.DecodeMs), R(g.PreprocessMs), R(g.VisionMs), R(g.EncoderMs), R(g.DecoderMs), g.Steps, R(run.TotalMs))),
+                new GenerationTimings(R(run.DecodeMs), R(g.PreprocessMs), R(g.VisionMs), R(g.EncoderMs), R(g.DecoderMs), g.Steps, R(run.TotalMs)),
+                run.Annotated),
             FlorenceJson.Default.TaskResponse);
     }
 

@@ -88,6 +88,39 @@ public sealed class ApiTests(FlorenceServiceFixture fixture)
     }
 
     [Fact]
+    public async Task Annotate_answers_the_image_with_the_boxes_drawn_at_its_own_size()
+    {
+        var body = await Body(await Client.PostAsync("/v1/florence/od?annotate=true", Raw(Red.Value)));
+        var url = body.GetProperty("annotated_image").GetString()!;
+        Assert.StartsWith("data:image/jpeg;base64,", url);
+        using var drawn = ImageDecoder.Decode(Convert.FromBase64String(url["data:image/jpeg;base64,".Length..]));
+        Assert.Equal((400, 300), (drawn.Width, drawn.Height));
+        // The cat box's top edge is outlined (the first colour, 230/25/75) on the plain red image, and every pixel the
+        // drawing touched (blue above the JPEG's noise) lies on the outline of one of the boxes.
+        var boxes = body.GetProperty("bboxes").EnumerateArray().Select(b => b.GetProperty("bbox").EnumerateArray().Select(x => x.GetDouble()).ToArray()).ToList();
+        var cat = boxes[0];
+        var edge = drawn.Row((int)Math.Round(cat[1])).Slice((int)Math.Round((cat[0] + cat[2]) / 2) * 4, 4);
+        Assert.InRange(edge[2], 20, 255);   // a thin line, its colour spread by the JPEG's chroma subsampling
+        bool NearAnOutline(int x, int y) => boxes.Any(b =>
+            (Math.Abs(x - b[0]) <= 4 || Math.Abs(x - b[2]) <= 4) && y >= b[1] - 4 && y <= b[3] + 4
+            || (Math.Abs(y - b[1]) <= 4 || Math.Abs(y - b[3]) <= 4) && x >= b[0] - 4 && x <= b[2] + 4);
+        var touched = 0;
+        for (var y = 0; y < drawn.Height; y++)
+            for (var x = 0; x < drawn.Width; x++)
+                if (drawn.Row(y)[x * 4 + 2] > 20)
+                {
+                    touched++;
+                    Assert.True(NearAnOutline(x, y), $"({x}, {y}) was drawn on but is on no box's outline");
+                }
+        Assert.InRange(touched, 100, 400 * 300 / 4);
+        // Without annotate (and for multipart with annotate=false) there is no image in the answer.
+        var plain = await Body(await Client.PostAsync("/v1/florence/od", BadImageRequests.Form("image", Red.Value, ("annotate", "false"))));
+        Assert.False(plain.TryGetProperty("annotated_image", out _));
+        var quads = await Body(await Client.PostAsync("/v1/florence/ocr_with_region", Json($$"""{"image":"{{B64(Blue.Value)}}","annotate":true}""")));
+        Assert.StartsWith("data:image/jpeg;base64,", quads.GetProperty("annotated_image").GetString());
+    }
+
+    [Fact]
     public async Task A_large_jpeg_is_decoded_reduced_but_boxes_are_in_its_own_pixels()
     {
         // 3200×1800: decoded at a DCT scale (1/2 covers 768×768); the boxes must still be in the source's pixels.

@@ -41,6 +41,8 @@ public sealed record TaskRequest : IGenerationFields
     public int? MaxLength { get; init; }
     public int? MinLength { get; init; }
     public double? Temperature { get; init; }
+    /// <summary>Also answer the image with the task's boxes or quadrilaterals drawn on it (a JPEG data URL).</summary>
+    public bool? Annotate { get; init; }
 }
 
 /// <summary>The predecessor's caption answer (token_count: tokens generated), with the backend.</summary>
@@ -65,7 +67,7 @@ public sealed record GenerationTimings(double DecodeMs, double PreprocessMs, dou
 /// (quadrilaterals) for OCR with regions, and raw: the generated text with its location tokens.
 /// </summary>
 public sealed record TaskResponse(string Task, string Prompt, string Text, BoxEntry[]? Bboxes, RegionEntry[]? Regions, string Raw,
-    ImageSize Image, int TokenCount, bool Truncated, string Model, string Backend, GenerationTimings Performance);
+    ImageSize Image, int TokenCount, bool Truncated, string Model, string Backend, GenerationTimings Performance, string? AnnotatedImage = null);
 
 /// <summary>GET /v1/tasks: the tasks and what each returns.</summary>
 public sealed record TaskInfo(string Name, string Token, string Prompt, bool TakesText, string Returns);
