@@ -26,7 +26,7 @@ public sealed class FlorenceFamily : Family
     [
         new("florence", "hailo-florence", "/v1/caption", [.. Lengths, ("detail", ["caption", "detailed", "more_detailed", "", "poem"])]),
         new("florence", "hailo-florence", "/v1/vqa", [.. Lengths, ("question", ["why?", "", " ", "<OD>", "<loc_5>", "\u0000"])]),
-        new("florence", "hailo-florence", "/v1/florence/od", [.. Lengths, ("text", ["", "a cat"])]),
+        new("florence", "hailo-florence", "/v1/florence/od", [.. Lengths, ("text", ["", "a cat"]), ("annotate", ["true", "false", "1", "yes", ""])]),
         new("florence", "hailo-florence", "/v1/florence/caption_to_phrase_grounding", [.. Lengths, ("text", ["a cat", "", "<loc_1>"])]),
         new("florence", "hailo-florence", "/v1/florence/ocr_with_region", Lengths),
         new("florence", "hailo-florence", "/v1/florence/nope", Lengths),
