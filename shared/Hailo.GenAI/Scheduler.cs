@@ -85,7 +85,7 @@ public sealed class Scheduler : IDisposable
         get
         {
             lock (_lock)
-                return (uint)_loaded.Values.Where(r => !r.Unloaded && r.Source.Backend == Hailo.Core.Backend.Npu).Sum(r => r.Active + r.Pending);
+                return (uint)LiveNpuRunners().Sum(r => r.Active + r.Pending);
         }
     }
 
@@ -100,7 +100,7 @@ public sealed class Scheduler : IDisposable
         try
         {
             List<Runner> npu;
-            lock (_lock) npu = _loaded.Values.Where(r => !r.Unloaded && r.Source.Backend == Hailo.Core.Backend.Npu).ToList();
+            lock (_lock) npu = LiveNpuRunners().ToList();
             foreach (var r in npu) Unload(r, "the KV cache is handed over");
             Task[] pending;
             lock (_lock) pending = [.. _unloading];
@@ -288,8 +288,11 @@ public sealed class Scheduler : IDisposable
 
     private bool HoldsNpuModel()
     {
-        lock (_lock) return Volatile.Read(ref _npuLoads) > 0 || _loaded.Values.Any(r => !r.Unloaded && r.Source.Backend == Hailo.Core.Backend.Npu);
+        lock (_lock) return Volatile.Read(ref _npuLoads) > 0 || LiveNpuRunners().Any();
     }
+
+    /// <summary>The loaded NPU models not yet unloading; call under <c>_lock</c>.</summary>
+    private IEnumerable<Runner> LiveNpuRunners() => _loaded.Values.Where(r => !r.Unloaded && r.Source.Backend == Hailo.Core.Backend.Npu);
 
     private int _npuLoads;
 

@@ -133,7 +133,9 @@ public sealed class KvCacheArbiter : IAsyncDisposable
             var start = Stopwatch.GetTimestamp();
             var deadline = start + (long)(_options.Wait.TotalSeconds * Stopwatch.Frequency);
             // Having just handed the cache over, give the requester its turn first.
-            var yieldFor = _yieldUntil - DateTimeOffset.UtcNow;
+            DateTimeOffset yieldUntil;
+            lock (_lock) yieldUntil = _yieldUntil;
+            var yieldFor = yieldUntil - DateTimeOffset.UtcNow;
             if (yieldFor > TimeSpan.Zero) await WaitForOwnerChange(null, Min(yieldFor, Remaining(deadline)), ct);
             string? askedOwner = null;
             KvCacheHolder? holder = null;
@@ -161,7 +163,7 @@ public sealed class KvCacheArbiter : IAsyncDisposable
                 {
                     askedOwner = owner;
                     holder = await AskToReleaseAsync(owner) ?? holder;
-                    _lastHolder = holder?.Service ?? owner;
+                    lock (_lock) _lastHolder = holder?.Service ?? owner;
                 }
                 var left = Remaining(deadline);
                 if (left <= TimeSpan.Zero)
@@ -317,7 +319,7 @@ public sealed class KvCacheArbiter : IAsyncDisposable
         {
             var wait = notBefore - DateTimeOffset.UtcNow;
             if (wait > TimeSpan.Zero) await Task.Delay(wait, _stopping.Token);
-            _yieldUntil = DateTimeOffset.UtcNow + _options.Yield;
+            lock (_lock) _yieldUntil = DateTimeOffset.UtcNow + _options.Yield;
             await _unload(_stopping.Token);
             await ReleaseAsync();
             Interlocked.Increment(ref _handedOver);
