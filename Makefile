@@ -49,7 +49,7 @@ help:
 	@echo "make test        the whole test suite: .NET tests, shell tests, native shim tests, Native AOT publish + binary tests, packages"
 	@echo "make test-dotnet the .NET tests"
 	@echo "make test-shell  the shell tests: install-deps' decisions, make's targets and errors, the README's examples against make run"
-	@echo "make test-fuzz   20 s of mutated requests per endpoint family against the service processes"
+	@echo "make test-fuzz   15 s of mutated requests per endpoint family against the service processes"
 	@echo "make test-shim   the native shim's ctest suite, natively and cross-built for arm64 under qemu-user, and its real backend compiled against HailoRT's headers"
 	@echo "make test-aot    Native AOT publish of every service for both architectures, the binaries through their tests"
 	@echo "make test-deb    the packages: lintian, arm64 under qemu-user, amd64 under systemd on Debian 12 and 13"
@@ -106,10 +106,7 @@ test-shim:
 # mixed load (Hailo.Fuzz fleet: no 5xx, no process lost, /health 200 after; RSS flatness is judged in make soak's 600 s; its table in build/fleet/report.md). The arm64 binaries run under qemu-user
 # in test-deb, as their packages install them (.ci/deb-qemu), rather than twice.
 test-aot: need-dotnet need-models
-	@for s in $(SERVICES) $(TOOLS); do \
-	  .ci/publish-check $$s linux-x64 $(PUBLISH); \
-	  .ci/publish-check $$s linux-arm64 $(PUBLISH); \
-	done
+	@for s in $(SERVICES) $(TOOLS); do .ci/publish-both $$s $(PUBLISH); done
 	@echo "hailoctl: process tests of the Native AOT binary (tests/Hailo.Ctl.Tests)"
 	@AOT_BINARY_HAILOCTL=$(PUBLISH)/hailoctl/linux-x64/hailoctl $(DOTNET) test tests/Hailo.Ctl.Tests -c $(CONFIG) --no-build \
 	  --filter "FullyQualifiedName~ProcessTests" --logger "console;verbosity=minimal"
@@ -134,7 +131,7 @@ fuzz: need-dotnet build models
 # CI's bounded fuzz: 20 s per family, from a fixed seed so that a run is repeatable (the same sequence of inputs,
 # as far as 20 s reach); `make fuzz` takes a new seed each time to explore.
 test-fuzz: need-dotnet need-models
-	$(FUZZ) fuzz --seconds 20 --seed $(or $(FUZZ_SEED),1)
+	$(FUZZ) fuzz --seconds 15 --seed $(or $(FUZZ_SEED),1)
 
 # RSS after SOAK_REQUESTS well-formed requests ≤ 1.3 × RSS right after the model loaded, per service, both measured
 # with the service idle (it gives memory back 2 s after its last request). SOAK_AOT=1 measures the Native AOT binaries
@@ -152,7 +149,7 @@ publish: need-dotnet
 	.ci/publish-check $(SERVICE) $(RID) $(PUBLISH)
 
 publish-all: need-dotnet
-	@for s in $(SERVICES) $(TOOLS); do for r in linux-x64 linux-arm64; do .ci/publish-check $$s $$r $(PUBLISH); done; done
+	@for s in $(SERVICES) $(TOOLS); do .ci/publish-both $$s $(PUBLISH); done
 
 # hailo-common (with hailoctl), then each service from its Native AOT publish (re-published first unless DEB_REUSE_PUBLISH=1
 # and the binary is there), for each architecture. debian/README.md describes the packaging. SERVICE=hailoctl: hailo-common only.
