@@ -71,6 +71,9 @@ public sealed class KvCacheArbiter : IAsyncDisposable
     private DateTimeOffset _yieldUntil;
     private long _acquired, _handedOver, _refused;
     private string? _lastHolder;
+    // Completed (and replaced) at every NameOwnerChanged of BusName: a waiter learns of a hand-off the moment the bus
+    // announces it, instead of asking the bus for the owner over and over.
+    private TaskCompletionSource _ownerChanged = NewSignal();
 
     private KvCacheArbiter(DBusConnection bus, string busLabel, KvCacheOptions options, Func<CancellationToken, Task> unload, Func<uint> active, ILogger log)
     {
@@ -101,6 +104,20 @@ public sealed class KvCacheArbiter : IAsyncDisposable
         }
         var arbiter = new KvCacheArbiter(bus, address == "system" ? "system bus" : address, options, unload, active, log);
         bus.AddMethodHandler(new Handler(arbiter));
+        try
+        {
+            var rule = new MatchRule
+            {
+                Type = MessageType.Signal, Sender = "org.freedesktop.DBus", Path = "/org/freedesktop/DBus",
+                Interface = "org.freedesktop.DBus", Member = "NameOwnerChanged", Arg0 = BusName,
+            };
+            await bus.AddMatchAsync(rule, (Notification _) => arbiter.SignalOwnerChanged(), false, ObserverFlags.None, null);
+        }
+        catch
+        {
+            bus.Dispose();
+            throw;
+        }
         return arbiter;
     }
 
@@ -281,16 +298,33 @@ public sealed class KvCacheArbiter : IAsyncDisposable
         return writer.CreateMessage();
     }
 
-    /// <summary>Waits until the name's owner is no longer <paramref name="owner"/> (or, for null, has any owner), or the time is up.</summary>
+    private static TaskCompletionSource NewSignal() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    private void SignalOwnerChanged() => Interlocked.Exchange(ref _ownerChanged, NewSignal()).TrySetResult();
+
+    /// <summary>
+    /// Waits until the name's owner is no longer <paramref name="owner"/> (or, for null, has any owner), or the time
+    /// is up: woken by the bus's NameOwnerChanged signal, with the owner read again after each one (and once first, as
+    /// the signal may have come before the wait began).
+    /// </summary>
     private async Task WaitForOwnerChange(string? owner, TimeSpan max, CancellationToken ct)
     {
-        var step = TimeSpan.FromMilliseconds(20);
         var until = Stopwatch.GetTimestamp() + (long)(max.TotalSeconds * Stopwatch.Frequency);
-        while (Stopwatch.GetTimestamp() < until)
+        while (true)
         {
+            var changed = Volatile.Read(ref _ownerChanged).Task;
             var now = await GetOwnerAsync();
             if (owner is null ? now is not null : now != owner) return;
-            await Task.Delay(step, ct);
+            var left = Remaining(until);
+            if (left <= TimeSpan.Zero) return;
+            try
+            {
+                await changed.WaitAsync(left, ct);
+            }
+            catch (TimeoutException)
+            {
+                return;
+            }
         }
     }
 
