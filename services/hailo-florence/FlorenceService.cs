@@ -205,7 +205,7 @@ public static class FlorenceService
         var (w, h) = (image.SourceWidth, image.SourceHeight);
         var g = await admission.RunAsync(p => p.Generate(image, prompt, o, ct), ct);
         var result = FlorencePostprocess.Parse(g.Text, output, w, h);
-        var annotated = annotate ? "data:image/jpeg;base64," + Convert.ToBase64String(Draw(image, result)) : null;
+        var annotated = annotate ? ImageFormats.DataUrl(Draw(image, result), ImageFormat.Jpeg) : null;
         return new Run(g, result, w, h, decodeMs, Stopwatch.GetElapsedTime(start).TotalMilliseconds, annotated);
     }
 

@@ -176,7 +176,7 @@ public static class ScrfdService
             return TypedResults.Json(faces.Select(f => ToCoco(f, options.ImageId)).ToArray(), ScrfdJson.Default.CocoFaceResultArray);
 
         var annotateStart = Stopwatch.GetTimestamp();
-        string? annotated = options.Annotate ? DataUrl(FaceRenderer.Draw(image, faces, options.Landmarks, ImageFormat.Jpeg), ImageFormat.Jpeg) : null;
+        string? annotated = options.Annotate ? ImageFormats.DataUrl(FaceRenderer.Draw(image, faces, options.Landmarks, ImageFormat.Jpeg), ImageFormat.Jpeg) : null;
         var annotateMs = annotated is null ? 0 : Stopwatch.GetElapsedTime(annotateStart).TotalMilliseconds;
         return TypedResults.Json(new DetectResponse(
             faces.Select((f, i) => ToEntry(f, i, options.Landmarks)).ToArray(),
@@ -216,7 +216,7 @@ public static class ScrfdService
             if (FaceAligner.TransformFor(f.Landmarks) is not { } t) continue;
             using var crop = FaceAligner.Warp(image, t, FaceLandmarks.AlignedSize, FaceLandmarks.AlignedSize);
             aligned.Add(new AlignedFace(i, Bbox(f), Math.Round(f.Score, 4), Landmarks(f), t.ToMatrix().Select(v => Math.Round(v, 6)).ToArray(),
-                DataUrl(crop.Encode(format, 95), format)));
+                ImageFormats.DataUrl(crop.Encode(format, 95), format)));
         }
         timings.PostprocessMs += Stopwatch.GetElapsedTime(warpStart).TotalMilliseconds;
         return TypedResults.Json(new AlignResponse(aligned, aligned.Count, engine.Manifest.Name, engine.Backend.Name(), FaceLandmarks.AlignedSize,
@@ -226,9 +226,6 @@ public static class ScrfdService
     internal static ScrfdPerformance Performance(double decodeMs, FaceTimings t, double annotateMs, long start) =>
         new(Math.Round(decodeMs, 2), Math.Round(t.PreprocessMs, 2), Math.Round(t.ModelMs, 2), Math.Round(t.PostprocessMs, 2), Math.Round(annotateMs, 2),
             Math.Round(Stopwatch.GetElapsedTime(start).TotalMilliseconds, 2));
-
-    internal static string DataUrl(byte[] bytes, ImageFormat format) =>
-        (format == ImageFormat.Png ? "data:image/png;base64," : "data:image/jpeg;base64,") + Convert.ToBase64String(bytes);
 
     internal static double[] Bbox(DetectedFace f) => [Math.Round(f.X1, 1), Math.Round(f.Y1, 1), Math.Round(f.Width, 1), Math.Round(f.Height, 1)];
 

@@ -193,3 +193,10 @@ public enum ImageFormat
     Png,
     Jpeg,
 }
+
+public static class ImageFormats
+{
+    /// <summary>The encoded image as a data URL (data:image/png;base64,… or data:image/jpeg;base64,…), as JSON answers carry it.</summary>
+    public static string DataUrl(byte[] encoded, ImageFormat format) =>
+        (format == ImageFormat.Png ? "data:image/png;base64," : "data:image/jpeg;base64,") + Convert.ToBase64String(encoded);
+}
