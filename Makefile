@@ -26,7 +26,10 @@ export DOTNET_NOLOGO := 1
 
 bin = services/$(1)/bin/$(CONFIG)/net10.0/$(1)
 
-ifneq ($(filter-out $(SERVICES) $(if $(filter publish deb,$(MAKECMDGOALS)),$(TOOLS)),$(SERVICE)),)
+# Benchmarks of shared libraries (make bench SERVICE=media): figures into the library's README.
+LIBRARY_BENCHES := npu-binding media kv-cache
+
+ifneq ($(filter-out $(SERVICES) $(if $(filter publish deb,$(MAKECMDGOALS)),$(TOOLS)) $(if $(filter bench,$(MAKECMDGOALS)),$(LIBRARY_BENCHES)),$(SERVICE)),)
 $(error unknown SERVICE=$(SERVICE); the services are: $(SERVICES))
 endif
 
@@ -56,7 +59,7 @@ help:
 	@echo "make shim        build the native shim (x64)"
 	@echo "make publish SERVICE=hailo-ocr RID=linux-x64|linux-arm64   Native AOT binary into build/publish/<service>/<rid> (SERVICE=hailoctl: the management tool)"
 	@echo "make publish-all every service and hailoctl for both architectures"
-	@echo "make bench       benchmarks and the load test; figures go into each service's README"
+	@echo "make bench       benchmarks and the load test; figures go into each service's README (SERVICE=hailo-ocr for one; SERVICE=media|npu-binding|kv-cache: a shared library's)"
 	@echo "make fuzz        long fuzzing (FUZZ_SECONDS=600 per family; FUZZ_FAMILY=, FUZZ_SEED=, FUZZ_REPLAY=file.req)"
 	@echo "make soak        memory: RSS after SOAK_REQUESTS=500 requests against RSS after the model loaded, per service (SOAK_AOT=1: the AOT binaries; SOAK_SETTLE=1: after the idle follow-up passes); then all services at once for FLEET_SECONDS=600"
 	@echo "make deb [SERVICE=hailo-ocr] [ARCH=amd64|arm64]   .debs (with hailo-common) into build/deb"

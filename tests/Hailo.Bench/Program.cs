@@ -13,6 +13,7 @@ var benches = new Dictionary<string, (string Readme, Func<Task<Report>> Run)>
 {
     ["npu-binding"] = ("shared/Hailo.Runtime/README.md", () => new NpuBindingBench().RunAsync()),
     ["media"] = ("shared/Hailo.Media/README.md", () => new MediaBench().RunAsync()),
+    ["kv-cache"] = ("shared/Hailo.KvCache/README.md", () => new KvCacheBench().RunAsync()),
     ["hailo-ocr"] = ("services/hailo-ocr/README.md", () => new OcrBench(repo, models).RunAsync()),
     ["hailo-pose"] = ("services/hailo-pose/README.md", () => new PoseBench(repo).RunAsync()),
     ["hailo-depth"] = ("services/hailo-depth/README.md", () => new DepthBench(repo).RunAsync()),
