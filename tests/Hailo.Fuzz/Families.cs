@@ -35,6 +35,9 @@ public abstract class Family
     /// <summary>Service options beyond port, models directory, no search paths, no config file.</summary>
     public virtual string[] ExtraArgs => ["--device", "cpu", "--threads", "1"];
 
+    /// <summary>Environment of the service process beyond the fuzzer's own (the fake NPU's shim, for a service that has only an NPU path).</summary>
+    public virtual IDictionary<string, string?>? Environment => null;
+
     public abstract ErrorShape Shape(string path);
 
     /// <summary>Well-formed requests that must be answered 200 (the memory check sends these).</summary>
@@ -85,6 +88,7 @@ public abstract class Family
         new PiperFamily(),
         new ClipFamily(),
         new FlorenceFamily(),
+        new VisionFamily(),
     ];
 }
 

@@ -48,7 +48,7 @@ public sealed partial class Target : IAsyncDisposable
     public static async Task<Target> StartAsync(Family family, string modelsDir, string[]? extra = null, string? binary = null)
     {
         string[] args = ["--port", "{port}", "--models-dir", modelsDir, "--models.search_paths", "", "--config", "/dev/null", .. family.ExtraArgs, .. extra ?? []];
-        var p = ServiceProcess.Start(binary ?? Binary(family), args);
+        var p = ServiceProcess.Start(binary ?? Binary(family), args, family.Environment);
         try
         {
             await p.WaitForDatagram("READY=1", TimeSpan.FromMinutes(2));

@@ -179,7 +179,7 @@ internal sealed class NativeApi(OllamaEngine engine, Func<string, string> pullCo
         var keepAlive = r.KeepAlive();
         CheckThink(r);
         var model = Resolve(name);
-        CheckImages(r, "images", model);
+        ChatRequests.OllamaImages(r, "images", new RequestImages(null, model.Name)); // a text-only model: any image is a 400
         var options = Options(r, model);
         var grammar = Format(r, model);
         long[]? context = null;
@@ -283,8 +283,8 @@ internal sealed class NativeApi(OllamaEngine engine, Func<string, string> pullCo
         var keepAlive = r.KeepAlive();
         CheckThink(r);
         var model = Resolve(name);
-        var turns = Messages(r, model);
-        var tools = Tools(r);
+        var turns = ChatRequests.OllamaMessages(r, new RequestImages(null, model.Name));
+        var tools = ChatRequests.Tools(r);
         var options = Options(r, model);
         var grammar = Format(r, model);
         if (turns.Count == 0)
@@ -315,95 +315,8 @@ internal sealed class NativeApi(OllamaEngine engine, Func<string, string> pullCo
         // Accepted and ignored: no model of this service thinks, and clients send it regardless.
     }
 
-    internal static void CheckImages(JsonElement e, string field, LocalModel model)
-    {
-        if (!e.TryGetProperty(field, out var images) || images.ValueKind == JsonValueKind.Null) return;
-        if (images.ValueKind != JsonValueKind.Array) throw Err.Bad($"'{field}' must be an array of base64 images", field);
-        if (images.GetArrayLength() == 0) return;
-        throw Err.Bad($"model '{model.Name}' does not support images: it is a text-only model. Send images to a vision model (hailo-vision, port 11435)", field);
-    }
-
     /// <summary>format: "" | "json" | a JSON schema → a grammar (CPU); the NPU has no constrained decoding.</summary>
-    internal string? Format(JsonElement r, LocalModel model) => FormatGrammar(r.TryGetProperty("format", out var f) ? f : default, model, "format");
-
-    internal static string? FormatGrammar(JsonElement f, LocalModel model, string param)
-    {
-        string? grammar = f.ValueKind switch
-        {
-            JsonValueKind.Undefined or JsonValueKind.Null => null,
-            JsonValueKind.String when f.GetString() is "" => null,
-            JsonValueKind.String when f.GetString() == "json" => JsonGrammar.AnyObject(),
-            JsonValueKind.String => throw Err.Bad($"'{param}' must be \"json\" or a JSON schema object, got \"{Hailo.Core.ClientText.Quote(f.GetString())}\"", param),
-            JsonValueKind.Object => JsonGrammar.FromSchema(f),
-            _ => throw Err.Bad($"'{param}' must be \"json\" or a JSON schema object", param),
-        };
-        if (grammar is not null && model.Backend == Backend.Npu)
-            throw Err.Bad($"'{param}' (structured output) needs constrained decoding, which the NPU backend (HailoRT) does not have; run this request on a CPU model", param);
-        return grammar;
-    }
-
-    internal static List<JsonElement>? Tools(JsonElement r)
-    {
-        if (!r.TryGetProperty("tools", out var tools) || tools.ValueKind == JsonValueKind.Null) return null;
-        if (tools.ValueKind != JsonValueKind.Array) throw Err.Bad("'tools' must be an array of {\"type\":\"function\",\"function\":{...}}", "tools");
-        var list = new List<JsonElement>();
-        var i = 0;
-        foreach (var t in tools.EnumerateArray())
-        {
-            if (t.ValueKind != JsonValueKind.Object) throw Err.Bad($"tools[{i}] must be an object", "tools");
-            if (t.TryGetProperty("type", out var type) && (type.ValueKind != JsonValueKind.String || type.GetString() != "function"))
-                throw Err.Bad($"tools[{i}].type must be \"function\"", "tools");
-            if (!t.TryGetProperty("function", out var fn) || fn.ValueKind != JsonValueKind.Object)
-                throw Err.Bad($"tools[{i}].function must be an object with a name", "tools");
-            if (!fn.TryGetProperty("name", out var n) || n.ValueKind != JsonValueKind.String || string.IsNullOrWhiteSpace(n.GetString()))
-                throw Err.Bad($"tools[{i}].function.name must be a non-empty string", "tools");
-            if (fn.TryGetProperty("parameters", out var p) && p.ValueKind is not (JsonValueKind.Object or JsonValueKind.Null))
-                throw Err.Bad($"tools[{i}].function.parameters must be a JSON schema object", "tools");
-            list.Add(t.Clone());
-            i++;
-        }
-        return list.Count == 0 ? null : list;
-    }
-
-    private static List<ChatTurn> Messages(JsonElement r, LocalModel model)
-    {
-        var turns = new List<ChatTurn>();
-        if (!r.TryGetProperty("messages", out var msgs) || msgs.ValueKind == JsonValueKind.Null) return turns;
-        if (msgs.ValueKind != JsonValueKind.Array) throw Err.Bad("'messages' must be an array", "messages");
-        var i = 0;
-        foreach (var m in msgs.EnumerateArray())
-        {
-            if (m.ValueKind != JsonValueKind.Object) throw Err.Bad($"messages[{i}] must be an object", "messages");
-            var role = m.Str("role") ?? throw Err.Bad($"messages[{i}].role is required", "messages");
-            if (role is not ("system" or "user" or "assistant" or "tool"))
-                throw Err.Bad($"messages[{i}].role must be system, user, assistant or tool; got '{Hailo.Core.ClientText.Quote(role)}'", "messages");
-            CheckImages(m, "images", model);
-            var content = m.Str("content") ?? "";
-            List<ToolCall>? calls = null;
-            if (m.TryGetProperty("tool_calls", out var tc) && tc.ValueKind is not (JsonValueKind.Array or JsonValueKind.Null))
-                throw Err.Bad($"messages[{i}].tool_calls must be an array", "messages");
-            if (tc.ValueKind == JsonValueKind.Array)
-            {
-                calls = [];
-                foreach (var c in tc.EnumerateArray())
-                {
-                    if (c.ValueKind != JsonValueKind.Object || !c.TryGetProperty("function", out var fn) || fn.ValueKind != JsonValueKind.Object || fn.Str("name") is not { } fname)
-                        throw Err.Bad($"messages[{i}].tool_calls entries need function.name", "messages");
-                    var args = fn.TryGetProperty("arguments", out var a) ? a : default;
-                    if (args.ValueKind == JsonValueKind.String)
-                    {
-                        try { args = JsonDocument.Parse(args.GetString()!).RootElement.Clone(); }
-                        catch (JsonException) { throw Err.Bad($"messages[{i}].tool_calls arguments are not JSON", "messages"); }
-                    }
-                    if (args.ValueKind != JsonValueKind.Object) args = JsonDocument.Parse("{}").RootElement.Clone();
-                    calls.Add(new ToolCall(fname, args.Clone()));
-                }
-            }
-            turns.Add(new ChatTurn(role, content, calls, m.Str("tool_name") ?? m.Str("name")));
-            i++;
-        }
-        return turns;
-    }
+    internal string? Format(JsonElement r, LocalModel model) => ChatRequests.FormatGrammar(r.TryGetProperty("format", out var f) ? f : default, model, "format");
 
     /// <summary>An empty prompt or message list: load the model (done_reason "load") or, with keep_alive 0, unload it ("unload").</summary>
     private async Task LoadOrUnloadAsync(HttpContext http, LocalModel model, TimeSpan? keepAlive, bool stream, bool isChat, long start)

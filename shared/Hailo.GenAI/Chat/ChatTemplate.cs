@@ -6,8 +6,15 @@ namespace Hailo.GenAI.Chat;
 /// <summary>A tool call the model made: the function's name and its arguments as a JSON object.</summary>
 public sealed record ToolCall(string Name, JsonElement Arguments, string? Id = null);
 
-/// <summary>One chat turn as the template sees it.</summary>
-public sealed record ChatTurn(string Role, string Content, IReadOnlyList<ToolCall>? ToolCalls = null, string? ToolName = null);
+/// <summary>One chat turn as the template sees it; a vision model's turn may carry images (in the order sent).</summary>
+public sealed record ChatTurn(string Role, string Content, IReadOnlyList<ToolCall>? ToolCalls = null, string? ToolName = null,
+    IReadOnlyList<ChatImage>? Images = null);
+
+/// <summary>
+/// An image of a chat turn, decoded and upright: 8-bit RGB pixels, row by row (Width × Height × 3 bytes), at the size
+/// the service decoded it to (<see cref="SourceWidth"/>/<see cref="SourceHeight"/> keep the size sent).
+/// </summary>
+public sealed record ChatImage(byte[] Rgb, int Width, int Height, int SourceWidth, int SourceHeight);
 
 /// <summary>The chat template families this service renders itself, byte for byte as their Jinja templates do.</summary>
 public enum TemplateFamily

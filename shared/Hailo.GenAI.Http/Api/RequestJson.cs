@@ -2,16 +2,15 @@ using System.Globalization;
 using System.Text.Json;
 using Hailo.GenAI;
 using Hailo.Hosting.Http;
-using HailoOllama.Engine;
 using Microsoft.AspNetCore.Http;
 
-namespace HailoOllama.Api;
+namespace Hailo.GenAI.Http;
 
 /// <summary>
-/// Request bodies read as JSON documents whatever the content type says (curl -d sends form-urlencoded, and Ollama
+/// Request bodies of the Ollama and OpenAI APIs, read as JSON documents whatever the content type says (curl -d sends form-urlencoded, and Ollama
 /// clients rely on that). Field accessors check types and answer 400 naming the field.
 /// </summary>
-internal static class RequestJson
+public static class RequestJson
 {
     public static async Task<JsonDocument> ReadAsync(HttpRequest request, CancellationToken ct)
     {

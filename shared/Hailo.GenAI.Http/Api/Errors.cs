@@ -3,7 +3,7 @@ using Hailo.Hosting.Http;
 using Hailo.Hosting.OpenAi;
 using Microsoft.AspNetCore.Http;
 
-namespace HailoOllama.Api;
+namespace Hailo.GenAI.Http;
 
 /// <summary>
 /// Errors in the API family's shape: Ollama's {"error":"message"} on the native API, OpenAI's
@@ -32,7 +32,7 @@ public sealed class OllamaErrorWriter : IErrorWriter
 }
 
 /// <summary>Helpers for errors thrown by handlers.</summary>
-internal static class Err
+public static class Err
 {
     public static ApiException Bad(string message, string? param = null, string code = "invalid_request") => new(400, code, message) { Param = param };
     public static ApiException NotFound(string model) => new(404, "model_not_found", $"model '{Hailo.Core.ClientText.Quote(model)}' not found") { Param = "model" };

@@ -1,0 +1,28 @@
+using Hailo.Core;
+using Hailo.Hosting.Models;
+
+namespace HailoVision.Engine;
+
+/// <summary>A vision model on this machine: its API name, backend and file (a HEF on the NPU).</summary>
+public sealed record VisionModel(string Name, Backend Backend, string Path, DateTime ModifiedAt, ModelManifest Manifest) : Hailo.GenAI.IModelFile;
+
+/// <summary>The catalog models the store finds for the service's backend (looked up on each call: pulls show at once).</summary>
+public sealed class VisionRegistry(ModelStore store, Backend backend)
+{
+    public Backend Backend => backend;
+
+    public IReadOnlyList<VisionModel> List()
+    {
+        var list = new List<VisionModel>();
+        foreach (var m in VisionModels.Catalog.Where(m => m.Backend == backend))
+        {
+            var loc = store.Locate(m);
+            if (!loc.Complete) continue;
+            var path = loc.Paths[m.Files[0].Name];
+            list.Add(new VisionModel(VisionModels.ApiName(m), backend, path, File.GetLastWriteTimeUtc(path), m));
+        }
+        return list;
+    }
+
+    public VisionModel? Find(string name) => List().FirstOrDefault(m => m.Name == name);
+}
