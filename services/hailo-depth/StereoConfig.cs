@@ -25,6 +25,8 @@ public sealed class StereoSection
     public int SpeckleWindow { get; set; } = 100;
     /// <summary>Working memory per thread for the cost volume; larger pairs are matched in bands of rows.</summary>
     public int BandMemoryMb { get; set; } = 192;
+    /// <summary>A calibrated rig: pairs are rectified before matching and answered in metres.</summary>
+    public CalibrationSection Calibration { get; set; } = new();
 
     internal void Validate(ConfigErrors errors)
     {
@@ -37,5 +39,6 @@ public sealed class StereoSection
         if (UniquenessRatio is < 0 or > 99) errors.Add("stereo.uniqueness_ratio", "must be between 0 and 99");
         if (SpeckleWindow is < 0 or > 100000) errors.Add("stereo.speckle_window", "must be between 0 and 100000");
         if (BandMemoryMb is < 16 or > 4096) errors.Add("stereo.band_memory_mb", "must be between 16 and 4096");
+        Calibration.Validate(errors);
     }
 }
