@@ -300,7 +300,8 @@ internal static class SemiGlobalMatcher
                     var cRow = cost + (long)(y - c0) * w * dp;
                     var inBand = y >= y0 && y < y1;
                     if (inBand && !down) StartRow();
-                    var sRow = sum + (long)(y - y0) * w * dp;
+                    // The 5-path mode reads a row's sum right after writing it: one row's buffer, kept in cache.
+                    var sRow = sum + (five ? 0 : (long)(y - y0) * w * dp);
                     fixed (short* prevA = _prev[0], prevV = _prev[1], prevB = _prev[2])
                     fixed (short* curA = _cur[0], curV = _cur[1], curB = _cur[2])
                     fixed (short* minA = _prevMin[0], minV = _prevMin[1], minB = _prevMin[2])
