@@ -71,7 +71,8 @@ internal static class StereoEndpoint
             .WithSummary("Disparity or metric depth from a rectified stereo pair (semi-global matching, no model)")
             .WithDescription("Send the pair as multipart (file fields 'image_left' and 'image_right') or as JSON {\"image_left\", \"image_right\": base64 or data URLs}. " +
                              "Options (form or JSON fields): min_disparity, num_disparities, focal_px and baseline_m (both, for depth in metres), half_resolution, " +
-                             "output_format (numpy | image | both | depth_png_16 | npy), normalize, colormap, statistics. The answer has a validity mask.")
+                             "output_format (numpy | image | both | depth_png_16 | npy), normalize, colormap, statistics. The answer has a validity mask. " +
+                             "With stereo.calibration in the config, send the cameras' raw images: they are rectified first and the answer is depth in metres.")
             .Accepts<StereoRequest>("application/json")
             .WithFileUpload("image_left", [], ("image_right", "the right image (a file, the same size as the left)"),
                 ("min_disparity", "integer, default 0"), ("num_disparities", "integer, default stereo.num_disparities"),
