@@ -13,7 +13,7 @@ public sealed class StereoSection
     public long MaxVolume { get; set; } = 400_000_000;
     /// <summary>Match at half resolution (about 8× faster, coarser) unless a request says otherwise.</summary>
     public bool HalfResolution { get; set; }
-    /// <summary>Aggregation paths: 8 (with the diagonals) or 4.</summary>
+    /// <summary>Aggregation paths: 8 (all, two passes), 5 (those from above and along the row, one pass: faster) or 4 (horizontal and vertical).</summary>
     public int Paths { get; set; } = 8;
     /// <summary>Smoothness penalty for a one-pixel disparity change (census cost units).</summary>
     public int P1 { get; set; } = 7;
@@ -25,17 +25,20 @@ public sealed class StereoSection
     public int SpeckleWindow { get; set; } = 100;
     /// <summary>Working memory per thread for the cost volume; larger pairs are matched in bands of rows.</summary>
     public int BandMemoryMb { get; set; } = 192;
+    /// <summary>A calibrated rig: pairs are rectified before matching and answered in metres.</summary>
+    public CalibrationSection Calibration { get; set; } = new();
 
     internal void Validate(ConfigErrors errors)
     {
         if (MaxNumDisparities is < 1 or > 1024) errors.Add("stereo.max_num_disparities", "must be between 1 and 1024");
         if (NumDisparities < 1 || NumDisparities > MaxNumDisparities) errors.Add("stereo.num_disparities", "must be between 1 and stereo.max_num_disparities");
         if (MaxVolume is < 1 or > 10_000_000_000) errors.Add("stereo.max_volume", "must be between 1 and 10000000000");
-        if (Paths is not (4 or 8)) errors.Add("stereo.paths", "must be 4 or 8");
+        if (Paths is not (4 or 5 or 8)) errors.Add("stereo.paths", "must be 8, 5 or 4");
         if (P1 is < 1 or > 500) errors.Add("stereo.p1", "must be between 1 and 500");
         if (P2 <= P1 || P2 > 2000) errors.Add("stereo.p2", "must be above stereo.p1 and at most 2000");
         if (UniquenessRatio is < 0 or > 99) errors.Add("stereo.uniqueness_ratio", "must be between 0 and 99");
         if (SpeckleWindow is < 0 or > 100000) errors.Add("stereo.speckle_window", "must be between 0 and 100000");
         if (BandMemoryMb is < 16 or > 4096) errors.Add("stereo.band_memory_mb", "must be between 16 and 4096");
+        Calibration.Validate(errors);
     }
 }

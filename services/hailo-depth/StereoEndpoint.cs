@@ -71,7 +71,8 @@ internal static class StereoEndpoint
             .WithSummary("Disparity or metric depth from a rectified stereo pair (semi-global matching, no model)")
             .WithDescription("Send the pair as multipart (file fields 'image_left' and 'image_right') or as JSON {\"image_left\", \"image_right\": base64 or data URLs}. " +
                              "Options (form or JSON fields): min_disparity, num_disparities, focal_px and baseline_m (both, for depth in metres), half_resolution, " +
-                             "output_format (numpy | image | both | depth_png_16 | npy), normalize, colormap, statistics. The answer has a validity mask.")
+                             "output_format (numpy | image | both | depth_png_16 | npy), normalize, colormap, statistics. The answer has a validity mask. " +
+                             "With stereo.calibration in the config, send the cameras' raw images: they are rectified first and the answer is depth in metres.")
             .Accepts<StereoRequest>("application/json")
             .WithFileUpload("image_left", [], ("image_right", "the right image (a file, the same size as the left)"),
                 ("min_disparity", "integer, default 0"), ("num_disparities", "integer, default stereo.num_disparities"),
@@ -158,7 +159,8 @@ internal static class StereoEndpoint
     }
 
     /// <summary>The request's matching options, checked against the config.</summary>
-    internal sealed record StereoOptions(int MinDisparity, int NumDisparities, bool Half, double? Focal, double? Baseline, DepthService.Resolved Output);
+    internal sealed record StereoOptions(int MinDisparity, int NumDisparities, bool Half, double? Focal, double? Baseline, DepthService.Resolved Output,
+        Rectification? Rectification = null);
 
     internal static StereoOptions Resolve(StereoRequest r, DepthConfig config)
     {
@@ -175,6 +177,15 @@ internal static class StereoEndpoint
         if (r.FocalPx.HasValue != r.BaselineM.HasValue)
             throw ApiException.BadRequest("invalid_parameter", "metric depth needs both 'focal_px' and 'baseline_m'", r.FocalPx.HasValue ? "baseline_m" : "focal_px");
         var output = DepthService.Resolve(new DepthRequest { Normalize = r.Normalize, Colormap = r.Colormap, OutputFormat = r.OutputFormat, Statistics = r.Statistics }, config);
+        if (c.Calibration.Rectification is { } rect)
+        {
+            // A calibrated rig: the focal length and baseline are the rectified pair's own.
+            if (r.FocalPx.HasValue || r.BaselineM.HasValue)
+                throw ApiException.BadRequest("invalid_parameter",
+                    $"stereo.calibration is configured: the rectified focal length ({rect.Focal:F2} px) and baseline ({rect.Baseline:G4} m) come from it; send no 'focal_px' or 'baseline_m'",
+                    r.FocalPx.HasValue ? "focal_px" : "baseline_m");
+            return new StereoOptions(min, num, r.HalfResolution ?? c.HalfResolution, rect.Focal, rect.Baseline, output, rect);
+        }
         return new StereoOptions(min, num, r.HalfResolution ?? c.HalfResolution, r.FocalPx, r.BaselineM, output);
     }
 
@@ -214,14 +225,39 @@ internal static class StereoEndpoint
             throw new ApiException(413, "pair_too_large",
                 $"{w}×{h} with {o.NumDisparities} disparities{(o.Half ? " at half resolution" : "")} is a cost volume of {volume} above stereo.max_volume ({config.Stereo.MaxVolume}): " +
                 "send smaller images, fewer disparities or half_resolution=true");
+        var rect = o.Rectification;
+        if (rect is not null && (w != rect.Width || h != rect.Height))
+            throw ApiException.BadRequest("calibration_size_mismatch",
+                $"stereo.calibration is for {rect.Width}×{rect.Height} images; this pair is {w}×{h}: send the cameras' images at the calibrated size", leftField);
         var greyLeft = Grey.From(left);
         var greyRight = Grey.From(right);
         var decodeMs = Stopwatch.GetElapsedTime(decodeStart).TotalMilliseconds;
+
+        double? rectifyMs = null;
+        bool[]? outside = null;
+        if (rect is not null)
+        {
+            // The tables were built at start; each pair is only looked up (bilinear, fixed point).
+            var rectifyStart = Stopwatch.GetTimestamp();
+            outside = new bool[w * h];
+            var threads = config.Cpu.EffectiveThreads;
+            greyLeft = rect.Remap(greyLeft, right: false, outside, threads);
+            greyRight = rect.Remap(greyRight, right: true, null, threads);
+            rectifyMs = Math.Round(Stopwatch.GetElapsedTime(rectifyStart).TotalMilliseconds, 2);
+        }
 
         var matchStart = Stopwatch.GetTimestamp();
         var sgm = Matching(o, config);
         // The request's token (the client leaving) stops the match between rows.
         var map = await Task.Run(() => StereoMatcher.Match(greyLeft, greyRight, w, h, sgm, o.Half, ct), ct);
+        if (outside is not null)
+            for (var i = 0; i < outside.Length; i++)
+                if (outside[i])
+                {
+                    // The rectified left pixel is not in the left camera's view.
+                    map.Disparity[i] = float.NaN;
+                    map.Invalid[i] = (byte)StereoInvalid.NoMatch;
+                }
         var metric = o.Focal is not null;
         var values = map.Disparity;
         if (metric)
@@ -273,11 +309,11 @@ internal static class StereoEndpoint
         var s = stats;
         var response = new StereoResponse("sgm", "stereo", Backend.Cpu.Name(), [h, w, 3], [h, w], Math.Round(matchMs, 2),
             o.Output.Normalize, metric ? "metre" : "pixel", metric ? "depth" : "disparity", format, o.Output.Colormap,
-            o.MinDisparity, o.NumDisparities, o.Half, o.Focal, o.Baseline, Math.Round(valid / (double)(w * h), 5),
+            o.MinDisparity, o.NumDisparities, o.Half, o.Focal, o.Baseline, rect is not null, Math.Round(valid / (double)(w * h), 5),
             new StereoInvalidCounts(noMatch, ambiguous, leftRight, speckle),
             s is null ? null : new DepthStatistics(R(s.Min), R(s.Max), R(s.Mean), R(s.Median), R(s.P5), R(s.P95)),
             encoded.Npz, encoded.Npy, image, encoded.Png16, encoded.Png16Scale, encoded.Png16Offset, mask,
-            new StereoPerformance(Math.Round(decodeMs, 2), Math.Round(matchMs, 2), Math.Round(encodeMs, 2), Math.Round(Stopwatch.GetElapsedTime(start).TotalMilliseconds, 2)));
+            new StereoPerformance(Math.Round(decodeMs, 2), rectifyMs, Math.Round(matchMs, 2), Math.Round(encodeMs, 2), Math.Round(Stopwatch.GetElapsedTime(start).TotalMilliseconds, 2)));
         return TypedResults.Json(response, StereoJson.Default.StereoResponse);
     }
 

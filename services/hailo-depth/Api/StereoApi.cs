@@ -56,6 +56,7 @@ public sealed record StereoResponse(
     bool HalfResolution,
     double? FocalPx,
     double? BaselineM,
+    bool Rectified,
     double ValidFraction,
     StereoInvalidCounts Invalid,
     DepthStatistics? Stats,
@@ -71,8 +72,8 @@ public sealed record StereoResponse(
 /// <summary>Pixels without a value, by reason.</summary>
 public sealed record StereoInvalidCounts(int NoMatch, int Ambiguous, int LeftRight, int Speckle);
 
-/// <summary>Milliseconds: decoding both images, matching, encoding, total.</summary>
-public sealed record StereoPerformance(double DecodeTimeMs, double MatchTimeMs, double EncodeTimeMs, double TotalTimeMs);
+/// <summary>Milliseconds: decoding both images, rectifying them (with a calibration), matching, encoding, total.</summary>
+public sealed record StereoPerformance(double DecodeTimeMs, double? RectifyTimeMs, double MatchTimeMs, double EncodeTimeMs, double TotalTimeMs);
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower,
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow)]

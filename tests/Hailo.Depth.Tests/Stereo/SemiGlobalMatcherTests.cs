@@ -41,6 +41,8 @@ public sealed class SemiGlobalMatcherTests(ITestOutputHelper output)
     [InlineData(8, 8)]
     [InlineData(8, 4)]
     [InlineData(21, 8)]
+    [InlineData(8, 5)]
+    [InlineData(21, 5)]
     public void Fronto_parallel_plane_is_found_everywhere(int disparity, int paths)
     {
         var p = SyntheticPair.Make(W, H, (_, _) => disparity);

@@ -88,7 +88,7 @@ internal static class SemiGlobalMatcher
     {
         if (left.Length != width * height || right.Length != width * height) throw new ArgumentException("image sizes differ");
         if (o.NumDisparities < 1) throw new ArgumentOutOfRangeException(nameof(o), "num_disparities must be at least 1");
-        if (o.Paths is not (4 or 8)) throw new ArgumentOutOfRangeException(nameof(o), "paths must be 4 or 8");
+        if (o.Paths is not (4 or 5 or 8)) throw new ArgumentOutOfRangeException(nameof(o), "paths must be 4, 5 or 8");
         var threads = Math.Max(1, o.Threads);
         var censusL = ArrayPool<ulong>.Shared.Rent(width * height);
         var censusR = ArrayPool<ulong>.Shared.Rent(width * height);
@@ -172,7 +172,7 @@ internal static class SemiGlobalMatcher
         // enter the image; and each pixel's smallest path cost. The horizontal path needs only two slots.
         private readonly short[][] _prev = new short[3][], _cur = new short[3][];
         private readonly short[][] _prevMin = new short[3][], _curMin = new short[3][];
-        private readonly short[] _horizontal;
+        private readonly short[] _horizontal, _reverse;
         private readonly short[] _rightCost, _rightBest;
         private readonly short[] _scratch;
         // One row's choice per pixel before the left-right check: disparity index, refined value, reason.
@@ -197,6 +197,7 @@ internal static class SemiGlobalMatcher
                 _curMin[i] = new short[width + 2];
             }
             _horizontal = new short[2 * _slot];
+            _reverse = new short[2 * _slot];
             _rightCost = new short[width + dp];
             _rightBest = new short[width + dp];
             _scratch = new short[dp];
@@ -214,15 +215,18 @@ internal static class SemiGlobalMatcher
         public void Band(byte[] grey, ulong[] censusL, ulong[] censusR, int height, int y0, int y1, SgmOptions o, float[] disparity, byte[] invalid, CancellationToken ct)
         {
             var c0 = Math.Max(0, y0 - Margin);
-            var c1 = Math.Min(height, y1 + Margin);
+            // The 5-path mode needs no rows below the band: all its paths come from above or along the row.
+            var c1 = o.Paths == 5 ? y1 : Math.Min(height, y1 + Margin);
             for (var y = c0; y < c1; y++) Costs(censusL, censusR, y, o.MinDisparity, _cost.AsSpan((y - c0) * _w * _dp, _w * _dp));
             for (var g = 0; g < _p2.Length; g++)
                 _p2[g] = (short)Math.Max(o.P1 + 1, o.P2Gradient > 0 ? o.P2 * o.P2Gradient / (o.P2Gradient + g) : o.P2);
             ct.ThrowIfCancellationRequested();
             // Forward: left to right and the paths coming from the row above, their sum stored; backward: the mirror
             // images, each pixel's total (in L1) chosen from at once, and the row's left-right check at its end.
+            // The 5-path mode: one pass; after each row's four forward paths, the right-to-left path along the row
+            // completes the sum and the row is chosen from (OpenCV's MODE_SGBM makes the same choice of paths).
             Pass(grey, c0, y0, y1, c0, o, down: true, ct, disparity, invalid);
-            Pass(grey, c0, y0, y1, c1, o, down: false, ct, disparity, invalid);
+            if (o.Paths != 5) Pass(grey, c0, y0, y1, c1, o, down: false, ct, disparity, invalid);
 
         }
 
@@ -277,7 +281,8 @@ internal static class SemiGlobalMatcher
             }
             Array.Clear(_horizontal);
             _horizontal[0] = _horizontal[slot - 1] = _horizontal[slot] = _horizontal[2 * slot - 1] = Sentinel;
-            var eight = o.Paths == 8;
+            var eight = o.Paths != 4;
+            var five = o.Paths == 5;
             var vP1 = new Vector<short>((short)o.P1);
             var lanes = Vector<short>.Count;
             int yStart = down ? from : from - 1, yEnd = down ? y1 : y0 - 1, step = down ? 1 : -1;
@@ -295,7 +300,8 @@ internal static class SemiGlobalMatcher
                     var cRow = cost + (long)(y - c0) * w * dp;
                     var inBand = y >= y0 && y < y1;
                     if (inBand && !down) StartRow();
-                    var sRow = sum + (long)(y - y0) * w * dp;
+                    // The 5-path mode reads a row's sum right after writing it: one row's buffer, kept in cache.
+                    var sRow = sum + (five ? 0 : (long)(y - y0) * w * dp);
                     fixed (short* prevA = _prev[0], prevV = _prev[1], prevB = _prev[2])
                     fixed (short* curA = _cur[0], curV = _cur[1], curB = _cur[2])
                     fixed (short* minA = _prevMin[0], minV = _prevMin[1], minB = _prevMin[2])
@@ -346,7 +352,8 @@ internal static class SemiGlobalMatcher
                             if (sIn != null) Choose(new ReadOnlySpan<short>(scratch, _d), x, o);
                         }
                     }
-                    if (inBand && !down) FinishRow(y, o, disparity, invalid);
+                    if (inBand && five) ReverseRow(cRow, sRow, gRow, o, vP1, lanes);
+                    if (inBand && (!down || five)) FinishRow(y, o, disparity, invalid);
                     for (var i = 0; i < 3; i++)
                     {
                         (_prev[i], _cur[i]) = (_cur[i], _prev[i]);
@@ -357,6 +364,47 @@ internal static class SemiGlobalMatcher
                     new Span<short>(hz + slot + 1, slot - 2).Clear();
                 }
             }
+        }
+
+        /// <summary>The 5-path mode's last path, right to left along row y, added to the forward sum and chosen from; then the row's output.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private unsafe void ReverseRow(short* cRow, short* sRow, byte* gRow, SgmOptions o, Vector<short> vP1, int lanes)
+        {
+            var w = _w;
+            var dp = _dp;
+            var slot = _slot;
+            StartRow();
+            Array.Clear(_reverse);
+            _reverse[0] = _reverse[slot - 1] = _reverse[slot] = _reverse[2 * slot - 1] = Sentinel;
+            fixed (short* rv = _reverse, scratch = _scratch, p2Table = _p2)
+            {
+                short m = 0;
+                for (var xi = 0; xi < w; xi++)
+                {
+                    var x = w - 1 - xi;
+                    var prev = rv + (xi & 1) * slot + 1;
+                    var cur = rv + ((xi + 1) & 1) * slot + 1;
+                    var p = p2Table[x + 1 < w ? Math.Abs(gRow[x] - gRow[x + 1]) : 0];
+                    m = Step1(cRow + (long)x * dp, sRow + (long)x * dp, scratch, dp, lanes, vP1, prev, cur, m, p);
+                    Choose(new ReadOnlySpan<short>(scratch, _d), x, o);
+                }
+            }
+        }
+
+        /// <summary>One path's step, added to <paramref name="sIn"/> into <paramref name="sOut"/>.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        private static unsafe short Step1(short* c, short* sIn, short* sOut, int dp, int lanes, Vector<short> vP1, short* prev0, short* out0, short m0, short p0)
+        {
+            Vector<short> vm0 = new(m0), j0 = new((short)(m0 + p0));
+            var min0 = new Vector<short>(short.MaxValue);
+            for (var k = 0; k < dp; k += lanes)
+            {
+                var l0 = Path(Unsafe.ReadUnaligned<Vector<short>>(c + k), prev0, k, vP1, vm0, j0);
+                Unsafe.WriteUnaligned(out0 + k, l0);
+                min0 = Vector.Min(min0, l0);
+                Unsafe.WriteUnaligned(sOut + k, l0 + Unsafe.ReadUnaligned<Vector<short>>(sIn + k));
+            }
+            return HorizontalMin(min0);
         }
 
         private void Reset(short[] row, short[] min)
