@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using Tmds.DBus.Protocol;
 
-namespace Hailo.Ctl.Tests;
+namespace Hailo.TestSupport;
 
 /// <summary>A unit as the fake systemd knows it; the job result says how its next start/stop/restart job ends.</summary>
 public sealed class FakeUnit
