@@ -238,17 +238,8 @@ public static class PortalService
                     ?? throw new ApiException(404, "not_found", $"no action '{ClientText.Quote(action)}' (start, stop, restart)");
                 var service = await manager.RequireInstalledAsync(name);
                 var systemd = await manager.SystemdAsync();
-                string job;
-                try
-                {
-                    job = await manager.OnBusAsync(s => s.UnitJobAsync(method, service + ".service"));
-                }
-                catch (SystemdException e) when (e.IsAccessDenied)
-                {
-                    throw new ApiException(403, "polkit_refused",
-                        $"systemd refused to {action} {service}: {e.Message}. polkit allows it to members of the group {ServiceNames.AdminGroup}; " +
-                        $"the portal's user must be one (sudo usermod -aG {ServiceNames.AdminGroup} hailo-portal, then restart hailo-portal)");
-                }
+                // polkit's refusal: 403 polkit_refused naming the group (ServiceManager.OnBusAsync).
+                var job = await manager.OnBusAsync(s => s.UnitJobAsync(method, service + ".service"));
                 var result = await systemd.WaitJobAsync(job, TimeSpan.FromSeconds(config.Portal.JobTimeoutSeconds));
                 if (result is null)
                     throw new ApiException(504, "job_timeout", $"the {action} job of {service} did not end within {config.Portal.JobTimeoutSeconds:0} s; it goes on in systemd");

@@ -57,7 +57,17 @@ public sealed class ServiceManager(PortalConfig config) : IAsyncDisposable
             if (Interlocked.CompareExchange(ref _systemd, null, s) == s) await s.DisposeAsync();
             throw ApiException.Unavailable("bus_unavailable", $"the connection to systemd failed: {e.Message}", 5);
         }
-        catch (SystemdException e) when (!e.IsAccessDenied && e.ErrorName is not "org.freedesktop.systemd1.NoSuchUnit")
+        catch (SystemdException e) when (e.IsAccessDenied)
+        {
+            throw new ApiException(403, "polkit_refused",
+                $"systemd refused: {e.Message}. polkit allows starting, stopping and restarting the Hailo services to members of the group " +
+                $"{ServiceNames.AdminGroup}; the portal's user must be one (sudo usermod -aG {ServiceNames.AdminGroup} hailo-portal, then restart hailo-portal)");
+        }
+        catch (SystemdException e) when (e.ErrorName is "org.freedesktop.systemd1.NoSuchUnit")
+        {
+            throw new ApiException(404, "service_not_installed", $"systemd: {e.Message}");
+        }
+        catch (SystemdException e)
         {
             throw new ApiException(502, "systemd_error", $"systemd: {e.Message} ({e.ErrorName})");
         }

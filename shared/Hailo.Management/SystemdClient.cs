@@ -34,6 +34,12 @@ public sealed class SystemdClient : IAsyncDisposable
     private readonly DBusConnection connection;
     private readonly object gate = new();
     private readonly Dictionary<string, JobResult> finished = new();
+    private readonly Queue<string> finishedOrder = new();
+    /// <summary>
+    /// While subscribed, systemd signals the end of every job on the machine (timers, other services): the results
+    /// nobody waits for yet are kept for a reply that may come after its signal, but only the latest this many.
+    /// </summary>
+    private const int KeptResults = 256;
     private readonly Dictionary<string, TaskCompletionSource<JobResult>> waiting = new();
     private IDisposable? jobWatch;
 
@@ -204,7 +210,12 @@ public sealed class SystemdClient : IAsyncDisposable
         lock (gate)
         {
             if (waiting.Remove(job, out var tcs)) tcs.TrySetResult(result);
-            else finished[job] = result;
+            else
+            {
+                finished[job] = result;
+                finishedOrder.Enqueue(job);
+                while (finishedOrder.Count > KeptResults) finished.Remove(finishedOrder.Dequeue());
+            }
         }
     }
 
