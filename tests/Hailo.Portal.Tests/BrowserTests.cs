@@ -22,7 +22,7 @@ public sealed class BrowserFactAttribute : FactAttribute
 /// <summary>
 /// The page in a real browser: headless chromium driven by playwright-core (tests/Hailo.Portal.Tests/browser/portal.mjs)
 /// against the in-process portal, the fake systemd and the fake service APIs. Proves that the page's script renders
-/// the cards, that its stop button reaches systemd as StopUnit, that the log tail shows, and that each "try it" panel
+/// the cards, that its stop button reaches systemd as StopUnit, that polkit's refusal shows on the card, that the log tail shows, and that each "try it" panel
 /// sends its request through the portal and renders the answer (the skeleton's pixels on the canvas, the OCR text, the
 /// depth PNG decoded, the streamed chat, a playable WAV, the transcript). Screenshots: build/portal-*.png.
 /// </summary>
@@ -34,6 +34,7 @@ public sealed class BrowserTests(ITestOutputHelper output) : IAsyncLifetime
     public async Task InitializeAsync()
     {
         fleet = await Fleet.StartAsync();
+        fleet.Systemd.RefuseUnit = "hailo-scrfd.service";
         portal = await RunningService.StartAsync(PortalService.Definition, fleet.Config());
     }
 
@@ -89,8 +90,10 @@ public sealed class BrowserTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Equal(0, exit);
         var r = JsonDocument.Parse(stdout.Trim().Split('\n')[^1]).RootElement;
         Assert.False(r.TryGetProperty("error", out var error), error.ToString());
-        // The one failed load is the transcription tried while hailo-whisper was stopped (503, shown in its panel).
-        Assert.Equal(["Failed to load resource: the server responded with a status of 503 (Service Unavailable)"],
+        // The failed loads: polkit's refusal (403, shown on the card) and the transcription tried while hailo-whisper
+        // was stopped (503, shown in its panel).
+        Assert.Equal(["Failed to load resource: the server responded with a status of 403 (Forbidden)",
+                "Failed to load resource: the server responded with a status of 503 (Service Unavailable)"],
             r.GetProperty("console").EnumerateArray().Select(c => c.GetString()));
 
         var cards = r.GetProperty("cards").EnumerateArray().Select(c => c.GetProperty("service").GetString()).Order(StringComparer.Ordinal).ToList();
@@ -100,6 +103,10 @@ public sealed class BrowserTests(ITestOutputHelper output) : IAsyncLifetime
         Assert.Equal("hailo-whisper: stop done", r.GetProperty("stopMessage").GetString());
         Assert.StartsWith("inactive", r.GetProperty("whisperStateAfterStop").GetString());
         Assert.Contains("journalctl -u hailo-pose.service", r.GetProperty("log").GetString());
+        var refusal = r.GetProperty("refusal").GetString()!;
+        Assert.StartsWith("Not allowed: systemd refused", refusal);
+        Assert.Contains("hailo-admin", refusal);
+        Assert.Contains("StartUnit hailo-scrfd.service replace", fleet.Systemd.Calls);
 
         Assert.Equal("1", r.GetProperty("poseCount").GetString());
         var pixel = r.GetProperty("posePixel").EnumerateArray().Select(v => v.GetInt32()).ToArray();

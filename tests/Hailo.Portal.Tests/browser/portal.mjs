@@ -23,6 +23,12 @@ try {
   await page.waitForFunction(() => document.querySelector('.card[data-service="hailo-whisper"] .state').textContent.startsWith('inactive'), null, { timeout: 15000 });
   out.whisperStateAfterStop = await whisper.locator('.state').textContent();
 
+  // polkit refuses hailo-scrfd (the test's fake systemd says so): the card says it, in its refusal style.
+  const scrfd = page.locator('.card[data-service="hailo-scrfd"]');
+  await scrfd.locator('button[data-action="start"]').click();
+  await scrfd.locator('.message.refused').waitFor({ timeout: 15000 });
+  out.refusal = await scrfd.locator('.message.refused').textContent();
+
   // The log tail.
   const pose = page.locator('.card[data-service="hailo-pose"]');
   await pose.locator('button[data-action="logs"]').click();
