@@ -35,6 +35,18 @@ public sealed class ServiceProcessTests(ITestOutputHelper output) : ServiceProce
         Assert.Equal(HttpStatusCode.OK, (await p.Client.SendAsync(stop)).StatusCode);
         Assert.Contains("StopUnit hailo-whisper.service replace", fleet.Systemd.Calls);
         Assert.Equal(HttpStatusCode.Forbidden, (await p.Client.PostAsync("/api/services/whisper/start", null)).StatusCode);
+        // The "try it" forward and the pull stream in the binary.
+        var speak = new HttpRequestMessage(HttpMethod.Post, "/api/services/piper/try")
+        {
+            Content = new StringContent("""{"input":"hi","response_format":"wav"}""", System.Text.Encoding.UTF8, "application/json"),
+        };
+        speak.Headers.Add("X-CSRF-Token", csrf);
+        Assert.Equal(FakeApis.Wav(), await (await p.Client.SendAsync(speak)).Content.ReadAsByteArrayAsync());
+        var pull = new HttpRequestMessage(HttpMethod.Post, "/api/services/ollama/pull");
+        pull.Headers.Add("X-CSRF-Token", csrf);
+        Assert.EndsWith("""{"status":"success"}""", (await (await p.Client.SendAsync(pull)).Content.ReadAsStringAsync()).Trim());
+        var logs = JsonDocument.Parse(await p.Client.GetStringAsync("/api/services/pose/logs?lines=3")).RootElement.GetProperty("lines");
+        Assert.Contains("-u hailo-pose.service", logs[0].GetString());
         await AssertStopsCleanlyOnSigterm(p);
     }
 
