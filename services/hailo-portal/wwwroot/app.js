@@ -27,11 +27,22 @@
     return { code: 'http_' + r.status, message: 'HTTP ' + r.status };
   }
 
-  async function api(path, options) {
+  async function api(path, options, retried) {
     const o = Object.assign({ headers: {} }, options || {});
-    if (o.method && o.method !== 'GET' && csrf) o.headers['X-CSRF-Token'] = csrf;
+    o.headers = Object.assign({}, o.headers);
+    const changes = o.method && o.method !== 'GET';
+    if (changes && csrf) o.headers['X-CSRF-Token'] = csrf;
     o.credentials = 'same-origin';
-    return fetch(path, o);
+    const r = await fetch(path, o);
+    // The portal restarted since the page loaded (a new CSRF token): fetch the new one and send once more.
+    if (r.status === 403 && changes && !retried) {
+      const e = await r.clone().json().catch(() => null);
+      if (e && e.error && e.error.code === 'csrf_token_invalid') {
+        const s = await fetch('/api/session', { credentials: 'same-origin' });
+        if (s.ok) { csrf = (await s.json()).csrf_token; return api(path, options, true); }
+      }
+    }
+    return r;
   }
 
   // ---- session and login ----
