@@ -10,7 +10,7 @@ namespace HailoCtl;
 internal sealed record CtlSettings(string BusAddress, string ConfigDir, string Journalctl, string? Token)
 {
     public static CtlSettings FromEnvironment() => new(
-        NonEmpty(Environment.GetEnvironmentVariable("DBUS_SYSTEM_BUS_ADDRESS")) ?? Systemd.DefaultAddress,
+        NonEmpty(Environment.GetEnvironmentVariable("DBUS_SYSTEM_BUS_ADDRESS")) ?? SystemdClient.DefaultAddress,
         NonEmpty(Environment.GetEnvironmentVariable("HAILOCTL_CONFIG_DIR")) ?? "/etc/hailo",
         NonEmpty(Environment.GetEnvironmentVariable("HAILOCTL_JOURNALCTL")) ?? "journalctl",
         NonEmpty(Environment.GetEnvironmentVariable("HAILO_TOKEN")));
@@ -177,24 +177,24 @@ internal static partial class Cli
         return ExitCodes.Ok;
     }
 
-    [GeneratedRegex("^hailo-[a-z0-9][a-z0-9-]{0,60}$")]
-    private static partial Regex UnitName();
-
     /// <summary>pose, hailo-pose, hailo-pose.service → hailo-pose; null when it cannot be a service's name.</summary>
-    public static string? Normalise(string name)
-    {
-        var n = name.Trim();
-        if (n.EndsWith(".service", StringComparison.Ordinal)) n = n[..^".service".Length];
-        if (!n.StartsWith("hailo-", StringComparison.Ordinal)) n = "hailo-" + n;
-        return UnitName().IsMatch(n) ? n : null;
-    }
+    public static string? Normalise(string name) => ServiceNames.Normalise(name);
 
     /// <summary>The installed services (hailo-*.service unit files), without the .service suffix.</summary>
-    public static async Task<List<string>> InstalledAsync(Systemd systemd) =>
-        (await systemd.ListUnitFilesAsync(Commands.UnitPattern))
-        .Select(u => u.Name[..^".service".Length])
-        .Where(n => UnitName().IsMatch(n))
-        .ToList();
+    public static Task<List<string>> InstalledAsync(SystemdClient systemd) => ServiceNames.InstalledAsync(systemd);
+
+    /// <summary>The system bus's systemd, or the one-line reason it cannot be reached.</summary>
+    public static async Task<SystemdClient> ConnectAsync(string address)
+    {
+        try
+        {
+            return await SystemdClient.ConnectAsync(address);
+        }
+        catch (BusUnavailableException e)
+        {
+            throw new CtlException(e.Message, ExitCodes.Failure);
+        }
+    }
 
     /// <summary>The services the arguments name: all, or each normalised name, which must be installed.</summary>
     public static List<string> Select(IReadOnlyList<string> args, IReadOnlyList<string> installed, bool noneMeansAll)
@@ -222,7 +222,7 @@ internal static partial class Cli
 
     private static async Task<int> StatusAsync(Invocation inv, TextWriter stdout, TextWriter stderr)
     {
-        await using var systemd = await Systemd.ConnectAsync(inv.Settings.BusAddress);
+        await using var systemd = await ConnectAsync(inv.Settings.BusAddress);
         var installed = await InstalledAsync(systemd);
         var services = Select(inv.Args, installed, noneMeansAll: true);
         if (services.Count == 0)
@@ -271,7 +271,7 @@ internal static partial class Cli
 
     private static async Task<int> JobsAsync(Invocation inv, TextWriter stdout, TextWriter stderr)
     {
-        await using var systemd = await Systemd.ConnectAsync(inv.Settings.BusAddress);
+        await using var systemd = await ConnectAsync(inv.Settings.BusAddress);
         var installed = await InstalledAsync(systemd);
         var services = Select(inv.Args, installed, noneMeansAll: false);
         if (services.Count == 0) throw new CtlException("no hailo-*.service is installed", ExitCodes.Failure);
@@ -307,7 +307,7 @@ internal static partial class Cli
 
     private static async Task<int> UnitFilesAsync(Invocation inv, TextWriter stdout, TextWriter stderr)
     {
-        await using var systemd = await Systemd.ConnectAsync(inv.Settings.BusAddress);
+        await using var systemd = await ConnectAsync(inv.Settings.BusAddress);
         var installed = await InstalledAsync(systemd);
         var services = Select(inv.Args, installed, noneMeansAll: false);
         if (services.Count == 0) throw new CtlException("no hailo-*.service is installed", ExitCodes.Failure);
@@ -336,16 +336,7 @@ internal static partial class Cli
     {
         if (inv.Args.Count != 1) throw new CtlException("logs takes one service");
         var n = Normalise(inv.Args[0]) ?? throw new CtlException($"'{Clean(inv.Args[0])}' is not a service name (e.g. pose, hailo-pose or hailo-pose.service)");
-        var psi = new ProcessStartInfo(inv.Settings.Journalctl) { UseShellExecute = false };
-        psi.ArgumentList.Add("-u");
-        psi.ArgumentList.Add(n + ".service");
-        psi.ArgumentList.Add("--no-pager");
-        if (inv.Follow) psi.ArgumentList.Add("-f");
-        if (inv.Lines is { } lines)
-        {
-            psi.ArgumentList.Add("-n");
-            psi.ArgumentList.Add(lines.ToString(CultureInfo.InvariantCulture));
-        }
+        var psi = Journal.Command(inv.Settings.Journalctl, n + ".service", inv.Lines, inv.Follow);
         Process p;
         try
         {

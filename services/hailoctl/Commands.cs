@@ -33,8 +33,8 @@ internal sealed record CommandSpec(string Name, string Args, string Summary, str
 
 internal static class Commands
 {
-    public const string Group = "hailo-admin";
-    public const string UnitPattern = "hailo-*.service";
+    public const string Group = ServiceNames.AdminGroup;
+    public const string UnitPattern = ServiceNames.UnitPattern;
 
     public static readonly OptionSpec Json = new("--json", null, "print JSON for scripts instead of the table");
     public static readonly OptionSpec Timeout = new("--timeout", "SECONDS", "how long to wait for each job or HTTP answer (default: 300 for jobs, 5 for HTTP)");

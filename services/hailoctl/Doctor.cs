@@ -66,7 +66,7 @@ internal static partial class Doctor
 
         try
         {
-            await using var systemd = await Systemd.ConnectAsync(inv.Settings.BusAddress);
+            await using var systemd = await Cli.ConnectAsync(inv.Settings.BusAddress);
             foreach (var s in await Cli.InstalledAsync(systemd))
             {
                 var unit = await systemd.GetUnitAsync(s + ".service");

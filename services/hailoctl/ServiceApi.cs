@@ -8,42 +8,14 @@ namespace HailoCtl;
 /// <summary>The services' own HTTP APIs: /health, /v1/models, hailo-ollama's /api/pull.</summary>
 internal static class ServiceApi
 {
-    /// <summary>Services with a pull endpoint of their own (the others pull with their own command).</summary>
-    private static readonly Dictionary<string, string> PullEndpoints = new() { ["hailo-ollama"] = "/api/pull" };
+    public static HttpClient Client(TimeSpan timeout, string? token) => ServiceHttp.Client(timeout, token);
 
-    public static HttpClient Client(TimeSpan timeout, string? token)
-    {
-        var c = new HttpClient(new SocketsHttpHandler { UseProxy = false, ConnectTimeout = TimeSpan.FromSeconds(3) }) { Timeout = timeout };
-        if (token is not null) c.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token);
-        return c;
-    }
-
-    public static async Task<(int? Code, HealthDoc? Health, string? Error)> HealthAsync(HttpClient http, Endpoint ep)
-    {
-        try
-        {
-            using var r = await http.GetAsync(ep.Url("/health"));
-            var body = await r.Content.ReadAsStringAsync();
-            HealthDoc? doc = null;
-            try
-            {
-                doc = JsonSerializer.Deserialize(body, CtlJson.Default.HealthDoc);
-            }
-            catch (JsonException)
-            {
-            }
-            return ((int)r.StatusCode, doc, doc is null ? $"/health {(int)r.StatusCode} without a health document" : null);
-        }
-        catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
-        {
-            return (null, null, $"no answer on {ep.Host}:{ep.Port} ({(e is TaskCanceledException ? "timed out" : e.Message)})");
-        }
-    }
+    public static Task<(int? Code, HealthDoc? Health, string? Error)> HealthAsync(HttpClient http, ServiceEndpoint ep) => ServiceHttp.HealthAsync(http, ep);
 
     public static async Task<int> ModelsAsync(Invocation inv, TextWriter stdout, TextWriter stderr)
     {
         if (inv.Args.Count > 1) throw new CtlException("models takes at most one service");
-        await using var systemd = await Systemd.ConnectAsync(inv.Settings.BusAddress);
+        await using var systemd = await Cli.ConnectAsync(inv.Settings.BusAddress);
         var installed = await Cli.InstalledAsync(systemd);
         var services = Cli.Select(inv.Args, installed, noneMeansAll: true);
         using var http = Client(TimeSpan.FromSeconds(inv.Timeout ?? 5), inv.Settings.Token);
@@ -60,7 +32,7 @@ internal static class ServiceApi
                 if (r.StatusCode == System.Net.HttpStatusCode.Unauthorized)
                     return new ServiceModels(s, ep.Port, [], "the service requires its bearer token (server.auth_token): --token or HAILO_TOKEN");
                 if (!r.IsSuccessStatusCode) return new ServiceModels(s, ep.Port, [], $"/v1/models answered {(int)r.StatusCode}");
-                var doc = JsonSerializer.Deserialize(body, CtlJson.Default.ModelListDoc);
+                var doc = JsonSerializer.Deserialize(body, ManagementJson.Default.ModelListDoc);
                 return new ServiceModels(s, ep.Port, doc?.Data ?? [], null);
             }
             catch (Exception e) when (e is HttpRequestException or TaskCanceledException or JsonException)
@@ -82,11 +54,11 @@ internal static class ServiceApi
     {
         if (inv.Args.Count is < 1 or > 2) throw new CtlException("pull takes a service and optionally a model: hailoctl pull ollama qwen2.5:1.5b");
         var s = Cli.Normalise(inv.Args[0]) ?? throw new CtlException($"'{Cli.Clean(inv.Args[0])}' is not a service name");
-        await using var systemd = await Systemd.ConnectAsync(inv.Settings.BusAddress);
+        await using var systemd = await Cli.ConnectAsync(inv.Settings.BusAddress);
         var installed = await Cli.InstalledAsync(systemd);
         Cli.Select([s], installed, false);
         var model = inv.Args.Count > 1 ? inv.Args[1] : null;
-        if (!PullEndpoints.TryGetValue(s, out var path))
+        if (!ServiceHttp.PullEndpoints.TryGetValue(s, out var path))
         {
             stderr.WriteLine($"hailoctl: {s} has no pull endpoint; it downloads its models with its own command:");
             stderr.WriteLine($"    sudo -u {s} {s} pull{(model is null ? "" : " " + model)}");
@@ -102,7 +74,7 @@ internal static class ServiceApi
             model = health?.Models?.FirstOrDefault()?.Name ?? throw new CtlException($"{s} did not name its default model ({error ?? "no models on /health"}); name one: hailoctl pull {s[6..]} MODEL", ExitCodes.Failure);
         }
         using var http = Client(Timeout.InfiniteTimeSpan, inv.Settings.Token);
-        var json = "{\"model\":" + JsonSerializer.Serialize(model, CtlJsonStrings.Default.String) + ",\"stream\":true}";
+        var json = ServiceHttp.PullBody(model);
         using var req = new HttpRequestMessage(HttpMethod.Post, ep.Url(path)) { Content = new StringContent(json, Encoding.UTF8, "application/json") };
         HttpResponseMessage resp;
         try
@@ -127,7 +99,7 @@ internal static class ServiceApi
             {
                 if (line.Length == 0) continue;
                 PullLine? p;
-                try { p = JsonSerializer.Deserialize(line, CtlJson.Default.PullLine); }
+                try { p = JsonSerializer.Deserialize(line, ManagementJson.Default.PullLine); }
                 catch (JsonException) { continue; }
                 if (p is null) continue;
                 if (p.Error is not null)
@@ -155,9 +127,6 @@ internal static class ServiceApi
         }
     }
 }
-
-[System.Text.Json.Serialization.JsonSerializable(typeof(string))]
-internal sealed partial class CtlJsonStrings : System.Text.Json.Serialization.JsonSerializerContext;
 
 /// <summary>A one-line progress bar on a terminal; on a pipe, a line per 10 %.</summary>
 internal sealed class ProgressBar(TextWriter w)

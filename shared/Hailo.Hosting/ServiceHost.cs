@@ -37,6 +37,15 @@ public sealed class ServiceDefinition<TConfig> where TConfig : ServiceConfig
     public bool JsonUnderAnyContentType { get; init; }
     /// <summary>Models `pull` fetches when given no names (what the configured pipeline needs).</summary>
     public Func<TConfig, IEnumerable<string>>? DefaultModels { get; init; }
+    /// <summary>
+    /// Runs on the loaded config before the application is built and the token read (hailo-portal creates its token
+    /// file here when it listens beyond loopback); a ConfigException stops the start.
+    /// </summary>
+    public Action<TConfig>? BeforeBuild { get; init; }
+    /// <summary>Where else a request may carry the bearer token when it has no Authorization header (hailo-portal's session cookie).</summary>
+    public Func<HttpRequest, string?>? AlternativeToken { get; init; }
+    /// <summary>Paths besides /health open without the token (hailo-portal's page and its assets, which hold no data).</summary>
+    public Func<string, bool>? PublicPath { get; init; }
     public string Version { get; init; } = typeof(ServiceDefinition<>).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
 }
 
@@ -158,6 +167,7 @@ public static class ServiceHost
         Action<WebApplicationBuilder>? customize = null) where TConfig : ServiceConfig
     {
         ApplyDefaults(definition.Name, config);
+        definition.BeforeBuild?.Invoke(config);
         // The empty builder reads no appsettings.json and so watches no directory: the slim builder put a recursive
         // inotify watch on the working directory (hundreds of watches, and under systemd that directory is "/").
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions
@@ -191,7 +201,7 @@ public static class ServiceHost
         builder.Services.AddSingleton<IErrorWriter, HailoErrorWriter>();
         var token = config.Server.ReadToken();
         builder.Services.AddSingleton(new HostPolicy(token is null ? null : System.Text.Encoding.UTF8.GetBytes(token), MaxBody(config),
-            definition.JsonUnderAnyContentType));
+            definition.JsonUnderAnyContentType) { AlternativeToken = definition.AlternativeToken, PublicPath = definition.PublicPath });
         builder.Services.AddSingleton(new BrowserGuard(config.Server));
         builder.Services.AddSingleton<SystemdNotifier>();
         builder.Services.AddSingleton(_ => new IdleTrimmer(state));

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using HailoCtl;
+using Hailo.Management;
 using Hailo.TestSupport;
 using Xunit;
 

@@ -106,7 +106,7 @@ internal sealed class RequestPolicyMiddleware(RequestDelegate next, HostPolicy p
     {
         var endpoint = context.GetEndpoint();
         var path = context.Request.Path.Value ?? "";
-        if (policy.Token is not null && !policy.IsPublic(path) && !Authorized(context.Request, policy.Token))
+        if (policy.Token is not null && !policy.IsPublic(path) && !Authorized(context.Request, policy.Token, policy.AlternativeToken))
             throw new ApiException(401, "unauthorized", "missing or wrong bearer token (Authorization: Bearer <token>)");
 
         if (endpoint is null) return next(context);
@@ -146,12 +146,14 @@ internal sealed class RequestPolicyMiddleware(RequestDelegate next, HostPolicy p
         return _acceptedByPath.TryGetValue(path, out var types) && types.Length > 0 ? types : ["(see /openapi/v1.json)"];
     }
 
-    private static bool Authorized(HttpRequest request, byte[] token)
+    private static bool Authorized(HttpRequest request, byte[] token, Func<HttpRequest, string?>? alternative)
     {
         var header = request.Headers.Authorization.ToString();
-        if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)) return false;
-        var given = Encoding.UTF8.GetBytes(header[7..].Trim());
-        return CryptographicOperations.FixedTimeEquals(given, token);
+        string? presented = null;
+        if (header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)) presented = header[7..].Trim();
+        else if (header.Length == 0 && alternative is not null) presented = alternative(request);
+        if (presented is null) return false;
+        return CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(presented), token);
     }
 
     internal static bool IsJson(string? contentType) =>
@@ -177,5 +179,8 @@ internal sealed class HostPolicy(byte[]? token, long defaultBodyLimit, bool json
     /// <summary>Endpoints without a declared limit (GETs, small JSON) accept this much.</summary>
     public long SmallBodyLimit { get; } = 1 << 20;
 
-    public bool IsPublic(string path) => path is "/health" or "/health/ready" or "/health/live";
+    public Func<HttpRequest, string?>? AlternativeToken { get; init; }
+    public Func<string, bool>? PublicPath { get; init; }
+
+    public bool IsPublic(string path) => path is "/health" or "/health/ready" or "/health/live" || PublicPath?.Invoke(path) == true;
 }

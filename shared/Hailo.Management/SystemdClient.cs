@@ -1,30 +1,30 @@
 using Tmds.DBus.Protocol;
 
-namespace HailoCtl;
+namespace Hailo.Management;
 
 /// <summary>A unit's state as systemd's D-Bus properties give it (org.freedesktop.systemd1.Unit and .Service).</summary>
-internal sealed record UnitInfo(
+public sealed record UnitInfo(
     string Name, string LoadState, string ActiveState, string SubState, string UnitFileState, string StatusText,
     ulong? MemoryBytes, uint Restarts, DateTimeOffset? ActiveSince, uint MainPid,
     IReadOnlyList<string> Environment, IReadOnlyList<string> SupplementaryGroups, string User);
 
 /// <summary>The end of a job: its unit and systemd's result word (done, failed, canceled, timeout, dependency, skipped).</summary>
-internal sealed record JobResult(string Unit, string Result);
+public sealed record JobResult(string Unit, string Result);
 
 /// <summary>A D-Bus error reply from systemd or from the bus (polkit's refusal, an unknown unit, ...).</summary>
-internal sealed class SystemdException(string errorName, string message) : Exception(message)
+public sealed class SystemdException(string errorName, string message) : Exception(message)
 {
     public string ErrorName { get; } = errorName;
 
-    /// <summary>polkit said no, or would have asked for a password (hailoctl never asks).</summary>
+    /// <summary>polkit said no, or would have asked for a password (these tools never ask).</summary>
     public bool IsAccessDenied => ErrorName is "org.freedesktop.DBus.Error.AccessDenied" or "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired";
 }
 
 /// <summary>
-/// systemd's Manager over the system bus: the few calls hailoctl needs, written with Tmds.DBus.Protocol (no reflection).
+/// systemd's Manager over the system bus: the calls hailoctl and hailo-portal make, written with Tmds.DBus.Protocol (no reflection).
 /// The bus address comes from DBUS_SYSTEM_BUS_ADDRESS (or --bus), else the standard system socket.
 /// </summary>
-internal sealed class Systemd : IAsyncDisposable
+public sealed class SystemdClient : IAsyncDisposable
 {
     public const string DefaultAddress = "unix:path=/run/dbus/system_bus_socket";
     private const string Dest = "org.freedesktop.systemd1";
@@ -34,12 +34,18 @@ internal sealed class Systemd : IAsyncDisposable
     private readonly DBusConnection connection;
     private readonly object gate = new();
     private readonly Dictionary<string, JobResult> finished = new();
+    private readonly Queue<string> finishedOrder = new();
+    /// <summary>
+    /// While subscribed, systemd signals the end of every job on the machine (timers, other services): the results
+    /// nobody waits for yet are kept for a reply that may come after its signal, but only the latest this many.
+    /// </summary>
+    private const int KeptResults = 256;
     private readonly Dictionary<string, TaskCompletionSource<JobResult>> waiting = new();
     private IDisposable? jobWatch;
 
-    private Systemd(DBusConnection connection) => this.connection = connection;
+    private SystemdClient(DBusConnection connection) => this.connection = connection;
 
-    public static async Task<Systemd> ConnectAsync(string address)
+    public static async Task<SystemdClient> ConnectAsync(string address)
     {
         var c = new DBusConnection(address);
         try
@@ -49,9 +55,9 @@ internal sealed class Systemd : IAsyncDisposable
         catch (Exception e)
         {
             c.Dispose();
-            throw new CtlException($"cannot reach the system bus at {address}: {e.Message}", ExitCodes.Failure);
+            throw new BusUnavailableException($"cannot reach the system bus at {address}: {e.Message}", e);
         }
-        return new Systemd(c);
+        return new SystemdClient(c);
     }
 
     public ValueTask DisposeAsync()
@@ -182,7 +188,7 @@ internal sealed class Systemd : IAsyncDisposable
             },
             static (Notification<(string Job, JobResult Result)> n) =>
             {
-                if (n.HasValue) ((Systemd)n.State!).OnJobRemoved(n.Value.Job, n.Value.Result);
+                if (n.HasValue) ((SystemdClient)n.State!).OnJobRemoved(n.Value.Job, n.Value.Result);
             }, false, ObserverFlags.None, this);
         MessageBuffer msg;
         using (var w = connection.GetMessageWriter())
@@ -204,7 +210,12 @@ internal sealed class Systemd : IAsyncDisposable
         lock (gate)
         {
             if (waiting.Remove(job, out var tcs)) tcs.TrySetResult(result);
-            else finished[job] = result;
+            else
+            {
+                finished[job] = result;
+                finishedOrder.Enqueue(job);
+                while (finishedOrder.Count > KeptResults) finished.Remove(finishedOrder.Dequeue());
+            }
         }
     }
 
@@ -293,3 +304,6 @@ internal sealed class Systemd : IAsyncDisposable
         return CallAsync(msg);
     }
 }
+
+/// <summary>The system bus could not be reached (no socket, refused, not a D-Bus daemon).</summary>
+public sealed class BusUnavailableException(string message, Exception inner) : Exception(message, inner);

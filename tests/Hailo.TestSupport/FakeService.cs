@@ -6,7 +6,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
-namespace Hailo.Ctl.Tests;
+namespace Hailo.TestSupport;
 
 /// <summary>
 /// A tiny HTTP stand-in for a service: /health with the shape of shared/Hailo.Hosting's HealthResponse (status code and body

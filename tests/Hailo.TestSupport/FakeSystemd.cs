@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using Tmds.DBus.Protocol;
 
-namespace Hailo.Ctl.Tests;
+namespace Hailo.TestSupport;
 
 /// <summary>A unit as the fake systemd knows it; the job result says how its next start/stop/restart job ends.</summary>
 public sealed class FakeUnit
@@ -32,6 +32,8 @@ public sealed class FakeSystemd : IPathMethodHandler, IAsyncDisposable
     public ConcurrentDictionary<string, FakeUnit> Units { get; } = new();
     public ConcurrentQueue<string> Calls { get; } = new();
     public bool Refuse { get; set; }
+    /// <summary>One unit whose start/stop/restart polkit refuses (the others are allowed).</summary>
+    public string? RefuseUnit { get; set; }
     public bool InteractiveRefusal { get; set; }
     public bool SignalBeforeReply { get; set; }
 
@@ -159,7 +161,7 @@ public sealed class FakeSystemd : IPathMethodHandler, IAsyncDisposable
                 var name = reader.ReadString();
                 var mode = reader.ReadString();
                 Calls.Enqueue($"{member} {name} {mode}");
-                if (Refuse)
+                if (Refuse || name == RefuseUnit)
                 {
                     Deny(context);
                     break;

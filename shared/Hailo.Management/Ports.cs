@@ -1,10 +1,10 @@
 using System.Reflection;
 using System.Text.RegularExpressions;
 
-namespace HailoCtl;
+namespace Hailo.Management;
 
-/// <summary>Where a service's HTTP API listens and how hailoctl found out.</summary>
-internal sealed record Endpoint(string Host, int Port, string Source)
+/// <summary>Where a service's HTTP API listens and how it was found.</summary>
+public sealed record ServiceEndpoint(string Host, int Port, string Source)
 {
     public Uri Url(string path) => new($"http://{(Host.Contains(':') ? "[" + Host + "]" : Host)}:{Port}{path}");
 }
@@ -12,11 +12,11 @@ internal sealed record Endpoint(string Host, int Port, string Source)
 /// <summary>
 /// A service's port and host, in the order the service itself applies them: the unit's Environment= override
 /// (HAILO_POSE_SERVER__PORT), its configuration file /etc/hailo/hailo-pose.yaml when this user may read it, and the
-/// default configuration the service ships with (services/*/hailo-*.yaml, built into hailoctl: no second table).
+/// default configuration the service ships with (services/*/hailo-*.yaml, built into this library: no second table).
 /// </summary>
-internal static partial class Ports
+public static partial class Ports
 {
-    public static Endpoint? Resolve(string service, IReadOnlyList<string> unitEnvironment, string configDir)
+    public static ServiceEndpoint? Resolve(string service, IReadOnlyList<string> unitEnvironment, string configDir)
     {
         var prefix = service.ToUpperInvariant().Replace('-', '_') + "_SERVER__";
         string? envPort = null, envHost = null;
@@ -47,13 +47,13 @@ internal static partial class Ports
         // A service listening on every address answers on loopback.
         if (host is "0.0.0.0" or "*" or "" or "+") host = "127.0.0.1";
         if (host is "::" or "[::]") host = "::1";
-        return new Endpoint(host.Trim('[', ']'), port, from);
+        return new ServiceEndpoint(host.Trim('[', ']'), port, from);
     }
 
     /// <summary>The service's shipped default configuration, embedded at build time from services/NAME/NAME.yaml.</summary>
     public static string? ShippedDefault(string service)
     {
-        using var s = Assembly.GetExecutingAssembly().GetManifestResourceStream("defaults/" + service + ".yaml");
+        using var s = typeof(Ports).Assembly.GetManifestResourceStream("defaults/" + service + ".yaml");
         if (s is null) return null;
         using var r = new StreamReader(s);
         return r.ReadToEnd();

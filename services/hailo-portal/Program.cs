@@ -1,0 +1,1 @@
+return await Hailo.Hosting.ServiceHost.MainAsync(args, HailoPortal.PortalService.Definition);
