@@ -5,7 +5,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
 .DEFAULT_GOAL := help
 
-SERVICES := hailo-ocr hailo-pose hailo-depth hailo-whisper hailo-ollama hailo-piper hailo-clip hailo-scrfd hailo-face hailo-florence hailo-vision
+SERVICES := hailo-ocr hailo-pose hailo-depth hailo-whisper hailo-ollama hailo-piper hailo-clip hailo-scrfd hailo-face hailo-florence hailo-vision hailo-portal
 # Native AOT command-line tools under services/ that are not services: published like one (make publish SERVICE=hailoctl),
 # packaged in hailo-common.
 TOOLS := hailoctl
