@@ -26,7 +26,7 @@ public static class DepthService
     {
         Name = "hailo-depth",
         DefaultPort = 11439,
-        Summary = "Monocular depth estimation (scdepthv3 on the NPU, MiDaS or scdepthv3 ONNX on the CPU) and stereo depth from a rectified pair (semi-global matching, no model): depth maps as .npz/.npy, colour images and 16-bit PNGs.",
+        Summary = "Monocular depth estimation (scdepthv3 on the NPU, MiDaS or scdepthv3 ONNX on the CPU) and stereo depth from a rectified pair, or a raw pair with the rig's calibration (semi-global matching, no model): depth maps as .npz/.npy, colour images and 16-bit PNGs.",
         ConfigType = DepthConfigJson.Default.DepthConfig,
         Defaults = () => new DepthConfig(),
         Catalog = DepthModels.Catalog,

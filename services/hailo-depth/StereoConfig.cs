@@ -2,7 +2,7 @@ using Hailo.Hosting.Config;
 
 namespace HailoDepth;
 
-/// <summary>The `stereo` section: semi-global matching of rectified pairs on the CPU (no model needed).</summary>
+/// <summary>The `stereo` section: semi-global matching of rectified pairs (or raw pairs rectified with the calibration) on the CPU (no model needed).</summary>
 public sealed class StereoSection
 {
     /// <summary>Disparities searched unless a request says otherwise.</summary>
