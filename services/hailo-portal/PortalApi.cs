@@ -28,6 +28,9 @@ public sealed record JobAnswer(string Service, string Action, string Result, str
 /// <summary>GET /api/services/{name}/logs: the last lines of its journal.</summary>
 public sealed record LogTail(string Service, IReadOnlyList<string> Lines);
 
+/// <summary>GET /api/npu: the NPU set-up as hailoctl doctor checks it, each problem with its fix.</summary>
+public sealed record NpuReport(bool Ok, IReadOnlyList<NpuCheck> Checks);
+
 /// <summary>POST /api/services/{name}/pull: which model (the service's default when absent).</summary>
 public sealed record PullRequest(string? Model);
 
@@ -39,6 +42,7 @@ public sealed record PullRequest(string? Model);
 [JsonSerializable(typeof(MetricsSample))]
 [JsonSerializable(typeof(JobAnswer))]
 [JsonSerializable(typeof(LogTail))]
+[JsonSerializable(typeof(NpuReport))]
 [JsonSerializable(typeof(PullRequest))]
 [JsonSerializable(typeof(ErrorEnvelope))]
 internal sealed partial class PortalJson : JsonSerializerContext;

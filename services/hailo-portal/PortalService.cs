@@ -210,6 +210,24 @@ public static class PortalService
             .WithName("services").WithSummary("A card per installed service: unit state, STATUS=, backend, models, restarts")
             .Produces<ServicesResponse>(200);
 
+        api.MapGet("/api/npu", async () =>
+            {
+                SystemdClient? systemd = null;
+                string? busError = null;
+                try
+                {
+                    systemd = await manager.SystemdAsync();
+                }
+                catch (ApiException e)
+                {
+                    busError = e.Message;
+                }
+                var checks = await NpuDoctor.CheckAsync(systemd, busError);
+                return TypedResults.Json(new NpuReport(checks.All(c => c.Result != NpuDoctor.Problem), checks), PortalJson.Default.NpuReport);
+            })
+            .WithName("npu").WithSummary("The NPU set-up (device node, driver, firmware files, HailoRT, the shim, each unit's device access), as hailoctl doctor checks it")
+            .Produces<NpuReport>(200);
+
         api.MapGet("/api/services/{name}/metrics", async (string name, CancellationToken ct) =>
             {
                 var service = await manager.RequireInstalledAsync(name);

@@ -1,4 +1,5 @@
 using System.Text.Json.Serialization;
+using Hailo.Management;
 
 namespace HailoCtl;
 
@@ -14,10 +15,7 @@ internal sealed record ModelsReport(IReadOnlyList<ServiceModels> Services);
 
 internal sealed record ServiceModels(string Service, int? Port, IReadOnlyList<ModelEntryDoc> Models, string? Error);
 
-internal sealed record DoctorReport(bool Ok, IReadOnlyList<DoctorCheck> Checks);
-
-/// <summary>One doctor check: ok, problem or unknown, what was found, and the command that fixes a problem.</summary>
-internal sealed record DoctorCheck(string Check, string Result, string Detail, string? Fix);
+internal sealed record DoctorReport(bool Ok, IReadOnlyList<NpuCheck> Checks);
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.SnakeCaseLower, WriteIndented = true,
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, PropertyNameCaseInsensitive = true)]

@@ -98,6 +98,10 @@ public sealed class BrowserTests(ITestOutputHelper output) : IAsyncLifetime
 
         var cards = r.GetProperty("cards").EnumerateArray().Select(c => c.GetProperty("service").GetString()).Order(StringComparer.Ordinal).ToList();
         Assert.Equal([.. Fleet.TryServices.Append("hailo-scrfd").Order(StringComparer.Ordinal)], cards);
+        // The NPU card: the doctor's checks as the page renders them, with each unit's device access from systemd.
+        var npu = r.GetProperty("npu").EnumerateArray().Select(c => c.GetProperty("text").GetString()!).ToList();
+        Assert.Contains(npu, t => t.Contains("device node", StringComparison.Ordinal));
+        Assert.Contains(npu, t => t.Contains("hailo-whisper device access", StringComparison.Ordinal));
         Assert.Contains("StopUnit hailo-whisper.service replace", fleet.Systemd.Calls);
         Assert.Contains("StartUnit hailo-whisper.service replace", fleet.Systemd.Calls);
         Assert.Equal("hailo-whisper: stop done", r.GetProperty("stopMessage").GetString());

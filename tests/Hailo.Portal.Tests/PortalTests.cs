@@ -110,6 +110,23 @@ public sealed class PortalTests : IAsyncLifetime
         Assert.Contains("ListUnitFilesByPatterns hailo-*.service", fleet.Systemd.Calls);
     }
 
+    [Fact]
+    public async Task The_npu_card_has_the_doctors_checks_and_each_units_device_access()
+    {
+        var r = await portal.Client.GetAsync("/api/npu");
+        Assert.Equal(HttpStatusCode.OK, r.StatusCode);
+        var body = await Json(r);
+        var checks = body.GetProperty("checks").EnumerateArray().ToList();
+        var names = checks.Select(c => c.GetProperty("check").GetString()!).ToList();
+        foreach (var check in new[] { "device node", "driver", "firmware files", "firmware version", "HailoRT library", "shim" })
+            Assert.Contains(check, names);
+        // The units' groups come over D-Bus from (here the fake) systemd: one check per installed unit.
+        foreach (var service in Fleet.TryServices.Append("hailo-scrfd"))
+            Assert.Contains(service + " device access", names);
+        Assert.All(checks, c => Assert.Contains(c.GetProperty("result").GetString(), new[] { "ok", "problem", "unknown" }));
+        Assert.Equal(checks.All(c => c.GetProperty("result").GetString() != "problem"), body.GetProperty("ok").GetBoolean());
+    }
+
     [Theory]
     [InlineData("stop", "StopUnit", "inactive")]
     [InlineData("start", "StartUnit", "active")]

@@ -55,6 +55,7 @@
     $('logout').hidden = !s.auth_required;
     $('login').hidden = true;
     await refresh();
+    npu();
     setInterval(refresh, 5000);
     setInterval(pollMetrics, 5000);
     pollMetrics();
@@ -99,6 +100,25 @@
     for (const [name, c] of cards) if (!seen.has(name)) { c.el.remove(); cards.delete(name); }
     const running = data.services.filter((s) => s.active_state === 'active').length;
     $('summary').textContent = `${data.services.length} installed, ${running} running`;
+  }
+
+  // ---- the NPU: hailoctl doctor's checks, each problem with the command that fixes it ----
+  async function npu() {
+    const r = await api('/api/npu');
+    if (!r.ok) return;
+    const d = await r.json();
+    const list = el('ul', { class: 'checks' });
+    for (const c of d.checks) {
+      const item = el('li', { 'data-result': c.result }, el('span', { class: 'result ' + c.result, text: c.result }), ' ',
+        el('strong', { text: c.check }), ': ' + c.detail);
+      if (c.fix) item.append(el('div', {}, 'fix: ', el('code', { text: c.fix })));
+      list.append(item);
+    }
+    const problems = d.checks.filter((c) => c.result === 'problem').length;
+    $('npu').replaceChildren(el('h3', {}, el('span', { text: 'NPU' }),
+      el('span', { class: 'state ' + (d.ok ? 'active' : 'failed'), text: d.ok ? 'ok' : problems + ' problem(s)' })),
+      list, el('button', { text: 'Check again', onclick: npu }));
+    $('npu').hidden = false;
   }
 
   function makeCard(s) {

@@ -13,6 +13,8 @@ try {
   await page.waitForSelector('.card[data-service="hailo-whisper"] dd', { timeout: 15000 });
   await page.waitForFunction(() => document.querySelectorAll('.panel').length >= 6, null, { timeout: 15000 });
   out.cards = await page.$$eval('.card', (cs) => cs.map((c) => ({ service: c.dataset.service, state: c.querySelector('.state').textContent })));
+  await page.waitForSelector('#npu li', { timeout: 15000 });
+  out.npu = await page.$$eval('#npu li', (ls) => ls.map((l) => ({ result: l.dataset.result, text: l.textContent })));
   await page.screenshot({ path: `${shots}/portal-cards.png`, fullPage: true });
 
   // Stop one service with its button.
