@@ -118,13 +118,13 @@ public sealed class MtmdRunner : IModelRunner
         return _context;
     }
 
-    /// <summary>The context tokens libmtmd makes of one image of this size (its own delimiters included).</summary>
+    /// <summary>The context tokens of the image chunk libmtmd makes of one image of this size.</summary>
     public int CountImageTokens(int width, int height)
     {
         using var bitmap = SafeMtmdEmbed.FromRgbBytes((uint)width, (uint)height, new byte[width * height * 3])
             ?? throw new InvalidOperationException("libmtmd made no bitmap");
         using var chunks = Tokenize(Marker, [bitmap]);
-        return (int)chunks.CountTokens();
+        return chunks.Enumerate().Where(c => c.Type == SafeMtmdInputChunk.SafeMtmdInputChunkType.Image).Sum(c => (int)c.NTokens);
     }
 
     private SafeMtmdInputChunks Tokenize(string prompt, ReadOnlySpan<SafeMtmdEmbed> bitmaps)
