@@ -9,7 +9,7 @@ namespace Hailo.VisionService.Tests;
 
 /// <summary>
 /// The hailo-vision executable itself: the NPU backend through the fake shim (systemd READY, images answered), the
-/// degraded start on the CPU (no CPU runner in this build) and without its HEF, commands, SIGTERM. Runs the JIT build
+/// CPU backend with a generated GGUF pair, the degraded starts without model files, commands, SIGTERM. Runs the JIT build
 /// by default, the Native AOT binary when AOT_BINARY_HAILO_VISION names it.
 /// </summary>
 [Collection("fake-shim")]
