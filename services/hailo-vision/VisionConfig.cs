@@ -23,6 +23,8 @@ public sealed class VisionSection
 {
     /// <summary>The model /health reports and start-up preloads.</summary>
     public string DefaultModel { get; set; } = VisionModels.DefaultModel;
+    /// <summary>The model on the CPU (device: cpu, or auto without a Hailo-10H): a catalog GGUF with its projector.</summary>
+    public string CpuModel { get; set; } = VisionModels.DefaultCpuModel;
     /// <summary>How long a model stays loaded after its last request when the request names no keep_alive.</summary>
     public string KeepAlive { get; set; } = "5m";
     /// <summary>Context length (tokens) when a request sets no num_ctx (the NPU model's own context bounds it).</summary>
@@ -47,6 +49,8 @@ public sealed class VisionSection
     internal void Validate(ConfigErrors errors)
     {
         if (!ModelName.TryNormalise(DefaultModel, out _)) errors.Add("vision.default_model", $"'{DefaultModel}' is not a model name (name or name:tag)");
+        if (VisionModels.Find(CpuModel, Hailo.Core.Backend.Cpu) is null)
+            errors.Add("vision.cpu_model", $"'{CpuModel}' is not a CPU vision model of the catalog ({string.Join(", ", VisionModels.Catalog.Where(m => m.Backend == Hailo.Core.Backend.Cpu).Select(m => m.Name))})");
         if (!KeepAliveValue.TryParse(KeepAlive, out _)) errors.Add("vision.keep_alive", $"'{KeepAlive}' is not a duration (e.g. 5m, 300s, 1h, -1 for ever, 0)");
         if (NumCtx is < 64 or > 1 << 20) errors.Add("vision.num_ctx", "must be between 64 and 1048576");
         if (MaxNumCtx < NumCtx || MaxNumCtx > 1 << 20) errors.Add("vision.max_num_ctx", "must be at least vision.num_ctx and at most 1048576");

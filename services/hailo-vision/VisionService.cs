@@ -22,18 +22,15 @@ public static class VisionService
     {
         Name = "hailo-vision",
         DefaultPort = 11435,
-        Summary = "Questions about images: a vision-language model (Qwen2-VL) behind the Ollama and OpenAI APIs, on the Hailo-10H NPU (HailoRT GenAI VLM).",
+        Summary = "Questions about images: a vision-language model (Qwen2-VL) behind the Ollama and OpenAI APIs, on the Hailo-10H NPU (HailoRT GenAI VLM) or the CPU (a GGUF with its projector through llama.cpp's libmtmd).",
         ConfigType = VisionConfigJson.Default.VisionConfig,
         Defaults = () => new VisionConfig(),
         Catalog = VisionModels.Catalog,
-        DefaultModels = c => [c.Vision.DefaultModel + VisionModels.HefSuffix],
+        DefaultModels = c => c.Device == Backend.Cpu ? [c.Vision.CpuModel] : [c.Vision.DefaultModel + VisionModels.HefSuffix],
         JsonUnderAnyContentType = true,
         Configure = Configure,
         Map = Map,
     };
-
-    /// <summary>Why the CPU has no vision model in this build (reported on /health and in 503s).</summary>
-    public const string CpuUnavailable = "the CPU vision runner (llama.cpp's multimodal library through LLamaSharp) is not part of this build; hailo-vision answers on the NPU only (device: npu or auto with a Hailo-10H)";
 
     private static void Configure(ServiceContext<VisionConfig> ctx)
     {
@@ -62,10 +59,14 @@ public static class VisionService
         var registry = new VisionRegistry(ctx.Models, choice.Backend);
         KeepAliveValue.TryParse(config.Vision.KeepAlive, out var keep);
         var host = new ServiceGenAiHost(ctx.State, ctx.Metrics);
+        var threads = config.Cpu.EffectiveThreads;
+        MtmdNative.Log = log;
+        var defaultName = choice.Backend == Backend.Cpu ? config.Vision.CpuModel : config.Vision.DefaultModel;
         var scheduler = new Scheduler(
-            (m, _) => m.Backend == Backend.Npu ? VlmRunner.Load(m.Path) : throw new GenAiException(503, CpuUnavailable),
+            (m, numCtx) => m.Backend == Backend.Npu ? VlmRunner.Load(m.Path)
+                : MtmdRunner.Load(m.Path, (m as VisionModel)?.Mmproj ?? throw new GenAiException(503, $"{m.Name} has no projector file"), threads, Math.Min(numCtx, config.Vision.MaxNumCtx)),
             host, log, 1, config.Server.MaxQueuedRequests, keep,
-            ModelName.TryNormalise(config.Vision.DefaultModel, out var def) ? def : config.Vision.DefaultModel)
+            ModelName.TryNormalise(defaultName, out var def) ? def : defaultName)
         {
             DrainTimeout = TimeSpan.FromSeconds(Math.Max(config.Server.ShutdownTimeoutSeconds, 5)),
         };
@@ -138,17 +139,13 @@ internal sealed class VisionHost(VisionApi api, ServiceContext<VisionConfig> ctx
         var backend = Api.Registry.Backend;
         var present = Api.Registry.Find(DefaultName) is not null;
         var current = ctx.State.Models.FirstOrDefault(m => m.Name == DefaultName);
-        if (backend == Backend.Cpu)
-        {
-            if (current?.State != ModelState.Missing)
-                ctx.State.SetModel(new ModelStatus(DefaultName, ModelState.Missing, VisionService.CpuUnavailable, "set device: npu (or auto) on a machine with a Hailo-10H and pull the HEF: " + ctx.PullCommand(DefaultName + VisionModels.HefSuffix)));
-        }
-        else if (!present)
+        if (!present)
         {
             var manifest = VisionModels.Find(DefaultName, backend);
+            var what = backend == Backend.Npu ? "NPU model file" : "text GGUF and projector (mmproj) GGUF";
             if (current?.State != ModelState.Missing)
-                ctx.State.SetModel(new ModelStatus(DefaultName, ModelState.Missing, $"no NPU model file for {DefaultName} in {ctx.Config.Models.Dir}",
-                    manifest is not null ? ctx.PullCommand(manifest.Name) : "set vision.default_model to a catalog model"));
+                ctx.State.SetModel(new ModelStatus(DefaultName, ModelState.Missing, $"no {what} for {DefaultName} in {ctx.Config.Models.Dir}",
+                    manifest is not null ? ctx.PullCommand(manifest.Name) : $"set vision.{(backend == Backend.Npu ? "default_model" : "cpu_model")} to a catalog model"));
         }
         else if (current is null || current.State == ModelState.Missing)
         {
@@ -160,7 +157,7 @@ internal sealed class VisionHost(VisionApi api, ServiceContext<VisionConfig> ctx
     {
         Refresh();
         var m = Api.Registry.Find(DefaultName);
-        if (m is null || m.Backend != Backend.Npu) return;
+        if (m is null) return;
         try
         {
             using var lease = await Api.Engine.Scheduler.AcquireAsync(m, ctx.Config.Vision.NumCtx, null, ct).ConfigureAwait(false);

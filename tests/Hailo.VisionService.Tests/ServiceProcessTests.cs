@@ -9,7 +9,7 @@ namespace Hailo.VisionService.Tests;
 
 /// <summary>
 /// The hailo-vision executable itself: the NPU backend through the fake shim (systemd READY, images answered), the
-/// degraded start on the CPU (no CPU runner in this build) and without its HEF, commands, SIGTERM. Runs the JIT build
+/// CPU backend with a generated GGUF pair, the degraded starts without model files, commands, SIGTERM. Runs the JIT build
 /// by default, the Native AOT binary when AOT_BINARY_HAILO_VISION names it.
 /// </summary>
 [Collection("fake-shim")]
@@ -38,11 +38,27 @@ public sealed class ServiceProcessTests() : ServiceProcessTestBase("hailo-vision
     }
 
     [Fact]
-    public async Task On_the_cpu_the_service_starts_degraded_and_says_why()
+    public async Task On_the_cpu_without_its_gguf_pair_the_service_starts_degraded_and_names_the_pull_command()
     {
         await using var p = Start(Args("--device", "cpu"));
-        var health = await AssertStartsDegraded(p, "CPU vision runner");
-        Assert.Contains("not part of this build", health.ToString());
+        var health = await AssertStartsDegraded(p, "smolvlm:256m");
+        Assert.Contains("pull smolvlm:256m", health.ToString());
+    }
+
+    /// <summary>The binary on the CPU with the generated GGUF pair (<see cref="CpuFixture"/>): llama.cpp and libmtmd load in it.</summary>
+    [Fact]
+    public async Task Cpu_backend_answers_about_an_image_in_the_binary_and_stops_on_sigterm()
+    {
+        CpuFixture.WriteModel(Models);
+        await using var p = Start(Args("--device", "cpu"));
+        await p.WaitForDatagram("READY=1", LoadTimeout);
+        AssertDatagram(p, "STATUS=ready (cpu", "smolvlm:256m");
+        var r = await p.Client.PostAsync("/api/generate", VisionFixture.Json($$$"""{"model":"smolvlm:256m","prompt":"what is it","images":["{{{Red}}}"],"stream":false,"options":{"num_predict":4}}"""));
+        Assert.Equal(HttpStatusCode.OK, r.StatusCode);
+        var body = await Json(r);
+        Assert.Equal(4, body.GetProperty("eval_count").GetInt32());
+        Assert.True(body.GetProperty("prompt_eval_count").GetInt32() > CpuFixture.ImageTokens);
+        await AssertStopsCleanlyOnSigterm(p);
     }
 
     [Fact]

@@ -3,8 +3,11 @@ using Hailo.Hosting.Models;
 
 namespace HailoVision.Engine;
 
-/// <summary>A vision model on this machine: its API name, backend and file (a HEF on the NPU).</summary>
-public sealed record VisionModel(string Name, Backend Backend, string Path, DateTime ModifiedAt, ModelManifest Manifest) : Hailo.GenAI.IModelFile;
+/// <summary>
+/// A vision model on this machine: its API name, backend and file (a HEF on the NPU; on the CPU the text GGUF, with its
+/// projector GGUF in <paramref name="Mmproj"/>).
+/// </summary>
+public sealed record VisionModel(string Name, Backend Backend, string Path, DateTime ModifiedAt, ModelManifest Manifest, string? Mmproj = null) : Hailo.GenAI.IModelFile;
 
 /// <summary>The catalog models the store finds for the service's backend (looked up on each call: pulls show at once).</summary>
 public sealed class VisionRegistry(ModelStore store, Backend backend)
@@ -19,7 +22,8 @@ public sealed class VisionRegistry(ModelStore store, Backend backend)
             var loc = store.Locate(m);
             if (!loc.Complete) continue;
             var path = loc.Paths[m.Files[0].Name];
-            list.Add(new VisionModel(VisionModels.ApiName(m), backend, path, File.GetLastWriteTimeUtc(path), m));
+            var mmproj = m.Files.Count > 1 ? loc.Paths[m.Files[1].Name] : null;
+            list.Add(new VisionModel(VisionModels.ApiName(m), backend, path, File.GetLastWriteTimeUtc(path), m, mmproj));
         }
         return list;
     }
