@@ -3,7 +3,6 @@ using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text;
-using System.Threading.Channels;
 using Hailo.GenAI;
 using Hailo.GenAI.Chat;
 using LLama;
@@ -137,44 +136,8 @@ public sealed class LlamaRunner : IModelRunner
         return d.Read();
     }
 
-    public IAsyncEnumerable<GenerationEvent> GenerateAsync(GenerationInput input, CancellationToken ct)
-    {
-        var channel = Channel.CreateUnbounded<GenerationEvent>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
-        var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        var worker = Task.Factory.StartNew(() =>
-        {
-            try
-            {
-                var stats = Run(input, piece => channel.Writer.TryWrite(new GenerationEvent(piece, null)), cts.Token);
-                channel.Writer.TryWrite(new GenerationEvent(null, stats));
-                channel.Writer.TryComplete();
-            }
-            catch (Exception e)
-            {
-                channel.Writer.TryComplete(e);
-            }
-        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
-        return Read(channel.Reader, worker, cts, ct);
-    }
-
-    /// <summary>Reads the worker's events; however the consumer leaves, the worker is stopped and awaited, so the
-    /// context is never used by two generations at once.</summary>
-    private static async IAsyncEnumerable<GenerationEvent> Read(ChannelReader<GenerationEvent> reader, Task worker, CancellationTokenSource cts,
-        [EnumeratorCancellation] CancellationToken ct)
-    {
-        try
-        {
-            while (await reader.WaitToReadAsync(ct).ConfigureAwait(false))
-                while (reader.TryRead(out var e))
-                    yield return e;
-        }
-        finally
-        {
-            await cts.CancelAsync().ConfigureAwait(false);
-            try { await worker.ConfigureAwait(false); } catch (Exception) { /* reported through the channel */ }
-            cts.Dispose();
-        }
-    }
+    public IAsyncEnumerable<GenerationEvent> GenerateAsync(GenerationInput input, CancellationToken ct) =>
+        WorkerStream.Start((onPiece, token) => Run(input, onPiece, token), ct);
 
     /// <summary>The generation loop itself (also what the benchmark compares against LLamaSharp's own executor).</summary>
     public GenerationStats Run(GenerationInput input, Action<string> onPiece, CancellationToken ct)
