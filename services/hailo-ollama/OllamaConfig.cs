@@ -37,6 +37,11 @@ public sealed class OllamaSection
     public int MaxMessages { get; set; } = 4096;
     /// <summary>Largest model file accepted by POST /api/blobs, in MiB.</summary>
     public int MaxBlobMb { get; set; } = 8192;
+    /// <summary>
+    /// Seconds a request waits for its model's turn (one generation at a time) before 503 + Retry-After; 0 waits
+    /// for ever, as Ollama does.
+    /// </summary>
+    public int MaxQueueWaitSeconds { get; set; } = 30;
     /// <summary>The Ollama version /api/version reports (clients check it for features).</summary>
     public string ApiVersion { get; set; } = "0.12.6";
 
@@ -50,6 +55,7 @@ public sealed class OllamaSection
         if (NumBatch is < 1 or > 8192) errors.Add("ollama.num_batch", "must be between 1 and 8192");
         if (MaxMessages is < 1 or > 1_000_000) errors.Add("ollama.max_messages", "must be between 1 and 1000000");
         if (MaxBlobMb is < 1 or > 1 << 20) errors.Add("ollama.max_blob_mb", "must be between 1 and 1048576");
+        if (MaxQueueWaitSeconds is < 0 or > 86400) errors.Add("ollama.max_queue_wait_seconds", "must be between 0 (wait for ever) and 86400");
         if (string.IsNullOrWhiteSpace(ApiVersion)) errors.Add("ollama.api_version", "must not be empty");
     }
 }

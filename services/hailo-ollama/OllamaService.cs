@@ -78,6 +78,7 @@ public static class OllamaService
         {
             // On stop the server first drains its requests (up to the same time), then the models are freed.
             DrainTimeout = TimeSpan.FromSeconds(Math.Max(config.Server.ShutdownTimeoutSeconds, 5)),
+            MaxQueueWait = config.Ollama.MaxQueueWaitSeconds == 0 ? Timeout.InfiniteTimeSpan : TimeSpan.FromSeconds(config.Ollama.MaxQueueWaitSeconds),
         };
         if (choice.Backend == Backend.Npu) Hailo.GenAI.Http.KvCacheTurns.Join(scheduler, config.KvCache, ctx.State, ctx.Metrics, log);
         var completion = new CompletionEngine(scheduler, new RegistryTemplates(registry), OllamaEngine.Limits(config), log, host);

@@ -133,6 +133,15 @@ public sealed class Scheduler : IDisposable
 
     public int QueueLength => Volatile.Read(ref _waiting);
 
+    /// <summary>
+    /// How long a request waits for its model's turn (one generation at a time) before it is refused with 503 and
+    /// Retry-After: a client asking for thousands of tokens holds the model, and the requests behind it are told so
+    /// instead of waiting with no answer. Infinite by default; the services set it from their config.
+    /// </summary>
+    public TimeSpan MaxQueueWait { get; init; } = Timeout.InfiniteTimeSpan;
+
+    private const int QueueRetryAfterSeconds = 5;
+
     /// <summary>Loads <paramref name="model"/> if needed and waits for its turn.</summary>
     public async Task<Lease> AcquireAsync(IModelFile model, int numCtx, TimeSpan? keepAlive, CancellationToken ct)
     {
@@ -150,14 +159,22 @@ public sealed class Scheduler : IDisposable
             {
                 // The runner comes back with this request counted in Pending, so nothing unloads it from under us.
                 var (runner, loadNs) = await GetOrLoadAsync(model, numCtx, ct).ConfigureAwait(false);
+                bool turn;
                 try
                 {
-                    await runner.Gate.WaitAsync(ct).ConfigureAwait(false);
+                    turn = await runner.Gate.WaitAsync(MaxQueueWait, ct).ConfigureAwait(false);
                 }
                 catch
                 {
                     lock (_lock) runner.Pending--;
                     throw;
+                }
+                if (!turn)
+                {
+                    lock (_lock) runner.Pending--;
+                    _host.Rejected(model.Name);
+                    throw new GenAiException(503,
+                        $"model {model.Name} has been busy for {MaxQueueWait.TotalSeconds:0} s (a long generation is running); retry shortly", QueueRetryAfterSeconds);
                 }
                 lock (_lock)
                 {

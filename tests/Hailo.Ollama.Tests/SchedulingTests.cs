@@ -17,7 +17,7 @@ namespace Hailo.Ollama.Tests;
 /// A random-weight qwen2 GGUF big enough that a generation to the end of its 4096-token context takes many seconds
 /// (Q8_0, 512 wide, 8 layers), as the default model; one CPU thread, at most two waiting requests.
 /// </summary>
-public sealed class SlowModelFixture : IAsyncLifetime
+public class SlowModelFixture : IAsyncLifetime
 {
     public string ModelsDir { get; } = Directory.CreateTempSubdirectory("hailo-ollama-slow-").FullName;
     public RunningService Service { get; private set; } = null!;
@@ -30,14 +30,57 @@ public sealed class SlowModelFixture : IAsyncLifetime
             new GgufWriter.Spec("qwen2", Embd: 512, Layers: 8, Heads: 8, KvHeads: 2, Ff: 2048, Context: 8192, Seed: 3, Q8: true));
         var c = OllamaFixture.Config(ModelsDir);
         c.Ollama.NumCtx = 4096;
+        Configure(c);
         Service = await RunningService.StartAsync(OllamaService.Definition, c);
         await Service.StartupCompleted;
     }
+
+    protected virtual void Configure(OllamaConfig c) { }
 
     public async Task DisposeAsync()
     {
         await Service.DisposeAsync();
         Directory.Delete(ModelsDir, true);
+    }
+}
+
+/// <summary>The slow model with ollama.max_queue_wait_seconds at 2.</summary>
+public sealed class ShortQueueWaitFixture : SlowModelFixture
+{
+    protected override void Configure(OllamaConfig c) => c.Ollama.MaxQueueWaitSeconds = 2;
+}
+
+/// <summary>A request that waits longer than max_queue_wait_seconds behind a long generation is told so.</summary>
+public sealed class QueueWaitTests(ShortQueueWaitFixture f) : IClassFixture<ShortQueueWaitFixture>
+{
+    private static StringContent Json(string s) => new(s, Encoding.UTF8, "application/json");
+
+    [Fact]
+    public async Task A_request_waiting_beyond_max_queue_wait_gets_503_with_retry_after_and_the_running_one_goes_on()
+    {
+        var c = f.Service.Client;
+        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+        var req = new HttpRequestMessage(HttpMethod.Post, "/api/generate")
+        { Content = Json("""{"model":"qwen2.5:0.5b","prompt":"go on","options":{"num_predict":-2,"temperature":0}}""") };
+        using var running = await c.SendAsync(req, HttpCompletionOption.ResponseHeadersRead, cts.Token);
+        Assert.Equal(HttpStatusCode.OK, running.StatusCode);
+        using var lines = new StreamReader(await running.Content.ReadAsStreamAsync(cts.Token));
+        Assert.NotNull(await lines.ReadLineAsync(cts.Token));
+
+        var clock = Stopwatch.StartNew();
+        var waited = await c.PostAsync("/api/generate", Json("""{"model":"qwen2.5:0.5b","prompt":"behind it","stream":false}"""), cts.Token);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, waited.StatusCode);
+        Assert.True(clock.Elapsed >= TimeSpan.FromSeconds(1.9), $"refused after {clock.Elapsed.TotalSeconds:0.0} s, before its 2 s wait");
+        Assert.True(waited.Headers.RetryAfter?.Delta > TimeSpan.Zero, "Retry-After");
+        Assert.Contains("busy for 2 s", JsonDocument.Parse(await waited.Content.ReadAsStringAsync(cts.Token)).RootElement.GetProperty("error").GetString());
+        // OpenAI's family gets its own shape.
+        var v1 = await c.PostAsync("/v1/chat/completions", Json("""{"model":"qwen2.5:0.5b","messages":[{"role":"user","content":"x"}]}"""), cts.Token);
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, v1.StatusCode);
+        Assert.NotNull(v1.Headers.RetryAfter);
+        Assert.Contains("busy", JsonDocument.Parse(await v1.Content.ReadAsStringAsync(cts.Token)).RootElement.GetProperty("error").GetProperty("message").GetString());
+        // The long generation was not disturbed: it still streams.
+        Assert.NotNull(await lines.ReadLineAsync(cts.Token));
+        Assert.Equal(0, f.Service.App.Services.GetRequiredService<CompletionEngine>().Scheduler.QueueLength);
     }
 }
 
