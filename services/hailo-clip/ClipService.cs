@@ -590,7 +590,7 @@ public static class ClipService
             }, ct);
             var now = DateTime.UtcNow;
             var model = engine.Manifest.Name;
-            var replaced = items.Count(i => index.Get(i.Id) is not null);
+            var replaced = items.Count(i => index.Contains(i.Id));
             var rows = items.Select((item, k) => new IndexItem(item.Id, model, embeddings[k], item.Metadata, now)).ToArray();
             if (!index.Upsert(rows))
                 throw new ApiException(409, "index_full", $"the index holds {index.Count} of at most {index.MaxItems} images (index.max_items); delete some first");

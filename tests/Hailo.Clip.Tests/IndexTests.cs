@@ -83,6 +83,32 @@ public sealed class IndexTests : IDisposable
     }
 
     [Fact]
+    public void The_best_k_kept_while_scanning_are_a_full_sort_s_first_k_with_ties_by_id_and_their_metadata()
+    {
+        using var index = new ImageIndex(Db, 1000);
+        var rng = new Random(5);
+        // 300 items on 8 directions: many exact ties, so the order among equal scores (by id) is tested too.
+        var items = Enumerable.Range(0, 300).Select(i =>
+        {
+            var e = Unit(8, rng.Next(8));
+            return Item($"item{rng.Next(100000):D5}-{i}", e, $"{{\"n\":{i}}}");
+        }).ToList();
+        Assert.True(index.Upsert(items));
+        var query = new float[8];
+        for (var d = 0; d < 8; d++) query[d] = (float)rng.NextDouble();
+        var norm = MathF.Sqrt(query.Sum(v => v * v));
+        for (var d = 0; d < 8; d++) query[d] /= norm;
+        foreach (var k in new[] { 1, 7, 40, 299, 300, 1000 })
+        {
+            var expected = items.Select(i => (i.Id, Score: HailoClip.Pipeline.ClipPipeline.Dot(i.Embedding, query), i.Metadata))
+                .OrderByDescending(x => x.Score).ThenBy(x => x.Id, StringComparer.Ordinal).Take(k).ToList();
+            var hits = index.Search("m", query, k, -1);
+            Assert.Equal(expected.Select(x => x.Id), hits.Select(h => h.Item.Id));
+            Assert.Equal(expected.Select(x => x.Metadata), hits.Select(h => h.Item.Metadata));
+        }
+    }
+
+    [Fact]
     public void A_file_of_another_format_version_is_refused()
     {
         using (var index = new ImageIndex(Db, 10)) { }

@@ -15,8 +15,10 @@ internal sealed record IndexHit(IndexItem Item, float Score);
 /// answered, and a process killed mid-write leaves the last committed state (a batch is one transaction: all of it
 /// or none). Format (version 1): table <c>meta(key, value)</c> with <c>format_version</c> = 1; table
 /// <c>items(id TEXT PRIMARY KEY, model TEXT, dim INTEGER, embedding BLOB (dim little-endian float32, L2-normalised),
-/// metadata TEXT (a JSON object or NULL), added_at TEXT (ISO 8601 UTC))</c>. Every item is also held in memory; a
-/// search is a dot product with each item of the querying model.
+/// metadata TEXT (a JSON object or NULL), added_at TEXT (ISO 8601 UTC))</c>. Every item's id, model and embedding
+/// are also held in memory (about 2.2 KB for a 512-wide embedding); a search is a dot product with each item of the
+/// querying model, and only the hits' metadata (up to 16 KiB each) is read back from the file, so a full index of
+/// large metadata costs its embeddings in RAM, not its metadata.
 /// </summary>
 internal sealed class ImageIndex : IDisposable
 {
@@ -25,6 +27,9 @@ internal sealed class ImageIndex : IDisposable
     private readonly SqliteConnection _db;
     private readonly Dictionary<string, IndexItem> _items = new(StringComparer.Ordinal);
     private readonly ReaderWriterLockSlim _lock = new();
+    /// <summary>Serialises the connection among readers (the write lock already excludes them from writers).</summary>
+    private readonly object _read = new();
+    private readonly Dictionary<string, string> _models = new(StringComparer.Ordinal);
 
     public ImageIndex(string path, int maxItems)
     {
@@ -51,7 +56,7 @@ internal sealed class ImageIndex : IDisposable
             }
             using (var cmd = _db.CreateCommand())
             {
-                cmd.CommandText = "SELECT id, model, dim, embedding, metadata, added_at FROM items;";
+                cmd.CommandText = "SELECT id, model, dim, embedding, NULL, added_at FROM items;";
                 using var r = cmd.ExecuteReader();
                 while (r.Read())
                 {
@@ -60,7 +65,7 @@ internal sealed class ImageIndex : IDisposable
                     if (blob.Length != dim * 4) throw new InvalidDataException($"{path}: item '{r.GetString(0)}' has {blob.Length} embedding bytes for {dim} dimensions");
                     var emb = MemoryMarshal.Cast<byte, float>(blob).ToArray();
                     if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("big-endian");
-                    _items[r.GetString(0)] = new IndexItem(r.GetString(0), r.GetString(1), emb, r.IsDBNull(4) ? null : r.GetString(4),
+                    _items[r.GetString(0)] = new IndexItem(r.GetString(0), Model(r.GetString(1)), emb, null,
                         DateTime.Parse(r.GetString(5), CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind));
                 }
             }
@@ -86,6 +91,14 @@ internal sealed class ImageIndex : IDisposable
         _lock.EnterReadLock();
         try { return _items.Values.GroupBy(i => i.Model).ToDictionary(g => g.Key, g => g.Count()); }
         finally { _lock.ExitReadLock(); }
+    }
+
+    /// <summary>One string per model name, however many items share it.</summary>
+    private string Model(string name)
+    {
+        if (_models.TryGetValue(name, out var shared)) return shared;
+        _models[name] = name;
+        return name;
     }
 
     private void Exec(string sql)
@@ -127,7 +140,7 @@ internal sealed class ImageIndex : IDisposable
                 }
                 tx.Commit();
             }
-            foreach (var item in items) _items[item.Id] = item;
+            foreach (var item in items) _items[item.Id] = item with { Model = Model(item.Model), Metadata = null };
             return true;
         }
         finally { _lock.ExitWriteLock(); }
@@ -150,17 +163,41 @@ internal sealed class ImageIndex : IDisposable
         finally { _lock.ExitWriteLock(); }
     }
 
-    public IndexItem? Get(string id)
+    public bool Contains(string id)
     {
         _lock.EnterReadLock();
-        try { return _items.GetValueOrDefault(id); }
+        try { return _items.ContainsKey(id); }
         finally { _lock.ExitReadLock(); }
     }
 
-    /// <summary>The best <paramref name="topK"/> items of <paramref name="model"/> scoring at least <paramref name="minScore"/>, best first (ties by id).</summary>
+    /// <summary>The item with its metadata (read from the file), or null.</summary>
+    public IndexItem? Get(string id)
+    {
+        _lock.EnterReadLock();
+        try { return _items.TryGetValue(id, out var item) ? item with { Metadata = ReadMetadata(id) } : null; }
+        finally { _lock.ExitReadLock(); }
+    }
+
+    /// <summary>An item's metadata from the file; call under the read or write lock.</summary>
+    private string? ReadMetadata(string id)
+    {
+        lock (_read)
+        {
+            using var cmd = _db.CreateCommand();
+            cmd.CommandText = "SELECT metadata FROM items WHERE id = $id;";
+            cmd.Parameters.AddWithValue("$id", id);
+            return cmd.ExecuteScalar() as string;
+        }
+    }
+
+    /// <summary>
+    /// The best <paramref name="topK"/> items of <paramref name="model"/> scoring at least <paramref name="minScore"/>,
+    /// best first (ties by id), with their metadata read from the file. Only the best k are kept while scanning.
+    /// </summary>
     public IReadOnlyList<IndexHit> Search(string model, ReadOnlySpan<float> query, int topK, float minScore)
     {
-        var hits = new List<IndexHit>();
+        // The root is the worst of the best k so far: a lower score, or the same score and the later id.
+        var best = new PriorityQueue<IndexItem, (float Score, string Id)>(topK + 1, WorstFirst.Instance);
         _lock.EnterReadLock();
         try
         {
@@ -168,12 +205,26 @@ internal sealed class ImageIndex : IDisposable
             {
                 if (item.Model != model || item.Embedding.Length != query.Length) continue;
                 var score = Pipeline.ClipPipeline.Dot(item.Embedding, query);
-                if (score >= minScore) hits.Add(new IndexHit(item, score));
+                if (score < minScore) continue;
+                if (best.Count < topK) best.Enqueue(item, (score, item.Id));
+                else if (best.TryPeek(out _, out var worst) && WorstFirst.Instance.Compare((score, item.Id), worst) > 0)
+                    best.EnqueueDequeue(item, (score, item.Id));
             }
+            var hits = new List<IndexHit>(best.Count);
+            while (best.TryDequeue(out var item, out var key)) hits.Add(new IndexHit(item, key.Score));
+            hits.Reverse();
+            for (var i = 0; i < hits.Count; i++)
+                if (ReadMetadata(hits[i].Item.Id) is { } metadata) hits[i] = hits[i] with { Item = hits[i].Item with { Metadata = metadata } };
+            return hits;
         }
         finally { _lock.ExitReadLock(); }
-        hits.Sort((a, b) => b.Score != a.Score ? b.Score.CompareTo(a.Score) : string.CompareOrdinal(a.Item.Id, b.Item.Id));
-        return hits.Count > topK ? hits.GetRange(0, topK) : hits;
+    }
+
+    private sealed class WorstFirst : IComparer<(float Score, string Id)>
+    {
+        public static readonly WorstFirst Instance = new();
+        public int Compare((float Score, string Id) a, (float Score, string Id) b) =>
+            a.Score != b.Score ? a.Score.CompareTo(b.Score) : string.CompareOrdinal(b.Id, a.Id);
     }
 
     public void Dispose()
