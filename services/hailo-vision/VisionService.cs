@@ -172,6 +172,7 @@ internal sealed class VisionHost(VisionApi api, ServiceContext<VisionConfig> ctx
     {
         _timer?.Dispose();
         Api.Engine.Scheduler.Dispose();
+        Api.Dispose();
     }
 }
 
