@@ -45,6 +45,11 @@ public sealed class VisionSection
     public string AnalyzeSystemPrompt { get; set; } = "You are a helpful assistant that analyzes images and answers questions about them.";
     /// <summary>The Ollama version /api/version reports.</summary>
     public string ApiVersion { get; set; } = "0.12.6";
+    /// <summary>
+    /// With <c>device: auto</c> on the NPU: when the NPU's KV cache is held by another service and not handed over
+    /// within kv_cache.wait_seconds, answer on the CPU with vision.cpu_model if its files are present (else 503).
+    /// </summary>
+    public bool FallbackToCpu { get; set; }
     /// <summary>Fetching http(s) image URLs on a client's behalf: off unless <see cref="ImageUrlsSection.Allow"/> lists hosts.</summary>
     public ImageUrlsSection ImageUrls { get; set; } = new();
 

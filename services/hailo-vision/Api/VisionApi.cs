@@ -15,7 +15,8 @@ namespace HailoVision.Api;
 /// image_url parts, the listings, and the predecessor's /v1/vision/analyze. Requests are read with the shared
 /// Hailo.GenAI.Http readers (the same as hailo-ollama's) and run by the shared completion engine and sinks.
 /// </summary>
-internal sealed class VisionApi(CompletionEngine engine, VisionRegistry registry, VisionConfig config, Func<string, string> pullCommand) : IDisposable
+internal sealed class VisionApi(CompletionEngine engine, VisionRegistry registry, VisionConfig config, Func<string, string> pullCommand,
+    Hailo.Hosting.Models.ModelStore store, IHttpClientFactoryLite pulls) : IDisposable
 {
     private readonly ImageUrlFetcher urls = new(config.Vision);
 
@@ -52,8 +53,25 @@ internal sealed class VisionApi(CompletionEngine engine, VisionRegistry registry
     private async Task RunAsync(CompletionJob job, ICompletionSink sink, long start, CancellationToken ct)
     {
         try { await engine.RunAsync(job, sink, start, ct).ConfigureAwait(false); }
+        catch (GenAiException e) when (e.KvCacheBusy && !sink.Started && CpuFallback(job) is { } cpu)
+        {
+            // device: auto, vision.fallback_to_cpu: the NPU's KV cache stayed with another service; the CPU answers.
+            fallbacks++;
+            try { await engine.RunAsync(job with { Model = cpu }, sink, start, ct).ConfigureAwait(false); }
+            catch (GenAiException e2) { throw Err.From(e2); }
+        }
         catch (GenAiException e) { throw Err.From(e); }
     }
+
+    private long fallbacks;
+
+    /// <summary>Requests answered on the CPU because the NPU's KV cache was held elsewhere.</summary>
+    public long CpuFallbacks => Interlocked.Read(ref fallbacks);
+
+    /// <summary>The CPU model to answer an NPU job on when the KV cache is held elsewhere, or null (not allowed, not auto, not pulled).</summary>
+    private VisionModel? CpuFallback(CompletionJob job) =>
+        config.Vision.FallbackToCpu && config.Device == Backend.Auto && job.Model.Backend == Backend.Npu
+            ? registry.FindCpu(config.Vision.CpuModel) : null;
 
     private SamplingOptions Options(JsonElement r)
     {
@@ -112,6 +130,22 @@ internal sealed class VisionApi(CompletionEngine engine, VisionRegistry registry
         turns.Add(new ChatTurn("user", prompt, Images: images.Count > 0 ? images : null));
         var job = new CompletionJob { Model = model, Turns = turns, Options = options, Grammar = grammar, KeepAlive = keepAlive, Truncate = r.Bool("truncate") ?? true };
         await RunAsync(job, new OllamaSink(http.Response, model.Name, chat: false, stream), start, http.RequestAborted);
+    }
+
+    /// <summary>
+    /// /api/pull: a catalog model of this service's backend (on the NPU the HEF, on the CPU the text GGUF and its
+    /// projector), downloaded by the store as the pull command does, with Ollama's progress lines.
+    /// </summary>
+    public async Task PullAsync(HttpContext http)
+    {
+        using var doc = await RequestJson.ReadAsync(http.Request, http.RequestAborted);
+        var r = doc.RootElement;
+        var name = r.Model();
+        var stream = r.Bool("stream") ?? true;
+        var manifest = VisionModels.Find(name, registry.Backend)
+                       ?? throw new ApiException(404, "model_not_found",
+                           $"model '{ClientText.Quote(name)}' is not in this service's catalog for the {registry.Backend.Name()} backend (known: {string.Join(", ", VisionModels.Catalog.Where(m => m.Backend == registry.Backend).Select(VisionModels.ApiName))})") { Param = "model" };
+        await OllamaPull.RunAsync(http, store, manifest, name, stream, pulls.Client);
     }
 
     /// <summary>An empty request: load the model (done_reason "load") or, with keep_alive 0, unload it ("unload").</summary>
