@@ -45,6 +45,13 @@ public sealed class VisionSection
     public string AnalyzeSystemPrompt { get; set; } = "You are a helpful assistant that analyzes images and answers questions about them.";
     /// <summary>The Ollama version /api/version reports.</summary>
     public string ApiVersion { get; set; } = "0.12.6";
+    /// <summary>
+    /// With <c>device: auto</c> on the NPU: when the NPU's KV cache is held by another service and not handed over
+    /// within kv_cache.wait_seconds, answer on the CPU with vision.cpu_model if its files are present (else 503).
+    /// </summary>
+    public bool FallbackToCpu { get; set; }
+    /// <summary>Fetching http(s) image URLs on a client's behalf: off unless <see cref="ImageUrlsSection.Allow"/> lists hosts.</summary>
+    public ImageUrlsSection ImageUrls { get; set; } = new();
 
     internal void Validate(ConfigErrors errors)
     {
@@ -60,6 +67,37 @@ public sealed class VisionSection
         if (MaxImagePixels is < 1 or > 1_000_000_000) errors.Add("vision.max_image_pixels", "must be between 1 and 1000000000");
         if (AnalyzeMaxTokens is < 1 or > 32768) errors.Add("vision.analyze_max_tokens", "must be between 1 and 32768");
         if (string.IsNullOrWhiteSpace(ApiVersion)) errors.Add("vision.api_version", "must not be empty");
+        ImageUrls.Validate(errors);
+    }
+}
+
+/// <summary>
+/// <c>vision.image_urls</c>: which http(s) image URLs the service fetches. Empty <see cref="Allow"/> (the default):
+/// none, every URL is a 400.
+/// </summary>
+public sealed class ImageUrlsSection
+{
+    /// <summary>
+    /// Hosts (<c>images.example.com</c>, <c>cam.lan:8080</c>, <c>192.168.1.20</c>) or URL prefixes
+    /// (<c>https://images.example.com/public/</c>) a URL must match exactly, after every redirect too. A host name
+    /// must resolve to public addresses only; a private or loopback address is reached only through an entry that
+    /// names it as an IP address.
+    /// </summary>
+    public List<string> Allow { get; set; } = [];
+    /// <summary>Largest fetched image in bytes (also bounded by vision.max_image_mb).</summary>
+    public long MaxBytes { get; set; } = 10L << 20;
+    /// <summary>Time limit of one fetch, redirects and body included, in seconds.</summary>
+    public double TimeoutS { get; set; } = 10;
+    /// <summary>Most redirects one fetch follows.</summary>
+    public int MaxRedirects { get; set; } = 3;
+
+    internal void Validate(ConfigErrors errors)
+    {
+        foreach (var a in Allow)
+            if (!Engine.ImageUrlRule.TryParse(a, out _, out var why)) errors.Add("vision.image_urls.allow", $"'{a}': {why}");
+        if (MaxBytes is < 1 or > 512L << 20) errors.Add("vision.image_urls.max_bytes", "must be between 1 and 536870912");
+        if (TimeoutS is < 0.1 or > 300) errors.Add("vision.image_urls.timeout_s", "must be between 0.1 and 300");
+        if (MaxRedirects is < 0 or > 20) errors.Add("vision.image_urls.max_redirects", "must be between 0 and 20");
     }
 }
 

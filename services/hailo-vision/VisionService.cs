@@ -43,12 +43,14 @@ public static class VisionService
             o.SerializerOptions.TypeInfoResolverChain.Insert(2, VisionJson.Default);
         });
         s.Configure<OpenApiOptions>("v1", OpenApiJsonBody.UseWireNames);
-        s.AddSingleton(sp => CreateHost(ctx, sp.GetRequiredService<ILoggerFactory>(), sp.GetService<Func<NpuProbe>>()));
+        s.AddSingleton<PullClient>();
+        s.AddSingleton<IHttpClientFactoryLite>(sp => sp.GetRequiredService<PullClient>());
+        s.AddSingleton(sp => CreateHost(ctx, sp.GetRequiredService<ILoggerFactory>(), sp.GetService<Func<NpuProbe>>(), sp.GetRequiredService<IHttpClientFactoryLite>()));
         s.AddSingleton(sp => sp.GetRequiredService<VisionHost>().Api);
         s.AddSingleton<IPreloadable>(sp => sp.GetRequiredService<VisionHost>());
     }
 
-    internal static VisionHost CreateHost(ServiceContext<VisionConfig> ctx, ILoggerFactory logs, Func<NpuProbe>? probe)
+    internal static VisionHost CreateHost(ServiceContext<VisionConfig> ctx, ILoggerFactory logs, Func<NpuProbe>? probe, IHttpClientFactoryLite pulls)
     {
         var config = ctx.Config;
         var log = logs.CreateLogger("hailo-vision");
@@ -72,7 +74,7 @@ public static class VisionService
         };
         if (choice.Backend == Backend.Npu) KvCacheTurns.Join(scheduler, config.KvCache, ctx.State, ctx.Metrics, log);
         var completion = new CompletionEngine(scheduler, new NoTemplates(), new CompletionLimits(config.Vision.MaxMessages, config.Vision.NumCtx, "vision.max_messages"), log, host);
-        return new VisionHost(new VisionApi(completion, registry, config, ctx.PullCommand), ctx, log);
+        return new VisionHost(new VisionApi(completion, registry, config, ctx.PullCommand, ctx.Models, pulls), ctx, log);
     }
 
     private const string NdJson = "application/x-ndjson";
@@ -93,6 +95,9 @@ public static class VisionService
         app.MapPost("/api/show", (HttpContext h, VisionApi api) => api.ShowAsync(h))
             .WithName("show").WithTags("ollama").WithSummary("A model's details and capabilities (completion, vision)")
             .WithJsonBody<ShowRequest>().Produces<ShowResponse>();
+        app.MapPost("/api/pull", (HttpContext h, VisionApi api) => api.PullAsync(h))
+            .WithName("pull").WithTags("ollama").WithSummary("Download a catalog vision model (streamed progress; the same download as the pull command)")
+            .WithJsonBody<PullRequest>().Produces<ProgressResponse>(200, "application/json", NdJson);
         app.MapPost("/api/generate", (HttpContext h, VisionApi api) => api.GenerateAsync(h)).WithBodyLimit()
             .WithName("generate").WithTags("ollama").WithSummary("Answer a prompt about images (base64 in images; NDJSON stream unless stream: false)")
             .WithJsonBody<GenerateRequest>().Produces<GenerateResponse>(200, "application/json", NdJson);
@@ -172,6 +177,7 @@ internal sealed class VisionHost(VisionApi api, ServiceContext<VisionConfig> ctx
     {
         _timer?.Dispose();
         Api.Engine.Scheduler.Dispose();
+        Api.Dispose();
     }
 }
 

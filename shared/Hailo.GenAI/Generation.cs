@@ -89,6 +89,8 @@ public sealed class GenAiException(int status, string message, int? retryAfter =
     public int Status { get; } = status;
     public int? RetryAfter { get; } = retryAfter;
     public string? Param { get; init; }
+    /// <summary>True for a 503 because the NPU's one KV cache is held by another model or service (a caller may run the request elsewhere).</summary>
+    public bool KvCacheBusy { get; init; }
 }
 
 /// <summary>A model file a runner loads: its name, the backend it runs on (cpu or npu) and its path.</summary>

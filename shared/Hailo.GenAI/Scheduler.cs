@@ -243,7 +243,7 @@ public sealed class Scheduler : IDisposable
                     catch (Hailo.KvCache.KvCacheBusyException e)
                     {
                         if (isDefault) _host.DefaultModelChanged(model.Name, ModelPhase.Idle, e.Message);
-                        throw new GenAiException(503, e.Message, (int)Math.Ceiling(e.RetryAfter.TotalSeconds));
+                        throw new GenAiException(503, e.Message, (int)Math.Ceiling(e.RetryAfter.TotalSeconds)) { KvCacheBusy = true };
                     }
                 }
                 try
@@ -263,7 +263,7 @@ public sealed class Scheduler : IDisposable
             {
                 if (isDefault) _host.DefaultModelChanged(model.Name, ModelPhase.Idle, "the NPU's KV cache is held by another model");
                 throw new GenAiException(503,
-                    $"the NPU is busy: another process holds the Hailo device's LLM context (KV cache), e.g. hailo-vision or Hailo's own hailo-ollama; retry when it is free ({e.ShimMessage})", 10);
+                    $"the NPU is busy: another process holds the Hailo device's LLM context (KV cache), e.g. hailo-vision or Hailo's own hailo-ollama; retry when it is free ({e.ShimMessage})", 10) { KvCacheBusy = true };
             }
             catch (HailoException e)
             {

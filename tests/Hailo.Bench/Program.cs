@@ -24,7 +24,7 @@ var benches = new Dictionary<string, (string Readme, Func<Task<Report>> Run)>
     ["hailo-scrfd"] = ("services/hailo-scrfd/README.md", () => new ScrfdBench(repo).RunAsync()),
     ["hailo-face"] = ("services/hailo-face/README.md", () => new FaceBench(repo).RunAsync()),
     ["hailo-florence"] = ("services/hailo-florence/README.md", () => new FlorenceBench(repo).RunAsync()),
-    ["hailo-vision"] = ("services/hailo-vision/README.md", () => new VisionBench().RunAsync()),
+    ["hailo-vision"] = ("services/hailo-vision/README.md", () => new VisionBench(repo, models).RunAsync()),
 };
 var failed = false;
 var loadOnly = args.Contains("--load-only");

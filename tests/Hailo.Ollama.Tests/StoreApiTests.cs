@@ -5,6 +5,7 @@ using System.Text;
 using System.Text.Json;
 using Hailo.TestSupport;
 using HailoOllama;
+using Hailo.GenAI.Http;
 using HailoOllama.Api;
 using Microsoft.Extensions.DependencyInjection;
 using Xunit;

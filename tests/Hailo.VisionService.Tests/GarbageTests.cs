@@ -88,11 +88,13 @@ public sealed class GarbageTests(VisionFixture f) : IClassFixture<VisionFixture>
     }
 
     [Fact]
-    public async Task A_url_image_part_is_refused_saying_the_service_does_not_fetch()
+    public async Task A_url_image_part_is_refused_by_default_saying_image_urls_are_off()
     {
         var r = await f.Client.PostAsync("/v1/chat/completions", Json(Part("""{"type":"image_url","image_url":{"url":"https://example.com/cat.jpg"}}""")));
         Assert.Equal(400, (int)r.StatusCode);
-        Assert.Contains("does not fetch", JsonDocument.Parse(await r.Content.ReadAsStringAsync()).RootElement.GetProperty("error").GetProperty("message").GetString());
+        var e = JsonDocument.Parse(await r.Content.ReadAsStringAsync()).RootElement.GetProperty("error");
+        Assert.Contains("image URLs are off", e.GetProperty("message").GetString());
+        Assert.Equal("image_url_not_allowed", e.GetProperty("code").GetString());
     }
 
     private async Task AssertStillServes()

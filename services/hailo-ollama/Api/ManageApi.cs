@@ -25,83 +25,7 @@ internal sealed class ManageApi(OllamaEngine engine, NativeApi native, IHttpClie
         var manifest = OllamaModels.Find(name, Registry.Backend)
                        ?? throw new ApiException(404, "model_not_found",
                            $"model '{Hailo.Core.ClientText.Quote(name)}' is not in this service's catalog for the {Registry.Backend.Name()} backend (known: {string.Join(", ", OllamaModels.Catalog.Where(m => m.Backend == Registry.Backend).Select(OllamaModels.OllamaName))}); import other GGUFs with /api/create") { Param = "model" };
-        if (stream)
-        {
-            ctx.Response.ContentType = "application/x-ndjson";
-            await ctx.Response.StartAsync(ctx.RequestAborted);
-            await JsonOut.LineAsync(ctx.Response, w => w.WriteString("status", "pulling manifest"), ctx.RequestAborted);
-        }
-        // The store reports progress on the downloading thread; a pump writes each report as a line as it comes.
-        var progress = new ProgressLines(ctx.Response, stream, manifest.Files[0].Sha256, ctx.RequestAborted);
-        try
-        {
-            try
-            {
-                await Registry.Store.PullAsync(manifest, http.Client, progress, ctx.RequestAborted);
-            }
-            finally
-            {
-                await progress.CompleteAsync();
-            }
-        }
-        catch (Exception e) when (e is HttpRequestException or InvalidDataException or IOException or InvalidOperationException or TaskCanceledException && !ctx.RequestAborted.IsCancellationRequested)
-        {
-            var error = new ApiException(502, "pull_failed", $"pulling {name} failed: {e.Message}");
-            if (!stream) throw error;
-            await JsonOut.LineAsync(ctx.Response, w => w.WriteString("error", error.Message), ctx.RequestAborted);
-            return;
-        }
-        if (stream) await JsonOut.LineAsync(ctx.Response, w => w.WriteString("status", "success"), ctx.RequestAborted);
-        else await JsonOut.SingleAsync(ctx.Response, w =>
-        {
-            w.WriteString("status", "success");
-            if (!manifest.Verified) w.WriteBoolean("verified", false);
-        }, ctx.RequestAborted);
-    }
-
-    /// <summary>Writes the store's progress reports as Ollama's pull status lines while the download runs.</summary>
-    private sealed class ProgressLines : IProgress<PullProgress>
-    {
-        private readonly System.Threading.Channels.Channel<PullProgress> _queue = System.Threading.Channels.Channel.CreateUnbounded<PullProgress>(
-            new System.Threading.Channels.UnboundedChannelOptions { SingleReader = true });
-        private readonly HttpResponse _response;
-        private readonly string? _digest;
-        private readonly Task _pump;
-
-        public ProgressLines(HttpResponse response, bool stream, string? digest, CancellationToken ct)
-        {
-            _response = response;
-            _digest = digest;
-            _pump = stream ? PumpAsync(ct) : Task.CompletedTask;
-        }
-
-        public void Report(PullProgress value) => _queue.Writer.TryWrite(value);
-
-        /// <summary>Ends the stream of reports and waits until every line is written.</summary>
-        public async Task CompleteAsync()
-        {
-            _queue.Writer.TryComplete();
-            try { await _pump; }
-            catch (Exception e) when (e is OperationCanceledException or IOException) { /* the client went away */ }
-        }
-
-        private async Task PumpAsync(CancellationToken ct)
-        {
-            await foreach (var p in _queue.Reader.ReadAllAsync(ct))
-            {
-                if (p.Status == "success") continue; // written once the pull has returned
-                await JsonOut.LineAsync(_response, w =>
-                {
-                    w.WriteString("status", p.Status);
-                    if (p.Total > 0)
-                    {
-                        if (_digest is not null) w.WriteString("digest", "sha256:" + _digest);
-                        w.WriteNumber("total", p.Total);
-                        w.WriteNumber("completed", p.Completed);
-                    }
-                }, ct);
-            }
-        }
+        await OllamaPull.RunAsync(ctx, Registry.Store, manifest, name, stream, http.Client);
     }
 
     public async Task DeleteAsync(HttpContext ctx)
@@ -271,16 +195,4 @@ internal sealed class ManageApi(OllamaEngine engine, NativeApi native, IHttpClie
         }
         else await JsonOut.SingleAsync(ctx.Response, w => w.WriteString("status", "success"), ctx.RequestAborted);
     }
-}
-
-/// <summary>One HttpClient for pulls.</summary>
-internal interface IHttpClientFactoryLite
-{
-    HttpClient Client { get; }
-}
-
-internal sealed class PullClient : IHttpClientFactoryLite, IDisposable
-{
-    public HttpClient Client { get; } = new() { Timeout = TimeSpan.FromHours(2) };
-    public void Dispose() => Client.Dispose();
 }

@@ -15,15 +15,23 @@ namespace HailoVision.Api;
 /// image_url parts, the listings, and the predecessor's /v1/vision/analyze. Requests are read with the shared
 /// Hailo.GenAI.Http readers (the same as hailo-ollama's) and run by the shared completion engine and sinks.
 /// </summary>
-internal sealed class VisionApi(CompletionEngine engine, VisionRegistry registry, VisionConfig config, Func<string, string> pullCommand)
+internal sealed class VisionApi(CompletionEngine engine, VisionRegistry registry, VisionConfig config, Func<string, string> pullCommand,
+    Hailo.Hosting.Models.ModelStore store, IHttpClientFactoryLite pulls) : IDisposable
 {
+    private readonly ImageUrlFetcher urls = new(config.Vision);
+
+    public void Dispose() => urls.Dispose();
+
     public VisionRegistry Registry => registry;
     public CompletionEngine Engine => engine;
 
     private ImagePolicy Policy => new(config.Vision.MaxImages, (long)config.Vision.MaxImageMb << 20,
         (bytes, _) => ImagePrep.Decode(bytes, config.Vision.MaxImagePixels));
 
-    private RequestImages Images(VisionModel model) => new(Policy, model.Name);
+    private RequestImages Images(VisionModel model, IReadOnlyDictionary<string, byte[]>? fetched) => new(Policy, model.Name) { Fetched = fetched };
+
+    /// <summary>The request's http(s) image URLs, fetched as vision.image_urls allows (or a 400 saying why not).</summary>
+    private Task<Dictionary<string, byte[]>?> FetchUrlsAsync(JsonElement r, HttpContext http) => urls.FetchAllAsync(r, http.RequestAborted);
 
     /// <summary>The quantisation a GGUF's file name states (…-Q8_0.gguf → Q8_0), or "".</summary>
     private static string Quantization(string path)
@@ -45,8 +53,25 @@ internal sealed class VisionApi(CompletionEngine engine, VisionRegistry registry
     private async Task RunAsync(CompletionJob job, ICompletionSink sink, long start, CancellationToken ct)
     {
         try { await engine.RunAsync(job, sink, start, ct).ConfigureAwait(false); }
+        catch (GenAiException e) when (e.KvCacheBusy && !sink.Started && CpuFallback(job) is { } cpu)
+        {
+            // device: auto, vision.fallback_to_cpu: the NPU's KV cache stayed with another service; the CPU answers.
+            fallbacks++;
+            try { await engine.RunAsync(job with { Model = cpu }, sink, start, ct).ConfigureAwait(false); }
+            catch (GenAiException e2) { throw Err.From(e2); }
+        }
         catch (GenAiException e) { throw Err.From(e); }
     }
+
+    private long fallbacks;
+
+    /// <summary>Requests answered on the CPU because the NPU's KV cache was held elsewhere.</summary>
+    public long CpuFallbacks => Interlocked.Read(ref fallbacks);
+
+    /// <summary>The CPU model to answer an NPU job on when the KV cache is held elsewhere, or null (not allowed, not auto, not pulled).</summary>
+    private VisionModel? CpuFallback(CompletionJob job) =>
+        config.Vision.FallbackToCpu && config.Device == Backend.Auto && job.Model.Backend == Backend.Npu
+            ? registry.FindCpu(config.Vision.CpuModel) : null;
 
     private SamplingOptions Options(JsonElement r)
     {
@@ -64,7 +89,7 @@ internal sealed class VisionApi(CompletionEngine engine, VisionRegistry registry
         var model = Resolve(r.Model());
         var stream = r.Bool("stream") ?? true;
         var keepAlive = r.KeepAlive();
-        var turns = ChatRequests.OllamaMessages(r, Images(model));
+        var turns = ChatRequests.OllamaMessages(r, Images(model, await FetchUrlsAsync(r, http)));
         var tools = ChatRequests.Tools(r);
         var options = Options(r);
         var grammar = ChatRequests.FormatGrammar(r.TryGetProperty("format", out var f) ? f : default, model, "format");
@@ -92,7 +117,7 @@ internal sealed class VisionApi(CompletionEngine engine, VisionRegistry registry
         if (r.Str("suffix") is { Length: > 0 }) throw Err.Bad($"model '{model.Name}' does not support insert (suffix)", "suffix");
         if (r.TryGetProperty("context", out var c) && c.ValueKind is not (JsonValueKind.Null or JsonValueKind.Undefined))
             throw Err.Bad("'context' (continuing an earlier reply) is not supported by a vision model", "context");
-        var images = ChatRequests.OllamaImages(r, "images", Images(model));
+        var images = ChatRequests.OllamaImages(r, "images", Images(model, await FetchUrlsAsync(r, http)));
         var options = Options(r);
         var grammar = ChatRequests.FormatGrammar(r.TryGetProperty("format", out var f) ? f : default, model, "format");
         if (prompt.Length == 0 && images.Count == 0)
@@ -105,6 +130,22 @@ internal sealed class VisionApi(CompletionEngine engine, VisionRegistry registry
         turns.Add(new ChatTurn("user", prompt, Images: images.Count > 0 ? images : null));
         var job = new CompletionJob { Model = model, Turns = turns, Options = options, Grammar = grammar, KeepAlive = keepAlive, Truncate = r.Bool("truncate") ?? true };
         await RunAsync(job, new OllamaSink(http.Response, model.Name, chat: false, stream), start, http.RequestAborted);
+    }
+
+    /// <summary>
+    /// /api/pull: a catalog model of this service's backend (on the NPU the HEF, on the CPU the text GGUF and its
+    /// projector), downloaded by the store as the pull command does, with Ollama's progress lines.
+    /// </summary>
+    public async Task PullAsync(HttpContext http)
+    {
+        using var doc = await RequestJson.ReadAsync(http.Request, http.RequestAborted);
+        var r = doc.RootElement;
+        var name = r.Model();
+        var stream = r.Bool("stream") ?? true;
+        var manifest = VisionModels.Find(name, registry.Backend)
+                       ?? throw new ApiException(404, "model_not_found",
+                           $"model '{ClientText.Quote(name)}' is not in this service's catalog for the {registry.Backend.Name()} backend (known: {string.Join(", ", VisionModels.Catalog.Where(m => m.Backend == registry.Backend).Select(VisionModels.ApiName))})") { Param = "model" };
+        await OllamaPull.RunAsync(http, store, manifest, name, stream, pulls.Client);
     }
 
     /// <summary>An empty request: load the model (done_reason "load") or, with keep_alive 0, unload it ("unload").</summary>
@@ -252,7 +293,7 @@ internal sealed class VisionApi(CompletionEngine engine, VisionRegistry registry
         var model = Resolve(r.Model());
         var stream = r.Bool("stream") ?? false;
         var includeUsage = ChatRequests.IncludeUsage(r);
-        var turns = ChatRequests.OpenAiMessages(r, Images(model));
+        var turns = ChatRequests.OpenAiMessages(r, Images(model, await FetchUrlsAsync(r, http)));
         List<JsonElement>? tools;
         try { tools = ChatRequests.Tools(r); }
         catch (ApiException e) { throw ChatRequests.OpenAiBad(e.Message, "tools"); }
@@ -289,7 +330,7 @@ internal sealed class VisionApi(CompletionEngine engine, VisionRegistry registry
         var start = Stopwatch.GetTimestamp();
         using var doc = await RequestJson.ReadAsync(http.Request, http.RequestAborted);
         var r = doc.RootElement;
-        var item = ReadAnalyze(r, "");
+        var item = ReadAnalyze(r, "", fetched: await FetchUrlsAsync(r, http));
         var results = new List<AnalyzeResult>();
         foreach (var (image, k) in item.Images.Select((x, k) => (x, k)))
             results.Add(await AnalyzeOneAsync(item, [image], k, http.RequestAborted));
@@ -307,7 +348,7 @@ internal sealed class VisionApi(CompletionEngine engine, VisionRegistry registry
         if (reqs.GetArrayLength() > config.Vision.MaxImages)
             throw ChatRequests.OpenAiBad($"'requests' has {reqs.GetArrayLength()} entries, more than vision.max_images ({config.Vision.MaxImages})", "requests");
         var items = new List<AnalyzeItem>();
-        var counter = new RequestImages(Policy, "");
+        var counter = new RequestImages(Policy, "") { Fetched = await FetchUrlsAsync(r, http) };
         var i = 0;
         foreach (var q in reqs.EnumerateArray())
         {
@@ -330,7 +371,7 @@ internal sealed class VisionApi(CompletionEngine engine, VisionRegistry registry
 
     private sealed record AnalyzeResult(int Index, string Analysis, int PromptTokens, int CompletionTokens, string FinishReason, double Ms);
 
-    private AnalyzeItem ReadAnalyze(JsonElement r, string where, RequestImages? counter = null)
+    private AnalyzeItem ReadAnalyze(JsonElement r, string where, RequestImages? counter = null, IReadOnlyDictionary<string, byte[]>? fetched = null)
     {
         var name = r.TryGetProperty("model", out var mEl) && mEl.ValueKind != JsonValueKind.Null ? r.Model() : engine.Scheduler.DefaultModel;
         var model = Resolve(name);
@@ -338,7 +379,7 @@ internal sealed class VisionApi(CompletionEngine engine, VisionRegistry registry
         if (string.IsNullOrWhiteSpace(prompt)) throw ChatRequests.OpenAiBad($"'{where}prompt' is required", "prompt");
         if (!r.TryGetProperty("images", out var imgs) || imgs.ValueKind != JsonValueKind.Array || imgs.GetArrayLength() == 0)
             throw ChatRequests.OpenAiBad($"'{where}images' must be a non-empty array of base64 images or data URLs", "images");
-        counter ??= Images(model);
+        counter ??= Images(model, fetched);
         var list = new List<ChatImage>();
         var k = 0;
         foreach (var e in imgs.EnumerateArray())

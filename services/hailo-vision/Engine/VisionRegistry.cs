@@ -14,19 +14,20 @@ public sealed class VisionRegistry(ModelStore store, Backend backend)
 {
     public Backend Backend => backend;
 
-    public IReadOnlyList<VisionModel> List()
+    public IReadOnlyList<VisionModel> List() =>
+        VisionModels.Catalog.Where(m => m.Backend == backend).Select(Located).OfType<VisionModel>().ToList();
+
+    private VisionModel? Located(ModelManifest m)
     {
-        var list = new List<VisionModel>();
-        foreach (var m in VisionModels.Catalog.Where(m => m.Backend == backend))
-        {
-            var loc = store.Locate(m);
-            if (!loc.Complete) continue;
-            var path = loc.Paths[m.Files[0].Name];
-            var mmproj = m.Files.Count > 1 ? loc.Paths[m.Files[1].Name] : null;
-            list.Add(new VisionModel(VisionModels.ApiName(m), backend, path, File.GetLastWriteTimeUtc(path), m, mmproj));
-        }
-        return list;
+        var loc = store.Locate(m);
+        if (!loc.Complete) return null;
+        var path = loc.Paths[m.Files[0].Name];
+        var mmproj = m.Files.Count > 1 ? loc.Paths[m.Files[1].Name] : null;
+        return new VisionModel(VisionModels.ApiName(m), m.Backend, path, File.GetLastWriteTimeUtc(path), m, mmproj);
     }
+
+    /// <summary>A CPU catalog model whose files are present (the NPU's fallback), or null.</summary>
+    public VisionModel? FindCpu(string name) => VisionModels.Find(name, Backend.Cpu) is { } m ? Located(m) : null;
 
     public VisionModel? Find(string name) => List().FirstOrDefault(m => m.Name == name);
 }

@@ -28,6 +28,15 @@ public sealed class RequestImages(ImagePolicy? policy, string model)
     /// <summary>False for a text-only model.</summary>
     public bool Supported => policy is not null;
 
+    /// <summary>
+    /// Images the service fetched from http(s) URLs before reading the request (URL → bytes); such a URL is then taken
+    /// like a data URL. Null: the service fetches none, and a URL is a 400.
+    /// </summary>
+    public IReadOnlyDictionary<string, byte[]>? Fetched { get; init; }
+
+    /// <summary>True for a URL the service fetched (<see cref="Fetched"/>).</summary>
+    public bool WasFetched(string? url) => url is not null && Fetched is { } f && f.ContainsKey(url);
+
     /// <summary>The 400 of a text-only model, in the caller's error shape.</summary>
     public ApiException NotSupported(string param) => ImagePolicy.NotSupported(model, param);
 
@@ -38,11 +47,15 @@ public sealed class RequestImages(ImagePolicy? policy, string model)
         if (policy is null) throw ImagePolicy.NotSupported(model, param);
         if (++Count > policy.MaxImages)
             throw bad($"the request has more than {policy.MaxImages} images, the most this service takes in one request", param);
-        if (base64 is { } text && text.Length > policy.MaxImageBytes / 3 * 4 + 4 + 128)
+        if (base64 is { } text && text.Length > policy.MaxImageBytes / 3 * 4 + 4 + 128 && !WasFetched(text))
             throw bad($"an image is larger than {policy.MaxImageBytes >> 20} MiB, the most this service takes", param);
         byte[] bytes;
-        try { bytes = ImageInput.FromBase64(base64, param); }
-        catch (ApiException e) { throw new ApiException(e.Status, e.Code, e.Message) { Param = param }; }
+        if (base64 is not null && Fetched is { } fetched && fetched.TryGetValue(base64, out var got)) bytes = got;
+        else
+        {
+            try { bytes = ImageInput.FromBase64(base64, param); }
+            catch (ApiException e) { throw new ApiException(e.Status, e.Code, e.Message) { Param = param }; }
+        }
         if (bytes.Length > policy.MaxImageBytes)
             throw bad($"an image is {bytes.Length} bytes, larger than the {policy.MaxImageBytes} this service takes", param);
         return policy.Decode(bytes, param);
@@ -223,7 +236,7 @@ public static class ChatRequests
                     JsonValueKind.Object when u.TryGetProperty("url", out var x) && x.ValueKind == JsonValueKind.String => x.GetString(),
                     _ => throw OpenAiBad($"messages[{i}].content[{k}].image_url must be an object with a url (a data: URL)", "messages"),
                 };
-                if (url is not null && !url.StartsWith("data:", StringComparison.OrdinalIgnoreCase))
+                if (url is not null && !url.StartsWith("data:", StringComparison.OrdinalIgnoreCase) && !images.WasFetched(url))
                     throw new ApiException(400, "invalid_image_url",
                         $"messages[{i}].content[{k}].image_url.url must be a data URL (data:image/jpeg;base64,...): this service does not fetch images from URLs") { Param = "messages" };
                 (pictures ??= []).Add(images.Take(url, "messages", OpenAiBad));
