@@ -61,7 +61,8 @@ help:
 	@echo "make publish-all every service and hailoctl for both architectures"
 	@echo "make bench       benchmarks and the load test; figures go into each service's README (SERVICE=hailo-ocr for one; SERVICE=media|npu-binding|kv-cache: a shared library's)"
 	@echo "make fuzz        long fuzzing (FUZZ_SECONDS=600 per family; FUZZ_FAMILY=, FUZZ_SEED=, FUZZ_REPLAY=file.req)"
-	@echo "make soak        memory: RSS after SOAK_REQUESTS=500 requests against RSS after the model loaded, per service (SOAK_AOT=1: the AOT binaries; SOAK_SETTLE=1: after the idle follow-up passes); then all services at once for FLEET_SECONDS=600"
+	@echo "make soak        memory: RSS after SOAK_REQUESTS=500 requests against RSS after the model loaded, per service (SOAK_AOT=1: the AOT binaries; SOAK_SETTLE=1: after the idle follow-up passes); then all services at once for FLEET_SECONDS=600 (FLEET_DEVICE=npu: on the shim's fake NPU)"
+	@echo "make fleet-npu   every service at once on the shim's fake NPU (one shared device, hailo-ollama and hailo-vision taking turns with its KV cache) for FLEET_SECONDS=45 (SOAK_AOT=1: the AOT binaries)"
 	@echo "make deb [SERVICE=hailo-ocr] [ARCH=amd64|arm64]   .debs (with hailo-common) into build/deb"
 	@echo "make apt-repo    every package of both architectures as a signed apt repository in build/apt-repo"
 	@echo "make clean       remove build outputs (keeps build/models)"
@@ -106,7 +107,8 @@ test-shim:
 
 # Native AOT for both architectures with zero trim/AOT warnings, each x64 binary through its service's process
 # tests (tests/Hailo.<Name>.Tests, binary named by AOT_BINARY_HAILO_<NAME>), then all of them at once under a
-# mixed load (Hailo.Fuzz fleet: no 5xx, no process lost, /health 200 after; RSS flatness is judged in make soak's 600 s; its table in build/fleet/report.md). The arm64 binaries run under qemu-user
+# mixed load (Hailo.Fuzz fleet: no 5xx, no process lost, /health 200 after; RSS flatness is judged in make soak's 600 s; its table in build/fleet/report.md),
+# and again on the shim's fake NPU with hailo-ollama and hailo-vision taking turns with its KV cache (table in build/fleet/report-npu.md). The arm64 binaries run under qemu-user
 # in test-deb, as their packages install them (.ci/deb-qemu), rather than twice.
 test-aot: need-dotnet need-models
 	@for s in $(SERVICES) $(TOOLS); do .ci/publish-both $$s $(PUBLISH); done
@@ -121,11 +123,12 @@ test-aot: need-dotnet need-models
 	    $(DOTNET) test $$proj -c $(CONFIG) --no-build --filter "FullyQualifiedName~ServiceProcessTests" --logger "console;verbosity=minimal"; \
 	done
 	@env $(AOT_BINARIES) $(FUZZ) fleet --seconds $(or $(FLEET_SECONDS),45) --report $(BUILD)/fleet/report.md
+	@env $(AOT_BINARIES) $(FUZZ) fleet --device npu --seconds $(or $(FLEET_SECONDS),45) --report $(BUILD)/fleet/report-npu.md
 
 # Mutated requests against every service process (tests/Hailo.Fuzz): no 5xx but 503 + Retry-After, every 4xx a JSON
 # error of its family, the process alive and /health 200 at the end. FUZZ_SEED= replays a run, FUZZ_FAMILY=ollama
 # picks families, FUZZ_REPLAY=build/fuzz/ollama/x.req sends one saved input; findings go to build/fuzz.
-.PHONY: fuzz test-fuzz soak
+.PHONY: fuzz test-fuzz soak fleet-npu
 FUZZ_SECONDS ?= 600
 FUZZ = HAILO_TEST_MODELS=$(MODELS) $(DOTNET) run --no-build -c $(CONFIG) --project tests/Hailo.Fuzz --
 fuzz: need-dotnet build models
@@ -140,12 +143,19 @@ test-fuzz: need-dotnet need-models
 # with the service idle (it gives memory back 2 s after its last request). SOAK_AOT=1 measures the Native AOT binaries
 # in build/publish (what the packages ship; make publish-all first) instead of the JIT build. SOAK_SETTLE=1 takes both
 # measures after the idle follow-up passes too (about 100 s each): what stays once the shared array pool let go.
-# Then every service at once under a mixed load for FLEET_SECONDS (600; CI runs 45 s in test-aot).
+# Then every service at once under a mixed load for FLEET_SECONDS (600; CI runs 45 s in test-aot); FLEET_DEVICE=npu
+# runs that on the shim's fake NPU (the services with an NPU path on one shared fake device, the others on the CPU).
 SOAK_REQUESTS ?= 500
 AOT_BINARIES = $(foreach s,$(SERVICES),AOT_BINARY_$(subst -,_,$(shell echo $(s) | tr a-z A-Z))=$(PUBLISH)/$(s)/linux-x64/$(s))
 soak: need-dotnet build models
 	env $(if $(filter 1,$(SOAK_AOT)),$(AOT_BINARIES),) SOAK_SETTLE=$(SOAK_SETTLE) $(FUZZ) memory --requests $(SOAK_REQUESTS) $(if $(FUZZ_FAMILY),--family $(FUZZ_FAMILY),)
-	env $(if $(filter 1,$(SOAK_AOT)),$(AOT_BINARIES),) $(FUZZ) fleet --seconds $(or $(FLEET_SECONDS),600) --report $(BUILD)/fleet/report.md
+	env $(if $(filter 1,$(SOAK_AOT)),$(AOT_BINARIES),) $(FUZZ) fleet --device $(or $(FLEET_DEVICE),cpu) --seconds $(or $(FLEET_SECONDS),600) \
+	  --report $(BUILD)/fleet/report$(if $(filter npu,$(FLEET_DEVICE)),-npu,).md
+
+# Every service at once on the shim's fake NPU for FLEET_SECONDS (45): host RSS per service with the weights on the
+# module (the fake allocates none of HailoRT's buffers), the KV-cache hand-offs between hailo-ollama and hailo-vision.
+fleet-npu: need-dotnet build
+	env $(if $(filter 1,$(SOAK_AOT)),$(AOT_BINARIES),) $(FUZZ) fleet --device npu --seconds $(or $(FLEET_SECONDS),45) --report $(BUILD)/fleet/report-npu.md
 
 publish: need-dotnet
 	@test -n "$(SERVICE)" || { echo "name a service: make publish SERVICE=hailo-ocr RID=$(RID)"; exit 2; }

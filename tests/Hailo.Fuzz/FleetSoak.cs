@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
+using Hailo.TestSupport;
 
 namespace Hailo.Fuzz;
 
@@ -32,10 +33,16 @@ public static class FleetSoak
     /// </summary>
     public const double FlatMinSeconds = 300;
 
-    private sealed class Member(string service, IReadOnlyList<Family> families)
+    private sealed class Member(string service, IReadOnlyList<Family> families, NpuProfile? profile)
     {
         public string Service { get; } = service;
         public IReadOnlyList<Family> Families { get; } = families;
+        /// <summary>How it runs in the NPU fleet; null in the CPU fleet, or for a service with no NPU path.</summary>
+        public NpuProfile? Profile { get; } = profile;
+        /// <summary>The backend its /health names at READY (NPU fleet only).</summary>
+        public string Backend = "";
+        /// <summary>KV-cache turns from its /metrics after the load: taken, handed over, refused (NPU fleet, GenAI services).</summary>
+        public long? KvAcquired, KvHandedOver, KvRefused;
         public string Scratch = "";
         public Target? Target;
         public double ReadySeconds;
@@ -49,27 +56,45 @@ public static class FleetSoak
 
         public void Count(string key) { lock (Counts) Counts[key] = Counts.GetValueOrDefault(key) + 1; }
         public void Fail(string message) { lock (Failures) if (Failures.Count < 20) Failures.Add(message); }
+
+        /// <summary>The family's well-formed seeds (as the NPU model takes them, in the NPU fleet), known issues left out.</summary>
+        public List<FuzzRequest> Seeds(Family f, KnownIssues known) =>
+            f.Seeds().Where(s => known.Match(f.Name, s) is null).Select(s => Profile?.Seed is { } map ? map(s) : s).OfType<FuzzRequest>().ToList();
     }
 
+    /// <summary>The NPU fleet's targets for all eleven on a Pi: host RAM with the NPU models loaded, and idle.</summary>
+    public const long NpuBudget = 1024L << 20, NpuIdleBudget = 400L << 20;
+
+    /// <param name="npu">
+    /// Every service with an NPU path on the shim's fake backend, all on one fake device, hailo-ollama and hailo-vision
+    /// taking turns with its KV cache over a private dbus-daemon (<see cref="NpuProfile"/>); the others on the CPU.
+    /// </param>
     public static async Task<int> RunAsync(IReadOnlyList<Family> families, TimeSpan duration, int clients, double mutated, int seed,
-        KnownIssues known, string? report)
+        KnownIssues known, string? report, bool npu = false)
     {
-        var members = families.GroupBy(f => f.Service).Select(g => new Member(g.Key, g.ToList())).ToList();
-        Console.WriteLine($"fleet: {members.Count} services at once ({string.Join(", ", members.Select(m => m.Service))}), "
+        using var bus = npu ? new PrivateBus() : null;
+        var members = families.GroupBy(f => f.Service).Select(g => new Member(g.Key, g.ToList(), bus is null ? null : NpuProfile.For(g.Key, bus.Address))).ToList();
+        Console.WriteLine($"fleet{(npu ? " (NPU: the shim's fake backend)" : "")}: {members.Count} services at once ({string.Join(", ", members.Select(m => m.Service + (npu && m.Profile is null ? " on the CPU" : "")))}), "
             + $"{clients} clients each for {duration.TotalSeconds:0} s, {mutated:P0} of requests mutated, seed {seed}");
         try
         {
+            // The fake NPU's shim (built on first use) before the clock starts: READY after is the services' own time.
+            if (npu) _ = FakeShim.LibraryPath;
             // 1. All started at once: a slow model load must not hold the others back.
             var clock = Stopwatch.StartNew();
             await Task.WhenAll(members.Select(async m =>
             {
                 m.Scratch = Directory.CreateTempSubdirectory($"hailo-fleet-{m.Families[0].Name}-").FullName;
-                var models = m.Families[0].PrepareModels(m.Scratch);
+                var f0 = m.Families[0];
+                var models = m.Profile is { } p ? p.Prepare(f0, m.Scratch) : f0.PrepareModels(m.Scratch);
                 var start = clock.Elapsed;
-                m.Target = await Target.StartAsync(m.Families[0], models);
+                m.Target = m.Profile is { } q
+                    ? await Target.StartAsync(f0, models, options: NpuProfile.Apply(f0.ExtraArgs, q.Options), environment: NpuProfile.Environment)
+                    : await Target.StartAsync(f0, models);
                 m.ReadySeconds = (clock.Elapsed - start).TotalSeconds;
                 m.RssReady = MemoryCheck.Rss(m.Target.Process.Pid);
                 m.Degraded = await m.Target.HealthAsync() != 200;
+                if (npu) m.Backend = await m.Target.BackendAsync();
             }));
             foreach (var m in members.Where(m => m.Degraded)) Console.WriteLine($"  {m.Service} is degraded (no model here): its model routes are expected to answer 503");
             Console.WriteLine($"  all READY after {clock.Elapsed.TotalSeconds:0.0} s");
@@ -78,7 +103,7 @@ public static class FleetSoak
             await Task.WhenAll(members.Select(async m =>
             {
                 foreach (var f in m.Families)
-                    foreach (var r in f.Seeds().Where(s => known.Match(f.Name, s) is null))
+                    foreach (var r in m.Seeds(f, known))
                         await SendAsync(m, f, r, known, "warm-up");
             }));
             await Task.Delay(MemoryCheck.Idle);
@@ -99,7 +124,7 @@ public static class FleetSoak
             var workers = members.SelectMany(m => Enumerable.Range(0, clients).Select(c => Task.Run(async () =>
             {
                 var rng = new Mutator(new Random(unchecked(seed * 31 + c) ^ StableHash(m.Service)));
-                var pools = m.Families.Select(f => f.Seeds().Where(s => known.Match(f.Name, s) is null).ToList()).ToList();
+                var pools = m.Families.Select(f => m.Seeds(f, known)).ToList();
                 while (!stop.IsCancellationRequested && !m.Target!.Process.HasExited)
                 {
                     var i = rng.Next(m.Families.Count);
@@ -121,6 +146,13 @@ public static class FleetSoak
                 m.RssAfter = MemoryCheck.Rss(m.Target.Process.Pid);
                 if (await m.Target.HealthAsync() is var h && h != 200) m.Fail($"/health answered {h} after the load");
                 if (await m.Target.WyomingProblemAsync() is { } w) m.Fail("Wyoming after the load: " + w);
+                if (m.Profile is { KvCache: true })
+                {
+                    m.KvAcquired = await m.Target.MetricAsync("hailo_kv_cache_acquired_total");
+                    m.KvHandedOver = await m.Target.MetricAsync("hailo_kv_cache_handed_over_total");
+                    m.KvRefused = await m.Target.MetricAsync("hailo_kv_cache_refused_total");
+                    if (m.KvAcquired is null) m.Fail("/metrics has no hailo_kv_cache_acquired_total: the service is not taking turns with the KV cache");
+                }
                 // Flat: the median RSS over the last quarter of the load against that over its second quarter (the
                 // first quarter is the service still filling its pools under load). Medians, because one large request
                 // (a 40-MP image, a wide stereo pair) lifts RSS for a moment and gives it back; a leak lifts the median.
@@ -130,7 +162,10 @@ public static class FleetSoak
                     m.Fail($"RSS grew over the load: median {Mib(q4)} MiB over its last quarter against {Mib(q2)} MiB over its second (bound {FlatBound}× + {Mib(FlatSlack)} MiB)");
             }
 
-            var table = Table(members, duration, clients, mutated);
+            var kv = members.Where(m => m.Profile is { KvCache: true }).ToList();
+            if (kv.Count == 2 && kv.All(m => m.KvAcquired is not null) && (kv.Any(m => m.KvHandedOver == 0) || kv.Any(m => m.Counts.GetValueOrDefault("2xx") == 0)))
+                kv[0].Fail($"the KV cache did not go back and forth: {string.Join("; ", kv.Select(m => $"{m.Service} took it {m.KvAcquired}×, handed it over {m.KvHandedOver}×, {m.Counts.GetValueOrDefault("2xx")} answers 2xx"))}");
+            var table = Table(members, duration, clients, mutated, npu);
             Console.WriteLine(table);
             if (report is not null)
             {
@@ -170,8 +205,9 @@ public static class FleetSoak
         m.Fail($"{o.Finding} {o.Status} on {r}: {First(o.Detail)}");
     }
 
-    private static string Table(List<Member> members, TimeSpan duration, int clients, double mutated)
+    private static string Table(List<Member> members, TimeSpan duration, int clients, double mutated, bool npu)
     {
+        if (npu) return NpuTable(members, duration, clients, mutated);
         var sb = new StringBuilder();
         var judged = duration.TotalSeconds < FlatMinSeconds
             ? string.Create(CultureInfo.InvariantCulture, $" Flatness is judged on loads of {FlatMinSeconds:0} s or more (make soak); here the medians are reported only.")
@@ -188,6 +224,40 @@ public static class FleetSoak
         }
         sb.AppendLine(CultureInfo.InvariantCulture,
             $"| all {members.Count} | | {Mib(members.Sum(m => m.RssReady))} | {Mib(members.Sum(m => m.RssWarm))} | {Mib(members.Sum(m => m.Samples.Select(s => s.Rss).DefaultIfEmpty(0).Max()))} (sum of peaks) | | {Mib(members.Sum(m => m.RssAfter))} | {members.Sum(m => m.Requests)} | |");
+        return sb.ToString();
+    }
+
+    /// <summary>
+    /// The NPU fleet's table: the CPU fleet's columns plus the backend each service reports, its KV-cache turns, and
+    /// the sums against the Pi's targets. The fake backend allocates none of HailoRT's buffers: an NPU service's figure
+    /// is its own host memory (pre/post-processing, HTTP, the runtime), not HailoRT's on a real Pi.
+    /// </summary>
+    private static string NpuTable(List<Member> members, TimeSpan duration, int clients, double mutated)
+    {
+        var sb = new StringBuilder();
+        var judged = duration.TotalSeconds < FlatMinSeconds
+            ? string.Create(CultureInfo.InvariantCulture, $" Flatness is judged on loads of {FlatMinSeconds:0} s or more; here the medians are reported only.")
+            : "";
+        sb.AppendLine(CultureInfo.InvariantCulture, $"All services at once on the NPU path (the native shim's fake backend, one shared fake device; hailo-ollama and hailo-vision take turns with its KV cache): {clients} clients each for {duration.TotalSeconds:0} s, {mutated:P0} of requests mutated; RSS in MiB.{judged}");
+        sb.AppendLine();
+        sb.AppendLine("| service | backend | READY after | RSS at READY | warm, idle | peak under load | median under load, 2nd → last quarter | idle after the load | requests (2xx / 4xx / 503) | KV cache taken / handed over / refused | verdict |");
+        sb.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|");
+        foreach (var m in members)
+        {
+            var peak = m.Samples.Select(s => s.Rss).DefaultIfEmpty(0).Max();
+            var backend = m.Profile is null ? $"{m.Backend} (no NPU path)" : m.Backend == "npu" ? "npu (fake)" : m.Backend;
+            var kv = m.KvAcquired is null ? "" : $"{m.KvAcquired} / {m.KvHandedOver} / {m.KvRefused}";
+            sb.AppendLine(CultureInfo.InvariantCulture,
+                $"| {m.Service} | {backend} | {m.ReadySeconds:0.0} s | {Mib(m.RssReady)} | {Mib(m.RssWarm)} | {Mib(peak)} | {Mib(m.MedianQ2)} → {Mib(m.MedianQ4)} | {Mib(m.RssAfter)} | {m.Requests} ({m.Counts.GetValueOrDefault("2xx") + m.Counts.GetValueOrDefault("wyoming")} / {m.Counts.GetValueOrDefault("4xx")} / {m.Counts.GetValueOrDefault("503")}) | {kv} | {(m.Failures.Count == 0 ? "ok" : "FAIL")} |");
+        }
+        var peaks = members.Sum(m => m.Samples.Select(s => s.Rss).DefaultIfEmpty(0).Max());
+        var warm = members.Sum(m => m.RssWarm);
+        sb.AppendLine(CultureInfo.InvariantCulture,
+            $"| all {members.Count} | | | {Mib(members.Sum(m => m.RssReady))} | {Mib(warm)} | {Mib(peaks)} (sum of peaks) | | {Mib(members.Sum(m => m.RssAfter))} | {members.Sum(m => m.Requests)} | | |");
+        sb.AppendLine();
+        sb.AppendLine(CultureInfo.InvariantCulture,
+            $"Against the Pi's targets (host RAM, not judged here): loaded and under load, the sum of peaks {Mib(peaks)} MiB {(peaks <= NpuBudget ? "≤" : ">")} {Mib(NpuBudget)}; idle, warm {Mib(warm)} MiB {(warm <= NpuIdleBudget ? "≤" : ">")} {Mib(NpuIdleBudget)}.");
+        sb.AppendLine("The fake backend allocates none of HailoRT's buffers: an NPU service's figure is its own host memory (pre/post-processing, HTTP, the .NET runtime), not HailoRT's driver and runtime overhead on a real Pi.");
         return sb.ToString();
     }
 

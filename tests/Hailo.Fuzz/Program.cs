@@ -5,6 +5,7 @@ using Hailo.Fuzz;
 // Hailo.Fuzz replay FILE.req... [--family NAME]                                    one saved input, its outcome printed
 // Hailo.Fuzz memory [--requests N] [--family ...]                                   RSS after N requests ≤ 1.3 × after load
 // Hailo.Fuzz fleet [--seconds N] [--clients C] [--mutated P] [--report FILE]         every service at once under a mixed load
+//                  [--device npu]   the same on the native shim's fake NPU: one shared fake device, the GenAI pair taking turns with its KV cache
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 
@@ -75,7 +76,9 @@ switch (command)
         var clients = int.Parse(Arg("--clients") ?? "3", CultureInfo.InvariantCulture);
         var mutated = double.Parse(Arg("--mutated") ?? "0.3", CultureInfo.InvariantCulture);
         var seed = int.Parse(Arg("--seed") ?? Env("FUZZ_SEED") ?? "1", CultureInfo.InvariantCulture);
-        return await FleetSoak.RunAsync(families, TimeSpan.FromSeconds(seconds), clients, mutated, seed, known, Arg("--report"));
+        var device = Arg("--device") ?? Env("FLEET_DEVICE") ?? "cpu";
+        if (device is not ("cpu" or "npu")) throw new ArgumentException($"--device {device}: cpu or npu");
+        return await FleetSoak.RunAsync(families, TimeSpan.FromSeconds(seconds), clients, mutated, seed, known, Arg("--report"), npu: device == "npu");
     }
     default:
         Console.Error.WriteLine("usage: Hailo.Fuzz [fuzz|replay FILE...|memory|fleet] [--seconds N] [--seed S] [--family a,b] [--out DIR] [--requests N] [--clients C] [--mutated P] [--report FILE]");

@@ -45,10 +45,12 @@ public sealed partial class Target : IAsyncDisposable
 
     public static string Binary(Family f) => ServiceProcess.Binary(f.Service, ServiceProcessTestBase.AotBinaryVariable(f.Service));
 
-    public static async Task<Target> StartAsync(Family family, string modelsDir, string[]? extra = null, string? binary = null)
+    /// <param name="options">The family's options instead of <see cref="Family.ExtraArgs"/> (the NPU fleet's), with <paramref name="environment"/> instead of <see cref="Family.Environment"/>.</param>
+    public static async Task<Target> StartAsync(Family family, string modelsDir, string[]? extra = null, string? binary = null,
+        string[]? options = null, IDictionary<string, string?>? environment = null)
     {
-        string[] args = ["--port", "{port}", "--models-dir", modelsDir, "--models.search_paths", "", "--config", "/dev/null", .. family.ExtraArgs, .. extra ?? []];
-        var p = ServiceProcess.Start(binary ?? Binary(family), args, family.Environment);
+        string[] args = ["--port", "{port}", "--models-dir", modelsDir, "--models.search_paths", "", "--config", "/dev/null", .. options ?? family.ExtraArgs, .. extra ?? []];
+        var p = ServiceProcess.Start(binary ?? Binary(family), args, environment ?? family.Environment);
         try
         {
             await p.WaitForDatagram("READY=1", TimeSpan.FromMinutes(2));
@@ -198,6 +200,30 @@ public sealed partial class Target : IAsyncDisposable
             return (int)r.StatusCode;
         }
         catch (Exception e) when (e is HttpRequestException or OperationCanceledException) { return 0; }
+    }
+
+    /// <summary>The "backend" /health names (npu, cpu), or "?" when it does not say.</summary>
+    public async Task<string> BackendAsync()
+    {
+        try
+        {
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            var text = await _client.GetStringAsync("/health", cts.Token);
+            return JsonDocument.Parse(text).RootElement.TryGetProperty("backend", out var b) && b.ValueKind == JsonValueKind.String ? b.GetString()! : "?";
+        }
+        catch (Exception e) when (e is HttpRequestException or OperationCanceledException or JsonException) { return "?"; }
+    }
+
+    /// <summary>A counter or gauge of /metrics (the first sample of <paramref name="name"/>), or null when it is not there.</summary>
+    public async Task<long?> MetricAsync(string name)
+    {
+        try
+        {
+            var text = await _client.GetStringAsync("/metrics");
+            var m = Regex.Match(text, "^" + Regex.Escape(name) + @"(?:\{[^}]*\})? (\d+)", RegexOptions.Multiline);
+            return m.Success ? long.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) : null;
+        }
+        catch (HttpRequestException) { return null; }
     }
 
     /// <summary>The managed heap's size as the service's /metrics reports it ("managed heap ? MiB" when it cannot).</summary>
