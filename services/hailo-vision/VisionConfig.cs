@@ -50,6 +50,8 @@ public sealed class VisionSection
     /// within kv_cache.wait_seconds, answer on the CPU with vision.cpu_model if its files are present (else 503).
     /// </summary>
     public bool FallbackToCpu { get; set; }
+    /// <summary>Seconds a request waits for the model's turn before 503 + Retry-After; 0 waits for ever.</summary>
+    public int MaxQueueWaitSeconds { get; set; } = 30;
     /// <summary>Fetching http(s) image URLs on a client's behalf: off unless <see cref="ImageUrlsSection.Allow"/> lists hosts.</summary>
     public ImageUrlsSection ImageUrls { get; set; } = new();
 
@@ -67,6 +69,7 @@ public sealed class VisionSection
         if (MaxImagePixels is < 1 or > 1_000_000_000) errors.Add("vision.max_image_pixels", "must be between 1 and 1000000000");
         if (AnalyzeMaxTokens is < 1 or > 32768) errors.Add("vision.analyze_max_tokens", "must be between 1 and 32768");
         if (string.IsNullOrWhiteSpace(ApiVersion)) errors.Add("vision.api_version", "must not be empty");
+        if (MaxQueueWaitSeconds is < 0 or > 86400) errors.Add("vision.max_queue_wait_seconds", "must be between 0 (wait for ever) and 86400");
         ImageUrls.Validate(errors);
     }
 }

@@ -71,6 +71,7 @@ public static class VisionService
             ModelName.TryNormalise(defaultName, out var def) ? def : defaultName)
         {
             DrainTimeout = TimeSpan.FromSeconds(Math.Max(config.Server.ShutdownTimeoutSeconds, 5)),
+            MaxQueueWait = config.Vision.MaxQueueWaitSeconds == 0 ? Timeout.InfiniteTimeSpan : TimeSpan.FromSeconds(config.Vision.MaxQueueWaitSeconds),
         };
         if (choice.Backend == Backend.Npu) KvCacheTurns.Join(scheduler, config.KvCache, ctx.State, ctx.Metrics, log);
         var completion = new CompletionEngine(scheduler, new NoTemplates(), new CompletionLimits(config.Vision.MaxMessages, config.Vision.NumCtx, "vision.max_messages"), log, host);
