@@ -27,7 +27,7 @@ export DOTNET_NOLOGO := 1
 bin = services/$(1)/bin/$(CONFIG)/net10.0/$(1)
 
 # Benchmarks of shared libraries (make bench SERVICE=media): figures into the library's README.
-LIBRARY_BENCHES := npu-binding media kv-cache
+LIBRARY_BENCHES := npu-binding media kv-cache depth-stereo
 
 ifneq ($(filter-out $(SERVICES) $(if $(filter publish deb,$(MAKECMDGOALS)),$(TOOLS)) $(if $(filter bench,$(MAKECMDGOALS)),$(LIBRARY_BENCHES)),$(SERVICE)),)
 $(error unknown SERVICE=$(SERVICE); the services are: $(SERVICES))
