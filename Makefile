@@ -197,6 +197,7 @@ run: build models
 	.ci/run-services "$(if $(SERVICE),$(SERVICE),$(SERVICES))" $(CONFIG) $(MODELS)
 
 bench: build models shim
+	@case "$(SERVICE)" in ""|hailo-depth|depth-stereo) /usr/bin/python3 -c 'import cv2' 2>/dev/null || echo "make bench: python3-opencv is missing: the stereo rows show ours without OpenCV's StereoSGBM beside it (install it: apt-get install python3-opencv; not in .ci/install-deps, it brings Qt, GStreamer and VTK)" >&2;; esac
 	$(DOTNET) run -c $(CONFIG) --project tests/Hailo.Bench -- --repo $(CURDIR) --models $(MODELS) $(if $(SERVICE),--service $(SERVICE),)
 
 clean:
