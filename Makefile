@@ -27,7 +27,7 @@ export DOTNET_NOLOGO := 1
 bin = services/$(1)/bin/$(CONFIG)/net10.0/$(1)
 
 # Benchmarks of shared libraries (make bench SERVICE=media): figures into the library's README.
-LIBRARY_BENCHES := npu-binding media kv-cache
+LIBRARY_BENCHES := npu-binding media kv-cache depth-stereo
 
 ifneq ($(filter-out $(SERVICES) $(if $(filter publish deb,$(MAKECMDGOALS)),$(TOOLS)) $(if $(filter bench,$(MAKECMDGOALS)),$(LIBRARY_BENCHES)),$(SERVICE)),)
 $(error unknown SERVICE=$(SERVICE); the services are: $(SERVICES))
@@ -207,6 +207,7 @@ run: build models
 	.ci/run-services "$(if $(SERVICE),$(SERVICE),$(SERVICES))" $(CONFIG) $(MODELS)
 
 bench: build models shim
+	@case "$(SERVICE)" in ""|hailo-depth|depth-stereo) /usr/bin/python3 -c 'import cv2' 2>/dev/null || echo "make bench: python3-opencv is missing: the stereo rows show ours without OpenCV's StereoSGBM beside it (install it: apt-get install python3-opencv; not in .ci/install-deps, it brings Qt, GStreamer and VTK)" >&2;; esac
 	$(DOTNET) run -c $(CONFIG) --project tests/Hailo.Bench -- --repo $(CURDIR) --models $(MODELS) $(if $(SERVICE),--service $(SERVICE),)
 
 clean:

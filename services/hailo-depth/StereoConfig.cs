@@ -13,8 +13,11 @@ public sealed class StereoSection
     public long MaxVolume { get; set; } = 400_000_000;
     /// <summary>Match at half resolution (about 8× faster, coarser) unless a request says otherwise.</summary>
     public bool HalfResolution { get; set; }
-    /// <summary>Aggregation paths: 8 (all, two passes), 5 (those from above and along the row, one pass: faster) or 4 (horizontal and vertical).</summary>
-    public int Paths { get; set; } = 8;
+    /// <summary>
+    /// Aggregation paths: 5 (those from above and along the row, one pass, costs computed row by row: OpenCV
+    /// MODE_SGBM's paths, about 0.4× the time of 8), 8 (all, two passes: a little more accurate) or 4 (horizontal and vertical).
+    /// </summary>
+    public int Paths { get; set; } = 5;
     /// <summary>Smoothness penalty for a one-pixel disparity change (census cost units).</summary>
     public int P1 { get; set; } = 7;
     /// <summary>Penalty for a larger jump, lowered at intensity edges.</summary>

@@ -11,8 +11,8 @@ namespace Hailo.Bench;
 
 /// <summary>
 /// hailo-depth figures: post-processing and encoding stages (single-threaded), idle RSS, start-up, and end-to-end ÷
-/// model-only on the CPU backend for a 1280×720 JPEG with a generated model (MiDaS-small signature) per output format;
-/// and the stereo matcher against OpenCV's StereoSGBM (<see cref="StereoBench"/>).
+/// model-only on the CPU backend for a 1280×720 JPEG with a generated model (MiDaS-small signature) per output format.
+/// The stereo matcher against OpenCV's StereoSGBM is <see cref="StereoBench"/> (its own README block).
 /// </summary>
 public sealed class DepthBench(string repo)
 {
@@ -26,7 +26,6 @@ public sealed class DepthBench(string repo)
         report.Add("binary size (without libonnxruntime.so, libSkiaSharp.so)", $"{new FileInfo(binary).Length / 1e6:0.00} MB");
 
         Stages(report);
-        new StereoBench(repo).AddTo(report);
 
         var models = Directory.CreateTempSubdirectory("depth-bench-").FullName;
         try

@@ -17,6 +17,8 @@ var benches = new Dictionary<string, (string Readme, Func<Task<Report>> Run)>
     ["hailo-ocr"] = ("services/hailo-ocr/README.md", () => new OcrBench(repo, models).RunAsync()),
     ["hailo-pose"] = ("services/hailo-pose/README.md", () => new PoseBench(repo).RunAsync()),
     ["hailo-depth"] = ("services/hailo-depth/README.md", () => new DepthBench(repo).RunAsync()),
+    // The stereo matcher against OpenCV (its own README block; also run by SERVICE=hailo-depth).
+    ["depth-stereo"] = ("services/hailo-depth/README.md", () => Task.FromResult(new StereoBench(repo).Run())),
     ["hailo-ollama"] = ("services/hailo-ollama/README.md", () => new OllamaBench(repo, models).RunAsync()),
     ["hailo-whisper"] = ("services/hailo-whisper/README.md", () => new WhisperBench(repo).RunAsync()),
     ["hailo-piper"] = ("services/hailo-piper/README.md", () => new PiperBench(repo).RunAsync()),
@@ -31,8 +33,9 @@ var loadOnly = args.Contains("--load-only");
 var noLoad = args.Contains("--no-load"); // the benchmarks without the load tests
 foreach (var (name, (readme, run)) in benches)
 {
-    if (only is not null && only != name) continue;
-    if (!loadOnly) Write(name, readme, "bench", await run());
+    var partOf = name == "depth-stereo" ? "hailo-depth" : null;
+    if (only is not null && only != name && only != partOf) continue;
+    if (!loadOnly) Write(name, readme, partOf is null ? "bench" : "stereo", await run());
     // 50 clients, good and malformed requests mixed: figures between the README's load markers.
     if (!noLoad && Hailo.Fuzz.Family.All.FirstOrDefault(f => f.Service == name) is { } family)
         Write(name + " load", readme, "load", await new LoadBench(repo, family).RunAsync());

@@ -101,19 +101,37 @@ public sealed class SemiGlobalMatcherTests(ITestOutputHelper output)
         Assert.True(Score(p, wrong, 16).Density < 0.3);
     }
 
-    [Fact]
-    public void Bands_and_threads_change_little()
+    [Theory]
+    [InlineData(8)]
+    [InlineData(5)]
+    public void Bands_and_threads_change_little(int paths)
     {
         static float D(float x, int y) => x >= 80 && x < 150 && y >= 30 && y < 90 ? 20 : 6;
         var p = SyntheticPair.Make(W, H, D, seed: 5);
-        var one = SemiGlobalMatcher.Match(p.Left, p.Right, W, H, Options(0, 32, threads: 1));
-        // Tiny bands (16 rows) on 3 threads: paths enter each band from its margins.
-        var banded = SemiGlobalMatcher.Match(p.Left, p.Right, W, H, Options(0, 32, threads: 3) with { BandBytes = 4L * W * 32 * 16 });
+        var one = SemiGlobalMatcher.Match(p.Left, p.Right, W, H, Options(0, 32, paths, threads: 1));
+        // Tiny bands (16 rows) on 3 threads: paths enter each band from its margins (the 5-path mode: one band per thread).
+        var banded = SemiGlobalMatcher.Match(p.Left, p.Right, W, H, Options(0, 32, paths, threads: 3) with { BandBytes = 4L * W * 32 * 16 });
         var differ = 0;
         for (var i = 0; i < W * H; i++)
             if (one.Invalid[i] != banded.Invalid[i] || (one.Invalid[i] == 0 && MathF.Abs(one.Disparity[i] - banded.Disparity[i]) > 0.5f)) differ++;
         output.WriteLine($"{differ} of {W * H} pixels differ");
         Assert.True(differ < W * H / 100, $"{differ} pixels differ");
+    }
+
+    [Fact]
+    public void Five_paths_compute_costs_row_by_row_whatever_the_band_memory()
+    {
+        // The 5-path mode keeps one row of costs and sums: the band memory neither splits the image further nor
+        // changes a single pixel (the 8-path mode with the same tiny bands does change some: the test above).
+        static float D(float x, int y) => x >= 60 && x < 170 && y >= 20 && y < 100 ? 18 : 5;
+        var p = SyntheticPair.Make(W, H, D, seed: 9);
+        var big = SemiGlobalMatcher.Match(p.Left, p.Right, W, H, Options(0, 32, 5, threads: 2));
+        var tiny = SemiGlobalMatcher.Match(p.Left, p.Right, W, H, Options(0, 32, 5, threads: 2) with { BandBytes = 4L * W * 32 * 16 });
+        Assert.Equal(big.Invalid, tiny.Invalid);
+        Assert.Equal(big.Disparity, tiny.Disparity);
+        var (bad, density, _) = Score(p, big, 32);
+        Assert.True(bad < 0.01, $"bad {bad:P2}");
+        Assert.True(density > 0.9, $"density {density:P2}");
     }
 
     [Fact]

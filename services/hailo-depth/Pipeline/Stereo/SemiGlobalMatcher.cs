@@ -101,8 +101,11 @@ internal static class SemiGlobalMatcher
             var invalid = new byte[width * height];
             var dp = Padded(o.NumDisparities);
             // One band's memory: the costs of its rows and margins, and the aggregated costs of its rows (both 16-bit).
+            // The 5-path mode computes each row's costs as it reaches the row and keeps one row of sums: its memory does
+            // not grow with the band, so the image is split only between the threads.
+            var rowByRow = o.Paths == 5;
             var rowBytes = 4L * width * dp;
-            var bandRows = (int)Math.Clamp((o.BandBytes - 2L * Margin * rowBytes / 2) / rowBytes, Math.Min(16, height), height);
+            var bandRows = rowByRow ? height : (int)Math.Clamp((o.BandBytes - 2L * Margin * rowBytes / 2) / rowBytes, Math.Min(16, height), height);
             var bands = Math.Max(threads, (height + bandRows - 1) / bandRows);
             bands = Math.Min(bands, Math.Max(1, height / 8));
             var perBand = (height + bands - 1) / bands;
@@ -112,7 +115,7 @@ internal static class SemiGlobalMatcher
             try
             {
                 Parallel.For(0, bands, new ParallelOptions { MaxDegreeOfParallelism = threads, CancellationToken = ct },
-                    () => new Worker(width, o.NumDisparities, dp, perBand),
+                    () => new Worker(width, o.NumDisparities, dp, perBand, rowByRow),
                     (b, _, w) =>
                     {
                         var y0 = b * perBand;
@@ -181,14 +184,14 @@ internal static class SemiGlobalMatcher
         private readonly byte[] _reason;
         private readonly short[] _p2 = new short[256];
 
-        public Worker(int width, int d, int dp, int bandRows)
+        public Worker(int width, int d, int dp, int bandRows, bool rowByRow = false)
         {
             _w = width;
             _d = d;
             _dp = dp;
             _slot = dp + 2;
-            _cost = ArrayPool<short>.Shared.Rent((bandRows + 2 * Margin) * width * dp);
-            _sum = ArrayPool<short>.Shared.Rent(bandRows * width * dp);
+            _cost = ArrayPool<short>.Shared.Rent((rowByRow ? 1 : bandRows + 2 * Margin) * width * dp);
+            _sum = ArrayPool<short>.Shared.Rent((rowByRow ? 1 : bandRows) * width * dp);
             for (var i = 0; i < 3; i++)
             {
                 _prev[i] = new short[(width + 2) * _slot];
@@ -217,7 +220,9 @@ internal static class SemiGlobalMatcher
             var c0 = Math.Max(0, y0 - Margin);
             // The 5-path mode needs no rows below the band: all its paths come from above or along the row.
             var c1 = o.Paths == 5 ? y1 : Math.Min(height, y1 + Margin);
-            for (var y = c0; y < c1; y++) Costs(censusL, censusR, y, o.MinDisparity, _cost.AsSpan((y - c0) * _w * _dp, _w * _dp));
+            // ... and it computes each row's costs when it reaches the row (one row's buffer, kept in cache).
+            if (o.Paths != 5)
+                for (var y = c0; y < c1; y++) Costs(censusL, censusR, y, o.MinDisparity, _cost.AsSpan((y - c0) * _w * _dp, _w * _dp));
             for (var g = 0; g < _p2.Length; g++)
                 _p2[g] = (short)Math.Max(o.P1 + 1, o.P2Gradient > 0 ? o.P2 * o.P2Gradient / (o.P2Gradient + g) : o.P2);
             ct.ThrowIfCancellationRequested();
@@ -225,8 +230,8 @@ internal static class SemiGlobalMatcher
             // images, each pixel's total (in L1) chosen from at once, and the row's left-right check at its end.
             // The 5-path mode: one pass; after each row's four forward paths, the right-to-left path along the row
             // completes the sum and the row is chosen from (OpenCV's MODE_SGBM makes the same choice of paths).
-            Pass(grey, c0, y0, y1, c0, o, down: true, ct, disparity, invalid);
-            if (o.Paths != 5) Pass(grey, c0, y0, y1, c1, o, down: false, ct, disparity, invalid);
+            Pass(grey, c0, y0, y1, c0, o, down: true, ct, disparity, invalid, censusL, censusR);
+            if (o.Paths != 5) Pass(grey, c0, y0, y1, c1, o, down: false, ct, disparity, invalid, censusL, censusR);
 
         }
 
@@ -268,7 +273,8 @@ internal static class SemiGlobalMatcher
         }
 
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        private unsafe void Pass(byte[] grey, int c0, int y0, int y1, int from, SgmOptions o, bool down, CancellationToken ct, float[] disparity, byte[] invalid)
+        private unsafe void Pass(byte[] grey, int c0, int y0, int y1, int from, SgmOptions o, bool down, CancellationToken ct, float[] disparity, byte[] invalid,
+            ulong[] censusL, ulong[] censusR)
         {
             var w = _w;
             var h = grey.Length / w;
@@ -297,7 +303,13 @@ internal static class SemiGlobalMatcher
                     ct.ThrowIfCancellationRequested();
                     var gRow = g + y * w;
                     var gPrev = g + Math.Clamp(y - step, 0, h - 1) * w;
-                    var cRow = cost + (long)(y - c0) * w * dp;
+                    short* cRow;
+                    if (five)
+                    {
+                        Costs(censusL, censusR, y, o.MinDisparity, new Span<short>(cost, w * dp));
+                        cRow = cost;
+                    }
+                    else cRow = cost + (long)(y - c0) * w * dp;
                     var inBand = y >= y0 && y < y1;
                     if (inBand && !down) StartRow();
                     // The 5-path mode reads a row's sum right after writing it: one row's buffer, kept in cache.
