@@ -114,10 +114,10 @@ public sealed class StereoBench(string repo)
             var s5 = Score(map5.Disparity, map5.Invalid, truth);
             if (skipped is not null)
             {
-                report.Add($"stereo Aloe {w}×{h} {name}, {NumDisparities} disparities: ours p50", $"{Stats.Median(ours):0} ms");
-                report.Add($"  ours: bad > 2 px on produced / over all ground truth, density", $"{s.BadProduced:P2} / {s.BadAll:P2}, {s.Density:P1}");
-                report.Add($"  ours with paths: 5 (one pass), p50 and ÷ 8 paths", $"{Stats.Median(ours5):0} ms, {Stats.Median(ours5) / Stats.Median(ours):0.00}");
-                report.Add($"  ours with paths: 5: bad > 2 px on produced / over all ground truth, density", $"{s5.BadProduced:P2} / {s5.BadAll:P2}, {s5.Density:P1}");
+                report.Add($"stereo Aloe {w}×{h} {name}, {NumDisparities} disparities, the default (paths: 5): ours p50", $"{Stats.Median(ours5):0} ms");
+                report.Add($"  bad > 2 px on produced / over all ground truth, density", $"{s5.BadProduced:P2} / {s5.BadAll:P2}, {s5.Density:P1}");
+                report.Add($"  with paths: 8 (two passes), p50 and ÷ paths: 5", $"{Stats.Median(ours):0} ms, {Stats.Median(ours) / Stats.Median(ours5):0.00}");
+                report.Add($"  paths: 8: bad > 2 px on produced / over all ground truth, density", $"{s.BadProduced:P2} / {s.BadAll:P2}, {s.Density:P1}");
                 report.Add("  OpenCV StereoSGBM peer", $"skipped ({skipped}); install it with apt-get install python3-opencv");
                 continue;
             }
@@ -127,21 +127,22 @@ public sealed class StereoBench(string repo)
             Buffer.BlockCopy(peerMap, 0, disparity, 0, Math.Min(peerMap.Length, disparity.Length * 4));
             var invalid = disparity.Select(v => float.IsNaN(v) ? (byte)1 : (byte)0).ToArray();
             var c = Score(disparity, invalid, truth);
-            var ratio = Stats.Median(ours) / Stats.Median(peer);
-            report.Add($"stereo Aloe {w}×{h} {name}, {NumDisparities} disparities: p50 ours / OpenCV {version} StereoSGBM, {Threads} threads",
-                $"{Stats.Median(ours):0} / {Stats.Median(peer):0} ms = {ratio:0.00}", "≤ 1.25", ratio <= 1.25);
-            report.Add("  CPU time (all threads) p50, ours / OpenCV", $"{Stats.Median(oursCpu):0} / {Stats.Median(peerCpu):0} ms = {Stats.Median(oursCpu) / Stats.Median(peerCpu):0.00}");
-            report.Add("  bad > 2 px on produced pixels, ours / OpenCV", $"{s.BadProduced:P2} / {c.BadProduced:P2}", "ours ≤ OpenCV", s.BadProduced <= c.BadProduced);
-            report.Add("  bad > 2 px over all ground-truth pixels (none = bad), ours / OpenCV", $"{s.BadAll:P2} / {c.BadAll:P2}");
-            report.Add("  density (image), ours / OpenCV", $"{s.Density:P1} / {c.Density:P1}", "ours ≥ OpenCV", s.Density >= c.Density);
+            // The default (stereo.paths: 5, one pass) carries the targets; 8 paths (stereo.paths: 8) is the slower option beside it.
             var ratio5 = Stats.Median(ours5) / Stats.Median(peer);
-            report.Add("  ours with paths: 5 (one pass, OpenCV MODE_SGBM's paths): p50 ours / OpenCV", $"{Stats.Median(ours5):0} / {Stats.Median(peer):0} ms = {ratio5:0.00}", "≤ 1.25", ratio5 <= 1.25);
-            report.Add("  paths: 5: CPU time (all threads) p50, ours / OpenCV", $"{Stats.Median(ours5Cpu):0} / {Stats.Median(peerCpu):0} ms = {Stats.Median(ours5Cpu) / Stats.Median(peerCpu):0.00}");
-            report.Add("  paths: 5: bad > 2 px on produced pixels, ours / OpenCV", $"{s5.BadProduced:P2} / {c.BadProduced:P2}", "ours ≤ OpenCV", s5.BadProduced <= c.BadProduced);
-            report.Add("  paths: 5: density (image), ours / OpenCV", $"{s5.Density:P1} / {c.Density:P1}", "ours ≥ OpenCV", s5.Density >= c.Density);
+            report.Add($"stereo Aloe {w}×{h} {name}, {NumDisparities} disparities, the default (paths: 5): p50 ours / OpenCV {version} StereoSGBM, {Threads} threads",
+                $"{Stats.Median(ours5):0} / {Stats.Median(peer):0} ms = {ratio5:0.00}", "≤ 1.25", ratio5 <= 1.25);
+            report.Add("  CPU time (all threads) p50, ours / OpenCV", $"{Stats.Median(ours5Cpu):0} / {Stats.Median(peerCpu):0} ms = {Stats.Median(ours5Cpu) / Stats.Median(peerCpu):0.00}");
+            report.Add("  bad > 2 px on produced pixels, ours / OpenCV", $"{s5.BadProduced:P2} / {c.BadProduced:P2}", "ours ≤ OpenCV", s5.BadProduced <= c.BadProduced);
+            report.Add("  bad > 2 px over all ground-truth pixels (none = bad), ours / OpenCV", $"{s5.BadAll:P2} / {c.BadAll:P2}");
+            report.Add("  density (image), ours / OpenCV", $"{s5.Density:P1} / {c.Density:P1}", "ours ≥ OpenCV", s5.Density >= c.Density);
+            var ratio = Stats.Median(ours) / Stats.Median(peer);
+            report.Add("  with paths: 8 (two passes): p50 ours / OpenCV", $"{Stats.Median(ours):0} / {Stats.Median(peer):0} ms = {ratio:0.00}");
+            report.Add("  paths: 8: CPU time (all threads) p50, ours / OpenCV", $"{Stats.Median(oursCpu):0} / {Stats.Median(peerCpu):0} ms = {Stats.Median(oursCpu) / Stats.Median(peerCpu):0.00}");
+            report.Add("  paths: 8: bad > 2 px on produced pixels / over all ground truth, ours / OpenCV", $"{s.BadProduced:P2} / {s.BadAll:P2} against {c.BadProduced:P2} / {c.BadAll:P2}");
+            report.Add("  paths: 8: density (image), ours / OpenCV", $"{s.Density:P1} / {c.Density:P1}");
         }
         report.Note($"Stereo: the Middlebury 2006 Aloe pair from Debian's opencv-doc (full-size ground truth), {NumDisparities} disparities, {Threads} threads each, ours and OpenCV's compute() alternating run by run (p50 of 5 full, 11 half, after one warm-up each), in the bench process (JIT) and in python3-opencv; OpenCV's time excludes decoding and the python process. " +
-            $"Ours: census 9×7, 8 paths (rows \"paths: 5\": the default, one pass, costs row by row), P1 7, P2 100 (edge-adapted), uniqueness 5 %, left-right 1 px, speckle 100 px / 2 px. OpenCV: MODE_SGBM (its default: 5 paths in one pass; MODE_HH's 8 paths took over 10× longer), blockSize {BlockSize}, P1 = 8·{BlockSize}², P2 = 32·{BlockSize}² (its documented choice), uniquenessRatio 5, disp12MaxDiff 1, speckleWindowSize 100, speckleRange 2; at half resolution both match the 2×2-averaged pair (range halved, speckle window ÷ 4) and give each full-size pixel its block's disparity, doubled.");
+            $"Ours: census 9×7, the default 5 paths in one pass (costs row by row; rows \"paths: 8\": stereo.paths: 8, two passes), P1 7, P2 100 (edge-adapted), uniqueness 5 %, left-right 1 px, speckle 100 px / 2 px. OpenCV: MODE_SGBM (its default: 5 paths in one pass; MODE_HH's 8 paths took over 10× longer), blockSize {BlockSize}, P1 = 8·{BlockSize}², P2 = 32·{BlockSize}² (its documented choice), uniquenessRatio 5, disp12MaxDiff 1, speckleWindowSize 100, speckleRange 2; at half resolution both match the 2×2-averaged pair (range halved, speckle window ÷ 4) and give each full-size pixel its block's disparity, doubled.");
     }
 
     private static (byte[] Left, byte[] Right, byte[] Truth, int Width, int Height) Load(string[] files)
