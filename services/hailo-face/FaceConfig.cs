@@ -57,6 +57,8 @@ public sealed class GallerySection
         : Path;
     /// <summary>An identity keeps at most this many embeddings; adding more drops its oldest.</summary>
     public int MaxEmbeddingsPerIdentity { get; set; } = 10;
+    /// <summary>Embeddings the gallery holds at most (about 2 KB of RAM each); adds beyond it get 409 gallery_full.</summary>
+    public int MaxEmbeddings { get; set; } = 100_000;
     /// <summary>Also store the aligned 112×112 face crop of each added embedding (off: embeddings only).</summary>
     public bool StoreFaceImages { get; set; }
     /// <summary>Run VACUUM after a remove (shrinks the file; deleted data is overwritten either way).</summary>
@@ -67,6 +69,7 @@ public sealed class GallerySection
     internal void Validate(ConfigErrors errors)
     {
         if (MaxEmbeddingsPerIdentity is < 1 or > 1000) errors.Add("gallery.max_embeddings_per_identity", "must be between 1 and 1000");
+        if (MaxEmbeddings is < 1 or > 10_000_000) errors.Add("gallery.max_embeddings", "must be between 1 and 10000000");
     }
 }
 

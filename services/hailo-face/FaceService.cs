@@ -91,7 +91,7 @@ public static class FaceService
             var g = ctx.Config.Gallery;
             var path = g.Resolve(ctx.Config.Models.Dir);
             var model = sp.GetRequiredService<ModelEngine<FaceEnginePipeline>>().Manifest.Name;
-            return new GalleryHolder(() => new FaceGallery(path, model, g.MaxEmbeddingsPerIdentity, g.StoreFaceImages, g.VacuumOnRemove, g.BackupOnUpgrade),
+            return new GalleryHolder(() => new FaceGallery(path, model, g.MaxEmbeddingsPerIdentity, g.StoreFaceImages, g.VacuumOnRemove, g.BackupOnUpgrade, g.MaxEmbeddings),
                 path, ctx.State, sp.GetRequiredService<ILogger<FaceGallery>>());
         });
         ctx.Builder.Services.TryAddSingleton<IImageDecoder>(SkiaImageDecoder.Instance);
@@ -130,10 +130,10 @@ public static class FaceService
             .WithBodyLimit().Produces<VerifyResponse>(200);
         api.MapPost("/v1/database/add", (HttpContext http, ModelEngine<FaceEnginePipeline> e, GalleryHolder g, [FromServices] IImageDecoder d, CancellationToken ct) => AddAsync(http, e, g.Get(), d, c, ct))
             .WithName("database-add").WithSummary("Add a face of a person to the gallery")
-            .WithDescription(how + "Fields: name (required), bbox (which face; default the best). The person is created if new; an identity keeps its newest embeddings up to gallery.max_embeddings_per_identity. Durable once answered.")
+            .WithDescription(how + "Fields: name (required), bbox (which face; default the best). The person is created if new; an identity keeps its newest embeddings up to gallery.max_embeddings_per_identity. Durable once answered. 409 gallery_full when the gallery holds gallery.max_embeddings already.")
             .Accepts<AddRequest>("application/json")
             .WithImageUpload("image", ("name", "the person's name"), ("bbox", "x,y,width,height"))
-            .WithBodyLimit().Produces<AddResponse>(200);
+            .WithBodyLimit().Produces<AddResponse>(200).Produces<ErrorEnvelope>(409);
         api.MapPost("/v1/database/remove", async (HttpContext http, GalleryHolder gh, CancellationToken ct) =>
             {
                 var g = gh.Get();
@@ -166,7 +166,8 @@ public static class FaceService
                 return TypedResults.Json(new ImportResponse(replace ? "gallery replaced" : "merged", people, embeddings), FaceJson.Default.ImportResponse);
             })
             .WithName("database-import").WithSummary("Load a gallery export (merge or replace), all or nothing")
-            .Accepts<GalleryExport>("application/json").WithBodyLimit().Produces<ImportResponse>(200);
+            .WithDescription("409 gallery_full, with nothing imported, when the result would hold more than gallery.max_embeddings embeddings.")
+            .Accepts<GalleryExport>("application/json").WithBodyLimit().Produces<ImportResponse>(200).Produces<ErrorEnvelope>(409);
         api.MapGet("/v1/models", (ModelStore store, ServiceState state) => TypedResults.Json(ModelList.From(store, state, "face-recognition"), FaceJson.Default.ModelList))
             .WithName("models").WithSummary("Models this service can run and their state").Produces<ModelList>(200);
     }

@@ -26,6 +26,30 @@ public sealed class GalleryTests : IDisposable
     }
 
     [Fact]
+    public void A_full_gallery_refuses_adds_and_imports_and_keeps_what_it_has()
+    {
+        using var g = new FaceGallery(Db, "m", maxEmbeddingsPerIdentity: 2, maxEmbeddings: 3);
+        g.Add("ann", Vector(1));
+        g.Add("ann", Vector(2));
+        g.Add("ben", Vector(3));
+        var full = Assert.Throws<GalleryFullException>(() => g.Add("cy", Vector(4)));
+        Assert.Equal(409, full.Status);
+        Assert.Equal("gallery_full", full.Code);
+        Assert.Contains("gallery.max_embeddings", full.Message);
+        // A full identity still takes a newer face (its oldest goes): the total does not grow.
+        Assert.Equal(2, g.Add("ann", Vector(5)));
+        Assert.Throws<GalleryFullException>(() => g.Import([("dee", null, [Vector(6)])], replace: false));
+        Assert.Equal(["ann", "ben"], g.List().Select(i => i.Name));
+        Assert.Equal(3, g.List().Sum(i => i.EmbeddingCount));
+        Assert.Equal("ann", g.Best(Vector(5))!.Name);
+        // Room again once someone is removed; a replacing import counts what it leaves.
+        Assert.True(g.Remove("ben"));
+        g.Add("cy", Vector(4));
+        Assert.Equal((1, 1), g.Import([("dee", null, [Vector(6)])], replace: true));
+        Assert.Equal(["dee"], g.List().Select(i => i.Name));
+    }
+
+    [Fact]
     public void Embeddings_survive_reopening_and_the_best_match_is_the_closest_person()
     {
         using (var g = new FaceGallery(Db, "m"))

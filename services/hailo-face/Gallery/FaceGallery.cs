@@ -64,15 +64,22 @@ public sealed class FaceGallery : IDisposable
     /// <summary>The backup written before this open migrated an older schema, if it did.</summary>
     public string? Backup { get; }
     public int MaxEmbeddingsPerIdentity { get; }
+    /// <summary>
+    /// Embeddings the gallery holds at most, every model's counted (each is a row on disk and, for the loaded model,
+    /// about 2 KB of RAM): an add or import beyond it is refused with 409 gallery_full and changes nothing.
+    /// </summary>
+    public int MaxEmbeddings { get; }
     public bool StoreFaceImages { get; }
     public bool VacuumOnRemove { get; }
 
     /// <param name="model">The embedding model's name: only its embeddings are matched (another model's vectors are not comparable).</param>
-    public FaceGallery(string path, string model, int maxEmbeddingsPerIdentity = 10, bool storeFaceImages = false, bool vacuumOnRemove = false, bool backupOnUpgrade = true)
+    public FaceGallery(string path, string model, int maxEmbeddingsPerIdentity = 10, bool storeFaceImages = false, bool vacuumOnRemove = false, bool backupOnUpgrade = true,
+        int maxEmbeddings = 100_000)
     {
         Path = path;
         _model = model;
         MaxEmbeddingsPerIdentity = maxEmbeddingsPerIdentity;
+        MaxEmbeddings = maxEmbeddings;
         StoreFaceImages = storeFaceImages;
         VacuumOnRemove = vacuumOnRemove;
         var dir = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path));
@@ -197,10 +204,25 @@ public sealed class FaceGallery : IDisposable
                 cmd.Parameters.AddWithValue("$k", MaxEmbeddingsPerIdentity);
                 cmd.ExecuteNonQuery();
             }
+            CheckRoom(tx); // refused: the transaction is rolled back when it is disposed uncommitted
             tx.Commit();
             Reload();
             return _snapshot.TryGetValue(name, out var e) ? e.Length : 0;
         }
+    }
+
+    /// <summary>
+    /// Refuses a write that leaves the gallery holding more than <see cref="MaxEmbeddings"/> embeddings (counted inside
+    /// the write's transaction, after an identity's oldest were dropped, so an add to a full identity still goes in).
+    /// </summary>
+    private void CheckRoom(SqliteTransaction tx)
+    {
+        using var cmd = _db.CreateCommand();
+        cmd.Transaction = tx;
+        cmd.CommandText = "SELECT COUNT(*) FROM embeddings";
+        var total = (long)cmd.ExecuteScalar()!;
+        if (total > MaxEmbeddings)
+            throw new GalleryFullException($"the gallery is full: it holds at most {MaxEmbeddings} embeddings (gallery.max_embeddings); remove identities first, or raise the limit");
     }
 
     /// <summary>Deletes an identity and all its embeddings; false when there is none of that name.</summary>
@@ -334,6 +356,7 @@ public sealed class FaceGallery : IDisposable
                     cmd.ExecuteNonQuery();
                 }
             }
+            CheckRoom(tx);
             tx.Commit();
             if (replace) Exec("PRAGMA wal_checkpoint(TRUNCATE)");
             Reload();
@@ -352,3 +375,6 @@ public sealed class FaceGallery : IDisposable
         lock (_write) _db.Dispose();
     }
 }
+
+/// <summary>An add or import would take the gallery past its limit; nothing was written (409 gallery_full).</summary>
+public sealed class GalleryFullException(string message) : Hailo.Hosting.Http.ApiException(409, "gallery_full", message);
