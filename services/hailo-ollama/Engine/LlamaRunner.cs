@@ -90,7 +90,35 @@ public sealed class LlamaRunner : IModelRunner
     public int[] Tokenize(string text, bool addSpecial) =>
         Array.ConvertAll(_weights.NativeHandle.Tokenize(text, addSpecial, true, Encoding.UTF8), t => (int)t);
 
-    public int CountTokens(string text, bool addSpecial) => Tokenize(text, addSpecial).Length;
+    /// <summary>Texts up to this many characters are counted exactly, in one tokenisation.</summary>
+    internal const int ExactCountChars = 1 << 18;
+
+    /// <summary>
+    /// The text's token count; exact up to <see cref="ExactCountChars"/> characters. A longer text is counted 16 K
+    /// characters at a time (split after a space or newline where one is near), which may count a token that spans
+    /// a split twice: such a text is already far beyond any context, and the callers only compare the count with a
+    /// context-sized budget. Tokenising megabytes in one piece took llama.cpp over a minute for a text of many
+    /// special-token strings (its special-token splitting grows faster than the text), holding the model all the while.
+    /// </summary>
+    public int CountTokens(string text, bool addSpecial)
+    {
+        if (text.Length <= ExactCountChars) return Tokenize(text, addSpecial).Length;
+        const int Chunk = 1 << 14;
+        long count = addSpecial ? Tokenize("", true).Length : 0;
+        for (var at = 0; at < text.Length;)
+        {
+            var end = Math.Min(text.Length, at + Chunk);
+            if (end < text.Length)
+            {
+                var space = text.AsSpan(end - 256, 256).LastIndexOfAny(' ', '\n');
+                if (space >= 0) end = end - 256 + space + 1;
+                else if (char.IsHighSurrogate(text[end - 1])) end--;
+            }
+            count += _weights.NativeHandle.Tokenize(text[at..end], false, true, Encoding.UTF8).Length;
+            at = end;
+        }
+        return (int)Math.Min(count, int.MaxValue);
+    }
 
     /// <summary>
     /// llama.cpp's own template code, which knows more families by their markers than the service renders. A template
@@ -136,6 +164,37 @@ public sealed class LlamaRunner : IModelRunner
         return d.Read();
     }
 
+    private int _longestPiece;
+
+    /// <summary>
+    /// The part of a prompt that can reach the model. Only the last <paramref name="ctxSize"/> tokens of a prompt are
+    /// kept (it is truncated from the front below), and no token is longer than the vocabulary's longest piece, so
+    /// those tokens lie within the last ctxSize × longest characters (a UTF-8 piece has at least one byte per
+    /// character). A prompt far longer than that is cut there before it is tokenised: tokenising megabytes that are
+    /// then thrown away held the model for most of a minute under load. The first few tokens after the cut may differ
+    /// from the whole prompt's; with this margin they are among those truncated anyway.
+    /// </summary>
+    internal string Tail(string prompt, int ctxSize)
+    {
+        if (prompt.Length <= 4L * ctxSize) return prompt; // shorter than any vocabulary's bound: nothing to find out
+        if (_longestPiece == 0)
+        {
+            Span<byte> piece = stackalloc byte[1024];
+            var longest = 1;
+            for (var t = 0; t < VocabSize; t++)
+            {
+                var n = (int)_weights.NativeHandle.TokenToSpan((LLamaToken)t, piece, 0, true);
+                longest = Math.Max(longest, n);
+            }
+            _longestPiece = longest;
+        }
+        var keep = (2L * ctxSize + 16) * _longestPiece;
+        if (prompt.Length <= keep) return prompt;
+        var from = prompt.Length - (int)keep;
+        if (char.IsLowSurrogate(prompt[from])) from++;
+        return prompt[from..];
+    }
+
     public IAsyncEnumerable<GenerationEvent> GenerateAsync(GenerationInput input, CancellationToken ct) =>
         WorkerStream.Start((onPiece, token) => Run(input, onPiece, token), ct);
 
@@ -146,7 +205,7 @@ public sealed class LlamaRunner : IModelRunner
         var context = EnsureContext(ctxSize);
         var handle = context.NativeHandle;
         var vocab = _weights.Vocab;
-        var tokens = _weights.NativeHandle.Tokenize(input.Prompt, input.AddSpecial, true, Encoding.UTF8).ToList();
+        var tokens = _weights.NativeHandle.Tokenize(Tail(input.Prompt, ctxSize), input.AddSpecial, true, Encoding.UTF8).ToList();
         if (tokens.Count == 0) tokens.Add(vocab.BOS ?? vocab.EOS ?? (LLamaToken)0);
 
         // Keep room for at least one generated token: truncate from the front (after a leading BOS).
