@@ -48,7 +48,7 @@ public static class FleetSoak
         public double ReadySeconds;
         /// <summary>/health was not 200 at READY (no model here): its model routes answer 503, which is right.</summary>
         public bool Degraded;
-        public long RssReady, RssWarm, RssAfter, MedianQ2, MedianQ4;
+        public long RssReady, RssWarm, RssAfter, MedianQ2, MedianQ4, PssWarm, PssAfter;
         public readonly List<(double At, long Rss)> Samples = [];
         public readonly Dictionary<string, int> Counts = [];
         public readonly List<string> Failures = [];
@@ -56,6 +56,26 @@ public static class FleetSoak
 
         public void Count(string key) { lock (Counts) Counts[key] = Counts.GetValueOrDefault(key) + 1; }
         public void Fail(string message) { lock (Failures) if (Failures.Count < 20) Failures.Add(message); }
+
+        private int _saved;
+
+        /// <summary>
+        /// Keeps a failing request (replayable: make fuzz FUZZ_REPLAY=file.req) and, beside it, the service's own log
+        /// lines about it (its errors and exceptions), so that a 5xx seen only under load can be looked into after
+        /// the run: the scratch directory and the process are gone by then. At most five per service.
+        /// </summary>
+        public void SaveFinding(string dir, Family f, FuzzRequest r, Outcome o)
+        {
+            var n = Interlocked.Increment(ref _saved);
+            if (n > 5) return;
+            Directory.CreateDirectory(dir);
+            var file = Path.Combine(dir, $"{f.Name}-{o.Finding}-{n}.req");
+            File.WriteAllBytes(file, r.Serialize());
+            var log = (Target!.Process.Stderr + Target.Process.Stdout).Split('\n');
+            var errors = log.Where(l => l.Contains("fail", StringComparison.OrdinalIgnoreCase) || l.Contains("Exception", StringComparison.Ordinal)
+                                        || l.TrimStart().StartsWith("at ", StringComparison.Ordinal)).TakeLast(80);
+            File.WriteAllText(Path.ChangeExtension(file, ".txt"), $"{r}\nfinding: {o.Finding}\nstatus: {o.Status}\n{o.Detail}\n\nthe service's log (errors):\n{string.Join('\n', errors)}\n");
+        }
 
         /// <summary>The family's well-formed seeds (as the NPU model takes them, in the NPU fleet), known issues left out.</summary>
         public List<FuzzRequest> Seeds(Family f, KnownIssues known) =>
@@ -73,6 +93,7 @@ public static class FleetSoak
         KnownIssues known, string? report, bool npu = false)
     {
         using var bus = npu ? new PrivateBus() : null;
+        FindingsDir = report is null ? null : Path.Combine(Path.GetDirectoryName(Path.GetFullPath(report))!, "findings");
         var members = families.GroupBy(f => f.Service).Select(g => new Member(g.Key, g.ToList(), bus is null ? null : NpuProfile.For(g.Key, bus.Address))).ToList();
         Console.WriteLine($"fleet{(npu ? " (NPU: the shim's fake backend)" : "")}: {members.Count} services at once ({string.Join(", ", members.Select(m => m.Service + (npu && m.Profile is null ? " on the CPU" : "")))}), "
             + $"{clients} clients each for {duration.TotalSeconds:0} s, {mutated:P0} of requests mutated, seed {seed}");
@@ -107,7 +128,7 @@ public static class FleetSoak
                         await SendAsync(m, f, r, known, "warm-up");
             }));
             await Task.Delay(MemoryCheck.Idle);
-            foreach (var m in members) m.RssWarm = MemoryCheck.Rss(m.Target!.Process.Pid);
+            foreach (var m in members) { m.RssWarm = MemoryCheck.Rss(m.Target!.Process.Pid); m.PssWarm = MemoryCheck.Pss(m.Target.Process.Pid); }
 
             // 3. The mixed load on all of them at once, RSS sampled every 500 ms.
             var load = Stopwatch.StartNew();
@@ -144,6 +165,7 @@ public static class FleetSoak
             {
                 if (m.Target!.Process.HasExited) { m.Fail($"the process died (exit {m.Target.Process.ExitCode})"); continue; }
                 m.RssAfter = MemoryCheck.Rss(m.Target.Process.Pid);
+                m.PssAfter = MemoryCheck.Pss(m.Target.Process.Pid);
                 if (await m.Target.HealthAsync() is var h && h != 200) m.Fail($"/health answered {h} after the load");
                 if (await m.Target.WyomingProblemAsync() is { } w) m.Fail("Wyoming after the load: " + w);
                 if (m.Profile is { KvCache: true })
@@ -175,6 +197,7 @@ public static class FleetSoak
             }
             var failures = members.SelectMany(m => m.Failures.Select(x => $"{m.Service}: {x}")).ToList();
             foreach (var x in failures) Console.Error.WriteLine("FAIL " + x);
+            if (FindingsDir is { } kept && Directory.Exists(kept)) Console.Error.WriteLine($"fleet: failing requests and the services' log lines about them are in {kept}");
             return failures.Count == 0 ? 0 : 1;
         }
         finally
@@ -203,7 +226,11 @@ public static class FleetSoak
         if (issue is not null && (issue.Kind == "crash" || o.Finding == "5xx")) { m.Count("known"); return; }
         m.Count(o.Finding!);
         m.Fail($"{o.Finding} {o.Status} on {r}: {First(o.Detail)}");
+        if (FindingsDir is { } dir) m.SaveFinding(dir, f, r, o);
     }
+
+    /// <summary>Where failing requests are kept (beside the report, in findings/); null without a report.</summary>
+    private static string? FindingsDir;
 
     private static string Table(List<Member> members, TimeSpan duration, int clients, double mutated, bool npu)
     {
@@ -214,16 +241,16 @@ public static class FleetSoak
             : "";
         sb.AppendLine(CultureInfo.InvariantCulture, $"All services at once: {clients} clients each for {duration.TotalSeconds:0} s, {mutated:P0} of requests mutated; RSS in MiB.{judged}");
         sb.AppendLine();
-        sb.AppendLine("| service | READY after | RSS at READY | warm, idle | peak under load | median under load, 2nd → last quarter | idle after the load | requests (2xx / 4xx / 503) | verdict |");
+        sb.AppendLine("| service | READY after | RSS at READY | warm, idle: RSS (PSS) | peak under load | median under load, 2nd → last quarter | idle after the load: RSS (PSS) | requests (2xx / 4xx / 503) | verdict |");
         sb.AppendLine("|---|---|---|---|---|---|---|---|---|");
         foreach (var m in members)
         {
             var peak = m.Samples.Select(s => s.Rss).DefaultIfEmpty(0).Max();
             sb.AppendLine(CultureInfo.InvariantCulture,
-                $"| {m.Service} | {m.ReadySeconds:0.0} s | {Mib(m.RssReady)} | {Mib(m.RssWarm)} | {Mib(peak)} | {Mib(m.MedianQ2)} → {Mib(m.MedianQ4)} | {Mib(m.RssAfter)} | {m.Requests} ({m.Counts.GetValueOrDefault("2xx") + m.Counts.GetValueOrDefault("wyoming")} / {m.Counts.GetValueOrDefault("4xx")} / {m.Counts.GetValueOrDefault("503")}) | {(m.Failures.Count == 0 ? "ok" : "FAIL")} |");
+                $"| {m.Service} | {m.ReadySeconds:0.0} s | {Mib(m.RssReady)} | {Mib(m.RssWarm)} ({Mib(m.PssWarm)}) | {Mib(peak)} | {Mib(m.MedianQ2)} → {Mib(m.MedianQ4)} | {Mib(m.RssAfter)} ({Mib(m.PssAfter)}) | {m.Requests} ({m.Counts.GetValueOrDefault("2xx") + m.Counts.GetValueOrDefault("wyoming")} / {m.Counts.GetValueOrDefault("4xx")} / {m.Counts.GetValueOrDefault("503")}) | {(m.Failures.Count == 0 ? "ok" : "FAIL")} |");
         }
         sb.AppendLine(CultureInfo.InvariantCulture,
-            $"| all {members.Count} | | {Mib(members.Sum(m => m.RssReady))} | {Mib(members.Sum(m => m.RssWarm))} | {Mib(members.Sum(m => m.Samples.Select(s => s.Rss).DefaultIfEmpty(0).Max()))} (sum of peaks) | | {Mib(members.Sum(m => m.RssAfter))} | {members.Sum(m => m.Requests)} | |");
+            $"| all {members.Count} | | {Mib(members.Sum(m => m.RssReady))} | {Mib(members.Sum(m => m.RssWarm))} ({Mib(members.Sum(m => m.PssWarm))}) | {Mib(members.Sum(m => m.Samples.Select(s => s.Rss).DefaultIfEmpty(0).Max()))} (sum of peaks) | | {Mib(members.Sum(m => m.RssAfter))} ({Mib(members.Sum(m => m.PssAfter))}) | {members.Sum(m => m.Requests)} | |");
         return sb.ToString();
     }
 
@@ -240,7 +267,7 @@ public static class FleetSoak
             : "";
         sb.AppendLine(CultureInfo.InvariantCulture, $"All services at once on the NPU path (the native shim's fake backend, one shared fake device; hailo-ollama and hailo-vision take turns with its KV cache): {clients} clients each for {duration.TotalSeconds:0} s, {mutated:P0} of requests mutated; RSS in MiB.{judged}");
         sb.AppendLine();
-        sb.AppendLine("| service | backend | READY after | RSS at READY | warm, idle | peak under load | median under load, 2nd → last quarter | idle after the load | requests (2xx / 4xx / 503) | KV cache taken / handed over / refused | verdict |");
+        sb.AppendLine("| service | backend | READY after | RSS at READY | warm, idle: RSS (PSS) | peak under load | median under load, 2nd → last quarter | idle after the load: RSS (PSS) | requests (2xx / 4xx / 503) | KV cache taken / handed over / refused | verdict |");
         sb.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|");
         foreach (var m in members)
         {
@@ -248,15 +275,16 @@ public static class FleetSoak
             var backend = m.Profile is null ? $"{m.Backend} (no NPU path)" : m.Backend == "npu" ? "npu (fake)" : m.Backend;
             var kv = m.KvAcquired is null ? "" : $"{m.KvAcquired} / {m.KvHandedOver} / {m.KvRefused}";
             sb.AppendLine(CultureInfo.InvariantCulture,
-                $"| {m.Service} | {backend} | {m.ReadySeconds:0.0} s | {Mib(m.RssReady)} | {Mib(m.RssWarm)} | {Mib(peak)} | {Mib(m.MedianQ2)} → {Mib(m.MedianQ4)} | {Mib(m.RssAfter)} | {m.Requests} ({m.Counts.GetValueOrDefault("2xx") + m.Counts.GetValueOrDefault("wyoming")} / {m.Counts.GetValueOrDefault("4xx")} / {m.Counts.GetValueOrDefault("503")}) | {kv} | {(m.Failures.Count == 0 ? "ok" : "FAIL")} |");
+                $"| {m.Service} | {backend} | {m.ReadySeconds:0.0} s | {Mib(m.RssReady)} | {Mib(m.RssWarm)} ({Mib(m.PssWarm)}) | {Mib(peak)} | {Mib(m.MedianQ2)} → {Mib(m.MedianQ4)} | {Mib(m.RssAfter)} ({Mib(m.PssAfter)}) | {m.Requests} ({m.Counts.GetValueOrDefault("2xx") + m.Counts.GetValueOrDefault("wyoming")} / {m.Counts.GetValueOrDefault("4xx")} / {m.Counts.GetValueOrDefault("503")}) | {kv} | {(m.Failures.Count == 0 ? "ok" : "FAIL")} |");
         }
         var peaks = members.Sum(m => m.Samples.Select(s => s.Rss).DefaultIfEmpty(0).Max());
         var warm = members.Sum(m => m.RssWarm);
+        var pssWarm = members.Sum(m => m.PssWarm);
         sb.AppendLine(CultureInfo.InvariantCulture,
-            $"| all {members.Count} | | | {Mib(members.Sum(m => m.RssReady))} | {Mib(warm)} | {Mib(peaks)} (sum of peaks) | | {Mib(members.Sum(m => m.RssAfter))} | {members.Sum(m => m.Requests)} | | |");
+            $"| all {members.Count} | | | {Mib(members.Sum(m => m.RssReady))} | {Mib(warm)} ({Mib(pssWarm)}) | {Mib(peaks)} (sum of peaks) | | {Mib(members.Sum(m => m.RssAfter))} ({Mib(members.Sum(m => m.PssAfter))}) | {members.Sum(m => m.Requests)} | | |");
         sb.AppendLine();
         sb.AppendLine(CultureInfo.InvariantCulture,
-            $"Against the Pi's targets (host RAM, not judged here): loaded and under load, the sum of peaks {Mib(peaks)} MiB {(peaks <= NpuBudget ? "≤" : ">")} {Mib(NpuBudget)}; idle, warm {Mib(warm)} MiB {(warm <= NpuIdleBudget ? "≤" : ">")} {Mib(NpuIdleBudget)}.");
+            $"Against the Pi's targets (host RAM, not judged here): loaded and under load, the sum of peaks {Mib(peaks)} MiB {(peaks <= NpuBudget ? "≤" : ">")} {Mib(NpuBudget)}; idle, warm {Mib(warm)} MiB RSS, {Mib(pssWarm)} MiB PSS {(pssWarm <= NpuIdleBudget ? "≤" : ">")} {Mib(NpuIdleBudget)} (PSS counts each page shared between processes once: the host RAM they hold together).");
         sb.AppendLine("The fake backend allocates none of HailoRT's buffers: an NPU service's figure is its own host memory (pre/post-processing, HTTP, the .NET runtime), not HailoRT's driver and runtime overhead on a real Pi.");
         return sb.ToString();
     }

@@ -83,6 +83,23 @@ public static class MemoryCheck
     }
 
     /// <summary>Resident set size of a process in bytes (VmRSS).</summary>
+    /// <summary>
+    /// Proportional set size: the process's resident pages with each page it shares with other processes (the C
+    /// library, the shim, the same binary or library file mapped twice) counted as its share. The sum over a set of
+    /// processes is the host RAM they hold together; the sum of their RSS counts shared pages once per process.
+    /// </summary>
+    public static long Pss(int pid)
+    {
+        try
+        {
+            foreach (var line in File.ReadLines($"/proc/{pid}/smaps_rollup"))
+                if (line.StartsWith("Pss:", StringComparison.Ordinal))
+                    return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], System.Globalization.CultureInfo.InvariantCulture) * 1024;
+        }
+        catch (IOException) { }
+        return 0;
+    }
+
     public static long Rss(int pid)
     {
         foreach (var line in File.ReadLines($"/proc/{pid}/status"))
