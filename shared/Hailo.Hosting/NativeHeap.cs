@@ -24,10 +24,12 @@ public static partial class NativeHeap
     /// Blocks from this size up are mapped on their own and unmapped when freed. Every page of a fresh mapping
     /// faults in again on first touch, which a request pays for each image it decodes: with 256 KiB, decoding a
     /// 1280×720 JPEG to 640×360 (a 0.9 MiB bitmap) took 8–10 ms in hailo-scrfd against 4.4 ms with the bitmap
-    /// from the heap, the same RSS after the bench (shared/Hailo.Media/README.md). 4 MiB keeps a 1280×720 RGBA
-    /// frame (3.5 MiB) in the heap, where the next request reuses its pages; anything larger is still mapped.
+    /// from the heap (shared/Hailo.Media/README.md). 1 MiB keeps the bitmaps of the 224–640 px models' reduced
+    /// decodes in the heap, where the next request reuses their pages; larger blocks (a whole 1280×720 frame) are
+    /// still mapped and given back when freed. 4 MiB was as fast, but every service at once under load peaked
+    /// higher (sum of peaks 1402–1498 MiB against 1360–1407 with 1 MiB and 1228–1233 with 256 KiB).
     /// </summary>
-    public const int MmapThreshold = 4 * 1024 * 1024;
+    public const int MmapThreshold = 1024 * 1024;
     /// <summary>Free memory at the top of a heap above this goes back to the kernel right away.</summary>
     public const int TrimThreshold = 1024 * 1024;
 
