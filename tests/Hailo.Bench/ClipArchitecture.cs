@@ -14,7 +14,7 @@ namespace Hailo.Bench;
 /// <item>Text: 77 token rows of width 512 with positions, 12 causal blocks of 8 heads, the final norm, the row of the
 /// highest id (CLIP's end-of-text token has the highest id) and a 512 → 512 projection: about 3 G multiply-adds.</item>
 /// </list>
-/// Weights are drawn at 0.02 scale (CLIP's initialisation); only cost is claimed, not meaning.
+/// Weights have a standard deviation of 0.02 (CLIP's initialisation); only cost is claimed, not meaning.
 /// </summary>
 internal static class ClipArchitecture
 {
@@ -67,7 +67,9 @@ internal static class ClipArchitecture
             var n = 1L;
             foreach (var d in shape) n *= d;
             var data = new float[n];
-            for (var i = 0; i < data.Length; i++) data[i] = (_rng.NextSingle() * 2 - 1) * scale * 1.7f;
+            // Uniform on ±√3·scale: a standard deviation of scale.
+            var half = scale * MathF.Sqrt(3);
+            for (var i = 0; i < data.Length; i++) data[i] = (_rng.NextSingle() * 2 - 1) * half;
             return w.Constant(data, shape);
         }
 

@@ -176,7 +176,7 @@ public sealed class LlamaRunner : IModelRunner
     /// </summary>
     internal string Tail(string prompt, int ctxSize)
     {
-        if (prompt.Length <= 4L * ctxSize) return prompt; // shorter than any vocabulary's bound: nothing to find out
+        if (prompt.Length <= 4L * ctxSize) return prompt; // short: tokenising it whole costs little, and the vocabulary is not scanned
         if (_longestPiece == 0)
         {
             Span<byte> piece = stackalloc byte[1024];
