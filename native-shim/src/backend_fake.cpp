@@ -303,6 +303,10 @@ struct FakeStream {
     size_t elems = 0;
     std::vector<hs_quant_t> quant;
     std::vector<uint8_t> native;  // canned output frame in the native type
+    // "copy_input": {"input": k, "channel": c}: the output is channel c of input k (both UINT8, one element per
+    // input pixel), so a test can see which of several inputs a host wrote where.
+    int copy_input = -1;
+    uint32_t copy_channel = 0;
 };
 
 int parse_stream(const json::Value &s, bool is_output, int requested_type, const std::string &base,
@@ -423,6 +427,14 @@ int parse_stream(const json::Value &s, bool is_output, int requested_type, const
         }
         }
     };
+    if (const json::Value *copy = s.get("copy_input")) {
+        uint32_t input = 0;
+        if (!copy->is_object() || !get_u32(*copy, "input", 0, input) || !get_u32(*copy, "channel", 0, out.copy_channel) ||
+            input > 64 || out.native_type != HS_FORMAT_TYPE_UINT8)
+            return err = "stream '" + name + "': copy_input needs {\"input\", \"channel\"} on a UINT8 output", -1;
+        out.copy_input = static_cast<int>(input);
+        return 0;
+    }
     const json::Value *data = s.get("data");
     std::string data_file = s.get_string("data_file");
     std::string pattern = s.get_string("pattern");
@@ -476,13 +488,17 @@ public:
     }
     int infer(const std::vector<const void *> &inputs, const std::vector<void *> &outputs,
               uint32_t timeout_ms) override {
-        (void)inputs;
         std::lock_guard<std::mutex> lock(mu);  // like ConfiguredInferModel::run: one frame at a time
         if (has_fault(kDeviceLost)) return device_lost("infer");
         if (int st = simulate_timeout_fault(timeout_ms, "infer")) return st;
         if (delay_ms) std::this_thread::sleep_for(milliseconds(delay_ms));
         for (size_t o = 0; o < out.size(); ++o) {
-            const FakeStream &s = out[o];
+            FakeStream &s = out[o];
+            if (s.copy_input >= 0) {
+                const FakeStream &src = in[static_cast<size_t>(s.copy_input)];
+                const auto *pixels = static_cast<const uint8_t *>(inputs[static_cast<size_t>(s.copy_input)]);
+                for (size_t i = 0; i < s.elems; ++i) s.native[i] = pixels[i * src.info.features + s.copy_channel];
+            }
             if (s.info.format_type == s.native_type) {
                 std::memcpy(outputs[o], s.native.data(), s.native.size());
                 continue;
@@ -975,6 +991,16 @@ public:
                                                                            : HS_STATUS_INVALID_HEF,
                             "fake: '" + hef + "': " + err);
             m->out.push_back(std::move(fs));
+        }
+        for (const auto &o : m->out) {
+            if (o.copy_input < 0) continue;
+            if (static_cast<size_t>(o.copy_input) >= m->in.size())
+                return fail(HS_STATUS_INVALID_HEF, "fake: '" + hef + "': copy_input names input " + std::to_string(o.copy_input) + ", which does not exist");
+            const FakeStream &src = m->in[static_cast<size_t>(o.copy_input)];
+            if (src.native_type != HS_FORMAT_TYPE_UINT8 || src.info.format_type != HS_FORMAT_TYPE_UINT8 ||
+                o.copy_channel >= src.info.features ||
+                static_cast<size_t>(src.info.height) * src.info.width != o.elems)
+                return fail(HS_STATUS_INVALID_HEF, "fake: '" + hef + "': copy_input needs a UINT8 input with one pixel per output element and the channel");
         }
         out = m;
         return HS_STATUS_SUCCESS;

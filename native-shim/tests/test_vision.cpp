@@ -212,3 +212,37 @@ TEST(vision_hef_resolution) {
     CHECK_ST(hs_model_load(l.vd, "", nullptr, &m), HS_STATUS_INVALID_ARGUMENT);
     CHECK(m == nullptr);
 }
+
+TEST(vision_copy_input) {
+    // The output is channel 2 of the second input: a host that swaps its inputs sees the other image.
+    Loaded l;
+    REQUIRE_OK(load(l, "vision_stereo.json"));
+    std::vector<uint8_t> a(18), b(18);
+    for (size_t i = 0; i < 18; ++i) {
+        a[i] = static_cast<uint8_t>(100 + i);
+        b[i] = static_cast<uint8_t>(i);
+    }
+    std::vector<uint8_t> out(6, 0);
+    const void *ins[] = {a.data(), b.data()};
+    size_t in_sz[] = {18, 18};
+    void *outs[] = {out.data()};
+    size_t out_sz[] = {6};
+    CHECK_OK(hs_model_infer(l.m, ins, in_sz, 2, outs, out_sz, 1, 1000));
+    for (size_t p = 0; p < 6; ++p) CHECK_EQ(out[p], static_cast<uint8_t>(3 * p + 2));
+
+    // Each frame copies the frame it is given, not the first one.
+    b.assign(18, 9);
+    CHECK_OK(hs_model_infer(l.m, ins, in_sz, 2, outs, out_sz, 1, 1000));
+    CHECK_EQ(out[0], 9);
+
+    // De-quantised on request: (9 - 2) * 0.5.
+    Loaded f;
+    hs_model_params_t p = hs_model_default_params();
+    p.output_format_type = HS_FORMAT_TYPE_FLOAT32;
+    REQUIRE_OK(load(f, "vision_stereo.json", &p));
+    std::vector<float> fl(6, 0.f);
+    void *fouts[] = {fl.data()};
+    size_t fout_sz[] = {24};
+    CHECK_OK(hs_model_infer(f.m, ins, in_sz, 2, fouts, fout_sz, 1, 1000));
+    CHECK_EQ(fl[5], 3.5f);
+}
