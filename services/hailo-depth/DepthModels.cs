@@ -51,7 +51,19 @@ public static class DepthModels
         "scdepthv3.hef", 320, 256, Normalization.Unit, DepthOutput.Scdepth);
 
     public static readonly IReadOnlyList<DepthModel> All = [MidasSmall, ScdepthV3Onnx, ScdepthV3Hailo];
-    public static readonly IReadOnlyList<ModelManifest> Catalog = All.Select(m => m.Manifest).ToArray();
+
+    /// <summary>
+    /// StereoNet trained on KITTI 2015, compiled for Hailo-10H by Hailo (model zoo v5.2.0): two uint8 368×1232×3
+    /// images in, one 368×1232×1 disparity map out; 112 G operations, about 10 pairs a second on the module. Not a
+    /// monocular model: `stereo.device` picks it for /v1/depth/stereo.
+    /// </summary>
+    public static readonly ModelManifest StereoNetHailo = new(StereoNpuDefault, Backend.Npu,
+        "StereoNet (KITTI 2015) compiled for Hailo-10H (Hailo model zoo HEF): disparity of a rectified pair", "StereoNet (github.com/nivosco/StereoNet) weights, compiled by Hailo",
+        [new ModelFile("stereonet.hef", null, null, Url: "https://hailo-model-zoo.s3.eu-west-2.amazonaws.com/ModelZoo/Compiled/v5.2.0/hailo10h/stereonet.hef", Unverified: true)]);
+
+    public const string StereoNpuDefault = "stereonet";
+
+    public static readonly IReadOnlyList<ModelManifest> Catalog = All.Select(m => m.Manifest).Append(StereoNetHailo).ToArray();
 
     public static DepthModel? Get(string name) => All.FirstOrDefault(m => string.Equals(m.Manifest.Name, name, StringComparison.OrdinalIgnoreCase));
 }

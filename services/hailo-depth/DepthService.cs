@@ -66,6 +66,9 @@ public static class DepthService
                 ? new DepthPipeline(new NpuDepthModel(VisionModel.Load(vdevice, loc[npu.File])), npu, ctx.Metrics)
                 : throw new InvalidOperationException($"unknown depth model {m.Name}"));
         ctx.Builder.Services.TryAddSingleton<IImageDecoder>(SkiaImageDecoder.Instance);
+        // Stereo pairs: the CPU matcher, or the NPU's stereo network on an engine of its own.
+        ctx.Builder.Services.AddSingleton(sp => StereoBackend.Create(ctx, sp.GetRequiredService<ILoggerFactory>().CreateLogger<StereoBackend>(), sp.GetService<Func<NpuProbe>>()));
+        ctx.Builder.Services.AddSingleton<IPreloadable>(sp => sp.GetRequiredService<StereoBackend>());
     }
 
     private static void Map(WebApplication app, ServiceContext<DepthConfig> ctx)
@@ -76,9 +79,10 @@ public static class DepthService
 
         var api = app.MapServiceGroup<ErrorEnvelope>("depth");
         var stereo = StereoEndpoint.Map(api, ctx.Config);
-        api.MapPost("/v1/depth/estimate", async (HttpContext http, ModelEngine<DepthPipeline> e, [FromServices] IImageDecoder decoder, CancellationToken ct) =>
+        api.MapPost("/v1/depth/estimate", async (HttpContext http, ModelEngine<DepthPipeline> e, [FromServices] IImageDecoder decoder, [FromServices] StereoBackend stereoBackend,
+                CancellationToken ct) =>
                 await StereoEndpoint.IsStereoAsync(http.Request, ct)
-                    ? await StereoEndpoint.HandleAsync(http, decoder, ctx.Config, stereo, "image", ct)
+                    ? await StereoEndpoint.HandleAsync(http, decoder, ctx.Config, stereo, stereoBackend, "image", ct)
                     : await EstimateAsync(http, e, decoder, ctx.Config, ct))
             .WithName("estimate")
             .WithSummary("Estimate a depth map from one image")
@@ -94,13 +98,16 @@ public static class DepthService
         api.MapGet("/v1/models", (ModelStore store, ServiceState state) => TypedResults.Json(ModelList.From(store, state, "depth-estimation"), DepthJson.Default.ModelList))
             .WithName("models").WithSummary("Models this service can run and their state").Produces<ModelList>(200);
 
-        api.MapGet("/v1/info", (ServiceState state) =>
+        api.MapGet("/v1/info", (ServiceState state, [FromServices] StereoBackend stereoBackend) =>
             {
                 var spec = DepthModels.Get(engine.Manifest.Name)!;
-                var loaded = state.Models.Any(m => m.Name == spec.Manifest.Name && m.State == ModelState.Ready);
+                bool Ready(string name) => state.Models.Any(m => m.Name == name && m.State == ModelState.Ready);
+                var stereoModel = stereoBackend.Npu is { } npu
+                    ? new DepthInfoModel(npu.Manifest.Name, "stereo", Ready(npu.Manifest.Name), Backend.Npu.Name(), "pixel")
+                    : new DepthInfoModel("sgm", "stereo", true, Backend.Cpu.Name(), "pixel");
                 return TypedResults.Json(new DepthInfo(ctx.Definition.Name, ctx.Definition.Version,
-                    new DepthInfoModel(spec.Manifest.Name, "monocular", loaded, engine.Backend.Name(), spec.Unit),
-                    new DepthCapabilities(true, true, DepthSection.OutputFormats, Colormaps.Names)), DepthJson.Default.DepthInfo);
+                    new DepthInfoModel(spec.Manifest.Name, "monocular", Ready(spec.Manifest.Name), engine.Backend.Name(), spec.Unit),
+                    new DepthCapabilities(true, true, DepthSection.OutputFormats, Colormaps.Names), stereoModel), DepthJson.Default.DepthInfo);
             })
             .WithName("info").WithSummary("The model, its state and the output formats and colormaps offered").Produces<DepthInfo>(200);
     }

@@ -5,6 +5,15 @@ namespace HailoDepth;
 /// <summary>The `stereo` section: semi-global matching of rectified pairs (or raw pairs rectified with the calibration) on the CPU (no model needed).</summary>
 public sealed class StereoSection
 {
+    /// <summary>
+    /// auto | cpu | npu. auto: the NPU's stereo network (stereo.npu_model) when the service's own device is not cpu,
+    /// the NPU answers and the HEF is present; otherwise semi-global matching on the CPU. npu insists (requests fail
+    /// with 503 and /health says why while it cannot run).
+    /// </summary>
+    public string Device { get; set; } = "auto";
+    /// <summary>The stereo network the NPU runs.</summary>
+    public string NpuModel { get; set; } = DepthModels.StereoNpuDefault;
+
     /// <summary>Disparities searched unless a request says otherwise.</summary>
     public int NumDisparities { get; set; } = 128;
     /// <summary>The largest num_disparities a request may ask for.</summary>
@@ -33,6 +42,9 @@ public sealed class StereoSection
 
     internal void Validate(ConfigErrors errors)
     {
+        errors.RequireOneOf("stereo.device", Device, Hailo.Core.BackendNames.All);
+        if (!string.Equals(NpuModel, DepthModels.StereoNpuDefault, StringComparison.OrdinalIgnoreCase))
+            errors.Add("stereo.npu_model", $"'{NpuModel}' is not a known stereo network ({DepthModels.StereoNpuDefault})");
         if (MaxNumDisparities is < 1 or > 1024) errors.Add("stereo.max_num_disparities", "must be between 1 and 1024");
         if (NumDisparities < 1 || NumDisparities > MaxNumDisparities) errors.Add("stereo.num_disparities", "must be between 1 and stereo.max_num_disparities");
         if (MaxVolume is < 1 or > 10_000_000_000) errors.Add("stereo.max_volume", "must be between 1 and 10000000000");

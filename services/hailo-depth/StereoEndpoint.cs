@@ -65,10 +65,10 @@ internal static class StereoEndpoint
     public static Gate Map(RouteGroupBuilder api, DepthConfig config)
     {
         var gate = new Gate(config.Server.MaxQueuedRequests);
-        api.MapPost("/v1/depth/stereo", (HttpContext http, [FromServices] IImageDecoder decoder, CancellationToken ct) =>
-                HandleAsync(http, decoder, config, gate, "image_left", ct))
+        api.MapPost("/v1/depth/stereo", (HttpContext http, [FromServices] IImageDecoder decoder, [FromServices] StereoBackend backend, CancellationToken ct) =>
+                HandleAsync(http, decoder, config, gate, backend, "image_left", ct))
             .WithName("stereo")
-            .WithSummary("Disparity or metric depth from a rectified stereo pair (semi-global matching, no model)")
+            .WithSummary("Disparity or metric depth from a rectified stereo pair (semi-global matching on the CPU, or the NPU's stereo network)")
             .WithDescription("Send the pair as multipart (file fields 'image_left' and 'image_right') or as JSON {\"image_left\", \"image_right\": base64 or data URLs}. " +
                              "Options (form or JSON fields): min_disparity, num_disparities, focal_px and baseline_m (both, for depth in metres), half_resolution, " +
                              "output_format (numpy | image | both | depth_png_16 | npy), normalize, colormap, statistics. The answer has a validity mask. " +
@@ -206,36 +206,62 @@ internal static class StereoEndpoint
         "", 0, 0, default, DepthOutput.InverseRelative);
     private static readonly DepthModel Metric = Disparity with { Output = DepthOutput.Scdepth };
 
-    public static async Task<IResult> HandleAsync(HttpContext http, IImageDecoder decoder, DepthConfig config, Gate gate, string leftField, CancellationToken ct)
-    {
-        var start = Stopwatch.GetTimestamp();
-        var (leftBytes, rightBytes, request) = await ReadAsync(http.Request, leftField, ct);
-        var o = Resolve(request, config);
+    /// <summary>A matched pair: the map, the rectified pixels outside the left camera's view, and the stage times.</summary>
+    private sealed record Matched(DisparityMap Map, bool[]? Outside, double DecodeMs, double? RectifyMs, long MatchStart);
 
+    private static (RgbaImage Left, RgbaImage Right) DecodePair(byte[] leftBytes, byte[] rightBytes, IImageDecoder decoder, DepthConfig config, StereoOptions o, string leftField)
+    {
+        var left = decoder.Decode(leftBytes, config.Depth.MaxImagePixels);
+        try
+        {
+            var right = decoder.Decode(rightBytes, config.Depth.MaxImagePixels);
+            ApiException? refused = null;
+            if (left.Width != right.Width || left.Height != right.Height)
+                refused = ApiException.BadRequest("image_size_mismatch",
+                    $"the images of a rectified pair have one size: left is {left.Width}×{left.Height}, right {right.Width}×{right.Height}", "image_right");
+            else if (o.Rectification is { } rect && (left.Width != rect.Width || left.Height != rect.Height))
+                refused = ApiException.BadRequest("calibration_size_mismatch",
+                    $"stereo.calibration is for {rect.Width}×{rect.Height} images; this pair is {left.Width}×{left.Height}: send the cameras' images at the calibrated size", leftField);
+            if (refused is not null)
+            {
+                // Disposed only once the message is written: a disposed image has no size.
+                right.Dispose();
+                throw refused;
+            }
+            return (left, right);
+        }
+        catch
+        {
+            left.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Semi-global matching: one pair at a time through <paramref name="gate"/>, the matcher using every thread cpu.threads allows.</summary>
+    private static async Task<Matched> MatchOnCpuAsync(Gate gate, byte[] leftBytes, byte[] rightBytes, IImageDecoder decoder, DepthConfig config, StereoOptions o,
+        string leftField, CancellationToken ct)
+    {
         using var turn = await gate.EnterAsync(ct);
         var decodeStart = Stopwatch.GetTimestamp();
-        using var left = decoder.Decode(leftBytes, config.Depth.MaxImagePixels);
-        using var right = decoder.Decode(rightBytes, config.Depth.MaxImagePixels);
-        if (left.Width != right.Width || left.Height != right.Height)
-            throw ApiException.BadRequest("image_size_mismatch",
-                $"the images of a rectified pair have one size: left is {left.Width}×{left.Height}, right {right.Width}×{right.Height}", "image_right");
+        var (left, right) = DecodePair(leftBytes, rightBytes, decoder, config, o, leftField);
+        byte[] greyLeft, greyRight;
         int w = left.Width, h = left.Height;
-        var volume = (long)w * h * o.NumDisparities / (o.Half ? 8 : 1);
-        if (volume > config.Stereo.MaxVolume)
-            throw new ApiException(413, "pair_too_large",
-                $"{w}×{h} with {o.NumDisparities} disparities{(o.Half ? " at half resolution" : "")} is a cost volume of {volume} above stereo.max_volume ({config.Stereo.MaxVolume}): " +
-                "send smaller images, fewer disparities or half_resolution=true");
-        var rect = o.Rectification;
-        if (rect is not null && (w != rect.Width || h != rect.Height))
-            throw ApiException.BadRequest("calibration_size_mismatch",
-                $"stereo.calibration is for {rect.Width}×{rect.Height} images; this pair is {w}×{h}: send the cameras' images at the calibrated size", leftField);
-        var greyLeft = Grey.From(left);
-        var greyRight = Grey.From(right);
+        using (left)
+        using (right)
+        {
+            var volume = (long)w * h * o.NumDisparities / (o.Half ? 8 : 1);
+            if (volume > config.Stereo.MaxVolume)
+                throw new ApiException(413, "pair_too_large",
+                    $"{w}×{h} with {o.NumDisparities} disparities{(o.Half ? " at half resolution" : "")} is a cost volume of {volume} above stereo.max_volume ({config.Stereo.MaxVolume}): " +
+                    "send smaller images, fewer disparities or half_resolution=true");
+            greyLeft = Grey.From(left);
+            greyRight = Grey.From(right);
+        }
         var decodeMs = Stopwatch.GetElapsedTime(decodeStart).TotalMilliseconds;
 
         double? rectifyMs = null;
         bool[]? outside = null;
-        if (rect is not null)
+        if (o.Rectification is { } rect)
         {
             // The tables were built at start; each pair is only looked up (bilinear, fixed point).
             var rectifyStart = Stopwatch.GetTimestamp();
@@ -247,9 +273,73 @@ internal static class StereoEndpoint
         }
 
         var matchStart = Stopwatch.GetTimestamp();
-        var sgm = Matching(o, config);
         // The request's token (the client leaving) stops the match between rows.
-        var map = await Task.Run(() => StereoMatcher.Match(greyLeft, greyRight, w, h, sgm, o.Half, ct), ct);
+        var map = await Task.Run(() => StereoMatcher.Match(greyLeft, greyRight, w, h, Matching(o, config), o.Half, ct), ct);
+        return new Matched(map, outside, decodeMs, rectifyMs, matchStart);
+    }
+
+    /// <summary>
+    /// The stereo network: pairs wait in its engine's queue (a full queue is a 503 before any decoding). Its
+    /// disparities outside [min_disparity, min_disparity + num_disparities) are flagged as no match, as the CPU
+    /// matcher never finds them.
+    /// </summary>
+    private static async Task<Matched> MatchOnNpuAsync(Hailo.Runtime.ModelEngine<NpuStereoModel> npu, byte[] leftBytes, byte[] rightBytes, IImageDecoder decoder,
+        DepthConfig config, StereoOptions o, string leftField, CancellationToken ct)
+    {
+        using var admission = await npu.Slot.AdmitAsync(ct);
+        var decodeStart = Stopwatch.GetTimestamp();
+        var (left, right) = DecodePair(leftBytes, rightBytes, decoder, config, o, leftField);
+        try
+        {
+            var decodeMs = Stopwatch.GetElapsedTime(decodeStart).TotalMilliseconds;
+            double? rectifyMs = null;
+            bool[]? outside = null;
+            if (o.Rectification is { } rect)
+            {
+                var rectifyStart = Stopwatch.GetTimestamp();
+                outside = new bool[left.Width * left.Height];
+                var threads = config.Cpu.EffectiveThreads;
+                var (l, r) = (rect.Remap(left, right: false, outside, threads), rect.Remap(right, right: true, null, threads));
+                (left, right) = (Swap(left, l), Swap(right, r));
+                rectifyMs = Math.Round(Stopwatch.GetElapsedTime(rectifyStart).TotalMilliseconds, 2);
+            }
+            var matchStart = Stopwatch.GetTimestamp();
+            var (pairLeft, pairRight) = (left, right);
+            var map = await admission.RunAsync(m => m.Match(pairLeft, pairRight), ct);
+            int lo = o.MinDisparity, hi = o.MinDisparity + o.NumDisparities;
+            for (var i = 0; i < map.Disparity.Length; i++)
+                if (map.Invalid[i] == 0 && !(map.Disparity[i] >= lo && map.Disparity[i] < hi))
+                {
+                    map.Disparity[i] = float.NaN;
+                    map.Invalid[i] = (byte)StereoInvalid.NoMatch;
+                }
+            return new Matched(map, outside, decodeMs, rectifyMs, matchStart);
+        }
+        finally
+        {
+            left.Dispose();
+            right.Dispose();
+        }
+
+        static RgbaImage Swap(RgbaImage old, RgbaImage replacement)
+        {
+            old.Dispose();
+            return replacement;
+        }
+    }
+
+    public static async Task<IResult> HandleAsync(HttpContext http, IImageDecoder decoder, DepthConfig config, Gate gate, StereoBackend backend, string leftField, CancellationToken ct)
+    {
+        var start = Stopwatch.GetTimestamp();
+        var (leftBytes, rightBytes, request) = await ReadAsync(http.Request, leftField, ct);
+        var o = Resolve(request, config);
+
+        var matched = backend.Npu is { } npu
+            ? await MatchOnNpuAsync(npu, leftBytes, rightBytes, decoder, config, o, leftField, ct)
+            : await MatchOnCpuAsync(gate, leftBytes, rightBytes, decoder, config, o, leftField, ct);
+        var (map, outside, decodeMs, rectifyMs, matchStart) = matched;
+        var rect = o.Rectification;
+        int w = map.Width, h = map.Height;
         if (outside is not null)
             for (var i = 0; i < outside.Length; i++)
                 if (outside[i])
@@ -307,9 +397,10 @@ internal static class StereoEndpoint
             }
         var valid = w * h - noMatch - ambiguous - leftRight - speckle;
         var s = stats;
-        var response = new StereoResponse("sgm", "stereo", Backend.Cpu.Name(), [h, w, 3], [h, w], Math.Round(matchMs, 2),
+        var onNpu = backend.Npu is not null;
+        var response = new StereoResponse(onNpu ? DepthModels.StereoNetHailo.Name : "sgm", "stereo", (onNpu ? Backend.Npu : Backend.Cpu).Name(), [h, w, 3], [h, w], Math.Round(matchMs, 2),
             o.Output.Normalize, metric ? "metre" : "pixel", metric ? "depth" : "disparity", format, o.Output.Colormap,
-            o.MinDisparity, o.NumDisparities, o.Half, o.Focal, o.Baseline, rect is not null, Math.Round(valid / (double)(w * h), 5),
+            o.MinDisparity, o.NumDisparities, o.Half && !onNpu, o.Focal, o.Baseline, rect is not null, Math.Round(valid / (double)(w * h), 5),
             new StereoInvalidCounts(noMatch, ambiguous, leftRight, speckle),
             s is null ? null : new DepthStatistics(R(s.Min), R(s.Max), R(s.Mean), R(s.Median), R(s.P5), R(s.P95)),
             encoded.Npz, encoded.Npy, image, encoded.Png16, encoded.Png16Scale, encoded.Png16Offset, mask,

@@ -34,15 +34,22 @@ public sealed class ModelEngine<T> : IPreloadable, IDisposable where T : class, 
     /// <param name="loadCpu">Builds the CPU pipeline from the located files.</param>
     /// <param name="loadNpu">Builds the NPU pipeline from the located files on the device the engine opened (and releases).</param>
     /// <param name="probe">Finds the NPU (tests pass their own).</param>
+    /// <param name="device">The device this engine applies, when not the service's <c>device</c> (a second model with its own setting).</param>
+    /// <param name="primary">
+    /// Whether this engine's backend is the service's (reported on /health and STATUS=). A service's second engine
+    /// passes false and reports its own choice where it sees fit.
+    /// </param>
     public ModelEngine(ServiceConfig config, ServiceState state, ServiceMetrics metrics, ModelStore store, ILogger log, Func<string, string> pullCommand,
-        ModelManifest cpuModel, ModelManifest? npuModel, Func<ModelLocation, T> loadCpu, Func<VDevice, ModelLocation, T> loadNpu, Func<NpuProbe>? probe = null)
+        ModelManifest cpuModel, ModelManifest? npuModel, Func<ModelLocation, T> loadCpu, Func<VDevice, ModelLocation, T> loadNpu, Func<NpuProbe>? probe = null,
+        Backend? device = null, bool primary = true)
     {
         _store = store;
         probe ??= NpuProbe.Run;
-        Choice = BackendSelector.Choose(config.Device, probe, npuModel is null ? null : store.Locate(npuModel));
+        var wanted = device ?? config.Device;
+        Choice = BackendSelector.Choose(wanted, probe, npuModel is null ? null : store.Locate(npuModel));
         Manifest = Choice.IsNpu && npuModel is not null ? npuModel : cpuModel;
-        state.SetBackend(Choice.Backend, Choice.Reason);
-        log.LogInformation("backend {Backend} ({Reason})", Choice.Name, Choice.Reason);
+        if (primary) state.SetBackend(Choice.Backend, Choice.Reason);
+        log.LogInformation("{Model}: backend {Backend} ({Reason})", Manifest.Name, Choice.Name, Choice.Reason);
 
         var manifest = Manifest;
         var fix = Fix(store, manifest, pullCommand);
@@ -52,7 +59,7 @@ public sealed class ModelEngine<T> : IPreloadable, IDisposable where T : class, 
                 var loc = store.Locate(manifest);
                 if (!loc.Complete) throw new ModelMissingException(manifest.Name, MissingDetail(loc), fix);
                 if (!choice.IsNpu) return loadCpu(loc);
-                if (config.Device == Core.Backend.Npu && probe() is { Available: false } npu) throw new InvalidOperationException(npu.Description);
+                if (wanted == Core.Backend.Npu && probe() is { Available: false } npu) throw new InvalidOperationException(npu.Description);
                 return LoadOnDevice(loadNpu, loc);
             }, state, concurrency: 1, maxQueued: config.Server.MaxQueuedRequests, metrics, log,
             probe: () =>

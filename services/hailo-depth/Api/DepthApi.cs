@@ -55,7 +55,8 @@ public sealed record DepthStatistics(double Min, double Max, double Mean, double
 public sealed record DepthPerformance(double DecodeTimeMs, double PreprocessTimeMs, double ModelTimeMs, double PostprocessTimeMs, double EncodeTimeMs, double TotalTimeMs);
 
 /// <summary>GET /v1/info: what this service can do (the earlier implementation's shape).</summary>
-public sealed record DepthInfo(string Service, string Version, DepthInfoModel Model, DepthCapabilities Capabilities);
+/// <param name="StereoModel">What matches stereo pairs: "sgm" (semi-global matching on the CPU) or the NPU's stereo network.</param>
+public sealed record DepthInfo(string Service, string Version, DepthInfoModel Model, DepthCapabilities Capabilities, DepthInfoModel? StereoModel = null);
 
 public sealed record DepthInfoModel(string Name, string Type, bool Loaded, string Backend, string Unit);
 

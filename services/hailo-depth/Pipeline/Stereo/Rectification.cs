@@ -1,3 +1,5 @@
+using Hailo.Media;
+
 namespace HailoDepth.Pipeline.Stereo;
 
 /// <summary>One camera's pinhole intrinsics (pixels) and Brown-Conrady distortion (k1, k2, k3 radial; p1, p2 tangential).</summary>
@@ -199,6 +201,35 @@ public sealed class Rectification
             table.Apply(grey, dst, outside, y0 * w, y1 * w);
         });
         return dst;
+    }
+
+    /// <summary>
+    /// Rectifies a colour image (for a network that takes RGB): each channel through the same table as
+    /// <see cref="Remap(byte[], bool, bool[], int)"/>.
+    /// </summary>
+    public RgbaImage Remap(RgbaImage image, bool right, bool[]? outside = null, int threads = 1)
+    {
+        int w = Width, h = Height;
+        if (image.Width != w || image.Height != h) throw new ArgumentException($"the image is not {w}×{h}", nameof(image));
+        var planes = new byte[3][];
+        for (var c = 0; c < 3; c++) planes[c] = GC.AllocateUninitializedArray<byte>(w * h);
+        for (var y = 0; y < h; y++)
+        {
+            var row = image.Row(y);
+            for (var x = 0; x < w; x++)
+                for (var c = 0; c < 3; c++)
+                    planes[c][y * w + x] = row[4 * x + c];
+        }
+        for (var c = 0; c < 3; c++) planes[c] = Remap(planes[c], right, c == 0 ? outside : null, threads);
+        var rgba = GC.AllocateUninitializedArray<byte>(w * h * 4);
+        for (var i = 0; i < w * h; i++)
+        {
+            rgba[4 * i] = planes[0][i];
+            rgba[4 * i + 1] = planes[1][i];
+            rgba[4 * i + 2] = planes[2][i];
+            rgba[4 * i + 3] = 255;
+        }
+        return RgbaImage.FromRgba(rgba, w, h);
     }
 
     private static void Check(StereoCalibration c)
