@@ -39,7 +39,12 @@ public sealed record NpuProfile(Func<Family, string, string> Prepare, (string Ke
         {
             "hailo-ocr" => new((_, s) => { FakeNpuHefs.Ocr(Path.Combine(s, "paddleocr-hailo10h")); return s; }, npu),
             "hailo-pose" => new((_, s) => { Hailo.Pose.Tests.Npu.NpuServiceTests.WriteFakeHef(s); return s; }, npu),
-            "hailo-depth" => new((_, s) => { FakeNpuHefs.Depth(Path.Combine(s, HailoDepth.DepthModels.NpuDefault)); return s; }, npu),
+            "hailo-depth" => new((_, s) =>
+            {
+                FakeNpuHefs.Depth(Path.Combine(s, HailoDepth.DepthModels.NpuDefault));
+                FakeNpuHefs.StereoNet(Path.Combine(s, HailoDepth.DepthModels.StereoNpuDefault));
+                return s;
+            }, npu),
             "hailo-scrfd" => new((_, s) =>
             {
                 FakeFaceHef.Scrfd(Path.Combine(s, HailoScrfd.ScrfdModels.NpuDefault), "scrfd_10g.hef", PlantedFaces.Levels(Hailo.Scrfd.Tests.ScrfdServiceFixture.Scene()));

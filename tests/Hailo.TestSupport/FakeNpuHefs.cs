@@ -54,6 +54,24 @@ public static class FakeNpuHefs
     }
 
     /// <summary>
+    /// hailo-depth's stereonet.hef: two uint8 368×1232×3 inputs (right listed first; the left is named
+    /// `input_layer1`), one uint8 368×1232×1 map that is the left image's red channel at scale 0.5.
+    /// </summary>
+    public static string StereoNet(string dir)
+    {
+        Directory.CreateDirectory(dir);
+        var path = Path.Combine(dir, "stereonet.hef");
+        File.WriteAllText(path, """
+            {"kind": "vision",
+             "inputs": [{"name": "stereonet/input_layer2", "shape": [368, 1232, 3], "type": "UINT8", "order": "NHWC"},
+                        {"name": "stereonet/input_layer1", "shape": [368, 1232, 3], "type": "UINT8", "order": "NHWC"}],
+             "outputs": [{"name": "stereonet/conv42", "shape": [368, 1232, 1], "type": "UINT8", "order": "NHWC",
+                          "quant": {"scale": 0.5, "zp": 0, "min": 0, "max": 127.5}, "copy_input": {"input": 1, "channel": 0}}]}
+            """);
+        return path;
+    }
+
+    /// <summary>
     /// hailo-ocr's PaddleOCR pair (ocr_det.hef: 544×960×3 in, a uint8 probability map out with one text line at
     /// x 100..500, y 200..240; ocr.hef: 48×320×3 in, [1, 40, 97] uint8 softmax out spelling the same 7 classes).
     /// </summary>

@@ -13,30 +13,14 @@ using Xunit;
 namespace Hailo.Depth.Tests.Stereo;
 
 /// <summary>
-/// A fake StereoNet "HEF" with the real I/O of Hailo's Hailo-10H build (two uint8 368×1232×3 inputs, one uint8
-/// 368×1232×1 map), listed right input first as a reminder that the left one is found by its name. Its map is the
+/// A fake StereoNet "HEF" with the real I/O of Hailo's Hailo-10H build (<see cref="FakeNpuHefs.StereoNet"/>: two
+/// uint8 368×1232×3 inputs, one uint8 368×1232×1 map), listed right input first as a reminder that the left one is found by its name. Its map is the
 /// red channel of the input named `input_layer1`, at scale 0.5: a pair whose left image has red R answers R/2
 /// network pixels everywhere, and one whose right image went into the left input answers the right image's red.
 /// </summary>
 internal static class FakeStereoHef
 {
-    public const int Width = 1232, Height = 368;
-    public const float Scale = 0.5f;
-
-    public static string Write(string modelsDir)
-    {
-        var dir = Path.Combine(modelsDir, DepthModels.StereoNpuDefault);
-        Directory.CreateDirectory(dir);
-        var path = Path.Combine(dir, "stereonet.hef");
-        File.WriteAllText(path, $$$"""
-            {"kind": "vision",
-             "inputs": [{"name": "stereonet/input_layer2", "shape": [{{{Height}}}, {{{Width}}}, 3], "type": "UINT8", "order": "NHWC"},
-                        {"name": "stereonet/input_layer1", "shape": [{{{Height}}}, {{{Width}}}, 3], "type": "UINT8", "order": "NHWC"}],
-             "outputs": [{"name": "stereonet/conv42", "shape": [{{{Height}}}, {{{Width}}}, 1], "type": "UINT8", "order": "NHWC",
-                          "quant": {"scale": 0.5, "zp": 0, "min": 0, "max": 127.5}, "copy_input": {"input": 1, "channel": 0}}]}
-            """);
-        return path;
-    }
+    public static string Write(string modelsDir) => FakeNpuHefs.StereoNet(Path.Combine(modelsDir, DepthModels.StereoNpuDefault));
 
     public static byte[] Png(int w, int h, byte red)
     {
