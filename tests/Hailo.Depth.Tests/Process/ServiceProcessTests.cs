@@ -36,6 +36,7 @@ public sealed class ServiceProcessTests() : ServiceProcessTestBase("hailo-depth"
     public async Task Npu_backend_runs_in_the_binary_against_the_fake_shim()
     {
         Npu.FakeDepthHef.Write(Path.Combine(Models, DepthModels.NpuDefault), "scdepthv3.hef", Npu.FakeDepthHef.Ramp(out var logit));
+        Stereo.FakeStereoHef.Write(Models);
         await using var p = await StartOnFakeNpu();
         using var img = RgbaImage.Filled(320, 256, 5, 5, 5);
         var content = new ByteArrayContent(img.Encode(ImageFormat.Png)) { Headers = { ContentType = new("image/png") } };
@@ -43,6 +44,12 @@ public sealed class ServiceProcessTests() : ServiceProcessTestBase("hailo-depth"
         Assert.Equal("metre", body.GetProperty("unit").GetString());
         var npy = Convert.FromBase64String(body.GetProperty("depth_npy").GetString()!);
         Assert.Equal(Npu.FakeDepthHef.Depth(logit(200)), BitConverter.ToSingle(npy, 128 + 4 * (10 * 320 + 200)), 1e-4);
+
+        // Stereo pairs go to the (fake) StereoNet beside it: left red 100 → 50 network pixels → 25 at half its width.
+        var stereo = await Json(await p.Client.PostAsync("/v1/depth/stereo",
+            Stereo.StereoApiTests.Form(Stereo.FakeStereoHef.Png(616, 200, 100), Stereo.FakeStereoHef.Png(616, 200, 30), fields: [("normalize", "false")])));
+        Assert.Equal("npu", stereo.GetProperty("backend").GetString());
+        Assert.Equal(25, stereo.GetProperty("stats").GetProperty("median").GetDouble(), 3);
     }
 
     [Fact]
