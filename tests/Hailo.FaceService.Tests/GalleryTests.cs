@@ -50,6 +50,49 @@ public sealed class GalleryTests : IDisposable
     }
 
     [Fact]
+    public void The_copy_in_memory_after_adds_matches_the_database_read_afresh()
+    {
+        // Adds append to the in-memory matrix (past its first capacity of 16 rows, so it grows); adds to a full identity,
+        // removes and imports rebuild it. After each, every query's best match and score is what a gallery opened
+        // afresh on the same file (which reads every vector back) answers.
+        using var g = new FaceGallery(Db, "m", maxEmbeddingsPerIdentity: 3);
+        var queries = Enumerable.Range(1000, 40).Select(Vector).ToArray();
+        void Same(string after)
+        {
+            using var fresh = new FaceGallery(Db, "m", maxEmbeddingsPerIdentity: 3);
+            Assert.Equal(fresh.Count, g.Count);
+            foreach (var q in queries)
+            {
+                var (a, b) = (g.Best(q), fresh.Best(q));
+                Assert.True(a == b || (a is not null && b is not null && a.Name == b.Name && Math.Abs(a.Similarity - b.Similarity) < 1e-6f), $"after {after}: {a} vs {b}");
+            }
+        }
+        for (var i = 0; i < 40; i++)
+        {
+            var name = "p" + (i % 15);
+            var count = g.Add(name, Vector(i));
+            Assert.Equal(Math.Min(3, i / 15 + 1), count);
+            if (i % 7 == 0) Same($"add {i}");
+        }
+        Assert.Equal(15, g.Count);
+        Same("the adds");
+        // p0..p9 hold 3 (the limit): a fourth drops their oldest, and the copy is rebuilt.
+        for (var i = 40; i < 48; i++) Assert.Equal(3, g.Add("p" + (i - 40), Vector(i)));
+        Same("adds to full identities");
+        Assert.True(g.Remove("p3"));
+        g.Add("p3", Vector(500));
+        g.Add("new", Vector(501));
+        Same("a remove and two adds");
+        // A vector of zeros is stored and matches nothing better than a real one.
+        g.Add("zero", new float[512]);
+        Same("a zero vector");
+        // Each query's own vector, once added, is its best match.
+        g.Add("q", queries[7]);
+        Assert.Equal("q", g.Best(queries[7])!.Name);
+        Assert.Equal(1f, g.Best(queries[7])!.Similarity, 5);
+    }
+
+    [Fact]
     public void Embeddings_survive_reopening_and_the_best_match_is_the_closest_person()
     {
         using (var g = new FaceGallery(Db, "m"))

@@ -11,17 +11,42 @@ public sealed record IdentityInfo(string Name, int EmbeddingCount, string Create
 internal sealed record StoredEmbedding(long Id, float[] Vector);
 
 /// <summary>
-/// The embeddings of one dimension as one matrix of unit-length rows (row i belongs to <c>Owners[i]</c>), so that
-/// matching is one vectorised dot product per row.
+/// The embeddings of one dimension as one matrix of unit-length rows (row i belongs to <c>Owners[i]</c>, for i below
+/// <see cref="Count"/>), so that matching is one vectorised dot product per row. The arrays may be longer than the
+/// rows in use: an add appends a row in place and publishes a new matrix with one more row.
 /// </summary>
-internal sealed class EmbeddingMatrix(int dimension, float[] rows, string[] owners)
+internal sealed class EmbeddingMatrix(int dimension, float[] rows, string[] owners, int count)
 {
     public int Dimension { get; } = dimension;
     public float[] Rows { get; } = rows;
     public string[] Owners { get; } = owners;
+    public int Count { get; } = count;
+
+    /// <summary>
+    /// This matrix with <paramref name="row"/> (made unit length) appended. While the arrays have room they are
+    /// shared: a reader of this matrix never looks past its <see cref="Count"/>, and the one writer (under the
+    /// gallery's write lock) only ever appends to the newest matrix. Full, they are copied to twice the size.
+    /// </summary>
+    public EmbeddingMatrix Append(string owner, ReadOnlySpan<float> row)
+    {
+        float[] rows = Rows;
+        string[] owners = Owners;
+        if (Count == owners.Length)
+        {
+            var capacity = Math.Max(16, 2 * Count);
+            rows = new float[capacity * Dimension];
+            Rows.AsSpan(0, Count * Dimension).CopyTo(rows);
+            owners = new string[capacity];
+            Owners.AsSpan(0, Count).CopyTo(owners);
+        }
+        var target = rows.AsSpan(Count * Dimension, Dimension);
+        row.CopyTo(target);
+        if (!Embeddings.Normalize(target)) target.Clear(); // a zero or non-finite vector matches nothing (cosine 0)
+        owners[Count] = owner;
+        return new EmbeddingMatrix(Dimension, rows, owners, Count + 1);
+    }
 }
 
-/// <summary>An identity's best match: the highest cosine over its embeddings.</summary>
 public sealed record GalleryMatch(string Name, float Similarity);
 
 /// <summary>An identity of an export/import document: its embeddings as base64 little-endian float32.</summary>
@@ -157,8 +182,24 @@ public sealed class FaceGallery : IDisposable
                 items[i].Vector.CopyTo(row);
                 if (!Embeddings.Normalize(row)) row.Clear(); // a zero or non-finite vector matches nothing (cosine 0)
             }
-            matrices[group.Key] = new EmbeddingMatrix(group.Key, rows, items.Select(x => x.Name).ToArray());
+            matrices[group.Key] = new EmbeddingMatrix(group.Key, rows, items.Select(x => x.Name).ToArray(), items.Length);
         }
+        _matrices = matrices;
+        _snapshot = snapshot;
+    }
+
+    /// <summary>
+    /// Adds one stored embedding to the copy in memory: the identity's list and its dimension's matrix (appended in
+    /// place), published together as <see cref="Reload"/> publishes them. O(identities) for the copy of the name
+    /// index, instead of reading every vector back and rebuilding the matrix.
+    /// </summary>
+    private void Append(string name, StoredEmbedding e)
+    {
+        var snapshot = new Dictionary<string, StoredEmbedding[]>(_snapshot, StringComparer.Ordinal);
+        snapshot[name] = snapshot.TryGetValue(name, out var held) ? [.. held, e] : [e];
+        var matrices = new Dictionary<int, EmbeddingMatrix>(_matrices);
+        var dim = e.Vector.Length;
+        matrices[dim] = (matrices.TryGetValue(dim, out var m) ? m : new EmbeddingMatrix(dim, [], [], 0)).Append(name, e.Vector);
         _matrices = matrices;
         _snapshot = snapshot;
     }
@@ -185,28 +226,34 @@ public sealed class FaceGallery : IDisposable
                 cmd.Parameters.AddWithValue("$t", now);
                 id = (long)cmd.ExecuteScalar()!;
             }
+            var vector = Embeddings.ToBytes(embedding);
+            long embeddingId;
             using (var cmd = _db.CreateCommand())
             {
                 cmd.Transaction = tx;
-                cmd.CommandText = "INSERT INTO embeddings(identity_id, vector, created_at, model, face_image) VALUES ($i, $v, $t, $m, $f)";
+                cmd.CommandText = "INSERT INTO embeddings(identity_id, vector, created_at, model, face_image) VALUES ($i, $v, $t, $m, $f) RETURNING id";
                 cmd.Parameters.AddWithValue("$i", id);
-                cmd.Parameters.AddWithValue("$v", Embeddings.ToBytes(embedding));
+                cmd.Parameters.AddWithValue("$v", vector);
                 cmd.Parameters.AddWithValue("$t", now);
                 cmd.Parameters.AddWithValue("$m", _model);
                 cmd.Parameters.AddWithValue("$f", StoreFaceImages && faceImage is not null ? faceImage : DBNull.Value);
-                cmd.ExecuteNonQuery();
+                embeddingId = (long)cmd.ExecuteScalar()!;
             }
+            int dropped;
             using (var cmd = _db.CreateCommand())
             {
                 cmd.Transaction = tx;
                 cmd.CommandText = "DELETE FROM embeddings WHERE identity_id = $i AND id NOT IN (SELECT id FROM embeddings WHERE identity_id = $i ORDER BY id DESC LIMIT $k)";
                 cmd.Parameters.AddWithValue("$i", id);
                 cmd.Parameters.AddWithValue("$k", MaxEmbeddingsPerIdentity);
-                cmd.ExecuteNonQuery();
+                dropped = cmd.ExecuteNonQuery();
             }
             CheckRoom(tx); // refused: the transaction is rolled back when it is disposed uncommitted
             tx.Commit();
-            Reload();
+            // Nothing dropped (the usual add): the row is appended to the copy in memory. An identity at its limit lost
+            // its oldest rows, which sit inside the matrix: then the copy is rebuilt from the database.
+            if (dropped == 0 && Embeddings.FromBytes(vector) is { } stored) Append(name, new StoredEmbedding(embeddingId, stored));
+            else Reload();
             return _snapshot.TryGetValue(name, out var e) ? e.Length : 0;
         }
     }
@@ -267,13 +314,13 @@ public sealed class FaceGallery : IDisposable
     /// <summary>The identity whose best embedding is most similar to <paramref name="embedding"/>, or null for an empty gallery.</summary>
     public GalleryMatch? Best(ReadOnlySpan<float> embedding)
     {
-        if (!_matrices.TryGetValue(embedding.Length, out var m) || m.Owners.Length == 0) return null;
+        if (!_matrices.TryGetValue(embedding.Length, out var m) || m.Count == 0) return null;
         var query = embedding.ToArray();
         if (!Embeddings.Normalize(query)) query.AsSpan().Clear();
         var rows = m.Rows.AsSpan();
         int dim = m.Dimension, bestRow = 0;
         var bestScore = float.NegativeInfinity;
-        for (var i = 0; i < m.Owners.Length; i++)
+        for (var i = 0; i < m.Count; i++)
         {
             var s = System.Numerics.Tensors.TensorPrimitives.Dot(query, rows.Slice(i * dim, dim));
             if (s > bestScore)
