@@ -74,6 +74,8 @@ public static class DepthService
     private static void Map(WebApplication app, ServiceContext<DepthConfig> ctx)
     {
         var engine = app.Services.GetRequiredService<ModelEngine<DepthPipeline>>();
+        // The stereo choice is made at start (and shown on /health), not at the first pair, whether or not models preload.
+        app.Services.GetRequiredService<StereoBackend>();
         // The reused arrays serve a steady stream of frames; an idle service gives them back.
         app.Services.GetRequiredService<IdleTrimmer>().Trimming += () => engine.Loaded?.Buffers.Clear();
 

@@ -83,7 +83,7 @@ public sealed class NpuStereoTests : IDisposable
         Assert.Contains("two image inputs", e.Message);
     }
 
-    private async Task<RunningService> Start(string stereoDevice, bool withHef, Backend device = Backend.Auto)
+    private async Task<RunningService> Start(string stereoDevice, bool withHef, Backend device = Backend.Auto, bool preload = true)
     {
         if (withHef) FakeStereoHef.Write(_models);
         var config = new DepthConfig { Device = device };
@@ -91,6 +91,7 @@ public sealed class NpuStereoTests : IDisposable
         config.Models.SearchPaths = [];
         config.Cpu.Threads = 1;
         config.Stereo.Device = stereoDevice;
+        config.Models.Preload = preload;
         var s = await RunningService.StartAsync(DepthService.Definition, config,
             b => b.Services.AddSingleton<Func<NpuProbe>>(() => new NpuProbe(true, "the test's probe: a Hailo-10H")));
         await s.StartupCompleted;
@@ -154,7 +155,8 @@ public sealed class NpuStereoTests : IDisposable
             Assert.DoesNotContain(health.GetProperty("models").EnumerateArray(), m => m.GetProperty("name").GetString() == "stereonet");
         }
 
-        await using (var cpu = await Start("auto", withHef: true, device: Backend.Cpu))
+        // Shown from the start, also when nothing is preloaded.
+        await using (var cpu = await Start("auto", withHef: true, device: Backend.Cpu, preload: false))
             Assert.Equal("cpu: semi-global matching (device: cpu)", await StereoDetail(cpu));
 
         Directory.Delete(Path.Combine(_models, DepthModels.StereoNpuDefault), true);
