@@ -26,20 +26,22 @@ internal sealed class StereoBackend : IPreloadable, IDisposable
         var c = ctx.Config;
         BackendNames.TryParse(c.Stereo.Device, out var wanted);
         // `stereo.device: auto` follows a service told to use the CPU.
-        if (wanted == Backend.Auto && c.Device == Backend.Cpu) wanted = Backend.Cpu;
+        var followsService = wanted == Backend.Auto && c.Device == Backend.Cpu;
+        if (followsService) wanted = Backend.Cpu;
         var manifest = DepthModels.StereoNetHailo;
         // The choice is made before an engine exists, so that a CPU choice leaves no stereo model on /health.
         var choice = BackendSelector.Choose(wanted, probe ?? NpuProbe.Run, ctx.Models.Locate(manifest));
+        var reason = followsService ? "device: cpu" : choice.Reason.Replace("device:", "stereo.device:");
         StereoBackend backend;
         if (!choice.IsNpu)
-            backend = new StereoBackend(null, $"cpu: semi-global matching ({(c.Stereo.Device == "auto" && c.Device == Backend.Cpu ? "device: cpu" : choice.Reason.Replace("device:", "stereo.device:"))})");
+            backend = new StereoBackend(null, $"cpu: semi-global matching ({reason})");
         else
         {
             var engine = new ModelEngine<NpuStereoModel>(c, ctx.State, ctx.Metrics, ctx.Models, log, ctx.PullCommand, manifest, manifest,
                 loadCpu: _ => throw new InvalidOperationException("the stereo network runs on the NPU only"),
                 loadNpu: (vdevice, loc) => new NpuStereoModel(VisionModel.Load(vdevice, loc[manifest.Files[0].Name])),
                 probe, device: Backend.Npu, primary: false);
-            backend = new StereoBackend(engine, $"npu: {manifest.Name} ({choice.Reason.Replace("device:", "stereo.device:")})");
+            backend = new StereoBackend(engine, $"npu: {manifest.Name} ({reason})");
         }
         ctx.State.AddDetail("stereo", () => backend.Description);
         log.LogInformation("stereo pairs: {Stereo}", backend.Description);

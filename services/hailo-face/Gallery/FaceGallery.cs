@@ -252,7 +252,7 @@ public sealed class FaceGallery : IDisposable
             tx.Commit();
             // Nothing dropped (the usual add): the row is appended to the copy in memory. An identity at its limit lost
             // its oldest rows, which sit inside the matrix: then the copy is rebuilt from the database.
-            if (dropped == 0 && Embeddings.FromBytes(vector) is { } stored) Append(name, new StoredEmbedding(embeddingId, stored));
+            if (dropped == 0) Append(name, new StoredEmbedding(embeddingId, (float[])embedding.Clone()));
             else Reload();
             return _snapshot.TryGetValue(name, out var e) ? e.Length : 0;
         }

@@ -136,6 +136,43 @@ public sealed class RectificationTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void A_colour_image_is_remapped_channel_by_channel_as_grey_images_are()
+    {
+        // The NPU's stereo network takes RGB: each channel must go through the same table as a grey image would.
+        var rect = Rect.Value;
+        int w = rect.Width, h = rect.Height;
+        var planes = new byte[3][];
+        for (var c = 0; c < 3; c++) planes[c] = new byte[w * h];
+        var rgba = new byte[w * h * 4];
+        for (var i = 0; i < w * h; i++)
+        {
+            int u = i % w, v = i / w;
+            planes[0][i] = (byte)(128 + 100 * Math.Sin(u * 0.21) * Math.Cos(v * 0.17));
+            planes[1][i] = (byte)((u * 3 + v) & 255);
+            planes[2][i] = (byte)(255 - (v * 5 & 255));
+            for (var c = 0; c < 3; c++) rgba[4 * i + c] = planes[c][i];
+            rgba[4 * i + 3] = 255;
+        }
+        using var image = Hailo.Media.RgbaImage.FromRgba(rgba, w, h);
+        var outside = new bool[w * h];
+        using var remapped = rect.Remap(image, right: true, outside, threads: 2);
+        var greyOutside = new bool[w * h];
+        var expected = Enumerable.Range(0, 3).Select(c => rect.Remap(planes[c], right: true, c == 0 ? greyOutside : null, threads: 1)).ToArray();
+        Assert.Equal(greyOutside, outside);
+        for (var y = 0; y < h; y++)
+        {
+            var row = remapped.Row(y);
+            for (var x = 0; x < w; x++)
+            {
+                for (var c = 0; c < 3; c++) Assert.Equal(expected[c][y * w + x], row[4 * x + c]);
+                Assert.Equal(255, row[4 * x + 3]);
+            }
+        }
+        using var narrow = Hailo.Media.RgbaImage.Filled(w - 1, h, 0, 0, 0);
+        Assert.Throws<ArgumentException>(() => rect.Remap(narrow, right: false));
+    }
+
+    [Fact]
     public void An_unrectified_distorted_pair_gives_the_planes_metric_depth()
     {
         var rect = Rect.Value;
