@@ -50,6 +50,19 @@ public sealed partial class Target : IAsyncDisposable
         string[]? options = null, IDictionary<string, string?>? environment = null)
     {
         string[] args = ["--port", "{port}", "--models-dir", modelsDir, "--models.search_paths", "", "--config", "/dev/null", .. options ?? family.ExtraArgs, .. extra ?? []];
+        for (var attempt = 1; ; attempt++)
+        {
+            try { return await StartOnceAsync(family, binary, args, environment); }
+            // Another program may take the port between its pick and the service's bind: a new port, once more.
+            catch (TimeoutException e) when (attempt < 3 && e.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
+            {
+                Console.WriteLine($"  {family.Service}: its port was taken before it could listen; starting it on another");
+            }
+        }
+    }
+
+    private static async Task<Target> StartOnceAsync(Family family, string? binary, string[] args, IDictionary<string, string?>? environment)
+    {
         var p = ServiceProcess.Start(binary ?? Binary(family), args, environment ?? family.Environment);
         try
         {

@@ -36,7 +36,7 @@ public sealed partial class ServiceProcess : IAsyncDisposable
     private ServiceProcess(string binary, IEnumerable<string> args, IDictionary<string, string?> env, bool withNotify)
     {
         _dir = Directory.CreateTempSubdirectory("hailo-proc").FullName;
-        Port = FreePort();
+        Port = TestPorts.Next();
         if (withNotify)
         {
             var path = Path.Combine(_dir, "notify.sock");
@@ -144,12 +144,6 @@ public sealed partial class ServiceProcess : IAsyncDisposable
         try { Directory.Delete(_dir, true); } catch (IOException) { }
     }
 
-    private static int FreePort()
-    {
-        using var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        return ((IPEndPoint)l.LocalEndpoint).Port;
-    }
 
     [LibraryImport("libc", EntryPoint = "kill")]
     private static partial int Kill(int pid, int signal);

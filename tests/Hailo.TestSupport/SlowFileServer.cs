@@ -24,7 +24,7 @@ public sealed class SlowFileServer : IAsyncDisposable
         // HttpListener wants a port up front; a free one from the kernel, retried if it is taken meanwhile.
         for (var attempt = 0; ; attempt++)
         {
-            var port = FreePort();
+            var port = TestPorts.Next();
             _listener.Prefixes.Clear();
             _listener.Prefixes.Add($"http://127.0.0.1:{port}/");
             try
@@ -115,12 +115,6 @@ public sealed class SlowFileServer : IAsyncDisposable
         }
     }
 
-    private static int FreePort()
-    {
-        using var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        return ((IPEndPoint)l.LocalEndpoint).Port;
-    }
 
     public async ValueTask DisposeAsync()
     {
