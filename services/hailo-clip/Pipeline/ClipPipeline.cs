@@ -102,12 +102,16 @@ internal sealed class ClipPipeline : IDisposable, Hailo.Hosting.IWarmUp
 
 /// <summary>
 /// Text embeddings by model and text, least recently used dropped first, at most <c>capacity</c> of them (0: off).
-/// Safe for concurrent requests.
+/// A text is held by its SHA-256, not as itself: an entry costs the embedding and 32 bytes whatever the text's length
+/// (up to <see cref="ClipLimits.MaxTextChars"/>), so unique long prompts cannot make the cache large. Safe for
+/// concurrent requests.
 /// </summary>
 internal sealed class TextEmbeddingCache(int capacity)
 {
-    private readonly Dictionary<(string Model, string Text), LinkedListNode<((string, string) Key, float[] Value)>> _map = [];
-    private readonly LinkedList<((string, string) Key, float[] Value)> _order = new();
+    private readonly record struct Key(string Model, UInt128 High, UInt128 Low);
+
+    private readonly Dictionary<Key, LinkedListNode<(Key Key, float[] Value)>> _map = [];
+    private readonly LinkedList<(Key Key, float[] Value)> _order = new();
     private readonly Lock _lock = new();
     private long _hits, _misses;
 
@@ -116,11 +120,19 @@ internal sealed class TextEmbeddingCache(int capacity)
     public long Misses => Interlocked.Read(ref _misses);
     public int Count { get { lock (_lock) return _map.Count; } }
 
+    private static Key KeyOf(string model, string text)
+    {
+        Span<byte> digest = stackalloc byte[32];
+        System.Security.Cryptography.SHA256.HashData(System.Runtime.InteropServices.MemoryMarshal.AsBytes(text.AsSpan()), digest);
+        return new Key(model, System.Buffers.Binary.BinaryPrimitives.ReadUInt128LittleEndian(digest), System.Buffers.Binary.BinaryPrimitives.ReadUInt128LittleEndian(digest[16..]));
+    }
+
     public bool TryGet(string model, string text, out float[] embedding)
     {
+        var key = KeyOf(model, text);
         lock (_lock)
         {
-            if (_map.TryGetValue((model, text), out var node))
+            if (_map.TryGetValue(key, out var node))
             {
                 _order.Remove(node);
                 _order.AddFirst(node);
@@ -137,11 +149,12 @@ internal sealed class TextEmbeddingCache(int capacity)
     public void Put(string model, string text, float[] embedding)
     {
         if (capacity == 0) return;
+        var key = KeyOf(model, text);
         lock (_lock)
         {
-            if (_map.TryGetValue((model, text), out var old)) _order.Remove(old);
-            var node = _order.AddFirst(((model, text), embedding));
-            _map[(model, text)] = node;
+            if (_map.TryGetValue(key, out var old)) _order.Remove(old);
+            var node = _order.AddFirst((key, embedding));
+            _map[key] = node;
             while (_map.Count > capacity)
             {
                 var last = _order.Last!;

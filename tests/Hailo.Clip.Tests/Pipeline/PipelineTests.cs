@@ -26,6 +26,29 @@ public sealed class PipelineTests
     }
 
     [Fact]
+    public void The_cache_keeps_no_text_alive_and_finds_an_equal_text_in_another_string()
+    {
+        var cache = new TextEmbeddingCache(8);
+        var weak = PutLongText(cache);
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+        // A client sending unique prompts of 10,000 characters fills the cache with embeddings, not with its texts.
+        Assert.False(weak.IsAlive);
+        Assert.True(cache.TryGet("m", new string('x', 10_000), out var e));
+        Assert.Equal([7f], e);
+        Assert.False(cache.TryGet("m", new string('x', 9_999), out _));
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    private static WeakReference PutLongText(TextEmbeddingCache cache)
+    {
+        var text = new string('x', 10_000);
+        cache.Put("m", text, [7]);
+        return new WeakReference(text);
+    }
+
+    [Fact]
     public void Npy_files_round_trip_and_bad_ones_are_refused()
     {
         var bytes = NpyArray.Write([1.5f, -2, 3, 4, 5, 6], 2, 3);
