@@ -72,9 +72,13 @@ internal sealed class ArrayCache<T>(long maxBytes)
 /// <summary>The arrays one depth pipeline reuses: maps at image size, and encoded array files.</summary>
 internal sealed class DepthBuffers
 {
-    /// <summary>Four 1280×720 maps, or one of 16 MP.</summary>
-    public ArrayCache<float> Maps { get; } = new(64L << 20);
-    public ArrayCache<byte> Files { get; } = new(64L << 20);
+    /// <summary>
+    /// Six 1280×720 maps or two of 1920×1080 (and as many files): a camera's frames with a request or two in flight.
+    /// Larger maps are allocated per request. Bounded low because a service holds it until it falls idle: mixed sizes
+    /// would otherwise fill it and keep it while busy (it was 64 + 64 MiB).
+    /// </summary>
+    public ArrayCache<float> Maps { get; } = new(24L << 20);
+    public ArrayCache<byte> Files { get; } = new(24L << 20);
 
     /// <summary>Lets go of everything held (the service has fallen idle; the next request allocates afresh).</summary>
     public void Clear()
