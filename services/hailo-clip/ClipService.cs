@@ -270,6 +270,28 @@ public static class ClipService
         decoder.Decode(bytes, c.MaxImagePixels, c.ReducedDecode ? (w, h) => ClipPreprocess.ResizedSize(w, h) : null);
 
     /// <summary>
+    /// A request's images as the image tower takes them (224×224 RGB, resized and centre-cropped), each decoded image
+    /// let go as soon as it is cropped: a batch holds its crops (147 KB each), never its decoded images side by side
+    /// (a 40-MP PNG is 160 MB decoded; 32 of them in one batch were 5 GB). Decoding is timed into
+    /// <paramref name="decodeMs"/>, cropping into the timer's preprocess stage.
+    /// </summary>
+    internal static List<byte[]> CropImages(IImageDecoder decoder, IEnumerable<byte[]> images, ClipSection c, StageTimer timer, out double decodeMs)
+    {
+        var crops = new List<byte[]>();
+        decodeMs = 0;
+        foreach (var bytes in images)
+        {
+            var start = Stopwatch.GetTimestamp();
+            using var image = DecodeImage(decoder, bytes, c);
+            decodeMs += Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+            start = Stopwatch.GetTimestamp();
+            crops.Add(ClipPreprocess.ResizeCrop(image));
+            timer.AddSince(StageTimer.Preprocess, start);
+        }
+        return crops;
+    }
+
+    /// <summary>
     /// One image or several: JSON <c>image</c> or <c>images</c> (a list: a batch), a multipart form with one or more
     /// file parts named <c>image</c> or <c>file</c> (more than one: a batch, in the order sent; base64 text fields of
     /// those names count too, after the files), or the raw image body. A batch holds 1 to <paramref name="maxBatch"/>.
@@ -389,52 +411,41 @@ public static class ClipService
 
         // The images are checked (decoded) before the options, so a bad image is named as such whatever else is wrong.
         using var admission = await engine.Slot.AdmitAsync(ct);
-        var decodeStart = Stopwatch.GetTimestamp();
-        var decoded = new List<RgbaImage>(images.Count);
-        try
+        var timer = new StageTimer();
+        var crops = CropImages(decoder, images, c, timer, out var decodeMs);
+        var prompts = request.Prompts;
+        if (prompts is null || prompts.Count == 0)
+            throw ApiException.BadRequest("invalid_parameter", "'prompts' must be a non-empty list of texts", "prompts");
+        if (prompts.Count > c.MaxPrompts)
+            throw ApiException.BadRequest("invalid_parameter", $"'prompts' has {prompts.Count} texts; at most {c.MaxPrompts}", "prompts");
+        foreach (var p in prompts) CheckText(p, "prompts");
+        var topK = request.TopK ?? c.TopK;
+        if (topK < 1) throw ApiException.BadRequest("invalid_parameter", $"'top_k' must be at least 1, got {topK}", "top_k");
+        topK = Math.Min(topK, prompts.Count);
+        var threshold = request.Threshold ?? 0;
+        if (double.IsNaN(threshold) || threshold < -1 || threshold > 1)
+            throw ApiException.BadRequest("invalid_parameter", $"'threshold' must be between -1 and 1, got {threshold}", "threshold");
+        var softmax = (request.Softmax ?? c.ApplySoftmax) && prompts.Count > 1;
+
+        var (texts, _, imageEmbeddings) = await TextEmbeddingsAsync(engine, cache, prompts, timer, admission,
+            p => crops.Select(i => p.EmbedCropped(i, timer)).ToArray(), ct);
+
+        Classification[] Rank(float[] imageEmbedding)
         {
-            foreach (var b in images) decoded.Add(DecodeImage(decoder, b, c));
-            var decodeMs = Stopwatch.GetElapsedTime(decodeStart).TotalMilliseconds;
-
-            var prompts = request.Prompts;
-            if (prompts is null || prompts.Count == 0)
-                throw ApiException.BadRequest("invalid_parameter", "'prompts' must be a non-empty list of texts", "prompts");
-            if (prompts.Count > c.MaxPrompts)
-                throw ApiException.BadRequest("invalid_parameter", $"'prompts' has {prompts.Count} texts; at most {c.MaxPrompts}", "prompts");
-            foreach (var p in prompts) CheckText(p, "prompts");
-            var topK = request.TopK ?? c.TopK;
-            if (topK < 1) throw ApiException.BadRequest("invalid_parameter", $"'top_k' must be at least 1, got {topK}", "top_k");
-            topK = Math.Min(topK, prompts.Count);
-            var threshold = request.Threshold ?? 0;
-            if (double.IsNaN(threshold) || threshold < -1 || threshold > 1)
-                throw ApiException.BadRequest("invalid_parameter", $"'threshold' must be between -1 and 1, got {threshold}", "threshold");
-            var softmax = (request.Softmax ?? c.ApplySoftmax) && prompts.Count > 1;
-
-            var timer = new StageTimer();
-            var (texts, _, imageEmbeddings) = await TextEmbeddingsAsync(engine, cache, prompts, timer, admission,
-                p => decoded.Select(i => p.EmbedImage(i, timer)).ToArray(), ct);
-
-            Classification[] Rank(float[] imageEmbedding)
-            {
-                var sims = texts.Select(t => (double)ClipPipeline.Dot(imageEmbedding, t)).ToArray();
-                var scores = softmax ? Softmax(sims, c.LogitScale) : sims;
-                return Enumerable.Range(0, prompts.Count)
-                    .OrderByDescending(i => scores[i]).ThenBy(i => i)
-                    .Where(i => scores[i] >= threshold)
-                    .Take(topK)
-                    .Select((i, r) => new Classification(prompts[i], Math.Round(scores[i], 6), r + 1, Math.Round(sims[i], 6)))
-                    .ToArray();
-            }
-            if (batch)
-                return TypedResults.Json(new ClassifyBatchResponse([.. imageEmbeddings!.Select((e, i) => new ImageClassifications(i, Rank(e)))],
-                    Math.Round(timer.ModelMs, 2), engine.Manifest.Name, engine.Backend.Name(), Performance(timer, decodeMs, start)), ClipJson.Default.ClassifyBatchResponse);
-            return TypedResults.Json(new ClassifyResponse(Rank(imageEmbeddings![0]), Math.Round(timer.ModelMs, 2), engine.Manifest.Name, engine.Backend.Name(),
-                Performance(timer, decodeMs, start)), ClipJson.Default.ClassifyResponse);
+            var sims = texts.Select(t => (double)ClipPipeline.Dot(imageEmbedding, t)).ToArray();
+            var scores = softmax ? Softmax(sims, c.LogitScale) : sims;
+            return Enumerable.Range(0, prompts.Count)
+                .OrderByDescending(i => scores[i]).ThenBy(i => i)
+                .Where(i => scores[i] >= threshold)
+                .Take(topK)
+                .Select((i, r) => new Classification(prompts[i], Math.Round(scores[i], 6), r + 1, Math.Round(sims[i], 6)))
+                .ToArray();
         }
-        finally
-        {
-            foreach (var d in decoded) d.Dispose();
-        }
+        if (batch)
+            return TypedResults.Json(new ClassifyBatchResponse([.. imageEmbeddings!.Select((e, i) => new ImageClassifications(i, Rank(e)))],
+                Math.Round(timer.ModelMs, 2), engine.Manifest.Name, engine.Backend.Name(), Performance(timer, decodeMs, start)), ClipJson.Default.ClassifyBatchResponse);
+        return TypedResults.Json(new ClassifyResponse(Rank(imageEmbeddings![0]), Math.Round(timer.ModelMs, 2), engine.Manifest.Name, engine.Backend.Name(),
+            Performance(timer, decodeMs, start)), ClipJson.Default.ClassifyResponse);
     }
 
     /// <summary>softmax(scale · s) over the similarities, computed from the largest (stable).</summary>
@@ -452,26 +463,16 @@ public static class ClipService
         var (images, _, batch) = await ReadImagesAsync(http.Request, EmbedImageFormat, r => r.Images, config.Clip.MaxBatch, ct);
 
         using var admission = await engine.Slot.AdmitAsync(ct);
-        var decodeStart = Stopwatch.GetTimestamp();
-        var decoded = new List<RgbaImage>(images.Count);
-        try
+        var timer = new StageTimer();
+        var crops = CropImages(decoder, images, config.Clip, timer, out var decodeMs);
+        var embeddings = await admission.RunAsync(p =>
         {
-            foreach (var b in images) decoded.Add(DecodeImage(decoder, b, config.Clip));
-            var decodeMs = Stopwatch.GetElapsedTime(decodeStart).TotalMilliseconds;
-            var timer = new StageTimer();
-            var embeddings = await admission.RunAsync(p =>
-            {
-                var r = decoded.Select(i => p.EmbedImage(i, timer)).ToArray();
-                p.Report(timer);
-                return r;
-            }, ct);
-            return TypedResults.Json(new EmbedResponse(batch ? null : embeddings[0], batch ? embeddings : null, embeddings[0].Length, engine.Manifest.Name,
-                engine.Backend.Name(), null, Performance(timer, decodeMs, start)), ClipJson.Default.EmbedResponse);
-        }
-        finally
-        {
-            foreach (var d in decoded) d.Dispose();
-        }
+            var r = crops.Select(i => p.EmbedCropped(i, timer)).ToArray();
+            p.Report(timer);
+            return r;
+        }, ct);
+        return TypedResults.Json(new EmbedResponse(batch ? null : embeddings[0], batch ? embeddings : null, embeddings[0].Length, engine.Manifest.Name,
+            engine.Backend.Name(), null, Performance(timer, decodeMs, start)), ClipJson.Default.EmbedResponse);
     }
 
     internal static async Task<IResult> EmbedTextAsync(HttpContext http, ModelEngine<ClipPipeline> engine, TextEmbeddingCache cache, ClipConfig config, CancellationToken ct)
@@ -571,36 +572,26 @@ public static class ClipService
 
         var index = holder.Get();
         using var admission = await engine.Slot.AdmitAsync(ct);
-        var decodeStart = Stopwatch.GetTimestamp();
-        var decoded = new List<RgbaImage>(given.Count);
-        try
+        var timer = new StageTimer();
+        // Images first (a bad image is named as such), then ids and metadata.
+        var crops = CropImages(decoder, given.Select(g => g.Image), config.Clip, timer, out var decodeMs);
+        var items = given.Select(g => (Id: CheckId(g.Id, g.IdField), Metadata: CheckMetadata(g.Metadata, g.MetadataField))).ToList();
+        if (items.Select(i => i.Id).Distinct(StringComparer.Ordinal).Count() != items.Count)
+            throw ApiException.BadRequest("invalid_parameter", "'items' names an id twice", "items.id");
+        var embeddings = await admission.RunAsync(p =>
         {
-            // Images first (a bad image is named as such), then ids and metadata.
-            foreach (var item in given) decoded.Add(DecodeImage(decoder, item.Image, config.Clip));
-            var decodeMs = Stopwatch.GetElapsedTime(decodeStart).TotalMilliseconds;
-            var items = given.Select(g => (Id: CheckId(g.Id, g.IdField), Metadata: CheckMetadata(g.Metadata, g.MetadataField))).ToList();
-            if (items.Select(i => i.Id).Distinct(StringComparer.Ordinal).Count() != items.Count)
-                throw ApiException.BadRequest("invalid_parameter", "'items' names an id twice", "items.id");
-            var timer = new StageTimer();
-            var embeddings = await admission.RunAsync(p =>
-            {
-                var r = decoded.Select(i => p.EmbedImage(i, timer)).ToArray();
-                p.Report(timer);
-                return r;
-            }, ct);
-            var now = DateTime.UtcNow;
-            var model = engine.Manifest.Name;
-            var replaced = items.Count(i => index.Contains(i.Id));
-            var rows = items.Select((item, k) => new IndexItem(item.Id, model, embeddings[k], item.Metadata, now)).ToArray();
-            if (!index.Upsert(rows))
-                throw new ApiException(409, "index_full", $"the index holds {index.Count} of at most {index.MaxItems} images (index.max_items); delete some first");
-            return TypedResults.Json(new IndexResponse([.. items.Select(i => i.Id)], items.Count - replaced, replaced, index.Count, model, Performance(timer, decodeMs, start)),
-                ClipJson.Default.IndexResponse);
-        }
-        finally
-        {
-            foreach (var d in decoded) d.Dispose();
-        }
+            var r = crops.Select(i => p.EmbedCropped(i, timer)).ToArray();
+            p.Report(timer);
+            return r;
+        }, ct);
+        var now = DateTime.UtcNow;
+        var model = engine.Manifest.Name;
+        var replaced = items.Count(i => index.Contains(i.Id));
+        var rows = items.Select((item, k) => new IndexItem(item.Id, model, embeddings[k], item.Metadata, now)).ToArray();
+        if (!index.Upsert(rows))
+            throw new ApiException(409, "index_full", $"the index holds {index.Count} of at most {index.MaxItems} images (index.max_items); delete some first");
+        return TypedResults.Json(new IndexResponse([.. items.Select(i => i.Id)], items.Count - replaced, replaced, index.Count, model, Performance(timer, decodeMs, start)),
+            ClipJson.Default.IndexResponse);
     }
 
     internal static async Task<IResult> SearchAsync(HttpContext http, ModelEngine<ClipPipeline> engine, TextEmbeddingCache cache, IndexHolder holder,

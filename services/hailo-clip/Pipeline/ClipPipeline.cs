@@ -38,18 +38,23 @@ internal sealed class ClipPipeline : IDisposable, Hailo.Hosting.IWarmUp
         var start = Stopwatch.GetTimestamp();
         const int bytes = ClipPreprocess.Size * ClipPreprocess.Size * 3;
         var rgb = System.Buffers.ArrayPool<byte>.Shared.Rent(bytes);
-        float[] embedding;
         try
         {
             ClipPreprocess.ResizeCrop(image, rgb);
             timer.AddSince(StageTimer.Preprocess, start);
-            embedding = _towers.EmbedImage(rgb.AsSpan(0, bytes), timer);
+            return EmbedCropped(rgb.AsSpan(0, bytes), timer);
         }
         finally
         {
             System.Buffers.ArrayPool<byte>.Shared.Return(rgb);
         }
-        start = Stopwatch.GetTimestamp();
+    }
+
+    /// <summary>Image tower and L2 normalisation of an image already resized and cropped (<see cref="ClipPreprocess.ResizeCrop(RgbaImage, int)"/>).</summary>
+    public float[] EmbedCropped(ReadOnlySpan<byte> rgb, StageTimer timer)
+    {
+        var embedding = _towers.EmbedImage(rgb, timer);
+        var start = Stopwatch.GetTimestamp();
         Normalize(embedding);
         timer.AddSince(StageTimer.Postprocess, start);
         return embedding;
