@@ -61,7 +61,7 @@ help:
 	@echo "make publish-all every service and hailoctl for both architectures"
 	@echo "make bench       benchmarks and the load test; figures go into each service's README (SERVICE=hailo-ocr for one; SERVICE=media|npu-binding|kv-cache: a shared library's)"
 	@echo "make fuzz        long fuzzing (FUZZ_SECONDS=600 per family; FUZZ_FAMILY=, FUZZ_SEED=, FUZZ_REPLAY=file.req)"
-	@echo "make soak        memory: RSS after SOAK_REQUESTS=500 requests against RSS after the model loaded, per service (SOAK_AOT=1: the AOT binaries; SOAK_SETTLE=1: after the idle follow-up passes); then all services at once for FLEET_SECONDS=600 (FLEET_DEVICE=npu: on the shim's fake NPU)"
+	@echo "make soak        memory: RSS after SOAK_REQUESTS=500 requests against RSS after the model loaded, per service (SOAK_AOT=1: the AOT binaries; SOAK_SETTLE=1: after the idle follow-up passes); then all services at once for FLEET_SECONDS=600 (FLEET_DEVICE=npu: on the shim's fake NPU; FLEET_RATE=R: each client at most R requests/s)"
 	@echo "make fleet-npu   every service at once on the shim's fake NPU (one shared device, hailo-ollama and hailo-vision taking turns with its KV cache) for FLEET_SECONDS=45 (SOAK_AOT=1: the AOT binaries)"
 	@echo "make deb [SERVICE=hailo-ocr] [ARCH=amd64|arm64]   .debs (with hailo-common) into build/deb"
 	@echo "make apt-repo    every package of both architectures as a signed apt repository in build/apt-repo"

@@ -90,13 +90,13 @@ public static class FleetSoak
     /// taking turns with its KV cache over a private dbus-daemon (<see cref="NpuProfile"/>); the others on the CPU.
     /// </param>
     public static async Task<int> RunAsync(IReadOnlyList<Family> families, TimeSpan duration, int clients, double mutated, int seed,
-        KnownIssues known, string? report, bool npu = false)
+        KnownIssues known, string? report, bool npu = false, double rate = 0)
     {
         using var bus = npu ? new PrivateBus() : null;
         FindingsDir = report is null ? null : Path.Combine(Path.GetDirectoryName(Path.GetFullPath(report))!, "findings");
         var members = families.GroupBy(f => f.Service).Select(g => new Member(g.Key, g.ToList(), bus is null ? null : NpuProfile.For(g.Key, bus.Address))).ToList();
         Console.WriteLine($"fleet{(npu ? " (NPU: the shim's fake backend)" : "")}: {members.Count} services at once ({string.Join(", ", members.Select(m => m.Service + (npu && m.Profile is null ? " on the CPU" : "")))}), "
-            + $"{clients} clients each for {duration.TotalSeconds:0} s, {mutated:P0} of requests mutated, seed {seed}");
+            + $"{Pace(clients, rate)} for {duration.TotalSeconds:0} s, {mutated:P0} of requests mutated, seed {seed}");
         try
         {
             // The fake NPU's shim (built on first use) before the clock starts: READY after is the services' own time.
@@ -146,8 +146,18 @@ public static class FleetSoak
             {
                 var rng = new Mutator(new Random(unchecked(seed * 31 + c) ^ StableHash(m.Service)));
                 var pools = m.Families.Select(f => m.Seeds(f, known)).ToList();
+                // With a rate, a client starts a request at most every 1/rate s (a camera's or a user's pace): the machine is
+                // not saturated, so what RSS does over time is the services' own, not a backlog's.
+                var interval = rate > 0 ? TimeSpan.FromSeconds(1 / rate) : TimeSpan.Zero;
+                var next = load.Elapsed;
                 while (!stop.IsCancellationRequested && !m.Target!.Process.HasExited)
                 {
+                    if (interval > TimeSpan.Zero)
+                    {
+                        if (next > load.Elapsed)
+                            try { await Task.Delay(next - load.Elapsed, stop.Token); } catch (OperationCanceledException) { break; }
+                        next = (next + interval > load.Elapsed ? next : load.Elapsed) + interval;
+                    }
                     var i = rng.Next(m.Families.Count);
                     var f = m.Families[i];
                     var r = rng.Chance(mutated) || pools[i].Count == 0 ? f.Generate(rng) : rng.Pick(pools[i]);
@@ -187,7 +197,7 @@ public static class FleetSoak
             var kv = members.Where(m => m.Profile is { KvCache: true }).ToList();
             if (kv.Count == 2 && kv.All(m => m.KvAcquired is not null) && (kv.Any(m => m.KvHandedOver == 0) || kv.Any(m => m.Counts.GetValueOrDefault("2xx") == 0)))
                 kv[0].Fail($"the KV cache did not go back and forth: {string.Join("; ", kv.Select(m => $"{m.Service} took it {m.KvAcquired}×, handed it over {m.KvHandedOver}×, {m.Counts.GetValueOrDefault("2xx")} answers 2xx"))}");
-            var table = Table(members, duration, clients, mutated, npu);
+            var table = Table(members, duration, clients, mutated, npu, rate);
             Console.WriteLine(table);
             if (report is not null)
             {
@@ -232,14 +242,17 @@ public static class FleetSoak
     /// <summary>Where failing requests are kept (beside the report, in findings/); null without a report.</summary>
     private static string? FindingsDir;
 
-    private static string Table(List<Member> members, TimeSpan duration, int clients, double mutated, bool npu)
+    private static string Pace(int clients, double rate) =>
+        rate > 0 ? string.Create(CultureInfo.InvariantCulture, $"{clients} clients each at most {rate:0.##} requests/s") : $"{clients} clients each";
+
+    private static string Table(List<Member> members, TimeSpan duration, int clients, double mutated, bool npu, double rate)
     {
-        if (npu) return NpuTable(members, duration, clients, mutated);
+        if (npu) return NpuTable(members, duration, clients, mutated, rate);
         var sb = new StringBuilder();
         var judged = duration.TotalSeconds < FlatMinSeconds
             ? string.Create(CultureInfo.InvariantCulture, $" Flatness is judged on loads of {FlatMinSeconds:0} s or more (make soak); here the medians are reported only.")
             : "";
-        sb.AppendLine(CultureInfo.InvariantCulture, $"All services at once: {clients} clients each for {duration.TotalSeconds:0} s, {mutated:P0} of requests mutated; RSS in MiB.{judged}");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"All services at once: {Pace(clients, rate)} for {duration.TotalSeconds:0} s, {mutated:P0} of requests mutated; RSS in MiB.{judged}");
         sb.AppendLine();
         sb.AppendLine("| service | READY after | RSS at READY | warm, idle: RSS (PSS) | peak under load | median under load, 2nd → last quarter | idle after the load: RSS (PSS) | requests (2xx / 4xx / 503) | verdict |");
         sb.AppendLine("|---|---|---|---|---|---|---|---|---|");
@@ -259,13 +272,13 @@ public static class FleetSoak
     /// the sums against the Pi's targets. The fake backend allocates none of HailoRT's buffers: an NPU service's figure
     /// is its own host memory (pre/post-processing, HTTP, the runtime), not HailoRT's on a real Pi.
     /// </summary>
-    private static string NpuTable(List<Member> members, TimeSpan duration, int clients, double mutated)
+    private static string NpuTable(List<Member> members, TimeSpan duration, int clients, double mutated, double rate)
     {
         var sb = new StringBuilder();
         var judged = duration.TotalSeconds < FlatMinSeconds
             ? string.Create(CultureInfo.InvariantCulture, $" Flatness is judged on loads of {FlatMinSeconds:0} s or more; here the medians are reported only.")
             : "";
-        sb.AppendLine(CultureInfo.InvariantCulture, $"All services at once on the NPU path (the native shim's fake backend, one shared fake device; hailo-ollama and hailo-vision take turns with its KV cache): {clients} clients each for {duration.TotalSeconds:0} s, {mutated:P0} of requests mutated; RSS in MiB.{judged}");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"All services at once on the NPU path (the native shim's fake backend, one shared fake device; hailo-ollama and hailo-vision take turns with its KV cache): {Pace(clients, rate)} for {duration.TotalSeconds:0} s, {mutated:P0} of requests mutated; RSS in MiB.{judged}");
         sb.AppendLine();
         sb.AppendLine("| service | backend | READY after | RSS at READY | warm, idle: RSS (PSS) | peak under load | median under load, 2nd → last quarter | idle after the load: RSS (PSS) | requests (2xx / 4xx / 503) | KV cache taken / handed over / refused | verdict |");
         sb.AppendLine("|---|---|---|---|---|---|---|---|---|---|---|");

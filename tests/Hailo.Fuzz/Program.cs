@@ -4,7 +4,8 @@ using Hailo.Fuzz;
 // Hailo.Fuzz [fuzz] [--seconds N] [--seed S] [--family ocr,pose,...] [--out DIR]   mutated requests against each service
 // Hailo.Fuzz replay FILE.req... [--family NAME]                                    one saved input, its outcome printed
 // Hailo.Fuzz memory [--requests N] [--family ...]                                   RSS after N requests ≤ 1.3 × after load
-// Hailo.Fuzz fleet [--seconds N] [--clients C] [--mutated P] [--report FILE]         every service at once under a mixed load
+// Hailo.Fuzz fleet [--seconds N] [--clients C] [--rate R] [--mutated P] [--report FILE]   every service at once under a mixed load
+//                                                          (--rate: requests/s per client at most; FLEET_RATE)
 //                  [--device npu]   the same on the native shim's fake NPU: one shared fake device, the GenAI pair taking turns with its KV cache
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
@@ -78,10 +79,11 @@ switch (command)
         var seed = int.Parse(Arg("--seed") ?? Env("FUZZ_SEED") ?? "1", CultureInfo.InvariantCulture);
         var device = Arg("--device") ?? Env("FLEET_DEVICE") ?? "cpu";
         if (device is not ("cpu" or "npu")) throw new ArgumentException($"--device {device}: cpu or npu");
-        return await FleetSoak.RunAsync(families, TimeSpan.FromSeconds(seconds), clients, mutated, seed, known, Arg("--report"), npu: device == "npu");
+        var rate = double.Parse(Arg("--rate") ?? Env("FLEET_RATE") ?? "0", CultureInfo.InvariantCulture);
+        return await FleetSoak.RunAsync(families, TimeSpan.FromSeconds(seconds), clients, mutated, seed, known, Arg("--report"), npu: device == "npu", rate: rate);
     }
     default:
-        Console.Error.WriteLine("usage: Hailo.Fuzz [fuzz|replay FILE...|memory|fleet] [--seconds N] [--seed S] [--family a,b] [--out DIR] [--requests N] [--clients C] [--mutated P] [--report FILE]");
+        Console.Error.WriteLine("usage: Hailo.Fuzz [fuzz|replay FILE...|memory|fleet] [--seconds N] [--seed S] [--family a,b] [--out DIR] [--requests N] [--clients C] [--rate R] [--mutated P] [--report FILE]");
         return 2;
 }
 
