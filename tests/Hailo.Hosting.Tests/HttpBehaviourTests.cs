@@ -140,6 +140,30 @@ public sealed class HttpBehaviourTests
     }
 
     [Fact]
+    public async Task A_json_body_is_read_whole_with_or_without_a_content_length()
+    {
+        await using var s = await Start();
+        // 200 KB of JSON: past the first 4 KB array when the length is not announced (chunked), read in many segments.
+        var name = new string('é', 100_000);
+        var json = $"{{\"name\":\"{name}\",\"count\":7}}";
+        foreach (var chunked in new[] { true, false })
+        {
+            HttpContent content = chunked
+                ? new StreamContent(new MemoryStream(Encoding.UTF8.GetBytes(json)))
+                : new ByteArrayContent(Encoding.UTF8.GetBytes(json));
+            content.Headers.ContentType = new System.Net.Http.Headers.MediaTypeHeaderValue("application/json");
+            if (chunked) content.Headers.ContentLength = null;
+            var req = new HttpRequestMessage(HttpMethod.Post, "/shape") { Content = content };
+            if (chunked) req.Headers.TransferEncodingChunked = true;
+            var r = await s.Client.SendAsync(req);
+            Assert.Equal(HttpStatusCode.OK, r.StatusCode);
+            using var doc = JsonDocument.Parse(await r.Content.ReadAsStringAsync());
+            Assert.Equal(name, doc.RootElement.GetProperty("text").GetString());
+            Assert.Equal(7, doc.RootElement.GetProperty("length").GetInt32());
+        }
+    }
+
+    [Fact]
     public void Client_text_is_cut_without_splitting_a_character()
     {
         Assert.Equal("short", ClientText.Quote("short"));
