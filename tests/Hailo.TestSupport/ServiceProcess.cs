@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using System.Text;
@@ -143,7 +142,6 @@ public sealed partial class ServiceProcess : IAsyncDisposable
         _process.Dispose();
         try { Directory.Delete(_dir, true); } catch (IOException) { }
     }
-
 
     [LibraryImport("libc", EntryPoint = "kill")]
     private static partial int Kill(int pid, int signal);

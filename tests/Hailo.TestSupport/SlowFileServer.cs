@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
 
 namespace Hailo.TestSupport;
 
@@ -21,7 +20,7 @@ public sealed class SlowFileServer : IAsyncDisposable
     {
         ChunkBytes = chunkBytes;
         Pause = pause ?? TimeSpan.FromMilliseconds(20);
-        // HttpListener wants a port up front; a free one from the kernel, retried if it is taken meanwhile.
+        // HttpListener wants a port up front; a free one from TestPorts, retried if it is taken meanwhile.
         for (var attempt = 0; ; attempt++)
         {
             var port = TestPorts.Next();

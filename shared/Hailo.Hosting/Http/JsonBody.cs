@@ -74,20 +74,18 @@ public static class JsonBody
         }
     }
 
-    /// <summary>The whole request body (the endpoint's body limit applies while reading).</summary>
+    /// <summary>The whole request body (the endpoint's body limit applies while reading), in an array of its own.</summary>
     public static async Task<ReadOnlyMemory<byte>> ReadAllAsync(HttpRequest request, CancellationToken ct)
     {
-        var capacity = request.ContentLength is { } n and > 0 and < int.MaxValue ? (int)n : 4096;
-        var buffer = new ArrayBufferWriter<byte>(capacity);
-        var pipe = request.BodyReader;
-        while (true)
+        var (array, length) = await ReadPooledAsync(request, ct).ConfigureAwait(false);
+        try
         {
-            var read = await pipe.ReadAsync(ct).ConfigureAwait(false);
-            foreach (var segment in read.Buffer) buffer.Write(segment.Span);
-            pipe.AdvanceTo(read.Buffer.End);
-            if (read.IsCompleted) break;
+            return array.AsSpan(0, length).ToArray();
         }
-        return buffer.WrittenMemory;
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(array);
+        }
     }
 
     /// <summary>Deserialises a whole body; a body that does not fit is a 400 invalid_json naming the problem.</summary>
