@@ -87,8 +87,14 @@ test: build models shim
 	  echo "make test: $$t passed in $$(( $$(date +%s) - s )) s"; \
 	done; (IFS=,; echo "all tests passed (times:$${times[*]})")
 
+# The projects run side by side and a failure scrolls away under the others' summaries: on failure the failed tests
+# and their messages are printed again at the end.
 test-dotnet: need-dotnet need-models
-	HAILO_TEST_MODELS=$(MODELS) $(DOTNET) test hailo.slnx -c $(CONFIG) --no-build --logger "console;verbosity=minimal"
+	@mkdir -p build; echo "HAILO_TEST_MODELS=$(MODELS) $(DOTNET) test hailo.slnx -c $(CONFIG) --no-build"
+	@HAILO_TEST_MODELS=$(MODELS) $(DOTNET) test hailo.slnx -c $(CONFIG) --no-build --logger "console;verbosity=minimal" 2>&1 \
+	  | tee build/test-dotnet.log || { echo "test-dotnet: these tests failed:"; \
+	  awk '/^  Failed /{p=1; n=0; t=0} p{print; n++; if (/Stack Trace:/) t=n; if (n >= 24 || (t && n - t >= 4)) p=0}' build/test-dotnet.log; \
+	  grep '^  Failed ' build/test-dotnet.log | sed 's/^  Failed /test-dotnet: failed: /'; exit 1; }
 
 # install-deps' decisions, make's targets against `make help` and the README, and every README example marked
 # "tested" against the services as `make run` starts them (the built binaries and build/models).
