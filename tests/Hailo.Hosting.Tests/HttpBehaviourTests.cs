@@ -143,11 +143,12 @@ public sealed class HttpBehaviourTests
     public async Task A_json_body_is_read_whole_with_or_without_a_content_length()
     {
         await using var s = await Start();
-        // 200 KB of JSON: past the first 4 KB array when the length is not announced (chunked), read in many segments.
-        var name = new string('é', 100_000);
-        var json = $"{{\"name\":\"{name}\",\"count\":7}}";
-        foreach (var chunked in new[] { true, false })
+        // 200 KB of JSON (a pooled array, past the first 4 KB one when the length is not announced) and 3 MB (native
+        // memory, grown from a pooled array when chunked), read in many segments.
+        foreach (var (chunked, characters) in new[] { (true, 100_000), (false, 100_000), (true, 1_500_000), (false, 1_500_000) })
         {
+            var name = new string('é', characters);
+            var json = $"{{\"name\":\"{name}\",\"count\":7}}";
             HttpContent content = chunked
                 ? new StreamContent(new MemoryStream(Encoding.UTF8.GetBytes(json)))
                 : new ByteArrayContent(Encoding.UTF8.GetBytes(json));

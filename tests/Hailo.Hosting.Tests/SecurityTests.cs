@@ -255,6 +255,43 @@ public sealed class SecurityTests
     }
 
     [Theory]
+    [InlineData(null)]          // chunked: from a 4 KB pooled array up past the pooled limit into native memory
+    [InlineData(3_000_001L)]    // announced: native memory from the start
+    [InlineData(100L)]          // announced too small: grows
+    public void A_body_buffer_keeps_every_byte_in_order_as_it_grows(long? announced)
+    {
+        var data = new byte[3_000_001];
+        new Random(7).NextBytes(data);
+        using var buffer = new BodyBuffer(announced);
+        var at = 0;
+        for (var size = 1; at < data.Length; size = size * 3 % 70_001 + 1)
+        {
+            var n = Math.Min(size, data.Length - at);
+            buffer.Append(data.AsSpan(at, n));
+            at += n;
+        }
+        Assert.Equal(data.Length, buffer.Length);
+        Assert.True(buffer.Span.SequenceEqual(data));
+    }
+
+    [Fact]
+    public void Explaining_a_refused_body_of_megabytes_does_not_allocate_its_size()
+    {
+        // A well-formed body that does not fit: half a million items and a long text, and the fault at its very end.
+        // Explaining it walks the body once; a parsed document of it costs several times its size on the large object
+        // heap, which a client sending such bodies in a loop turned into hundreds of megabytes of resident memory.
+        var tags = string.Join(",", Enumerable.Repeat("\"x\"", 500_000));
+        var body = Encoding.UTF8.GetBytes($"{{\"name\":\"{new string('a', 1 << 20)}\",\"tags\":[{tags}],\"options\":{{\"size\":2}},\"count\":1.5}}");
+        var type = TestJson.Default.ShapeRequest;
+        var e = Assert.Throws<JsonException>(() => JsonSerializer.Deserialize(body, type));
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        var explained = JsonBody.Explain(body, type, e);
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.Equal(("field 'count' must be a whole number, not a fraction", "count"), explained);
+        Assert.True(allocated < 256 << 10, $"explaining a body of {body.Length:N0} bytes allocated {allocated:N0} bytes");
+    }
+
+    [Theory]
     [InlineData("{\"\xE3magSe\":\"a\"}", 2)]      // a bad byte in an unknown field's name (the fuzzer's 500)
     [InlineData("{\"name\":\"ab\xFF\"}", 11)]     // in a value the type accepts
     [InlineData("{\"tags\":[\"\xC3\"]}", 10)]      // a truncated two-byte sequence

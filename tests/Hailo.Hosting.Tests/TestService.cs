@@ -101,7 +101,7 @@ public static class TestService
             {
                 var r = await JsonBody.ReadAsync(req, TestJson.Default.ShapeRequest, ct);
                 return TypedResults.Json(new EchoResponse(r.Name ?? "", r.Count ?? 0), TestJson.Default.EchoResponse);
-            });
+            }).WithBodyLimit();
             app.MapGet("/boom", string () => throw new InvalidOperationException("secret internal detail"));
             app.MapGet("/teapot", string () => throw new ApiException(418, "teapot", "I am a teapot") { RetryAfterSeconds = 7 });
             app.MapGet("/rejected/{kind}", string (string kind) =>

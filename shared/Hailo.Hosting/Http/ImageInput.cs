@@ -39,6 +39,13 @@ public static class ImageInput
 
     private static byte[] DecodeBase64(ReadOnlySpan<char> text, string field)
     {
+        // Standard base64 (whitespace allowed) decodes straight into an array of the image's size: an image of
+        // megabytes makes one large array, not three.
+        if (System.Buffers.Text.Base64.IsValid(text, out var decodedLength))
+        {
+            var exact = new byte[decodedLength];
+            if (Convert.TryFromBase64Chars(text, exact, out var done) && done == decodedLength) return exact;
+        }
         // Accept URL-safe base64 and missing padding, which browsers and some clients produce.
         var buffer = new char[text.Length + 3];
         var n = 0;

@@ -20,56 +20,34 @@ public static class JsonBody
     public const string Code = "invalid_json";
 
     /// <summary>
-    /// Reads the whole body and deserialises it; a body that does not fit is a 400 invalid_json. The body is read into
-    /// an array of the shared pool and given back once deserialised: a stream of bodies of many megabytes (up to the
-    /// route's limit) reuses a few arrays instead of leaving each on the large object heap until a full collection,
-    /// which let a busy service's heap reach hundreds of megabytes of dead bodies.
+    /// Reads the whole body and deserialises it; a body that does not fit is a 400 invalid_json. The body is held in
+    /// a <see cref="BodyBuffer"/> only while it is deserialised: a stream of bodies of many megabytes (up to the
+    /// route's limit) leaves nothing behind on the managed heap.
     /// </summary>
     public static async Task<T> ReadAsync<T>(HttpRequest request, JsonTypeInfo<T> type, CancellationToken ct) where T : class
     {
-        var (array, length) = await ReadPooledAsync(request, ct).ConfigureAwait(false);
-        try
-        {
-            return Deserialize(array.AsSpan(0, length), type);
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(array);
-        }
+        using var body = await ReadBufferAsync(request, ct).ConfigureAwait(false);
+        return Deserialize(body.Span, type);
     }
 
-    /// <summary>The whole body in an array rented from <see cref="ArrayPool{T}.Shared"/> (the caller returns it) and its length.</summary>
-    internal static async Task<(byte[] Array, int Length)> ReadPooledAsync(HttpRequest request, CancellationToken ct)
+    /// <summary>The whole body in a <see cref="BodyBuffer"/> (the caller disposes it).</summary>
+    internal static async Task<BodyBuffer> ReadBufferAsync(HttpRequest request, CancellationToken ct)
     {
-        var capacity = request.ContentLength is { } n and > 0 and < int.MaxValue ? (int)n : 4096;
-        var array = ArrayPool<byte>.Shared.Rent(capacity);
-        var length = 0;
+        var body = new BodyBuffer(request.ContentLength);
         try
         {
             var pipe = request.BodyReader;
             while (true)
             {
                 var read = await pipe.ReadAsync(ct).ConfigureAwait(false);
-                foreach (var segment in read.Buffer)
-                {
-                    if (length + segment.Length > array.Length)
-                    {
-                        var larger = ArrayPool<byte>.Shared.Rent(Math.Max(length + segment.Length, (int)Math.Min(2L * array.Length, Array.MaxLength)));
-                        array.AsSpan(0, length).CopyTo(larger);
-                        ArrayPool<byte>.Shared.Return(array);
-                        array = larger;
-                    }
-                    segment.Span.CopyTo(array.AsSpan(length));
-                    length += segment.Length;
-                }
+                foreach (var segment in read.Buffer) body.Append(segment.Span);
                 pipe.AdvanceTo(read.Buffer.End);
-                if (read.IsCompleted) break;
+                if (read.IsCompleted) return body;
             }
-            return (array, length);
         }
         catch
         {
-            ArrayPool<byte>.Shared.Return(array);
+            body.Dispose();
             throw;
         }
     }
@@ -77,15 +55,8 @@ public static class JsonBody
     /// <summary>The whole request body (the endpoint's body limit applies while reading), in an array of its own.</summary>
     public static async Task<ReadOnlyMemory<byte>> ReadAllAsync(HttpRequest request, CancellationToken ct)
     {
-        var (array, length) = await ReadPooledAsync(request, ct).ConfigureAwait(false);
-        try
-        {
-            return array.AsSpan(0, length).ToArray();
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(array);
-        }
+        using var body = await ReadBufferAsync(request, ct).ConfigureAwait(false);
+        return body.Span.ToArray();
     }
 
     /// <summary>Deserialises a whole body; a body that does not fit is a 400 invalid_json naming the problem.</summary>
@@ -148,18 +119,11 @@ public static class JsonBody
             MaxDepth = o.MaxDepth == 0 ? 64 : o.MaxDepth,
         };
         if (SyntaxProblem(utf8, readerOptions) is { } syntax) return (syntax, null);
-        // The document reads a copy in a pooled array: a refused body of many megabytes leaves no copy behind.
-        var copy = ArrayPool<byte>.Shared.Rent(utf8.Length);
-        try
-        {
-            utf8.CopyTo(copy);
-            using var doc = JsonDocument.Parse(copy.AsMemory(0, utf8.Length), DocumentOptions(type.Options));
-            if (Check(doc.RootElement, type, "") is { } problem) return problem;
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(copy);
-        }
+        // The body is walked token by token beside the type's metadata, not parsed into a document: a document of a
+        // refused body of many megabytes costs several times its size on the large object heap.
+        var reader = new Utf8JsonReader(utf8, readerOptions);
+        reader.Read();
+        if (Check(ref reader, type, "") is { } problem) return problem;
         // The shape fits but a converter refused a value (an out-of-range number, an unknown enum name, ...).
         var path = FieldPath(e.Path);
         return path.Length > 0
@@ -173,13 +137,6 @@ public static class JsonBody
             if (b is not ((byte)' ' or (byte)'\t' or (byte)'\r' or (byte)'\n')) return false;
         return true;
     }
-
-    private static JsonDocumentOptions DocumentOptions(JsonSerializerOptions o) => new()
-    {
-        AllowTrailingCommas = o.AllowTrailingCommas,
-        CommentHandling = o.ReadCommentHandling == JsonCommentHandling.Skip ? JsonCommentHandling.Skip : JsonCommentHandling.Disallow,
-        MaxDepth = o.MaxDepth == 0 ? 64 : o.MaxDepth,
-    };
 
     /// <summary>The byte offset of a 0-based line and byte position in it.</summary>
     private static long Offset(ReadOnlySpan<byte> utf8, long line, long position)
@@ -201,54 +158,92 @@ public static class JsonBody
         return n;
     }
 
-    /// <summary>Walks a parsed body along the type's metadata: the first unknown field or ill-typed value.</summary>
-    private static (string, string?)? Check(JsonElement value, JsonTypeInfo type, string path)
+    /// <summary>
+    /// Walks a well-formed body along the type's metadata from the reader's current token (the first of a value): the
+    /// first unknown field, missing required field or ill-typed value. Without a problem the reader is left on the
+    /// value's last token.
+    /// </summary>
+    private static (string, string?)? Check(ref Utf8JsonReader reader, JsonTypeInfo type, string path)
     {
         var nullableOf = Nullable.GetUnderlyingType(type.Type);
-        if (value.ValueKind == JsonValueKind.Null)
-            return type.Type.IsValueType && nullableOf is null ? Wrong(path, Expected(type), value) : null;
+        if (reader.TokenType == JsonTokenType.Null)
+            return type.Type.IsValueType && nullableOf is null ? Wrong(ref reader, path, Expected(type)) : null;
         if (nullableOf is not null && Info(type.Options, nullableOf) is { } underlying) type = underlying;
 
         switch (type.Kind)
         {
             case JsonTypeInfoKind.Object:
-                if (value.ValueKind != JsonValueKind.Object) return Wrong(path, Expected(type), value);
+            {
+                if (reader.TokenType != JsonTokenType.StartObject) return Wrong(ref reader, path, Expected(type));
                 var allowUnknown = (type.UnmappedMemberHandling ?? type.Options.UnmappedMemberHandling) == JsonUnmappedMemberHandling.Skip
                                    || type.Properties.Any(p => p.IsExtensionData);
                 var comparison = type.Options.PropertyNameCaseInsensitive ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal;
-                foreach (var member in value.EnumerateObject())
+                var seen = new List<string>();
+                while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
                 {
-                    var prop = type.Properties.FirstOrDefault(p => !p.IsExtensionData && string.Equals(p.Name, member.Name, comparison));
-                    var at = Join(path, member.Name);
+                    var name = reader.GetString()!;
+                    reader.Read();
+                    var prop = type.Properties.FirstOrDefault(p => !p.IsExtensionData && string.Equals(p.Name, name, comparison));
+                    var at = Join(path, name);
                     if (prop is null)
                     {
-                        if (allowUnknown) continue;
+                        if (allowUnknown) { reader.Skip(); continue; }
                         return ($"unknown field '{ClientText.Quote(at)}'{Accepted(type)}", at);
                     }
-                    if (Info(type.Options, prop.PropertyType) is { } propType && Check(member.Value, propType, at) is { } problem) return problem;
+                    seen.Add(prop.Name);
+                    if (Info(type.Options, prop.PropertyType) is not { } propType) reader.Skip();
+                    else if (Check(ref reader, propType, at) is { } problem) return problem;
                 }
                 foreach (var required in type.Properties.Where(p => p.IsRequired))
-                    if (!value.EnumerateObject().Any(m => string.Equals(m.Name, required.Name, comparison)))
+                    if (!seen.Contains(required.Name))
                         return ($"field '{Join(path, required.Name)}' is required", Join(path, required.Name));
                 return null;
+            }
             case JsonTypeInfoKind.Dictionary:
-                if (value.ValueKind != JsonValueKind.Object) return Wrong(path, "an object", value);
-                if (Info(type.Options, type.ElementType) is not { } valueType) return null;
-                foreach (var member in value.EnumerateObject())
-                    if (Check(member.Value, valueType, Join(path, member.Name)) is { } problem) return problem;
+            {
+                if (reader.TokenType != JsonTokenType.StartObject) return Wrong(ref reader, path, "an object");
+                var valueType = Info(type.Options, type.ElementType);
+                while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+                {
+                    var at = Join(path, reader.GetString()!);
+                    reader.Read();
+                    if (valueType is null) reader.Skip();
+                    else if (!Plain(ref reader, valueType) && Check(ref reader, valueType, at) is { } problem) return problem;
+                }
                 return null;
+            }
             case JsonTypeInfoKind.Enumerable:
-                if (type.Type == typeof(byte[])) return value.ValueKind == JsonValueKind.String ? null : Wrong(path, "a base64 string", value);
-                if (value.ValueKind != JsonValueKind.Array) return Wrong(path, "an array", value);
-                if (Info(type.Options, type.ElementType) is not { } elementType) return null;
+            {
+                if (type.Type == typeof(byte[])) return reader.TokenType == JsonTokenType.String ? null : Wrong(ref reader, path, "a base64 string");
+                if (reader.TokenType != JsonTokenType.StartArray) return Wrong(ref reader, path, "an array");
+                var elementType = Info(type.Options, type.ElementType);
                 var i = 0;
-                foreach (var item in value.EnumerateArray())
-                    if (Check(item, elementType, $"{path}[{i++}]") is { } problem) return problem;
+                while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+                {
+                    if (elementType is null) reader.Skip();
+                    else if (!Plain(ref reader, elementType) && Check(ref reader, elementType, $"{path}[{i}]") is { } problem) return problem;
+                    i++;
+                }
                 return null;
+            }
             default:
+            {
                 var expected = Expected(type);
-                return expected is null || Fits(value, type.Type) ? null : Wrong(path, expected, value);
+                if (expected is not null && !Fits(ref reader, type.Type)) return Wrong(ref reader, path, expected);
+                reader.Skip();
+                return null;
+            }
         }
+    }
+    /// <summary>
+    /// Whether the value at the reader is a plain value its type takes as it is, so that nothing needs walking or
+    /// naming: the items of an array of a million numbers are checked without a path string each.
+    /// </summary>
+    private static bool Plain(ref Utf8JsonReader reader, JsonTypeInfo type)
+    {
+        if (type.Kind != JsonTypeInfoKind.None || reader.TokenType is JsonTokenType.StartObject or JsonTokenType.StartArray) return false;
+        if (reader.TokenType == JsonTokenType.Null) return !type.Type.IsValueType || Nullable.GetUnderlyingType(type.Type) is not null;
+        return Expected(type) is null || Fits(ref reader, type.Type);
     }
 
     /// <summary>The metadata of a member's type, or null when the resolver has none (then anything may do).</summary>
@@ -279,27 +274,29 @@ public static class JsonBody
         return null;
     }
 
-    private static bool Fits(JsonElement value, Type type)
+    private static bool Fits(ref Utf8JsonReader reader, Type type)
     {
         var t = Nullable.GetUnderlyingType(type) ?? type;
-        if (t == typeof(bool)) return value.ValueKind is JsonValueKind.True or JsonValueKind.False;
-        if (t == typeof(double) || t == typeof(float) || t == typeof(decimal) || t == typeof(Half)) return value.ValueKind == JsonValueKind.Number;
-        if (t.IsEnum) return value.ValueKind is JsonValueKind.String or JsonValueKind.Number;
+        var token = reader.TokenType;
+        if (t == typeof(bool)) return token is JsonTokenType.True or JsonTokenType.False;
+        if (t == typeof(double) || t == typeof(float) || t == typeof(decimal) || t == typeof(Half)) return token == JsonTokenType.Number;
+        if (t.IsEnum) return token is JsonTokenType.String or JsonTokenType.Number;
         if (t == typeof(int) || t == typeof(long) || t == typeof(short) || t == typeof(byte) || t == typeof(sbyte)
             || t == typeof(uint) || t == typeof(ulong) || t == typeof(ushort))
-            return value.ValueKind == JsonValueKind.Number && value.TryGetDecimal(out var d) && d == decimal.Truncate(d);
-        return value.ValueKind == JsonValueKind.String; // string, char, dates, Guid, TimeSpan
+            return token == JsonTokenType.Number && reader.TryGetDecimal(out var d) && d == decimal.Truncate(d);
+        return token == JsonTokenType.String; // string, char, dates, Guid, TimeSpan
     }
 
-    private static (string, string?) Wrong(string path, string? expected, JsonElement value)
+    private static (string, string?) Wrong(ref Utf8JsonReader reader, string path, string? expected)
     {
-        var got = value.ValueKind switch
+        var got = reader.TokenType switch
         {
-            JsonValueKind.String => "a string",
-            JsonValueKind.Number => value.TryGetDecimal(out var d) && d != decimal.Truncate(d) ? "a fraction" : "a number",
-            JsonValueKind.True or JsonValueKind.False => value.GetRawText(),
-            JsonValueKind.Array => "an array",
-            JsonValueKind.Object => "an object",
+            JsonTokenType.String => "a string",
+            JsonTokenType.Number => reader.TryGetDecimal(out var d) && d != decimal.Truncate(d) ? "a fraction" : "a number",
+            JsonTokenType.True => "true",
+            JsonTokenType.False => "false",
+            JsonTokenType.StartArray => "an array",
+            JsonTokenType.StartObject => "an object",
             _ => "null",
         };
         return path.Length == 0
