@@ -190,7 +190,7 @@ public static class JsonBody
                         if (allowUnknown) { reader.Skip(); continue; }
                         return ($"unknown field '{ClientText.Quote(at)}'{Accepted(type)}", at);
                     }
-                    seen.Add(prop.Name);
+                    if (!seen.Contains(prop.Name)) seen.Add(prop.Name);   // a field sent a million times is one entry
                     if (Info(type.Options, prop.PropertyType) is not { } propType) reader.Skip();
                     else if (Check(ref reader, propType, at) is { } problem) return problem;
                 }
