@@ -19,6 +19,31 @@ public sealed class ImageInputTests
     }
 
     [Theory]
+    [InlineData(3000)]
+    [InlineData(3001)]   // one '=' of padding
+    [InlineData(3002)]   // two
+    public void Every_base64_form_clients_send_decodes_to_the_same_bytes(int length)
+    {
+        var bytes = new byte[length];
+        new Random(length).NextBytes(bytes);
+        var standard = Convert.ToBase64String(bytes);
+        var urlSafe = standard.Replace('+', '-').Replace('/', '_');
+        foreach (var form in new[]
+        {
+            standard,
+            Convert.ToBase64String(bytes, Base64FormattingOptions.InsertLineBreaks),   // MIME lines of 76
+            " \t" + standard + "\n",
+            standard.TrimEnd('='),
+            urlSafe,
+            urlSafe.TrimEnd('='),
+            "data:image/png;base64," + standard,
+        })
+            Assert.Equal(bytes, ImageInput.FromBase64(form, "image"));
+        foreach (var bad in new[] { standard[..^5] + "*" + standard[^4..], standard + "A", "####" })
+            Assert.Equal("invalid_base64", Assert.Throws<ApiException>(() => ImageInput.FromBase64(bad, "image")).Code);
+    }
+
+    [Theory]
     [InlineData("/etc/shadow")]
     [InlineData("/var/lib/x.jpg")]
     [InlineData("file:///etc/passwd")]
