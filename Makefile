@@ -89,10 +89,10 @@ test: build models shim
 
 # The projects run side by side and a failure scrolls away under the others' summaries: on failure the failed tests
 # and their messages are printed again at the end.
+TEST_DOTNET = HAILO_TEST_MODELS=$(MODELS) $(DOTNET) test hailo.slnx -c $(CONFIG) --no-build --logger "console;verbosity=minimal"
 test-dotnet: need-dotnet need-models
-	@mkdir -p build; echo "HAILO_TEST_MODELS=$(MODELS) $(DOTNET) test hailo.slnx -c $(CONFIG) --no-build"
-	@HAILO_TEST_MODELS=$(MODELS) $(DOTNET) test hailo.slnx -c $(CONFIG) --no-build --logger "console;verbosity=minimal" 2>&1 \
-	  | tee build/test-dotnet.log || { echo "test-dotnet: these tests failed:"; \
+	@mkdir -p build; echo '$(TEST_DOTNET)'
+	@$(TEST_DOTNET) 2>&1 | tee build/test-dotnet.log || { echo "test-dotnet: these tests failed:"; \
 	  awk '/^  Failed /{p=1; n=0; t=0} p{print; n++; if (/Stack Trace:/) t=n; if (n >= 24 || (t && n - t >= 4)) p=0}' build/test-dotnet.log; \
 	  grep '^  Failed ' build/test-dotnet.log | sed 's/^  Failed /test-dotnet: failed: /'; exit 1; }
 
