@@ -50,6 +50,81 @@ public sealed class MemoryTests
     }
 
     [Fact]
+    public async Task A_busy_service_collects_once_its_heap_outgrows_the_bound_and_not_more_often_than_the_interval()
+    {
+        var state = new ServiceState("hailo-test", "1.0.0");
+        const long bound = 48L << 20;
+        using var trimmer = new IdleTrimmer(state, TimeSpan.FromHours(1), followUps: [], garbageBound: bound, busyInterval: TimeSpan.FromSeconds(1));
+        await Task.Delay(1050);
+        trimmer.RequestEnded();
+        await Task.Delay(100);
+        Assert.Equal(0, trimmer.BusyTrims); // a heap within its bound costs one read
+
+        // Dead large arrays beyond the bound, as a stream of large requests leaves them between full collections.
+        var before = GC.GetTotalMemory(false);
+        Garbage(bound + (16L << 20));
+        Assert.True(GC.GetTotalMemory(false) > before + bound, "the garbage is still counted (no full collection ran)");
+        var fullCollections = GC.CollectionCount(2);
+        trimmer.RequestEnded();
+        await WaitFor(() => trimmer.BusyTrims == 1);
+        Assert.True(GC.CollectionCount(2) > fullCollections);
+        Assert.True(GC.GetTotalMemory(false) < before + bound, "the pass collected the dead arrays");
+
+        // More garbage at once: the interval holds the next pass back, the next request after it runs it.
+        Garbage(bound + (16L << 20));
+        trimmer.RequestEnded();
+        await Task.Delay(100);
+        Assert.Equal(1, trimmer.BusyTrims);
+        await Task.Delay(1000);
+        trimmer.RequestEnded();
+        await WaitFor(() => trimmer.BusyTrims == 2);
+        Assert.Equal(0, trimmer.Trims); // never idle: the idle pass did not run
+    }
+
+    [Fact]
+    public async Task Large_objects_that_were_live_during_a_busy_pass_are_collected_by_a_later_one()
+    {
+        var state = new ServiceState("hailo-test", "1.0.0");
+        const long bound = 48L << 20;
+        using var trimmer = new IdleTrimmer(state, TimeSpan.FromHours(1), followUps: [], garbageBound: bound, busyInterval: TimeSpan.FromMilliseconds(500));
+        var before = GC.GetTotalMemory(false);
+
+        // Requests in flight hold 160 MB when a pass runs: nothing of it can be collected yet.
+        var held = new List<byte[]>();
+        for (var i = 0; i < 20; i++) held.Add(Touched(8 << 20));
+        await Task.Delay(550);
+        trimmer.RequestEnded();
+        await WaitFor(() => trimmer.BusyTrims == 1);
+        Assert.True(GC.GetTotalMemory(false) > before + (150L << 20));
+
+        // They end: what they held is garbage, and the next request's end (after the interval) collects it.
+        held.Clear();
+        await Task.Delay(550);
+        trimmer.RequestEnded();
+        await WaitFor(() => trimmer.BusyTrims == 2);
+        Assert.True(GC.GetTotalMemory(false) < before + bound, $"{GC.GetTotalMemory(false) >> 20} MiB left, {before >> 20} MiB before");
+    }
+
+    private static byte[] Touched(int size)
+    {
+        var a = new byte[size];
+        a.AsSpan().Fill(1);
+        return a;
+    }
+
+    private static readonly List<byte[]> s_sink = [];
+
+    /// <summary>Large arrays, touched, then dropped.</summary>
+    private static void Garbage(long bytes)
+    {
+        lock (s_sink)
+        {
+            for (long n = 0; n < bytes; n += 8 << 20) s_sink.Add(Touched(8 << 20));
+            s_sink.Clear();
+        }
+    }
+
+    [Fact]
     public async Task The_end_of_start_up_is_followed_by_a_pass()
     {
         var state = new ServiceState("hailo-test", "1.0.0");

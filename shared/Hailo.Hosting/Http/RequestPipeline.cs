@@ -16,7 +16,7 @@ namespace Hailo.Hosting.Http;
 /// Outermost middleware: turns every failure into a JSON error of the API family (never HTML, never a
 /// stack trace), fills bodies for bare 4xx/5xx such as 404/405, and records request metrics.
 /// </summary>
-internal sealed class ErrorAndMetricsMiddleware(RequestDelegate next, IErrorWriter writer, ServiceMetrics metrics, ILogger<ErrorAndMetricsMiddleware> log)
+internal sealed class ErrorAndMetricsMiddleware(RequestDelegate next, IErrorWriter writer, ServiceMetrics metrics, IdleTrimmer trimmer, ILogger<ErrorAndMetricsMiddleware> log)
 {
     public async Task InvokeAsync(HttpContext context)
     {
@@ -58,6 +58,7 @@ internal sealed class ErrorAndMetricsMiddleware(RequestDelegate next, IErrorWrit
         {
             var route = (context.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? "unmatched";
             metrics.ObserveRequest(context.Request.Method, route, clientGone ? 499 : context.Response.StatusCode, Stopwatch.GetElapsedTime(start).TotalSeconds);
+            trimmer.RequestEnded();
         }
     }
 

@@ -116,6 +116,8 @@ public sealed class ServiceMetrics(string service)
             sb.Append(CultureInfo.InvariantCulture, $"dotnet_gc_collections_total{{generation=\"{g}\"}} {GC.CollectionCount(g)}\n");
         sb.Append("# HELP hailo_idle_memory_passes_total Times the service gave memory back after falling idle.\n# TYPE hailo_idle_memory_passes_total counter\n");
         sb.Append(CultureInfo.InvariantCulture, $"hailo_idle_memory_passes_total {IdleTrimmer.Passes}\n");
+        sb.Append("# HELP hailo_busy_memory_passes_total Times a busy service collected its managed heap because it held more than its bound above the last pass.\n# TYPE hailo_busy_memory_passes_total counter\n");
+        sb.Append(CultureInfo.InvariantCulture, $"hailo_busy_memory_passes_total {IdleTrimmer.BusyPasses}\n");
         sb.Append("# HELP process_uptime_seconds Seconds since the service started.\n# TYPE process_uptime_seconds gauge\n");
         sb.Append(CultureInfo.InvariantCulture, $"process_uptime_seconds {(Environment.TickCount64 - _startTicks) / 1000.0:0.###}\n");
         foreach (var extra in _extras) extra(sb);
