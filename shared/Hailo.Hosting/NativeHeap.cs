@@ -139,6 +139,9 @@ public sealed class IdleTrimmer : IDisposable
     /// <summary>How many idle passes ran.</summary>
     public int Trims => Volatile.Read(ref _trims);
 
+    /// <summary>The managed heap's size (GC.GetTotalMemory) above which the end of a request queues a pass.</summary>
+    public long Limit => Volatile.Read(ref _limit);
+
     /// <summary>How many of them ran because the heap outgrew its bound while requests kept coming.</summary>
     public int BusyTrims => Volatile.Read(ref _busyTrims);
     private int _busyTrims;
