@@ -86,9 +86,10 @@ public static partial class NativeHeap
 /// A service that is never idle gets a bound instead (<see cref="RequestEnded"/>): the GC collects the large object
 /// heap only in a full collection, and its budget for one grows with what survived the last. Under a steady mix of
 /// large requests (multi-MB prompts, base64 images, the fuzzer's huge strings) hailo-ollama held 50-100 MB of dead
-/// large objects between full collections and its RSS kept rising (RSS median 140 → 183 MiB from the second to the last quarter of a 420 s load). Once the heap holds <see cref="GarbageBound"/>
-/// more than the last pass left, a request's end queues the same collection (not the <see cref="Trimming"/> event:
-/// the reused arrays serve the stream), at most once per <see cref="BusyInterval"/>.
+/// large objects between full collections and its RSS kept rising (median 140 → 183 MiB from the second to the last
+/// quarter of a 420 s load). Once the heap holds <see cref="GarbageBound"/> more than the last pass left, a request's
+/// end queues the same collection (not the <see cref="Trimming"/> event: the reused arrays serve the stream), at most
+/// once per <see cref="BusyInterval"/>.
 /// </para>
 /// </summary>
 public sealed class IdleTrimmer : IDisposable
