@@ -45,6 +45,121 @@ public static class TensorPrep
         }
     }
 
+    /// <summary>
+    /// Stretches the image over a whole planar float tensor (C=3, <paramref name="height"/>, <paramref name="width"/>)
+    /// with normalisation <paramref name="n"/>: what <see cref="RgbaImage.Resize"/> then <see cref="ToChw"/> give
+    /// (blocks of whole pixels averaged first when the image is two or more times larger, then bilinear at pixel
+    /// centres, edges clamped), in one pass over the output with no intermediate image. Skia's bilinear drawing
+    /// and the copy into planes took 1.2 ms for a 480×270 → 320×256 resize here; this takes 0.44 ms (splitting the
+    /// rows between two threads gained nothing: waking the second costs what it saves).
+    /// </summary>
+    public static unsafe void ResizeToChw(RgbaImage image, float[] chw, int width, int height, Normalization n)
+    {
+        if (chw.Length < 3 * width * height) throw new ArgumentException("tensor too small", nameof(chw));
+        if (image.Width == width && image.Height == height)
+        {
+            ToChw(image, chw, width, height, n);
+            return;
+        }
+        fixed (float* planes = chw)
+            Stretch(image, width, height, new ChwSink(planes, width * height, n));
+    }
+
+    /// <summary>
+    /// Stretches the image over a whole H×W×3 RGB byte tensor (a HEF's uint8 NHWC input), as
+    /// <see cref="ResizeToChw"/> does, each value rounded to the nearest byte.
+    /// </summary>
+    public static unsafe void ResizeToHwcBytes(RgbaImage image, byte[] hwc, int width, int height)
+    {
+        if (hwc.Length < 3 * width * height) throw new ArgumentException("tensor too small", nameof(hwc));
+        if (image.Width == width && image.Height == height)
+        {
+            ToHwcBytes(image, hwc, width);
+            return;
+        }
+        fixed (byte* bytes = hwc)
+            Stretch(image, width, height, new HwcSink(bytes));
+    }
+
+    /// <summary>Where <see cref="Stretch{TSink}"/> puts each output pixel (index y·width + x) once interpolated.</summary>
+    private interface IPixelSink
+    {
+        void Put(int index, float r, float g, float b);
+    }
+
+    private readonly unsafe struct ChwSink(float* planes, int plane, Normalization n) : IPixelSink
+    {
+        public void Put(int index, float r, float g, float b)
+        {
+            planes[index] = r * n.ScaleR + n.OffsetR;
+            planes[plane + index] = g * n.ScaleG + n.OffsetG;
+            planes[2 * plane + index] = b * n.ScaleB + n.OffsetB;
+        }
+    }
+
+    private readonly unsafe struct HwcSink(byte* hwc) : IPixelSink
+    {
+        public void Put(int index, float r, float g, float b)
+        {
+            // Interpolated bytes stay within 0..255: rounding is all that is needed.
+            hwc[3 * index] = (byte)(r + 0.5f);
+            hwc[3 * index + 1] = (byte)(g + 0.5f);
+            hwc[3 * index + 2] = (byte)(b + 0.5f);
+        }
+    }
+
+    private static unsafe void Stretch<TSink>(RgbaImage image, int width, int height, TSink sink) where TSink : struct, IPixelSink
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(width, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(height, 1);
+        int kx = Math.Max(1, image.Width / width), ky = Math.Max(1, image.Height / height);
+        using var reduced = kx > 1 || ky > 1 ? new RgbaImage(image.BoxReduce(kx, ky)) : null;
+        var source = reduced ?? image;
+        // The part of the (reduced) image that maps to the output: the whole source, in reduced pixels.
+        var (xLo, xHi, xW) = Taps((float)image.Width / kx, width, source.Width);
+        var (yLo, yHi, yW) = Taps((float)image.Height / ky, height, source.Height);
+        var stride = source.RowBytes;
+        fixed (byte* pixels = source.Pixels)
+        fixed (int* lo = xLo, hi = xHi)
+        fixed (float* wxs = xW)
+        {
+            for (var y = 0; y < height; y++)
+            {
+                byte* top = pixels + (nint)yLo[y] * stride, bottom = pixels + (nint)yHi[y] * stride;
+                float wy = yW[y], vy = 1 - wy;
+                var o = y * width;
+                for (var x = 0; x < width; x++)
+                {
+                    byte* ta = top + lo[x] * 4, tb = top + hi[x] * 4, ba = bottom + lo[x] * 4, bb = bottom + hi[x] * 4;
+                    float wx = wxs[x], vx = 1 - wx;
+                    float w00 = vy * vx, w01 = vy * wx, w10 = wy * vx, w11 = wy * wx;
+                    sink.Put(o + x,
+                        w00 * ta[0] + w01 * tb[0] + w10 * ba[0] + w11 * bb[0],
+                        w00 * ta[1] + w01 * tb[1] + w10 * ba[1] + w11 * bb[1],
+                        w00 * ta[2] + w01 * tb[2] + w10 * ba[2] + w11 * bb[2]);
+                }
+            }
+        }
+    }
+
+    /// <summary>For each output position: the two source positions around its centre and the second one's weight.</summary>
+    private static (int[] Lo, int[] Hi, float[] W) Taps(float sourceSpan, int outputs, int sourceSize)
+    {
+        var lo = new int[outputs];
+        var hi = new int[outputs];
+        var w = new float[outputs];
+        var scale = sourceSpan / outputs;
+        for (var i = 0; i < outputs; i++)
+        {
+            var s = Math.Clamp((i + 0.5f) * scale - 0.5f, 0, sourceSize - 1);
+            var i0 = (int)s;
+            lo[i] = i0;
+            hi[i] = Math.Min(i0 + 1, sourceSize - 1);
+            w[i] = s - i0;
+        }
+        return (lo, hi, w);
+    }
+
     /// <summary>Fills a planar float tensor with one normalised colour (letterbox padding).</summary>
     public static void FillChw(Span<float> chw, int planeWidth, int planeHeight, byte r, byte g, byte b, Normalization n) =>
         FillChwOutside(chw, planeWidth, planeHeight, 0, 0, 0, 0, (r, g, b), n);

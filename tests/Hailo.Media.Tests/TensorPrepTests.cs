@@ -40,6 +40,51 @@ public sealed class TensorPrepTests
                 }
     }
 
+    [Theory]
+    [InlineData(480, 270, 320, 256)]  // hailo-depth's reduced decode to its model input
+    [InlineData(37, 23, 64, 48)]      // enlarged
+    [InlineData(1280, 720, 320, 256)] // blocks averaged first (4×2), then bilinear
+    [InlineData(101, 77, 33, 77)]     // one axis only, not a whole factor
+    [InlineData(5, 5, 5, 5)]          // same size: a plain copy into planes
+    public void ResizeToChw_matches_resize_then_chw_within_skias_rounding(int w, int h, int outW, int outH)
+    {
+        using var img = Random(w, h, w + 7 * h);
+        var n = Normalization.ImageNet;
+        var expected = new float[3 * outW * outH];
+        using (var resized = img.Resize(outW, outH)) TensorPrep.ToChw(resized, expected, outW, outH, n);
+        var actual = new float[3 * outW * outH];
+        TensorPrep.ResizeToChw(img, actual, outW, outH, n);
+        // Skia rounds each resized pixel to 8 bits; this keeps the fraction: at most half a level apart.
+        float[] std = [0.229f, 0.224f, 0.225f];
+        var plane = outW * outH;
+        for (var i = 0; i < actual.Length; i++)
+            Assert.True(Math.Abs(actual[i] - expected[i]) * 255 * std[i / plane] <= 0.51f, $"value {i}: {actual[i]} against {expected[i]}");
+
+        // The byte tensor a HEF takes: the same pixels, rounded (Skia's rounding and ours may differ by one level).
+        var expectedBytes = new byte[3 * outW * outH];
+        using (var resized = img.Resize(outW, outH)) TensorPrep.ToHwcBytes(resized, expectedBytes, outW);
+        var bytes = new byte[3 * outW * outH];
+        TensorPrep.ResizeToHwcBytes(img, bytes, outW, outH);
+        for (var i = 0; i < bytes.Length; i++)
+            Assert.True(Math.Abs(bytes[i] - expectedBytes[i]) <= 1, $"byte {i}: {bytes[i]} against {expectedBytes[i]}");
+    }
+
+    [Fact]
+    public void ResizeToChw_interpolates_at_pixel_centres_and_clamps_the_edges()
+    {
+        // A 2×1 image (0 then 200) stretched to 4×1: centres at source x = -0.25, 0.25, 0.75, 1.25 → 0, 50, 150, 200.
+        using var img = RgbaImage.FromRgba([0, 0, 0, 255, 200, 100, 40, 255], 2, 1);
+        var t = new float[12];
+        TensorPrep.ResizeToChw(img, t, 4, 1, Normalization.Unit);
+        Assert.Equal([0f, 50f, 150f, 200f], t[..4].Select(v => MathF.Round(v * 255, 3)));
+        Assert.Equal([0f, 25f, 75f, 100f], t[4..8].Select(v => MathF.Round(v * 255, 3)));
+        Assert.Equal([0f, 10f, 30f, 40f], t[8..].Select(v => MathF.Round(v * 255, 3)));
+        Assert.Throws<ArgumentException>(() => TensorPrep.ResizeToChw(img, new float[11], 4, 1, Normalization.Unit));
+        var hwc = new byte[12];
+        TensorPrep.ResizeToHwcBytes(img, hwc, 4, 1);
+        Assert.Equal([0, 0, 0, 50, 25, 10, 150, 75, 30, 200, 100, 40], hwc);
+    }
+
     [Fact]
     public void Bgr_order_puts_blue_in_plane_zero_with_plane_zero_normalisation()
     {

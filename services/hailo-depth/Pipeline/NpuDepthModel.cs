@@ -46,8 +46,7 @@ internal sealed class NpuDepthModel : IDepthModel
     public DepthGrid Run(RgbaImage image, StageTimer timer)
     {
         var start = Stopwatch.GetTimestamp();
-        using (var resized = image.Resize(_width, _height))
-            TensorPrep.ToHwcBytes(resized, _frame, _width);
+        TensorPrep.ResizeToHwcBytes(image, _frame, _width, _height);
         timer.AddSince(StageTimer.Preprocess, start);
         start = Stopwatch.GetTimestamp();
         _model.Infer([_frame], _outputMemory);

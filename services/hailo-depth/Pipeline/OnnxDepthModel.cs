@@ -37,8 +37,7 @@ internal sealed class OnnxDepthModel : IDepthModel
     public DepthGrid Run(RgbaImage image, StageTimer timer)
     {
         var start = Stopwatch.GetTimestamp();
-        using (var resized = image.Resize(_width, _height))
-            TensorPrep.ToChw(resized, _input, _width, _height, _normalization);
+        TensorPrep.ResizeToChw(image, _input, _width, _height, _normalization);
         timer.AddSince(StageTimer.Preprocess, start);
         start = Stopwatch.GetTimestamp();
         var output = _model.Run(_input, [1, 3, _height, _width]);
