@@ -22,6 +22,7 @@ public sealed class DepthSection() : ImageModelChoice("depth", () => DepthModels
     defaultMaxPixels: 12_000_000, maxAllowed: 100_000_000, ignoreCase: true)
 {
     public static readonly string[] OutputFormats = ["numpy", "image", "both", "depth_png_16", "npy"];
+    public static readonly string[] Resolutions = ["image", "model"];
 
     /// <summary>What a request gets unless it asks otherwise: numpy | image | both | depth_png_16 | npy.</summary>
     public string OutputFormat { get; set; } = "both";
@@ -31,12 +32,18 @@ public sealed class DepthSection() : ImageModelChoice("depth", () => DepthModels
     public bool Normalize { get; set; } = true;
     /// <summary>Include min/max/mean/percentiles of the depth.</summary>
     public bool IncludeStats { get; set; } = true;
+    /// <summary>
+    /// Size of the monocular maps returned: image (the input image's, as the earlier service returned them) or model
+    /// (the model's output grid, e.g. 320×256: no resize back, a tenth of the data to encode and send).
+    /// </summary>
+    public string Resolution { get; set; } = "image";
 
     internal void Validate(ConfigErrors errors)
     {
         ValidateModels(errors);
         errors.RequireOneOf("depth.output_format", OutputFormat, OutputFormats);
         errors.RequireOneOf("depth.colormap", Colormap, Colormaps.Names);
+        errors.RequireOneOf("depth.resolution", Resolution, Resolutions);
         ValidateMaxImagePixels(errors);
     }
 }

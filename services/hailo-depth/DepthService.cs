@@ -43,13 +43,14 @@ public static class DepthService
             : r.ImageRight is not null
                 ? throw ApiException.BadRequest("invalid_parameter", "'image_right' is not supported: this service estimates depth from one image (no stereo)", "image_right")
                 : r.Image,
-        Options = ["normalize", "colormap", "output_format", "statistics"],
+        Options = ["normalize", "colormap", "output_format", "statistics", "resolution"],
         FromFields = f => new DepthRequest
         {
             Normalize = f.Flag("normalize"),
             Colormap = f.Text("colormap"),
             OutputFormat = f.Text("output_format"),
             Statistics = f.Flag("statistics"),
+            Resolution = f.Text("resolution"),
         },
     };
 
@@ -90,10 +91,11 @@ public static class DepthService
             .WithSummary("Estimate a depth map from one image")
             .WithDescription("Send the image as multipart (file field 'image'), as JSON {\"image\": base64 or data URL}, or as the raw body with an image/* content type. " +
                              "Options (form fields, JSON fields or query parameters): output_format (numpy | image | both | depth_png_16 | npy), normalize, colormap " +
-                             "(viridis | plasma | magma | turbo | jet), statistics. With an 'image_right' as well it is a stereo request (see /v1/depth/stereo).")
+                             "(viridis | plasma | magma | turbo | jet), statistics, resolution (image: maps at the image's size; model: at the model's output grid)." +
+                             " With an 'image_right' as well it is a stereo request (see /v1/depth/stereo).")
             .Accepts<DepthRequest>("application/json")
             .WithImageUpload("image", ("output_format", "numpy | image | both | depth_png_16 | npy"), ("normalize", "true or false"),
-                ("colormap", "viridis | plasma | magma | turbo | jet"), ("statistics", "true or false"))
+                ("colormap", "viridis | plasma | magma | turbo | jet"), ("statistics", "true or false"), ("resolution", "image | model"))
             .WithBodyLimit()
             .Produces<DepthResponse>(200);
 
@@ -115,7 +117,8 @@ public static class DepthService
     }
 
     /// <summary>What a request asks for, resolved against the config and checked.</summary>
-    internal sealed record Resolved(string OutputFormat, string Colormap, bool Normalize, bool Statistics);
+    /// <param name="ModelResolution">Maps at the model's output grid instead of the image's size (monocular only).</param>
+    internal sealed record Resolved(string OutputFormat, string Colormap, bool Normalize, bool Statistics, bool ModelResolution = false);
 
     internal static Resolved Resolve(DepthRequest r, DepthConfig config)
     {
@@ -126,7 +129,10 @@ public static class DepthService
         var colormap = (r.Colormap ?? c.Colormap).Trim().ToLowerInvariant();
         if (!Colormaps.IsKnown(colormap))
             throw ApiException.BadRequest("invalid_parameter", $"'colormap' must be one of {string.Join(", ", Colormaps.Names)}, got '{Hailo.Core.ClientText.Quote(colormap)}'", "colormap");
-        return new Resolved(format, colormap, r.Normalize ?? c.Normalize, r.Statistics ?? c.IncludeStats);
+        var resolution = (r.Resolution ?? c.Resolution).Trim().ToLowerInvariant();
+        if (Array.IndexOf(DepthSection.Resolutions, resolution) < 0)
+            throw ApiException.BadRequest("invalid_parameter", $"'resolution' must be one of {string.Join(", ", DepthSection.Resolutions)}, got '{Hailo.Core.ClientText.Quote(resolution)}'", "resolution");
+        return new Resolved(format, colormap, r.Normalize ?? c.Normalize, r.Statistics ?? c.IncludeStats, resolution == "model");
     }
 
     internal static async Task<IResult> EstimateAsync(HttpContext http, ModelEngine<DepthPipeline> engine, IImageDecoder decoder, DepthConfig config, CancellationToken ct)
@@ -145,7 +151,7 @@ public static class DepthService
         using var image = decoder.Decode(bytes, config.Depth.MaxImagePixels, loaded is null ? null : (_, _) => loaded.InputSize);
         var decodeMs = Stopwatch.GetElapsedTime(decodeStart).TotalMilliseconds;
 
-        var (result, spec, buffers) = await admission.RunAsync(p => (p.Run(image, options.Statistics), p.Spec, p.Buffers), ct);
+        var (result, spec, buffers) = await admission.RunAsync(p => (p.Run(image, options.Statistics, options.ModelResolution), p.Spec, p.Buffers), ct);
         var encodeStart = Stopwatch.GetTimestamp();
         var encoded = DepthEncoder.Encode(result, spec, options, buffers.Files);
         var encodeMs = Stopwatch.GetElapsedTime(encodeStart).TotalMilliseconds;

@@ -42,12 +42,12 @@ public sealed class DepthBench(string repo)
 
             var jpeg = BenchModels.Photo1280x720();
             await EndToEnd(report, binary, common, jpeg, Path.Combine(models, "scdepthv3-onnx", "scdepthv3.onnx"), "scdepthv3-onnx", 320, 256,
-                $"generated model of SC-DepthV3's cost ({scdepthGflops:0.0} GFLOPs)", ["both", "numpy", "npy", "image"], target: true);
+                $"generated model of SC-DepthV3's cost ({scdepthGflops:0.0} GFLOPs)", ["both", "numpy", "npy", "image", "numpy&resolution=model", "image&resolution=model"], target: true);
             await EndToEnd(report, binary, common, jpeg, Path.Combine(models, "midas-small", "model-small.onnx"), "midas-small", 256, 256,
                 $"generated model with MiDaS small's signature, lighter ({midasGflops:0.0} GFLOPs)", ["both"], target: false);
 
             report.Note($"The CPU models are generated (no depth model is in a registry CI reaches): SC-DepthV3's ONNX signature on a convolution trunk of {scdepthGflops:0.0} GFLOPs, the cost Hailo's model zoo gives for scdepthv3 (10.7 GOPs at 256×320), and MiDaS small's signature on a lighter trunk ({midasGflops:0.0} GFLOPs). Their speed says nothing about the real models' accuracy; the ratio is the service's overhead next to a model of that cost.");
-            report.Note("End-to-end is the client's view over loopback of a 1280×720 JPEG: upload, decode (at 3/8 DCT scale, 480×270), resize to 320×256, model, depth formula, resize back to 1280×720, encoding (.npz/.npy: 3.7 MB of float32; PNG), base64 in JSON, download.");
+            report.Note("End-to-end is the client's view over loopback of a 1280×720 JPEG: upload, decode (at 3/8 DCT scale, 480×270), resize to 320×256, model, depth formula, resize back to 1280×720, encoding (.npz/.npy: 3.7 MB of float32; PNG), base64 in JSON, download. With resolution=model the map stays at the model's 320×256 (no resize back, 0.33 MB of float32).");
             report.Note("The machine is shared and noisy: compare ratios, not absolute times, across runs.");
         }
         finally
@@ -104,12 +104,16 @@ public sealed class DepthBench(string repo)
                 }
             }
             var ratio = Stats.Median(e2e) / Stats.Median(modelOnly);
+            // The targets are set for maps at the image's size (the earlier service's answer); resolution=model rows
+            // show what the smaller answer saves.
+            var atImageSize = !format.Contains("resolution=model");
+            var ratioTarget = target && atImageSize;
             report.Add($"{label}, output_format={format}{(format == "both" ? " (default)" : "")}: p50 end-to-end / model-only, answer {bytes / 1e6:0.0} MB",
-                $"{Stats.Median(e2e):0.0} / {Stats.Median(modelOnly):0.0} ms = {ratio:0.000}", target ? "≤ 1.2" : "", !target || ratio <= 1.2);
+                $"{Stats.Median(e2e):0.0} / {Stats.Median(modelOnly):0.0} ms = {ratio:0.000}", ratioTarget ? "≤ 1.2" : "", !ratioTarget || ratio <= 1.2);
             // The service's own overhead in milliseconds: what a user pays on every frame whatever the model costs.
             // Target (numpy and image): half of the ~14 ms measured before the overhead was worked on.
             var overhead = Stats.Median(e2e) - Stats.Median(modelOnly);
-            var halved = target && format is "numpy" or "image";
+            var halved = ratioTarget && format is "numpy" or "image";
             report.Add("  overhead: end-to-end − model-only, p50", $"{overhead:0.0} ms", halved ? "≤ 7 ms" : "", !halved || overhead <= 7);
             report.Add("  inside the service, p50: " + string.Join(", ", stages.Keys.Select(k => k.Replace("_time_ms", ""))),
                 string.Join(" / ", stages.Values.Select(v => $"{Stats.Median(v):0.0}")) + " ms");

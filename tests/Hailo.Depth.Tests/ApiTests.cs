@@ -119,6 +119,31 @@ public sealed class ApiTests(DepthServiceFixture fixture)
     }
 
     [Fact]
+    public async Task Model_resolution_returns_the_models_grid_unresized_in_every_format()
+    {
+        var full = await Body(await Client.PostAsync("/v1/depth/estimate?output_format=npy&normalize=false", Raw(Png.Value)));
+        var small = await Body(await Client.PostAsync("/v1/depth/estimate?output_format=npy&normalize=false&resolution=model", Raw(Png.Value)));
+        var (rows, cols, depth) = ReadNpy(Bytes(small, "depth_npy"));
+        Assert.Equal([rows, cols], small.GetProperty("depth_shape").EnumerateArray().Select(x => x.GetInt32()));
+        Assert.True(rows < H && cols < W, $"{rows}×{cols} is not the model's grid");
+        Assert.Equal([H, W, 3], small.GetProperty("input_shape").EnumerateArray().Select(x => x.GetInt32()));
+        Assert.Equal(DepthServiceFixture.LeftDepth, depth[rows / 2 * cols + 2], 1e-4f);
+        Assert.Equal(DepthServiceFixture.RightDepth, depth[rows / 2 * cols + cols - 3], 1e-4f);
+        // The same statistics: both are computed on the model's grid.
+        Assert.Equal(full.GetProperty("stats").GetRawText(), small.GetProperty("stats").GetRawText());
+
+        // As JSON and as a form field, for the colour image and the .npz too.
+        var viaJson = await Body(await Client.PostAsync("/v1/depth/estimate",
+            Json($$"""{"image":"{{Convert.ToBase64String(Png.Value)}}","resolution":"model","output_format":"both"}""")));
+        using (var image = ImageDecoder.Decode(Bytes(viaJson, "depth_image"))) Assert.Equal((cols, rows), (image.Width, image.Height));
+        var (npzRows, npzCols, _) = ReadNpy(NpzMember(Bytes(viaJson, "depth_map"), "depth.npy"));
+        Assert.Equal((rows, cols), (npzRows, npzCols));
+        var viaForm = await Body(await Client.PostAsync("/v1/depth/estimate", BadImageRequests.Form("image", Png.Value, ("resolution", "model"), ("output_format", "depth_png_16"))));
+        Png16Samples(Bytes(viaForm, "depth_png_16"), out var w, out var h);
+        Assert.Equal((cols, rows), (w, h));
+    }
+
+    [Fact]
     public async Task Raw_depth_npy_and_16_bit_png_carry_the_values()
     {
         var raw = await Body(await Client.PostAsync("/v1/depth/estimate?output_format=npy&normalize=false&statistics=false", Raw(Png.Value)));
@@ -209,7 +234,8 @@ public sealed class ApiTests(DepthServiceFixture fixture)
         .Add("bad-colormap", "?colormap=rainbow", () => Raw(Png.Value), "invalid_parameter")
         .Add("bad-output-format", "", () => Json($"{{\"image\": \"{Base64}\", \"output_format\": \"tiff\"}}"), "invalid_parameter")
         .Add("bad-normalize", "", () => BadImageRequests.Form("image", Png.Value, ("normalize", "perhaps")), "invalid_parameter")
-        .Add("bad-statistics", "?statistics=2", () => Raw(Png.Value), "invalid_parameter");
+        .Add("bad-statistics", "?statistics=2", () => Raw(Png.Value), "invalid_parameter")
+        .Add("bad-resolution", "", () => Json($"{{\"image\": \"{Base64}\", \"resolution\": \"4k\"}}"), "invalid_parameter");
 
     private static string Base64 => Convert.ToBase64String(Png.Value);
 

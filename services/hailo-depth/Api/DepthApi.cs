@@ -21,6 +21,8 @@ public sealed record DepthRequest
     public string? OutputFormat { get; init; }
     /// <summary>Include statistics (default depth.include_stats).</summary>
     public bool? Statistics { get; init; }
+    /// <summary>image | model: maps at the image's size or at the model's output grid (default depth.resolution).</summary>
+    public string? Resolution { get; init; }
 }
 
 /// <summary>

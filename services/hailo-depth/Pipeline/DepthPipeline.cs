@@ -30,7 +30,8 @@ internal sealed class DepthPipeline(IDepthModel model, DepthModel spec, ServiceM
     public string ModelFile => model.ModelFile;
     public (int Width, int Height) InputSize => model.InputSize;
 
-    public DepthResult Run(RgbaImage image, bool statistics = true)
+    /// <param name="modelResolution">Return the map on the model's output grid instead of resizing it to the image's size.</param>
+    public DepthResult Run(RgbaImage image, bool statistics = true, bool modelResolution = false)
     {
         var timer = new StageTimer();
         var grid = model.Run(image, timer);
@@ -39,12 +40,23 @@ internal sealed class DepthPipeline(IDepthModel model, DepthModel spec, ServiceM
         // Statistics (when asked for) on the model's grid while the map is resampled to the image's size.
         DepthStats? stats = null;
         float[] depth = null!;
-        void ToImageSize() => depth = Resample.Bilinear(grid.Values, grid.Width, grid.Height, image.SourceWidth, image.SourceHeight, Buffers.Maps.Rent);
-        if (statistics) Parallel.Invoke(() => stats = DepthStats.Of(grid.Values), ToImageSize);
-        else ToImageSize();
+        var (width, height) = modelResolution ? (grid.Width, grid.Height) : (image.SourceWidth, image.SourceHeight);
+        if (modelResolution)
+        {
+            // A copy the answer owns: the map goes back to Buffers.Maps once encoded.
+            depth = Buffers.Maps.Rent(grid.Values.Length);
+            grid.Values.CopyTo(depth, 0);
+            if (statistics) stats = DepthStats.Of(grid.Values);
+        }
+        else
+        {
+            void ToImageSize() => depth = Resample.Bilinear(grid.Values, grid.Width, grid.Height, width, height, Buffers.Maps.Rent);
+            if (statistics) Parallel.Invoke(() => stats = DepthStats.Of(grid.Values), ToImageSize);
+            else ToImageSize();
+        }
         timer.AddSince(StageTimer.Postprocess, start);
         timer.Report(metrics, Spec.Manifest.Name);
-        return new DepthResult(depth, image.SourceWidth, image.SourceHeight, stats, timer);
+        return new DepthResult(depth, width, height, stats, timer);
     }
 
     /// <summary>One model run on a grey frame of the input's size (not counted in /metrics).</summary>
