@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Hailo.Face;
+using Hailo.Media;
 using Hailo.Runtime.Onnx;
 using Hailo.TestSupport;
 using HailoFace.Gallery;
@@ -56,7 +57,11 @@ internal static class FaceBenchModels
     {
         var jpeg = BenchModels.Photo1280x720();
         using var onnx = new OnnxModel(model, threads);
+        // The model alone gets what the service gives it: the photo letterboxed into 640×640 with the detector's
+        // normalisation (it had a tensor of zeros; in one run here that was 0.4 ms faster, 21.4 against 21.8 ms).
         var input = new float[3 * 640 * 640];
+        using (var photo = ImageDecoder.Decode(jpeg))
+            TensorPrep.LetterboxChw(photo, input, 640, 640, (0, 0, 0), Hailo.Face.OnnxScrfdDetector.Normalization, centre: false);
         void ModelOnly() => onnx.Run([OnnxInput.Float("input.1", input, [1, 3, 640, 640])], onnx.OutputNames);
         for (var i = 0; i < 3; i++) { await ServiceBench.Post(p.Client, "/v1/detect", jpeg); ModelOnly(); }
         var e2e = new List<double>();
@@ -84,7 +89,7 @@ internal static class FaceBenchModels
         var ratio = Stats.Median(e2e) / Stats.Median(modelOnly);
         report.Add($"detect, 1280×720 JPEG ({jpeg.Length / 1024} KiB), generated SCRFD of {gflops:0.0} GFLOPs, {requests} requests: p50 / p95 end-to-end",
             $"{Stats.Median(e2e):0.0} / {Stats.Percentile(e2e, 95):0.0} ms");
-        report.Add("  model alone (same file, same threads), p50", $"{Stats.Median(modelOnly):0.0} ms");
+        report.Add("  model alone (same file, same threads, the same letterboxed photo), p50", $"{Stats.Median(modelOnly):0.0} ms");
         if (stages.Count > 0)
             report.Add("  the service's own stage times (its `performance`), p50", string.Join(", ", stages.Select(kv => $"{kv.Key} {Stats.Median(kv.Value):0.0}")) + " ms");
         report.Add("  end-to-end ÷ model-only (p50)", $"{ratio:0.000}", "≤ 1.2", ratio <= 1.2);
