@@ -35,10 +35,6 @@ internal static class FaceBenchModels
     }
 
     /// <summary>
-    /// POST /v1/detect of a 1280×720 JPEG end to end ÷ the model alone (same file, same threads), interleaved in
-    /// rounds of ten so that load changes on the shared machine hit both alike.
-    /// </summary>
-    /// <summary>
     /// A service binary's figures: idle RSS and start-up with the model loading lazily, then detect end-to-end ÷
     /// model-only with the model loaded, and RSS after those requests.
     /// </summary>
@@ -53,6 +49,10 @@ internal static class FaceBenchModels
         report.Add("RSS after the requests", $"{Stats.Rss(p.Pid) / 1048576.0:0.0} MiB");
     }
 
+    /// <summary>
+    /// POST /v1/detect of a 1280×720 JPEG end to end ÷ the model alone (same file, same threads), interleaved in
+    /// rounds of ten so that load changes on the shared machine hit both alike.
+    /// </summary>
     public static async Task DetectRatio(Report report, ServiceProcess p, string model, int threads, double gflops, int requests)
     {
         var jpeg = BenchModels.Photo1280x720();

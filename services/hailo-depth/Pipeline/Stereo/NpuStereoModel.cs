@@ -58,8 +58,8 @@ internal sealed class NpuStereoModel : IDisposable
     public DisparityMap Match(RgbaImage left, RgbaImage right)
     {
         if (left.Width != right.Width || left.Height != right.Height) throw new ArgumentException("the images of a pair have one size");
-        Fill(left, _frames[_left]);
-        Fill(right, _frames[_right]);
+        TensorPrep.ResizeToHwcBytes(left, _frames[_left], _width, _height);
+        TensorPrep.ResizeToHwcBytes(right, _frames[_right], _width, _height);
         _model.Infer(_inputMemory, _outputMemory);
         var map = _outputs[_output];
         var raw = new float[map.ElementCount];
@@ -80,17 +80,6 @@ internal sealed class NpuStereoModel : IDisposable
             }
         }
         return new DisparityMap(disparity, invalid, w, h);
-    }
-
-    private void Fill(RgbaImage image, byte[] frame)
-    {
-        if (image.Width == _width && image.Height == _height)
-        {
-            TensorPrep.ToHwcBytes(image, frame, _width);
-            return;
-        }
-        using var resized = image.Resize(_width, _height);
-        TensorPrep.ToHwcBytes(resized, frame, _width);
     }
 
     public void Dispose() => _model.Dispose();
